@@ -1,0 +1,64 @@
+"""DRF authentication for each kind of API caller; each answers 401 for a bad credential."""
+
+from django.utils import timezone
+from rest_framework import authentication, exceptions
+
+from .models import API_KEY_PREFIX, AgentToken, ApiKey
+from .principals import Principal
+
+BAD_CREDENTIAL = "Authentication required. Please provide a valid API token."
+
+
+def bearer_token(request) -> str | None:
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    keyword, _, token = header.partition(" ")
+    if keyword.lower() != "bearer":
+        return None
+    return token.strip() or None
+
+
+def _touch(credential) -> None:
+    # Write "last used" at most once a minute so a busy key does not write on every call.
+    now = timezone.now()
+    if credential.last_used_at is None or (now - credential.last_used_at).total_seconds() > 60:
+        type(credential).objects.filter(pk=credential.pk).update(last_used_at=now)
+
+
+class BearerAuthentication(authentication.BaseAuthentication):
+    def authenticate_header(self, request):
+        return 'Bearer realm="api"'
+
+
+class ApiKeyAuthentication(BearerAuthentication):
+    """An organization API key, as ``X-API-Key: <key>`` or ``Authorization: Bearer <key>``."""
+
+    def authenticate(self, request):
+        key = request.META.get("HTTP_X_API_KEY")
+        if key is None:
+            token = bearer_token(request)
+            if token is None or not token.startswith(f"{API_KEY_PREFIX}_"):
+                return None
+            key = token
+        key = key.strip()
+        try:
+            api_key = ApiKey.objects.get_from_key(key)
+        except ApiKey.DoesNotExist:
+            raise exceptions.AuthenticationFailed(BAD_CREDENTIAL) from None
+        if api_key.has_expired:
+            raise exceptions.AuthenticationFailed(BAD_CREDENTIAL)
+        _touch(api_key)
+        return (None, Principal.for_api_key(api_key))
+
+
+class AgentTokenAuthentication(BearerAuthentication):
+    """An agent's personal token: ``Authorization: Bearer hda_...``."""
+
+    def authenticate(self, request):
+        token = bearer_token(request)
+        if token is None or not token.startswith(f"{AgentToken.KIND_PREFIX}_"):
+            return None
+        agent_token = AgentToken.find(token)
+        if agent_token is None or not agent_token.user.is_active:
+            raise exceptions.AuthenticationFailed(BAD_CREDENTIAL)
+        _touch(agent_token)
+        return (agent_token.user, Principal.for_agent(agent_token.user))

@@ -1,0 +1,265 @@
+import secrets as stdlib_secrets
+
+from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.db import models
+from django.utils import timezone
+from rest_framework_api_key.crypto import KeyGenerator
+from rest_framework_api_key.models import AbstractAPIKey, BaseAPIKeyManager
+
+from helpdesk.ids import PublicIdField
+
+from . import secrets
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create_user(self, email, password, **extra_fields):
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra_fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **extra_fields):
+        extra_fields.setdefault("is_staff", False)
+        extra_fields.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra_fields)
+
+    def create_superuser(self, email, password=None, **extra_fields):
+        extra_fields.setdefault("is_staff", True)
+        extra_fields.setdefault("is_superuser", True)
+        return self._create_user(email, password, **extra_fields)
+
+
+class User(AbstractUser):
+    """A person who signs in: agents, organization owners, staff. Customers are not users."""
+
+    username = None
+    email = models.EmailField("email address", unique=True)
+    name = models.CharField(max_length=150, blank=True)
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS = []
+
+    objects = UserManager()
+
+    class Meta:
+        ordering = ["email"]
+
+    def __str__(self):
+        return self.name or self.email
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.get_full_name() or self.email
+
+
+def new_jwt_secret() -> str:
+    return stdlib_secrets.token_urlsafe(48)
+
+
+class Organization(models.Model):
+    """The tenant: owns inboxes, customers, agents, API keys."""
+
+    class Plan(models.TextChoices):
+        FREE = "free", "Free"
+        TEAM = "team", "Team"
+        BUSINESS = "business", "Business"
+
+    public_id = PublicIdField()
+    name = models.CharField(max_length=150)
+    slug = models.SlugField(max_length=60, unique=True)
+    plan = models.CharField(max_length=20, choices=Plan, default=Plan.FREE)
+    monthly_ticket_quota = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Tickets allowed per calendar month; empty for no limit."
+    )
+    jwt_secret = models.CharField(
+        max_length=128,
+        default=new_jwt_secret,
+        help_text="Signs customer JWTs (HS256) minted by the organization's own app.",
+    )
+    jwt_public_key = models.TextField(
+        blank=True, help_text="PEM public key for customer JWTs signed with RS256."
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Membership(models.Model):
+    """A user's place in an organization: what they may do and whether they take tickets."""
+
+    class Role(models.TextChoices):
+        OWNER = "owner", "Owner"
+        ADMIN = "admin", "Admin"
+        AGENT = "agent", "Agent"
+
+    class Tier(models.TextChoices):
+        N1 = "n1", "N1"
+        N2 = "n2", "N2"
+        N3 = "n3", "N3"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role, default=Role.AGENT)
+    tier = models.CharField(max_length=2, choices=Tier, default=Tier.N1)
+    is_available = models.BooleanField(default=True, help_text="Available agents take auto-assigned tickets.")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "organization"], name="membership_unique_user_organization"
+            )
+        ]
+        indexes = [models.Index(fields=["organization", "tier", "is_available"])]
+        ordering = ["organization", "user__email"]
+
+    def __str__(self):
+        return f"{self.user} in {self.organization} ({self.role})"
+
+    @property
+    def can_manage(self) -> bool:
+        return self.role in {self.Role.OWNER, self.Role.ADMIN}
+
+
+API_KEY_PREFIX = "hdk"
+
+
+class PrefixedKeyGenerator(KeyGenerator):
+    """Keys read ``hdk_<8-char lookup>.<secret>`` so a leaked one is recognisable."""
+
+    def generate(self):
+        lookup = self.get_prefix()
+        key = f"{API_KEY_PREFIX}_{lookup}.{self.get_secret_key()}"
+        return key, lookup, self.hash(key)
+
+
+class ApiKeyManager(BaseAPIKeyManager):
+    key_generator = PrefixedKeyGenerator(prefix_length=8, secret_key_length=40)
+
+    def get_usable_keys(self):
+        return super().get_usable_keys().select_related("organization", "inbox")
+
+    def get_from_key(self, key: str):
+        head, _, _ = key.partition(".")
+        lookup = head.removeprefix(f"{API_KEY_PREFIX}_")
+        api_key = self.get_usable_keys().get(prefix=lookup)
+        if not api_key.is_valid(key):
+            raise self.model.DoesNotExist("Key is not valid.")
+        return api_key
+
+
+class ApiKey(AbstractAPIKey):
+    """An integrator backend's credential for one organization, optionally one inbox."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="api_keys")
+    inbox = models.ForeignKey(
+        "tickets.Inbox",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="api_keys",
+        help_text="Restrict the key to this inbox; empty for every inbox of the organization.",
+    )
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiKeyManager()
+
+    class Meta(AbstractAPIKey.Meta):
+        verbose_name = "API key"
+        verbose_name_plural = "API keys"
+
+    @property
+    def display_prefix(self) -> str:
+        return f"{API_KEY_PREFIX}_{self.prefix}"
+
+
+class TokenQuerySet(models.QuerySet):
+    def usable(self):
+        now = timezone.now()
+        return self.filter(revoked_at__isnull=True).filter(
+            models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now)
+        )
+
+
+class HashedToken(models.Model):
+    """Common shape of bearer tokens that are shown once and stored hashed."""
+
+    KIND_PREFIX = ""
+
+    lookup = models.CharField(max_length=secrets.LOOKUP_LENGTH, unique=True, editable=False)
+    hashed_secret = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TokenQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def assign_secret(self) -> str:
+        """Give this token a fresh secret; the plaintext is returned once, never stored."""
+        new = secrets.make_secret(self.KIND_PREFIX)
+        self.lookup = new.lookup
+        self.hashed_secret = new.hashed
+        return new.plaintext
+
+    @property
+    def is_usable(self) -> bool:
+        if self.revoked_at is not None:
+            return False
+        return self.expires_at is None or self.expires_at > timezone.now()
+
+    @property
+    def display_prefix(self) -> str:
+        return f"{self.KIND_PREFIX}_{self.lookup}"
+
+    @classmethod
+    def find(cls, plaintext: str):
+        """The usable token that this plaintext is, or None."""
+        lookup = secrets.parse_lookup(plaintext, cls.KIND_PREFIX)
+        if lookup is None:
+            return None
+        token = cls.objects.usable().filter(lookup=lookup).first()
+        if token is None or not secrets.secret_matches(plaintext, token.hashed_secret):
+            return None
+        return token
+
+
+class AgentToken(HashedToken):
+    """An agent's personal API token for the agent API (and the inapp admin dialect)."""
+
+    KIND_PREFIX = "hda"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.name} ({self.display_prefix}…)"
+
+
+class CustomerToken(HashedToken):
+    """Minted by an integrator so its customer can call the customer API for themselves."""
+
+    KIND_PREFIX = "hdc"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="customer_tokens")
+    customer = models.ForeignKey("tickets.Customer", on_delete=models.CASCADE, related_name="tokens")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.display_prefix}… for {self.customer}"

@@ -1,0 +1,122 @@
+"""Fixtures shared by every app's tests: two organizations, their inboxes, keys and agents.
+
+Data is built through the services where a rule applies (tickets, customers), as the
+real faces build it.
+"""
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from tickets.tests import factories
+
+
+@pytest.fixture
+def organization(db):
+    return factories.make_organization(name="Acme", slug="acme")
+
+
+@pytest.fixture
+def inbox(organization):
+    return factories.make_inbox(organization, name="Invoices", prefix="INV", is_default=True)
+
+
+@pytest.fixture
+def other_organization(db):
+    return factories.make_organization(name="Globex", slug="globex")
+
+
+@pytest.fixture
+def other_inbox(other_organization):
+    return factories.make_inbox(other_organization, name="Globex support", prefix="GLX", is_default=True)
+
+
+@pytest.fixture
+def api_key(organization, inbox):
+    """The plaintext of an unrestricted key of ``organization``."""
+    return factories.make_api_key(organization)[1]
+
+
+@pytest.fixture
+def other_api_key(other_organization, other_inbox):
+    return factories.make_api_key(other_organization)[1]
+
+
+@pytest.fixture
+def agent(organization):
+    return factories.make_agent(organization, email="agent@acme.test", name="Alice Agent")
+
+
+@pytest.fixture
+def owner(organization):
+    return factories.make_agent(organization, email="owner@acme.test", name="Olga Owner", role="owner")
+
+
+@pytest.fixture
+def other_agent(other_organization):
+    return factories.make_agent(other_organization, email="agent@globex.test", name="Bob Globex")
+
+
+@pytest.fixture
+def client_for_key():
+    """An API client factory sending ``X-API-Key``."""
+
+    def make(key: str) -> APIClient:
+        client = APIClient()
+        client.credentials(HTTP_X_API_KEY=key)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def api(client_for_key, api_key) -> APIClient:
+    return client_for_key(api_key)
+
+
+@pytest.fixture
+def ticket(inbox):
+    return factories.make_ticket(inbox)
+
+
+@pytest.fixture
+def needs_postgres():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: run with DATABASE_URL=postgres://... (CI does)")
+
+
+# Browser tests ---------------------------------------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Debian's Chromium, with the flags this closed network needs (see STACK.md)."""
+    import os
+
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"browser tests need Chromium at {CHROMIUM} (apt-get install chromium; CI does)")
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-quic",
+        ],
+    }
+
+
+@pytest.fixture
+def artifacts_dir():
+    """Where browser tests save screenshots; CI keeps this folder."""
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent / "test-artifacts"
+    path.mkdir(exist_ok=True)
+    return path

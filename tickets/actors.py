@@ -1,0 +1,44 @@
+"""Who is acting on a ticket: recorded on every event, and checked by the state machine."""
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class ActorKind(StrEnum):
+    AGENT = "agent"
+    CUSTOMER = "customer"
+    INTEGRATOR = "integrator"
+    SYSTEM = "system"
+
+
+@dataclass(frozen=True)
+class Actor:
+    kind: ActorKind
+    label: str
+    user: object | None = None
+    customer: object | None = None
+
+    @classmethod
+    def agent(cls, user) -> "Actor":
+        return cls(kind=ActorKind.AGENT, label=user.display_name, user=user)
+
+    @classmethod
+    def for_customer(cls, customer) -> "Actor":
+        return cls(kind=ActorKind.CUSTOMER, label=customer.display_name, customer=customer)
+
+    @classmethod
+    def integrator(cls, api_key) -> "Actor":
+        return cls(kind=ActorKind.INTEGRATOR, label=f"API key “{api_key.name}”")
+
+    @classmethod
+    def system(cls, label: str = "Helpdesk") -> "Actor":
+        return cls(kind=ActorKind.SYSTEM, label=label)
+
+    @property
+    def is_customer(self) -> bool:
+        return self.kind == ActorKind.CUSTOMER
+
+    @property
+    def is_staff_side(self) -> bool:
+        """Agents, integrator backends and the system itself act for the organization."""
+        return self.kind != ActorKind.CUSTOMER

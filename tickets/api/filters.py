@@ -1,0 +1,78 @@
+import uuid
+
+import django_filters
+from django.db.models import Exists, OuterRef, Q
+
+from tickets.models import Customer, Ticket
+
+
+class TicketFilter(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=Ticket.Status.choices)
+    priority = django_filters.MultipleChoiceFilter(choices=Ticket.Priority.choices)
+    channel = django_filters.MultipleChoiceFilter(choices=Ticket.Channel.choices)
+    inbox = django_filters.CharFilter(field_name="inbox__public_id", help_text="Inbox public id.")
+    customer = django_filters.CharFilter(field_name="customer__public_id", help_text="Customer public id.")
+    customer_email = django_filters.CharFilter(field_name="customer__email", lookup_expr="iexact")
+    external_id = django_filters.CharFilter(field_name="customer__external_id")
+    assignee = django_filters.CharFilter(
+        method="filter_assignee", help_text='An agent id or email, "me", or "none".'
+    )
+    tag = django_filters.CharFilter(method="filter_tag", help_text="A tag name or id.")
+    category = django_filters.CharFilter()
+    type = django_filters.CharFilter()
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    updated_after = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    q = django_filters.CharFilter(method="filter_search", help_text="Full-text search.")
+    sort = django_filters.OrderingFilter(
+        fields=(
+            ("created_at", "created_at"),
+            ("updated_at", "updated_at"),
+            ("priority", "priority"),
+            ("number", "number"),
+            ("status", "status"),
+        ),
+        help_text="created_at, updated_at, priority, number or status; prefix - for descending.",
+    )
+
+    class Meta:
+        model = Ticket
+        fields = []
+
+    def filter_assignee(self, queryset, name, value):
+        value = value.strip()
+        if value == "none":
+            return queryset.filter(assignee__isnull=True)
+        if value == "me":
+            user = getattr(self.request, "user", None)
+            return queryset.filter(assignee=user) if user is not None else queryset.none()
+        if value.isdigit():
+            return queryset.filter(assignee_id=int(value))
+        return queryset.filter(assignee__email__iexact=value)
+
+    def filter_tag(self, queryset, name, value):
+        condition = Q(tag__name=value)
+        try:
+            condition |= Q(tag_id=uuid.UUID(value))
+        except ValueError:
+            pass
+        # EXISTS rather than a join, so a ticket with two matching tags is listed once
+        # without a DISTINCT over the whole result.
+        tagged = Ticket.tags.through.objects.filter(condition, ticket_id=OuterRef("pk"))
+        return queryset.filter(Exists(tagged))
+
+    def filter_search(self, queryset, name, value):
+        return queryset.search(value)
+
+
+class CustomerFilter(django_filters.FilterSet):
+    email = django_filters.CharFilter(lookup_expr="iexact")
+    external_id = django_filters.CharFilter()
+    q = django_filters.CharFilter(method="filter_search")
+
+    class Meta:
+        model = Customer
+        fields = []
+
+    def filter_search(self, queryset, name, value):
+        return queryset.filter(Q(email__icontains=value) | Q(name__icontains=value) | Q(external_id=value))

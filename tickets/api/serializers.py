@@ -1,0 +1,245 @@
+"""Input and output shapes of the native API. Inputs validate types and bounds; the
+services validate again and own every write."""
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from accounts.models import User
+from tickets import limits
+from tickets.models import Attachment, Customer, Inbox, Message, Tag, Ticket, TicketEvent
+from tickets.rendering import render_markdown
+
+# Output ---------------------------------------------------------------------------------
+
+
+class CustomerSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="public_id", read_only=True)
+
+    class Meta:
+        model = Customer
+        fields = ["id", "email", "name", "external_id", "metadata", "created_at", "updated_at"]
+        read_only_fields = fields
+
+
+class AgentSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(source="display_name", read_only=True)
+
+    class Meta:
+        model = User
+        fields = ["id", "name", "email"]
+        read_only_fields = fields
+
+
+class AttachmentSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="public_id", read_only=True)
+
+    class Meta:
+        model = Attachment
+        fields = ["id", "filename", "content_type", "size", "created_at"]
+        read_only_fields = fields
+
+
+class MessageAuthorSerializer(serializers.Serializer):
+    type = serializers.CharField(source="author_type")
+    name = serializers.CharField(source="author_name")
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="public_id", read_only=True)
+    author = MessageAuthorSerializer(source="*", read_only=True)
+    body_html = serializers.SerializerMethodField()
+    attachments = AttachmentSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Message
+        fields = ["id", "kind", "author", "channel", "body", "body_html", "attachments", "created_at"]
+        read_only_fields = fields
+
+    def get_body_html(self, message) -> str:
+        return render_markdown(message.body)
+
+
+class TicketSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="public_id", read_only=True)
+    inbox = serializers.CharField(source="inbox.public_id", read_only=True)
+    customer = CustomerSerializer(read_only=True)
+    assignee = AgentSerializer(read_only=True, allow_null=True)
+    tags = serializers.SerializerMethodField()
+    private_url = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Ticket
+        fields = [
+            "id",
+            "number",
+            "reference",
+            "inbox",
+            "subject",
+            "status",
+            "priority",
+            "category",
+            "type",
+            "channel",
+            "customer",
+            "assignee",
+            "tags",
+            "metadata",
+            "reply_address",
+            "private_url",
+            "created_at",
+            "updated_at",
+            "first_response_at",
+            "resolved_at",
+            "closed_at",
+        ]
+        read_only_fields = fields
+
+    def get_tags(self, ticket) -> list[str]:
+        return sorted(tag.name for tag in ticket.tags.all())
+
+
+class TicketDetailSerializer(TicketSerializer):
+    messages = serializers.SerializerMethodField()
+
+    class Meta(TicketSerializer.Meta):
+        fields = [*TicketSerializer.Meta.fields, "messages"]
+        read_only_fields = fields
+
+    @extend_schema_field(MessageSerializer(many=True))
+    def get_messages(self, ticket):
+        messages = ticket.messages.all()
+        if not self.context.get("include_notes", True):
+            messages = [message for message in messages if message.is_public]
+        return MessageSerializer(messages, many=True, context=self.context).data
+
+
+class TagSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(max_length=limits.TAG_NAME_MAX_LENGTH)
+
+    class Meta:
+        model = Tag
+        fields = ["id", "name", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+
+class InboxSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="public_id", read_only=True)
+
+    class Meta:
+        model = Inbox
+        fields = [
+            "id",
+            "name",
+            "prefix",
+            "support_email",
+            "daily_limit_per_customer",
+            "auto_assignment",
+            "is_default",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class EventSerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor_label", read_only=True)
+
+    class Meta:
+        model = TicketEvent
+        fields = ["id", "action", "actor", "field", "before", "after", "created_at"]
+        read_only_fields = fields
+
+
+# Input ----------------------------------------------------------------------------------
+
+
+class StrictJSONObjectField(serializers.JSONField):
+    default_error_messages = {"not_object": "Must be a JSON object."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            self.fail("not_object")
+        return super().to_internal_value(data)
+
+
+class CustomerInputSerializer(serializers.Serializer):
+    email = serializers.EmailField(required=False, allow_blank=True)
+    external_id = serializers.CharField(
+        required=False, allow_blank=True, max_length=limits.EXTERNAL_ID_MAX_LENGTH
+    )
+    name = serializers.CharField(required=False, allow_blank=True, max_length=limits.NAME_MAX_LENGTH)
+    metadata = StrictJSONObjectField(required=False)
+
+    def validate(self, attrs):
+        if not attrs.get("email") and not attrs.get("external_id"):
+            raise serializers.ValidationError({"email": "An email or an external_id is required."})
+        return attrs
+
+
+class TicketCreateSerializer(serializers.Serializer):
+    inbox = serializers.CharField(required=False, max_length=26, help_text="Inbox public id.")
+    customer = CustomerInputSerializer()
+    subject = serializers.CharField(
+        min_length=limits.SUBJECT_MIN_LENGTH, max_length=limits.SUBJECT_MAX_LENGTH
+    )
+    message = serializers.CharField(
+        min_length=limits.MESSAGE_MIN_LENGTH, max_length=limits.MESSAGE_MAX_LENGTH
+    )
+    priority = serializers.ChoiceField(choices=Ticket.Priority.choices, default=Ticket.Priority.NORMAL)
+    category = serializers.CharField(required=False, allow_blank=True, max_length=limits.CATEGORY_MAX_LENGTH)
+    type = serializers.CharField(required=False, allow_blank=True, max_length=limits.TYPE_MAX_LENGTH)
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=limits.TAG_NAME_MAX_LENGTH),
+        required=False,
+        max_length=limits.TAGS_PER_TICKET,
+    )
+    metadata = StrictJSONObjectField(required=False)
+    reply_address = serializers.CharField(
+        required=False, allow_blank=True, max_length=limits.REPLY_ADDRESS_MAX_LENGTH
+    )
+
+
+class TicketUpdateSerializer(serializers.Serializer):
+    subject = serializers.CharField(
+        required=False, min_length=limits.SUBJECT_MIN_LENGTH, max_length=limits.SUBJECT_MAX_LENGTH
+    )
+    status = serializers.ChoiceField(choices=Ticket.Status.choices, required=False)
+    priority = serializers.ChoiceField(choices=Ticket.Priority.choices, required=False)
+    category = serializers.CharField(required=False, allow_blank=True, max_length=limits.CATEGORY_MAX_LENGTH)
+    type = serializers.CharField(required=False, allow_blank=True, max_length=limits.TYPE_MAX_LENGTH)
+    assignee = serializers.CharField(
+        required=False, allow_null=True, help_text="The agent's id or email; null to unassign."
+    )
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=limits.TAG_NAME_MAX_LENGTH),
+        required=False,
+        max_length=limits.TAGS_PER_TICKET,
+    )
+    metadata = StrictJSONObjectField(required=False)
+    reply_address = serializers.CharField(
+        required=False, allow_blank=True, max_length=limits.REPLY_ADDRESS_MAX_LENGTH
+    )
+
+
+class MessageCreateSerializer(serializers.Serializer):
+    body = serializers.CharField(min_length=limits.MESSAGE_MIN_LENGTH, max_length=limits.MESSAGE_MAX_LENGTH)
+    kind = serializers.ChoiceField(choices=Message.Kind.choices, default=Message.Kind.REPLY)
+    author_type = serializers.ChoiceField(
+        choices=[("agent", "Agent side"), ("customer", "The ticket's customer")],
+        default="agent",
+        help_text="Post on the organization's side (default) or as the ticket's customer.",
+    )
+
+    def validate(self, attrs):
+        if attrs["author_type"] == "customer" and attrs["kind"] == Message.Kind.NOTE:
+            raise serializers.ValidationError({"kind": "Internal notes come from the agent side."})
+        return attrs
+
+
+class CustomerUpsertSerializer(CustomerInputSerializer):
+    pass
+
+
+class CustomerUpdateSerializer(serializers.Serializer):
+    email = serializers.EmailField(required=False, allow_blank=True)
+    name = serializers.CharField(required=False, allow_blank=True, max_length=limits.NAME_MAX_LENGTH)
+    metadata = StrictJSONObjectField(required=False)

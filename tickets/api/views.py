@@ -1,0 +1,330 @@
+"""The native REST API for integrators (API keys) and agents (personal tokens).
+
+Views translate HTTP into service calls and the result back; scoping to the caller's
+organizations happens in ``get_queryset`` so another organization's object is a 404.
+"""
+
+from django.db import transaction
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from accounts.models import User
+from tickets import services
+from tickets.actors import Actor
+from tickets.exceptions import InvalidInput
+from tickets.models import Customer, Inbox, Message, Tag
+from tickets.selectors import resolve_inbox, ticket_with_thread, tickets_for_principal
+
+from . import serializers as api
+from .filters import CustomerFilter, TicketFilter
+
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="A retried POST with the same key returns the first result and creates nothing.",
+)
+
+
+def _idempotency_key(request) -> str:
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if len(key) > 255:
+        raise InvalidInput("Idempotency-Key", "At most 255 characters.")
+    return key
+
+
+def _organization_of(principal):
+    """The one organization a create that names none belongs to."""
+    if principal.is_integrator:
+        return principal.api_key.organization
+    memberships = list(principal.user.memberships.select_related("organization")[:2])
+    if len(memberships) != 1:
+        raise InvalidInput("organization", "Use an organization API key: you belong to several.")
+    return memberships[0].organization
+
+
+def _created_response(data, created: bool) -> Response:
+    if created:
+        return Response(data, status=status.HTTP_201_CREATED)
+    return Response(data, status=status.HTTP_201_CREATED, headers={"Idempotent-Replayed": "true"})
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List tickets", tags=["tickets"]),
+    retrieve=extend_schema(summary="Get a ticket with its messages", tags=["tickets"]),
+)
+class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    lookup_field = "public_id"
+    lookup_url_kwarg = "id"
+    filterset_class = TicketFilter
+
+    def get_queryset(self):
+        tickets = tickets_for_principal(self.request.auth).for_list()
+        if self.action == "retrieve":
+            tickets = ticket_with_thread(tickets)
+        return tickets
+
+    def get_serializer_class(self):
+        if self.action == "list":
+            return api.TicketSerializer
+        return api.TicketDetailSerializer
+
+    def _detail(self, ticket) -> dict:
+        ticket = ticket_with_thread(tickets_for_principal(self.request.auth).for_list()).get(pk=ticket.pk)
+        return api.TicketDetailSerializer(ticket, context=self.get_serializer_context()).data
+
+    @extend_schema(
+        summary="Create a ticket on behalf of a customer",
+        tags=["tickets"],
+        request=api.TicketCreateSerializer,
+        responses={201: api.TicketDetailSerializer},
+        parameters=[IDEMPOTENCY_HEADER],
+    )
+    def create(self, request):
+        principal = request.auth
+        payload = api.TicketCreateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        inbox = resolve_inbox(
+            organization_ids=principal.organization_ids,
+            restricted_inbox_id=principal.restricted_inbox_id,
+            public_id=data.get("inbox", ""),
+        )
+        customer = data["customer"]
+        ticket, created = services.create_ticket(
+            inbox=inbox,
+            customer=services.CustomerData(
+                email=customer.get("email", ""),
+                external_id=customer.get("external_id", ""),
+                name=customer.get("name", ""),
+                metadata=customer.get("metadata") or {},
+            ),
+            subject=data["subject"],
+            message=data["message"],
+            priority=data["priority"],
+            category=data.get("category", ""),
+            type=data.get("type", ""),
+            tags=data.get("tags", []),
+            metadata=data.get("metadata") or {},
+            reply_address=data.get("reply_address", ""),
+            channel="agent" if principal.is_agent else "api",
+            actor=principal.actor,
+            idempotency_key=_idempotency_key(request),
+        )
+        return _created_response(self._detail(ticket), created)
+
+    @extend_schema(
+        summary="Update a ticket: status, priority, assignee, tags, fields",
+        tags=["tickets"],
+        request=api.TicketUpdateSerializer,
+        responses={200: api.TicketDetailSerializer},
+    )
+    def partial_update(self, request, id=None):
+        ticket = self.get_object()
+        payload = api.TicketUpdateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        changes = dict(payload.validated_data)
+        actor = request.auth.actor
+        with transaction.atomic():
+            if "status" in changes:
+                ticket = services.change_status(ticket=ticket, status=changes.pop("status"), actor=actor)
+            if "assignee" in changes:
+                assignee = self._find_agent(ticket, changes.pop("assignee"))
+                ticket = services.assign(ticket=ticket, assignee=assignee, actor=actor)
+            if changes:
+                ticket = services.update_ticket(ticket=ticket, actor=actor, **changes)
+        return Response(self._detail(ticket))
+
+    @staticmethod
+    def _find_agent(ticket, value):
+        if value in (None, ""):
+            return None
+        agents = User.objects.filter(memberships__organization_id=ticket.organization_id)
+        agent = (
+            agents.filter(pk=int(value)) if str(value).isdigit() else agents.filter(email__iexact=value)
+        ).first()
+        if agent is None:
+            raise InvalidInput("assignee", "Not an agent of this organization.")
+        return agent
+
+    @extend_schema(
+        methods=["GET"],
+        summary="List a ticket's messages",
+        tags=["messages"],
+        responses={200: api.MessageSerializer(many=True)},
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="Add a public reply or an internal note",
+        tags=["messages"],
+        request=api.MessageCreateSerializer,
+        responses={201: api.MessageSerializer},
+        parameters=[IDEMPOTENCY_HEADER],
+    )
+    @action(detail=True, methods=["get", "post"], filterset_class=None, pagination_class=None)
+    def messages(self, request, id=None):
+        ticket = self.get_object()
+        if request.method == "GET":
+            messages = (
+                Message.objects.filter(ticket=ticket)
+                .select_related("author_user", "author_customer")
+                .prefetch_related("attachments")
+            )
+            return Response({"data": api.MessageSerializer(messages, many=True).data})
+        payload = api.MessageCreateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        actor = (
+            Actor.for_customer(ticket.customer) if data["author_type"] == "customer" else request.auth.actor
+        )
+        message, created = services.add_message(
+            ticket=ticket,
+            body=data["body"],
+            kind=data["kind"],
+            actor=actor,
+            channel="agent" if request.auth.is_agent else "api",
+            idempotency_key=_idempotency_key(request),
+        )
+        message = (
+            Message.objects.select_related("author_user", "author_customer")
+            .prefetch_related("attachments")
+            .get(pk=message.pk)
+        )
+        return _created_response(api.MessageSerializer(message).data, created)
+
+    @extend_schema(
+        summary="A ticket's history of changes",
+        tags=["tickets"],
+        responses={200: api.EventSerializer(many=True)},
+    )
+    @action(detail=True, methods=["get"], filterset_class=None, pagination_class=None)
+    def events(self, request, id=None):
+        ticket = self.get_object()
+        return Response({"data": api.EventSerializer(ticket.events.all(), many=True).data})
+
+    @extend_schema(
+        summary="Rotate the private link",
+        tags=["tickets"],
+        request=None,
+        responses={200: api.TicketDetailSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="rotate-private-link", filterset_class=None)
+    def rotate_private_link(self, request, id=None):
+        ticket = services.rotate_access_key(ticket=self.get_object(), actor=request.auth.actor)
+        return Response(self._detail(ticket))
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List customers", tags=["customers"]),
+    retrieve=extend_schema(summary="Get a customer", tags=["customers"]),
+)
+class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = api.CustomerSerializer
+    lookup_field = "public_id"
+    lookup_url_kwarg = "id"
+    filterset_class = CustomerFilter
+
+    def get_queryset(self):
+        return Customer.objects.filter(organization_id__in=self.request.auth.organization_ids).order_by(
+            "-created_at", "-id"
+        )
+
+    @extend_schema(
+        summary="Create a customer, or update the one with this external_id or email",
+        tags=["customers"],
+        request=api.CustomerUpsertSerializer,
+        responses={200: api.CustomerSerializer, 201: api.CustomerSerializer},
+    )
+    def create(self, request):
+        payload = api.CustomerUpsertSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        customer, created = services.upsert_customer(
+            organization=_organization_of(request.auth),
+            data=services.CustomerData(
+                email=data.get("email", ""),
+                external_id=data.get("external_id", ""),
+                name=data.get("name", ""),
+                metadata=data.get("metadata") or {},
+            ),
+        )
+        return Response(
+            api.CustomerSerializer(customer).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+    @extend_schema(
+        summary="Update a customer",
+        tags=["customers"],
+        request=api.CustomerUpdateSerializer,
+        responses={200: api.CustomerSerializer},
+    )
+    def partial_update(self, request, id=None):
+        customer = self.get_object()
+        payload = api.CustomerUpdateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        customer = services.update_customer(customer=customer, **payload.validated_data)
+        return Response(api.CustomerSerializer(customer).data)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List tags", tags=["tags"]),
+    retrieve=extend_schema(summary="Get a tag", tags=["tags"]),
+    destroy=extend_schema(summary="Delete a tag", tags=["tags"]),
+)
+class TagViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
+):
+    serializer_class = api.TagSerializer
+
+    def get_queryset(self):
+        return Tag.objects.filter(organization_id__in=self.request.auth.organization_ids)
+
+    @extend_schema(
+        summary="Create a tag (or get the one with this name)",
+        tags=["tags"],
+        responses={200: api.TagSerializer, 201: api.TagSerializer},
+    )
+    def create(self, request):
+        payload = api.TagSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        organization = _organization_of(request.auth)
+        tag, created = services.get_or_create_tag(
+            organization=organization, name=payload.validated_data["name"]
+        )
+        return Response(
+            api.TagSerializer(tag).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+    @extend_schema(
+        summary="Rename a tag", tags=["tags"], request=api.TagSerializer, responses={200: api.TagSerializer}
+    )
+    def partial_update(self, request, pk=None):
+        tag = self.get_object()
+        payload = api.TagSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        tag = services.rename_tag(tag=tag, name=payload.validated_data["name"])
+        return Response(api.TagSerializer(tag).data)
+
+    def perform_destroy(self, instance):
+        services.delete_tag(tag=instance)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List inboxes", tags=["inboxes"]),
+    retrieve=extend_schema(summary="Get an inbox", tags=["inboxes"]),
+)
+class InboxViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = api.InboxSerializer
+    lookup_field = "public_id"
+    lookup_url_kwarg = "id"
+
+    def get_queryset(self):
+        principal = self.request.auth
+        inboxes = Inbox.objects.filter(organization_id__in=principal.organization_ids)
+        if principal.restricted_inbox_id is not None:
+            inboxes = inboxes.filter(pk=principal.restricted_inbox_id)
+        return inboxes.order_by("created_at", "id")

@@ -1,0 +1,49 @@
+"""Domain errors raised by tickets.services; each face translates them once, to its own shape."""
+
+
+class HelpdeskError(Exception):
+    """Base of every refusal the domain can give. ``code`` is stable for clients."""
+
+    code = "helpdesk_error"
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(HelpdeskError):
+    """A value the domain refuses; ``field`` names it in the caller's vocabulary."""
+
+    code = "invalid_input"
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
+class NotFound(HelpdeskError):
+    code = "not_found"
+
+
+class DailyLimitReached(HelpdeskError):
+    code = "daily_limit_reached"
+
+    def __init__(self, message: str, retry_after_seconds: int):
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
+class QuotaReached(HelpdeskError):
+    code = "plan_limit_reached"
+
+
+class InvalidTransition(HelpdeskError):
+    code = "invalid_transition"
+
+
+class IdempotencyConflict(HelpdeskError):
+    code = "idempotency_conflict"
+
+
+class PermissionDenied(HelpdeskError):
+    code = "permission_denied"

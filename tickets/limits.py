@@ -1,0 +1,20 @@
+"""Bounds on what a ticket may hold, shared by the services and every face's validation."""
+
+SUBJECT_MIN_LENGTH = 3
+SUBJECT_MAX_LENGTH = 200
+MESSAGE_MIN_LENGTH = 1
+MESSAGE_MAX_LENGTH = 5000
+CATEGORY_MAX_LENGTH = 100
+TYPE_MAX_LENGTH = 100
+NAME_MAX_LENGTH = 200
+EXTERNAL_ID_MAX_LENGTH = 200
+REPLY_ADDRESS_MAX_LENGTH = 254
+TAG_NAME_MAX_LENGTH = 50
+TAGS_PER_TICKET = 20
+
+# Metadata is "flat-ish": an object of at most this many keys, nested at most this deep,
+# and at most this many bytes as JSON.
+METADATA_MAX_KEYS = 50
+METADATA_MAX_DEPTH = 3
+METADATA_MAX_BYTES = 8 * 1024
+METADATA_KEY_MAX_LENGTH = 100

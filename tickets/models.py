@@ -1,0 +1,403 @@
+import secrets
+import uuid
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Organization
+from helpdesk.ids import PublicIdField
+
+from .querysets import TicketQuerySet
+
+
+def new_access_key() -> str:
+    return f"tk_{secrets.token_urlsafe(24)}"
+
+
+class Inbox(models.Model):
+    """The scope a ticket belongs to: appbox's paywall, CrawlChat's collection."""
+
+    class AutoAssignment(models.TextChoices):
+        OFF = "off", "Off"
+        LEAST_LOADED_N1 = "least_loaded_n1", "Least-loaded available N1 agent"
+
+    public_id = PublicIdField()
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="inboxes")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(
+        max_length=10,
+        validators=[RegexValidator(r"^[A-Z][A-Z0-9]{0,9}$", "Use 1–10 capital letters or digits.")],
+        help_text='Ticket references read "<prefix>-<number>", e.g. INV-1042.',
+    )
+    support_email = models.EmailField(
+        blank=True, help_text="Receives a copy of each new ticket; empty for SUPPORT_EMAIL."
+    )
+    daily_limit_per_customer = models.PositiveIntegerField(
+        null=True, blank=True, default=2, help_text="New tickets per customer per day; empty for no limit."
+    )
+    auto_assignment = models.CharField(max_length=20, choices=AutoAssignment, default=AutoAssignment.OFF)
+    is_default = models.BooleanField(
+        default=False, help_text="Takes tickets that name no inbox (one per organization)."
+    )
+    next_number = models.PositiveIntegerField(default=1, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["organization", "name"]
+        verbose_name_plural = "inboxes"
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "prefix"], name="inbox_unique_prefix"),
+            models.UniqueConstraint(
+                fields=["organization"], condition=Q(is_default=True), name="inbox_one_default"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix})"
+
+    @property
+    def notification_address(self) -> str:
+        return self.support_email or settings.SUPPORT_EMAIL
+
+
+class Customer(models.Model):
+    """The person a ticket is for; created on first contact, per organization."""
+
+    public_id = PublicIdField()
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="customers")
+    email = models.EmailField(blank=True)
+    name = models.CharField(max_length=200, blank=True)
+    external_id = models.CharField(
+        max_length=200, blank=True, help_text="The integrator's own id for this person."
+    )
+    metadata = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "external_id"],
+                condition=~Q(external_id=""),
+                name="customer_unique_external_id",
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "email"],
+                condition=~Q(email=""),
+                name="customer_unique_email",
+            ),
+            models.CheckConstraint(
+                condition=~Q(email="", external_id=""), name="customer_has_email_or_external_id"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name or self.email or self.external_id
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.email or self.external_id
+
+
+class Tag(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="tags")
+    name = models.CharField(max_length=50)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["organization", "name"], name="tag_unique_name")]
+
+    def __str__(self):
+        return self.name
+
+
+class Ticket(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        IN_PROGRESS = "in_progress", "In progress"
+        RESOLVED = "resolved", "Resolved"
+        CLOSED = "closed", "Closed"
+
+    class Priority(models.TextChoices):
+        LOW = "low", "Low"
+        NORMAL = "normal", "Normal"
+        HIGH = "high", "High"
+        URGENT = "urgent", "Urgent"
+        CRITICAL = "critical", "Critical"
+
+    class Channel(models.TextChoices):
+        API = "api", "API"
+        EMAIL = "email", "Email"
+        WEB = "web", "Web"
+        AGENT = "agent", "Agent"
+
+    public_id = PublicIdField()
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="tickets")
+    inbox = models.ForeignKey(Inbox, on_delete=models.PROTECT, related_name="tickets")
+    number = models.PositiveIntegerField()
+    reference = models.CharField(max_length=24)
+    subject = models.CharField(max_length=200)
+    status = models.CharField(max_length=20, choices=Status, default=Status.OPEN)
+    priority = models.CharField(max_length=10, choices=Priority, default=Priority.NORMAL)
+    category = models.CharField(max_length=100, blank=True)
+    type = models.CharField(max_length=100, blank=True)
+    channel = models.CharField(max_length=10, choices=Channel, default=Channel.API)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="tickets")
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_tickets",
+    )
+    reply_address = models.CharField(
+        max_length=254, blank=True, help_text="Where the customer wants the answer."
+    )
+    metadata = models.JSONField(default=dict, blank=True)
+    tags = models.ManyToManyField(Tag, blank=True, related_name="tickets")
+    access_key = models.CharField(max_length=64, default=new_access_key, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now)
+    first_response_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TicketQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["inbox", "number"], name="ticket_unique_inbox_number"),
+        ]
+        indexes = [
+            # The queue and the API list: newest first within an organization, narrowed by
+            # the filters agents use most.
+            models.Index(fields=["organization", "-created_at", "-id"], name="ticket_org_created"),
+            models.Index(fields=["organization", "status", "-created_at"], name="ticket_org_status"),
+            models.Index(fields=["organization", "-updated_at"], name="ticket_org_updated"),
+            models.Index(fields=["assignee", "status"], name="ticket_assignee_status"),
+            models.Index(fields=["customer", "-created_at"], name="ticket_customer_created"),
+            models.Index(fields=["inbox", "-created_at"], name="ticket_inbox_created"),
+            models.Index(fields=["organization", "reference"], name="ticket_org_reference"),
+        ]
+
+    def __str__(self):
+        return f"{self.reference} {self.subject}"
+
+    @property
+    def private_path(self) -> str:
+        return reverse("portal:ticket", args=[self.public_id, self.access_key])
+
+    @property
+    def private_url(self) -> str:
+        return f"{settings.SITE_URL}{self.private_path}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in {self.Status.OPEN, self.Status.IN_PROGRESS}
+
+
+class Message(models.Model):
+    class Kind(models.TextChoices):
+        REPLY = "reply", "Public reply"
+        NOTE = "note", "Internal note"
+
+    class AuthorType(models.TextChoices):
+        CUSTOMER = "customer", "Customer"
+        AGENT = "agent", "Agent"
+        SYSTEM = "system", "System"
+
+    public_id = PublicIdField()
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
+    kind = models.CharField(max_length=10, choices=Kind, default=Kind.REPLY)
+    author_type = models.CharField(max_length=10, choices=AuthorType)
+    author_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="ticket_messages",
+    )
+    author_customer = models.ForeignKey(
+        Customer, on_delete=models.SET_NULL, null=True, blank=True, related_name="messages"
+    )
+    channel = models.CharField(max_length=10, choices=Ticket.Channel, default=Ticket.Channel.API)
+    body = models.TextField(help_text="Markdown, rendered sanitized.")
+    email_message_id = models.CharField(max_length=255, blank=True, db_index=True)
+    raw_email = models.TextField(blank=True, help_text="The whole inbound email, as received.")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["ticket", "created_at"], name="message_ticket_created")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} on {self.ticket_id} by {self.author_name}"
+
+    @property
+    def is_public(self) -> bool:
+        return self.kind == self.Kind.REPLY
+
+    @property
+    def author_name(self) -> str:
+        if self.author_user_id:
+            return self.author_user.display_name
+        if self.author_customer_id:
+            return self.author_customer.display_name
+        return "Helpdesk"
+
+
+def attachment_path(instance, filename):
+    return f"attachments/{timezone.now():%Y/%m}/{uuid.uuid4().hex}/{filename}"
+
+
+class Attachment(models.Model):
+    public_id = PublicIdField()
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to=attachment_path, max_length=300)
+    filename = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return self.filename
+
+
+class TicketEvent(models.Model):
+    """One change to a ticket: who, what, before, after, when."""
+
+    class Action(models.TextChoices):
+        CREATED = "created", "Created"
+        STATUS_CHANGED = "status_changed", "Status changed"
+        ASSIGNED = "assigned", "Assigned"
+        UPDATED = "updated", "Updated"
+        TAGS_CHANGED = "tags_changed", "Tags changed"
+        REPLIED = "replied", "Replied"
+        NOTE_ADDED = "note_added", "Internal note added"
+        ACCESS_KEY_ROTATED = "access_key_rotated", "Private link rotated"
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
+    action = models.CharField(max_length=30, choices=Action)
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_customer = models.ForeignKey(
+        Customer, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_label = models.CharField(max_length=200, help_text="Who acted, as shown to people.")
+    field = models.CharField(max_length=50, blank=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["ticket", "created_at"], name="event_ticket_created")]
+
+    def __str__(self):
+        return f"{self.get_action_display()} by {self.actor_label}"
+
+
+class IdempotencyKey(models.Model):
+    """A client's Idempotency-Key, remembered so a retried create creates nothing."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="Hash of the request it was used with.")
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, null=True, related_name="+")
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, null=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "key"], name="idempotency_unique_key")]
+
+    def __str__(self):
+        return self.key
+
+
+class Delivery(models.Model):
+    """One outbound email, from queued to sent or failed."""
+
+    class Kind(models.TextChoices):
+        NEW_TICKET = "new_ticket", "New ticket to support"
+        ASSIGNED = "assigned", "Assigned to agent"
+        CONFIRMATION = "confirmation", "Confirmation to customer"
+        AGENT_REPLY = "agent_reply", "Agent reply to customer"
+        CUSTOMER_REPLY = "customer_reply", "Customer reply to agent"
+        STATUS = "status", "Resolved or closed"
+        PORTAL_LINK = "portal_link", "Portal sign-in link"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, null=True, blank=True, related_name="deliveries"
+    )
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, null=True, blank=True, related_name="deliveries"
+    )
+    recipient = models.EmailField()
+    kind = models.CharField(max_length=20, choices=Kind)
+    status = models.CharField(max_length=10, choices=Status, default=Status.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    message_id_header = models.CharField(max_length=255, blank=True)
+    provider_message_id = models.CharField(max_length=255, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "deliveries"
+        indexes = [models.Index(fields=["status", "created_at"], name="delivery_status_created")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} to {self.recipient} ({self.status})"
+
+
+class Notification(models.Model):
+    """An in-app notification for an agent (the bell)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
+    )
+    text = models.CharField(max_length=300)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["user", "read_at"], name="notification_user_unread")]
+
+    def __str__(self):
+        return self.text
+
+
+class SavedReply(models.Model):
+    """A canned answer an agent inserts into the composer; {{ customer_name }} is filled in."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="saved_replies")
+    title = models.CharField(max_length=100)
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["title"]
+        verbose_name_plural = "saved replies"
+
+    def __str__(self):
+        return self.title

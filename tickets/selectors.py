@@ -1,0 +1,53 @@
+"""Reads that more than one face needs, scoped to who is asking."""
+
+from django.db.models import Prefetch
+
+from .exceptions import InvalidInput, NotFound, PermissionDenied
+from .models import Inbox, Message, Ticket
+
+
+def resolve_inbox(
+    *, organization_ids, restricted_inbox_id=None, public_id: str = "", field_name="inbox"
+) -> Inbox:
+    """The inbox a new ticket goes to.
+
+    Named explicitly; else the one a key is restricted to; else the organization's default
+    inbox; else its only inbox. Another organization's inbox is "not found", never
+    "forbidden", so a key learns nothing about what it cannot see.
+    """
+    inboxes = Inbox.objects.filter(organization_id__in=organization_ids).select_related("organization")
+    if public_id:
+        inbox = inboxes.filter(public_id=public_id).first()
+        if inbox is None:
+            raise NotFound("Inbox not found.")
+        if restricted_inbox_id is not None and inbox.pk != restricted_inbox_id:
+            raise PermissionDenied("This API key is restricted to another inbox.")
+        return inbox
+    if restricted_inbox_id is not None:
+        return inboxes.get(pk=restricted_inbox_id)
+    default = inboxes.filter(is_default=True)
+    if len(organization_ids) == 1 and default.exists():
+        return default.get()
+    candidates = list(inboxes[:2])
+    if len(candidates) == 1:
+        return candidates[0]
+    raise InvalidInput(field_name, "Name the inbox: this organization has several and no default.")
+
+
+def ticket_with_thread(queryset, *, include_notes: bool = True):
+    """Tickets with their messages, authors and attachments in a fixed number of queries."""
+    messages = Message.objects.select_related("author_user", "author_customer").prefetch_related(
+        "attachments"
+    )
+    if not include_notes:
+        messages = messages.filter(kind=Message.Kind.REPLY)
+    return queryset.prefetch_related(Prefetch("messages", queryset=messages))
+
+
+def tickets_for_principal(principal):
+    tickets = Ticket.objects.filter(organization_id__in=principal.organization_ids)
+    if principal.restricted_inbox_id is not None:
+        tickets = tickets.filter(inbox_id=principal.restricted_inbox_id)
+    if principal.is_customer:
+        tickets = tickets.filter(customer=principal.customer)
+    return tickets

@@ -1,0 +1,72 @@
+"""Test data built the way the product builds it: tickets and messages through services."""
+
+import itertools
+
+from accounts.models import AgentToken, ApiKey, Membership, Organization, User
+from tickets import services
+from tickets.actors import Actor
+from tickets.models import Inbox
+
+_sequence = itertools.count(1)
+
+
+def make_organization(name: str = "", slug: str = "", **fields) -> Organization:
+    number = next(_sequence)
+    return Organization.objects.create(
+        name=name or f"Organization {number}", slug=slug or f"organization-{number}", **fields
+    )
+
+
+def make_inbox(organization, name: str = "Support", prefix: str = "", **fields) -> Inbox:
+    prefix = prefix or f"S{next(_sequence)}"
+    return Inbox.objects.create(organization=organization, name=name, prefix=prefix, **fields)
+
+
+def make_api_key(organization, name: str = "Backend", inbox=None) -> tuple[ApiKey, str]:
+    return ApiKey.objects.create_key(organization=organization, name=name, inbox=inbox)
+
+
+def make_agent(
+    organization,
+    email: str = "",
+    name: str = "",
+    role: str = "agent",
+    tier: str = "n1",
+    is_available: bool = True,
+    password: str = "correct horse battery staple",
+) -> User:
+    email = email or f"agent{next(_sequence)}@example.test"
+    user = User.objects.filter(email=email).first() or User.objects.create_user(
+        email=email, password=password, name=name
+    )
+    Membership.objects.create(
+        user=user, organization=organization, role=role, tier=tier, is_available=is_available
+    )
+    return user
+
+
+def make_agent_token(user, name: str = "Laptop") -> tuple[AgentToken, str]:
+    token = AgentToken(user=user, name=name)
+    plaintext = token.assign_secret()
+    token.save()
+    return token, plaintext
+
+
+def make_ticket(
+    inbox,
+    email: str = "",
+    subject: str = "Cannot log in",
+    message: str = "Help me please.",
+    actor: Actor | None = None,
+    **fields,
+):
+    email = email or f"customer{next(_sequence)}@example.test"
+    ticket, _ = services.create_ticket(
+        inbox=inbox,
+        customer=services.CustomerData(email=email, name=fields.pop("name", "")),
+        subject=subject,
+        message=message,
+        actor=actor or Actor.system("Tests"),
+        **fields,
+    )
+    return ticket
