@@ -19,3 +19,7 @@ def status_changed(ticket_id: int, old_status: str, new_status: str) -> None:
 
 def ticket_assigned(ticket_id: int) -> None:
     """The new assignee is told by email."""
+
+
+def portal_link_requested(customer_id: int, link: str) -> None:
+    """A customer asked to sign in to the portal: mail them the sign-in link."""
