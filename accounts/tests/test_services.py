@@ -24,6 +24,12 @@ def invite(django_capture_on_commit_callbacks):
     return call
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # Every test signs people up; the production hasher would make this file slow.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def admin(organization):
     return factories.make_agent(organization, email="admin@acme.test", name="Ada Admin", role="admin")
@@ -223,7 +229,8 @@ def test_removing_a_member_unassigns_their_open_tickets_through_the_ticket_servi
     ticket.refresh_from_db()
     assert ticket.assignee is None
     last_assignment = TicketEvent.objects.filter(ticket=ticket, action="assigned").last()
-    assert (last_assignment.before, last_assignment.after, last_assignment.actor_user) == (agent.pk, None, owner)
+    assert (last_assignment.before, last_assignment.after) == (agent.pk, None)
+    assert last_assignment.actor_user == owner
     assert not Membership.objects.filter(user=agent, organization=organization).exists()
     assert User.objects.filter(pk=agent.pk).exists()
     assert AuditEvent.objects.get().action == AuditEvent.Action.MEMBER_REMOVED
@@ -314,7 +321,7 @@ def test_a_non_rsa_or_short_public_key_is_refused(organization, owner):
         services.validate_jwt_public_key(public_key_pem(ec.generate_private_key(ec.SECP256R1())))
     with pytest.raises(InvalidInput, match="2048"):
         services.validate_jwt_public_key(
-            public_key_pem(rsa.generate_private_key(public_exponent=65537, key_size=1024))
+            public_key_pem(rsa.generate_private_key(public_exponent=65537, key_size=1024))  # noqa: S505 - the point of the test
         )
 
 
