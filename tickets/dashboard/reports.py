@@ -184,11 +184,13 @@ def reports(request):
     if not membership:
         raise PermissionDenied("Reports are for members of an organization.")
     organization = membership.organization
-    form = ReportFilterForm(request.GET or None, organization=organization)
+    start, end = queries.default_range(30)
+    form = ReportFilterForm(
+        request.GET or None, organization=organization, initial={"days": "30", "start": start, "end": end}
+    )
     if request.GET and form.is_valid():
         data = form.cleaned_data
     else:
-        start, end = queries.default_range(30)
         data = {"days": "30", "start": start, "end": end, "inbox": None, "agent": None}
     agent = data.get("agent")
     filters = queries.ReportFilters(
@@ -212,6 +214,7 @@ def reports(request):
         {
             "form": form,
             "filters": filters,
+            "agent": agent,
             "days": data["days"],
             "presets": PRESETS,
             "preset_query": preset_query,
