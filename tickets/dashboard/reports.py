@@ -76,6 +76,15 @@ def nice_ceiling(value: float) -> int:
     return int(10 * magnitude)
 
 
+def axis_ticks(peak: int) -> list[int]:
+    """Whole-number gridlines from 0 to ``peak`` (a ``nice_ceiling``): 1 2 5 10 20 50 ..."""
+    if peak <= 2:
+        steps = peak
+    else:
+        steps = 4 if str(peak)[0] == "2" else 5
+    return [peak * step // steps for step in range(steps + 1)]
+
+
 @dataclass
 class Bar:
     x: float
@@ -87,7 +96,7 @@ class Bar:
     css_class: str
 
 
-def daily_chart(rows: list[queries.DailyCounts], *, width: int = 840, height: int = 260) -> dict:
+def daily_chart(rows: list[queries.DailyCounts], *, width: int = 720, height: int = 240) -> dict:
     """Grouped bars (created, resolved) per day, with a y axis and sparse date labels."""
     left, right, top, bottom = 40, 8, 12, 28
     plot_width, plot_height = width - left - right, height - top - bottom
@@ -118,11 +127,9 @@ def daily_chart(rows: list[queries.DailyCounts], *, width: int = 840, height: in
         if index % label_every == 0:
             labels.append({"x": round(left + index * slot + slot / 2, 2), "text": day})
     ticks = [
-        {"y": round(top + plot_height - plot_height * step / 4, 2), "value": round(peak * step / 4, 1)}
-        for step in range(5)
+        {"y": round(top + plot_height - plot_height * value / peak, 2), "label": value}
+        for value in axis_ticks(peak)
     ]
-    for tick in ticks:
-        tick["label"] = int(tick["value"]) if float(tick["value"]).is_integer() else tick["value"]
     return {
         "width": width,
         "height": height,
@@ -136,11 +143,11 @@ def daily_chart(rows: list[queries.DailyCounts], *, width: int = 840, height: in
     }
 
 
-def status_chart(counts: list[tuple[str, str, int]], *, width: int = 420) -> dict:
+def status_chart(counts: list[tuple[str, str, int]], *, width: int = 320) -> dict:
     """One horizontal bar per status, scaled to the largest."""
-    row_height, label_width, gap = 30, 100, 8
+    row_height, label_width, gap = 26, 90, 10
     peak = max([count for _, _, count in counts] + [1])
-    bar_space = width - label_width - 50
+    bar_space = width - label_width - 44
     rows = []
     for index, (status, label, count) in enumerate(counts):
         rows.append(
@@ -158,6 +165,7 @@ def status_chart(counts: list[tuple[str, str, int]], *, width: int = 420) -> dic
         "width": width,
         "height": len(counts) * (row_height + gap) - gap,
         "label_width": label_width,
+        "track_width": bar_space,
         "row_height": row_height,
         "rows": rows,
         "total": sum(count for _, _, count in counts),

@@ -127,7 +127,9 @@ class ProfileForm(forms.Form):
 
 
 class AgentTokenForm(forms.Form):
-    name = forms.CharField(max_length=100, help_text="Where you will use it, e.g. “Laptop CLI”.")
+    name = forms.CharField(
+        label="New token name", max_length=100, help_text="Where you will use it, e.g. “Laptop CLI”."
+    )
 
 
 class AvailabilityForm(forms.Form):

@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from tickets import reports
-from tickets.dashboard.reports import daily_chart, nice_ceiling, status_chart
+from tickets.dashboard.reports import axis_ticks, daily_chart, nice_ceiling, status_chart
 from tickets.models import Ticket
 from tickets.templatetags.report_tags import duration
 from tickets.tests import factories
@@ -270,3 +270,12 @@ def test_the_reports_page_runs_a_fixed_number_of_queries(
         factories.make_inbox(organization)
     with django_assert_max_num_queries(25):
         client.get(reverse("dashboard:reports"), params)
+
+
+def test_axis_ticks_are_whole_numbers():
+    assert axis_ticks(1) == [0, 1]
+    assert axis_ticks(2) == [0, 1, 2]
+    assert axis_ticks(5) == [0, 1, 2, 3, 4, 5]
+    assert axis_ticks(10) == [0, 2, 4, 6, 8, 10]
+    assert axis_ticks(20) == [0, 5, 10, 15, 20]
+    assert axis_ticks(200) == [0, 50, 100, 150, 200]
