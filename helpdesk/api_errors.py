@@ -50,7 +50,12 @@ def _flatten(detail, prefix: str) -> list[dict]:
     if isinstance(detail, dict):
         flattened = []
         for key, value in detail.items():
-            name = prefix if key == "non_field_errors" else (f"{prefix}.{key}" if prefix else str(key))
+            if key == "non_field_errors":
+                name = prefix
+            elif isinstance(key, int):  # a ListField names the item at fault by its index
+                name = f"{prefix}[{key}]"
+            else:
+                name = f"{prefix}.{key}" if prefix else str(key)
             flattened.extend(_flatten(value, name))
         return flattened
     if isinstance(detail, list):
