@@ -251,15 +251,19 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         payload = api.CustomerUpsertSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
-        customer, created = services.upsert_customer(
-            organization=_organization_of(request.auth),
-            data=services.CustomerData(
-                email=data.get("email", ""),
-                external_id=data.get("external_id", ""),
-                name=data.get("name", ""),
-                metadata=data.get("metadata") or {},
-            ),
-        )
+        try:
+            customer, created = services.upsert_customer(
+                organization=_organization_of(request.auth),
+                data=services.CustomerData(
+                    email=data.get("email", ""),
+                    external_id=data.get("external_id", ""),
+                    name=data.get("name", ""),
+                    metadata=data.get("metadata") or {},
+                ),
+            )
+        except InvalidInput as error:
+            # The service names fields as a ticket's nested customer; here they are top level.
+            raise InvalidInput(error.field.removeprefix("customer.") or "email", error.message) from None
         return Response(
             api.CustomerSerializer(customer).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,

@@ -91,7 +91,9 @@ def test_a_json_array_body_is_400(api, inbox):
 
 
 def test_wrong_content_type_is_415(api, inbox):
-    response = api.post("/api/v1/tickets", data="subject=hello", content_type="application/x-www-form-urlencoded")
+    response = api.post(
+        "/api/v1/tickets", data="subject=hello", content_type="application/x-www-form-urlencoded"
+    )
 
     body = assert_error(response, 415)
     assert body["error"] == "Unsupported Media Type"
@@ -168,7 +170,9 @@ def test_invalid_message_is_400(api, ticket):
     assert_error(api.post(url, {"body": "x" * 5001}, format="json"), 400, field="body")
     assert_error(api.post(url, {"body": "Hi", "kind": "memo"}, format="json"), 400, field="kind")
     assert_error(
-        api.post(url, {"body": "Hi", "kind": "note", "author_type": "customer"}, format="json"), 400, field="kind"
+        api.post(url, {"body": "Hi", "kind": "note", "author_type": "customer"}, format="json"),
+        400,
+        field="kind",
     )
 
 

@@ -52,7 +52,9 @@ def test_path_with_a_trailing_slash_is_tolerated(api, inbox):
 def test_customer_is_created_on_first_ticket_and_reused_with_metadata_merged(api, inbox):
     first = api.post(
         "/api/v1/tickets",
-        ticket_payload(customer={"email": "Jane@Example.com", "external_id": "u-1", "metadata": {"plan": "pro"}}),
+        ticket_payload(
+            customer={"email": "Jane@Example.com", "external_id": "u-1", "metadata": {"plan": "pro"}}
+        ),
         format="json",
     )
     second = api.post(
@@ -129,7 +131,9 @@ def test_key_restricted_to_one_inbox_cannot_create_in_another(organization, inbo
     restricted = factories.make_inbox(organization, name="Refunds", prefix="REF")
     _, key = factories.make_api_key(organization, inbox=restricted)
 
-    response = client_for_key(key).post("/api/v1/tickets", ticket_payload(inbox=inbox.public_id), format="json")
+    response = client_for_key(key).post(
+        "/api/v1/tickets", ticket_payload(inbox=inbox.public_id), format="json"
+    )
 
     body = assert_error(response, 403)
     assert "restricted" in body["message"]
@@ -146,7 +150,9 @@ def test_key_restricted_to_one_inbox_cannot_read_tickets_of_another(organization
     assert_error(client.get(f"/api/v1/tickets/{elsewhere.public_id}"), 404)
     listed = client.get("/api/v1/tickets").json()["data"]
     assert [ticket["id"] for ticket in listed] == [own.public_id]
-    assert_error(client.patch(f"/api/v1/tickets/{elsewhere.public_id}", {"priority": "low"}, format="json"), 404)
+    assert_error(
+        client.patch(f"/api/v1/tickets/{elsewhere.public_id}", {"priority": "low"}, format="json"), 404
+    )
     assert [inbox["id"] for inbox in client.get("/api/v1/inboxes").json()["data"]] == [restricted.public_id]
 
 
@@ -192,7 +198,10 @@ def test_same_idempotency_key_with_a_different_body_is_422(api, inbox):
     api.post("/api/v1/tickets", ticket_payload(), format="json", HTTP_IDEMPOTENCY_KEY="order-42")
 
     response = api.post(
-        "/api/v1/tickets", ticket_payload(subject="Something else"), format="json", HTTP_IDEMPOTENCY_KEY="order-42"
+        "/api/v1/tickets",
+        ticket_payload(subject="Something else"),
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="order-42",
     )
 
     assert_error(response, 422)
@@ -201,7 +210,10 @@ def test_same_idempotency_key_with_a_different_body_is_422(api, inbox):
 
 def test_idempotency_key_of_a_failed_create_may_be_used_again(api, inbox):
     failed = api.post(
-        "/api/v1/tickets", ticket_payload(inbox="01JUNKNOWNINBOX00000000000"), format="json", HTTP_IDEMPOTENCY_KEY="k"
+        "/api/v1/tickets",
+        ticket_payload(inbox="01JUNKNOWNINBOX00000000000"),
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="k",
     )
     assert failed.status_code == 404
     inbox.daily_limit_per_customer = 0
@@ -233,7 +245,10 @@ def test_idempotency_key_used_for_a_ticket_cannot_add_a_message(api, inbox, tick
     api.post("/api/v1/tickets", ticket_payload(), format="json", HTTP_IDEMPOTENCY_KEY="shared")
 
     response = api.post(
-        f"/api/v1/tickets/{ticket.public_id}/messages", {"body": "Hi"}, format="json", HTTP_IDEMPOTENCY_KEY="shared"
+        f"/api/v1/tickets/{ticket.public_id}/messages",
+        {"body": "Hi"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="shared",
     )
 
     assert_error(response, 422)
@@ -304,7 +319,9 @@ def test_patch_assigns_by_id_and_by_email_and_unassigns(api, ticket, agent, owne
 
 
 def test_assigning_an_agent_of_another_organization_is_400(api, ticket, other_agent):
-    response = api.patch(f"/api/v1/tickets/{ticket.public_id}", {"assignee": other_agent.email}, format="json")
+    response = api.patch(
+        f"/api/v1/tickets/{ticket.public_id}", {"assignee": other_agent.email}, format="json"
+    )
 
     assert_error(response, 400, field="assignee")
 
@@ -312,7 +329,12 @@ def test_assigning_an_agent_of_another_organization_is_400(api, ticket, other_ag
 def test_patch_sets_priority_tags_metadata_and_records_events(api, ticket):
     response = api.patch(
         f"/api/v1/tickets/{ticket.public_id}",
-        {"priority": "urgent", "tags": ["vip", "billing"], "metadata": {"order": "A-1"}, "category": "refund"},
+        {
+            "priority": "urgent",
+            "tags": ["vip", "billing"],
+            "metadata": {"order": "A-1"},
+            "category": "refund",
+        },
         format="json",
     )
 
