@@ -28,6 +28,14 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
     description="A retried POST with the same key returns the first result and creates nothing.",
 )
 
+REPLAYED_HEADER = OpenApiParameter(
+    "Idempotent-Replayed",
+    str,
+    OpenApiParameter.HEADER,
+    response=[201],
+    description='"true" when this is the stored answer to an earlier request with the same Idempotency-Key.',
+)
+
 
 def _idempotency_key(request) -> str:
     key = request.headers.get("Idempotency-Key", "").strip()
@@ -88,7 +96,7 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         tags=["tickets"],
         request=api.TicketCreateSerializer,
         responses={201: api.TicketDetailSerializer},
-        parameters=[IDEMPOTENCY_HEADER],
+        parameters=[IDEMPOTENCY_HEADER, REPLAYED_HEADER],
     )
     def create(self, request):
         principal = request.auth
@@ -169,7 +177,7 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         tags=["messages"],
         request=api.MessageCreateSerializer,
         responses={201: api.MessageSerializer},
-        parameters=[IDEMPOTENCY_HEADER],
+        parameters=[IDEMPOTENCY_HEADER, REPLAYED_HEADER],
     )
     @action(detail=True, methods=["get", "post"], filterset_class=None, pagination_class=None)
     def messages(self, request, id=None):

@@ -165,3 +165,12 @@ def test_docs_page_renders_the_operations_in_chromium_under_the_csp(live_server,
     assert any("/api/v1/tickets" in path for path in paths)
     assert page.locator(".btn.authorize").count() == 1
     assert not [problem for problem in problems if "Content Security Policy" in problem], problems
+
+
+def test_every_response_documents_x_request_id_and_creates_document_replays(schema):
+    for method, path in NATIVE_OPERATIONS:
+        for code, response in schema["paths"][path][method]["responses"].items():
+            assert "X-Request-ID" in response.get("headers", {}), (method, path, code)
+    create = schema["paths"]["/api/v1/tickets"]["post"]
+    assert "Idempotent-Replayed" in create["responses"]["201"]["headers"]
+    assert [parameter["name"] for parameter in create["parameters"]] == ["Idempotency-Key"]
