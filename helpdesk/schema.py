@@ -81,6 +81,9 @@ class AutoSchema(openapi.AutoSchema):
         responses = super()._get_response_bodies(direction)
         if direction != "response" or not self.path.startswith("/api/v1/"):
             return responses
+        for response in responses.values():
+            # drf-spectacular builds a DELETE's 204 without asking for headers.
+            response.setdefault("headers", dict(REQUEST_ID_HEADER))
         for code in sorted(self._error_codes()):
             if str(code) in responses:
                 continue
