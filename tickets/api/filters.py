@@ -50,7 +50,7 @@ class TicketFilter(django_filters.FilterSet):
                 raise ValidationError({"assignee": '"me" needs an agent token; an API key is no agent.'})
             return queryset.filter(assignee=user)
         if value.isdigit():
-            return queryset.filter(assignee_id=int(value))
+            return queryset.filter(assignee_id=int(value)) if len(value) <= 18 else queryset.none()
         return queryset.filter(assignee__email__iexact=value)
 
     def filter_tag(self, queryset, name, value):

@@ -10,12 +10,11 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from accounts.models import User
 from tickets import services
 from tickets.actors import Actor
 from tickets.exceptions import InvalidInput
 from tickets.models import Customer, Inbox, Message, Tag, Ticket
-from tickets.selectors import resolve_inbox, ticket_with_thread, tickets_for_principal
+from tickets.selectors import find_agent, resolve_inbox, ticket_with_thread, tickets_for_principal
 
 from . import serializers as api
 from .filters import CustomerFilter, TicketFilter
@@ -147,23 +146,13 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             if "status" in changes:
                 ticket = services.change_status(ticket=ticket, status=changes.pop("status"), actor=actor)
             if "assignee" in changes:
-                assignee = self._find_agent(ticket, changes.pop("assignee"))
+                assignee = find_agent(
+                    organization_id=ticket.organization_id, reference=changes.pop("assignee")
+                )
                 ticket = services.assign(ticket=ticket, assignee=assignee, actor=actor)
             if changes:
                 ticket = services.update_ticket(ticket=ticket, actor=actor, **changes)
         return Response(self._detail(ticket))
-
-    @staticmethod
-    def _find_agent(ticket, value):
-        if value in (None, ""):
-            return None
-        agents = User.objects.filter(memberships__organization_id=ticket.organization_id)
-        agent = (
-            agents.filter(pk=int(value)) if str(value).isdigit() else agents.filter(email__iexact=value)
-        ).first()
-        if agent is None:
-            raise InvalidInput("assignee", "Not an agent of this organization.")
-        return agent
 
     @extend_schema(
         methods=["GET"],

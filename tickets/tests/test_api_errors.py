@@ -209,3 +209,10 @@ def test_error_for_another_organizations_key_matches_an_unknown_id(api, other_in
     unknown_body = assert_error(api.get("/api/v1/tickets/01JZZZZZZZZZZZZZZZZZZZZZZZ"), 404)
 
     assert foreign_body["message"] == unknown_body["message"]
+
+
+def test_pages_outside_the_api_keep_their_html_404(client):
+    response = client.get("/desk/nothing-here/at-all")
+
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")

@@ -421,3 +421,17 @@ def test_rotating_the_private_link_gives_a_new_url(api, ticket, client):
     assert response.json()["private_url"] != old_url
     assert ticket.events.filter(action="access_key_rotated").exists()
     assert client.get(ticket.private_path).status_code == 404
+
+
+def test_assignee_id_beyond_any_real_id_is_400_not_a_database_error(api, ticket):
+    response = api.patch(f"/api/v1/tickets/{ticket.public_id}", {"assignee": "9" * 30}, format="json")
+
+    assert_error(response, 400, field="assignee")
+    assert api.get("/api/v1/tickets", {"assignee": "9" * 30}).json()["data"] == []
+
+
+def test_inactive_agent_cannot_be_assigned(api, ticket, agent):
+    agent.is_active = False
+    agent.save()
+
+    assert_error(api.patch(f"/api/v1/tickets/{ticket.public_id}", {"assignee": agent.pk}, format="json"), 400)
