@@ -5,7 +5,7 @@ organizations happens in ``get_queryset`` so another organization's object is a 
 """
 
 from django.db import transaction
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -95,6 +95,25 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         tags=["tickets"],
         request=api.TicketCreateSerializer,
         responses={201: api.TicketDetailSerializer},
+        examples=[
+            OpenApiExample(
+                "A customer's question",
+                request_only=True,
+                value={
+                    "customer": {
+                        "email": "jane@example.com",
+                        "external_id": "user-4711",
+                        "name": "Jane Doe",
+                        "metadata": {"plan": "pro", "tokens": 120},
+                    },
+                    "subject": "Refund for a double charge",
+                    "message": "I was charged **twice** on 3 March.",
+                    "priority": "high",
+                    "tags": ["billing"],
+                    "metadata": {"order_id": "A-1042"},
+                },
+            )
+        ],
         parameters=[IDEMPOTENCY_HEADER, REPLAYED_HEADER],
     )
     def create(self, request):
