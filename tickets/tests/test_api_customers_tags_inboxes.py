@@ -175,3 +175,22 @@ def test_inboxes_list_and_retrieve(api, organization, inbox):
 def test_inboxes_are_read_only(api, inbox):
     assert_error(api.post("/api/v1/inboxes", {"name": "x"}, format="json"), 405)
     assert_error(api.delete(f"/api/v1/inboxes/{inbox.public_id}"), 405)
+
+
+@pytest.mark.parametrize("path", ["/api/v1/customers", "/api/v1/tags", "/api/v1/inboxes"])
+def test_list_query_counts_do_not_grow_with_rows(
+    api, organization, inbox, path, django_assert_max_num_queries
+):
+    def count_queries() -> int:
+        with django_assert_max_num_queries(6) as captured:
+            assert api.get(path, {"per_page": 100}).status_code == 200
+        return len(captured.captured_queries)
+
+    api.get("/api/v1/inboxes")  # the key's first use of the minute is recorded: not the list's cost
+    factories.make_ticket(inbox, tags=["first"])
+    few = count_queries()
+    for index in range(25):
+        factories.make_ticket(inbox, tags=[f"tag-{index}"])
+        factories.make_inbox(organization, prefix=f"X{index}")
+
+    assert count_queries() == few
