@@ -299,7 +299,7 @@ def api_key_revoke(request, prefix):
 @manager_required
 def security(request):
     organization = request.membership.organization
-    return _render(
+    response = _render(
         request,
         "dashboard/settings/security.html",
         "security",
@@ -311,6 +311,9 @@ def security(request):
             ),
         },
     )
+    # The page holds the secret: keep it out of caches and the back-forward history.
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @require_POST

@@ -454,3 +454,8 @@ def test_the_saved_replies_and_audit_log_run_a_fixed_number_of_queries(
         client.get(reverse("dashboard:settings-saved-replies"))
     with django_assert_max_num_queries(7):
         client.get(reverse("dashboard:settings-activity"))
+
+
+def test_the_page_with_the_jwt_secret_is_never_cached(client, owner):
+    login(client, owner)
+    assert client.get(reverse("dashboard:settings-security"))["Cache-Control"] == "no-store"
