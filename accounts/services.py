@@ -264,8 +264,9 @@ def update_membership(
             and actor.user is not None
             and actor.user.pk == membership.user_id
         )
-        actor_role = None if is_self_availability else require_manager(organization, actor)
+        # Lock first, then read the actor's role: a role read before the lock may be stale.
         owners = _lock_owners(organization)
+        actor_role = None if is_self_availability else require_manager(organization, actor)
         membership = Membership.objects.select_related("user").get(pk=membership.pk)
         if role is not _UNSET and role != membership.role:
             _check_owner_rules(membership, actor_role, actor, new_role=role)
@@ -309,8 +310,8 @@ def remove_member(*, membership: Membership, actor: Actor) -> None:
 
     organization = membership.organization
     with transaction.atomic():
-        actor_role = require_manager(organization, actor)
         owners = _lock_owners(organization)
+        actor_role = require_manager(organization, actor)
         membership = Membership.objects.select_related("user").get(pk=membership.pk)
         _check_owner_rules(membership, actor_role, actor)
         if membership.role == Membership.Role.OWNER and len(owners) <= 1:

@@ -374,3 +374,43 @@ def test_a_saved_reply_needs_a_title_and_a_body(organization, owner):
         ticket_services.create_saved_reply(
             organization=organization, actor=Actor.agent(owner), title="x", body=" "
         )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_owners_demoting_each_other_at_once_leave_one_owner(needs_postgres):
+    import threading
+
+    from django.db import connection
+
+    organization = factories.make_organization()
+    first = factories.make_agent(organization, role="owner")
+    second = factories.make_agent(organization, role="owner")
+    start = threading.Barrier(2)
+    outcomes = []
+
+    def demote(actor_user, target_user):
+        try:
+            start.wait(timeout=30)
+            services.update_membership(
+                membership=membership_of(target_user, organization),
+                actor=Actor.agent(actor_user),
+                role="admin",
+            )
+            outcomes.append("demoted")
+        except (InvalidInput, PermissionDenied) as error:
+            outcomes.append(type(error).__name__)
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=demote, args=(first, second)),
+        threading.Thread(target=demote, args=(second, first)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    # The loser is refused: either the organization would lose its last owner, or the
+    # loser has just stopped being an owner and may no longer demote one.
+    assert outcomes.count("demoted") == 1 and len(outcomes) == 2
+    assert Membership.objects.filter(organization=organization, role="owner").count() == 1
