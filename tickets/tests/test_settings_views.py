@@ -459,3 +459,15 @@ def test_the_saved_replies_and_audit_log_run_a_fixed_number_of_queries(
 def test_the_page_with_the_jwt_secret_is_never_cached(client, owner):
     login(client, owner)
     assert client.get(reverse("dashboard:settings-security"))["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize("method, name, object_kind, data", CASES, ids=[f"{c[0]} {c[1]}" for c in CASES])
+def test_an_agent_of_another_organization_gets_403_and_changes_nothing(
+    client, other_agent, setting_objects, method, name, object_kind, data
+):
+    # Not a manager anywhere: refused before any lookup, so nothing about our objects leaks.
+    login(client, other_agent)
+    url = url_for(name, object_kind, setting_objects)
+    response = getattr(client, method)(url, post_data(name, data or {}, setting_objects))
+    assert response.status_code == 403
+    assert not AuditEvent.objects.exclude(action="saved_reply_created").exists()
