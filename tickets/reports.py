@@ -126,21 +126,24 @@ def status_counts(filters: ReportFilters) -> list[tuple[str, str, int]]:
     return [(status.value, status.label, counts.get(status.value, 0)) for status in Ticket.Status]
 
 
-def _medians(queryset, group_field: str | None, start: str, end: str) -> dict:
-    """Median seconds from ``start`` to ``end`` per value of ``group_field`` (None: overall)."""
-    queryset = queryset.filter(**{f"{end}__isnull": False})
-    if connection.vendor == "postgresql":
-        if group_field is None:
-            return {None: queryset.aggregate(median=Median(SecondsBetween(start, end)))["median"]}
-        rows = queryset.values(group_field).annotate(median=Median(SecondsBetween(start, end)))
-        return {row[group_field]: row["median"] for row in rows}
+def _python_medians(queryset, group_field: str | None, start: str, end: str) -> dict:
+    """SQLite: median seconds from ``start`` to ``end`` per group, from a bounded sample."""
     durations: dict = {}
-    pairs = queryset.values_list(group_field or "organization_id", start, end)[:SQLITE_MEDIAN_ROW_LIMIT]
+    pairs = queryset.filter(**{f"{end}__isnull": False}).values_list(
+        group_field or "organization_id", start, end
+    )[:SQLITE_MEDIAN_ROW_LIMIT]
     for key, started, ended in pairs:
         durations.setdefault(None if group_field is None else key, []).append(
             (ended - started).total_seconds()
         )
     return {key: statistics.median(values) for key, values in durations.items()}
+
+
+def _aggregate(queryset, group_field: str | None, **aggregates) -> dict:
+    """``{group value: {name: value}}`` in one query; the key is None when not grouped."""
+    if group_field is None:
+        return {None: queryset.aggregate(**aggregates)}
+    return {row.pop(group_field): row for row in queryset.values(group_field).annotate(**aggregates)}
 
 
 @dataclass
@@ -158,29 +161,37 @@ class TimingRow:
 
 
 def _grouped(filters: ReportFilters, group_field: str | None) -> dict:
+    """Counts and medians per group: two queries on PostgreSQL (created set, resolved set)."""
     rows: dict = {}
-
-    def row(key) -> TimingRow:
-        return rows.setdefault(key, TimingRow(key=key, label=""))
-
-    created = _created(filters)
-    resolved = _resolved(filters)
-    if group_field is None:
-        totals = created.aggregate(created=Count("id"), responded=Count("first_response_at"))
-        row(None).created, row(None).responded = totals["created"], totals["responded"]
-        row(None).resolved = resolved.count()
-    else:
-        for item in created.values(group_field).annotate(
-            created=Count("id"), responded=Count("first_response_at")
-        ):
-            row(item[group_field]).created = item["created"]
-            row(item[group_field]).responded = item["responded"]
-        for item in resolved.values(group_field).annotate(resolved=Count("id")):
-            row(item[group_field]).resolved = item["resolved"]
-    for key, median in _medians(created, group_field, "created_at", "first_response_at").items():
-        row(key).median_first_response = median
-    for key, median in _medians(resolved, group_field, "created_at", "resolved_at").items():
-        row(key).median_resolution = median
+    created, resolved = _created(filters), _resolved(filters)
+    on_postgresql = connection.vendor == "postgresql"
+    created_aggregates = {"created": Count("id"), "responded": Count("first_response_at")}
+    resolved_aggregates = {"resolved": Count("id")}
+    if on_postgresql:
+        # percentile_cont skips NULLs: unanswered tickets do not count towards the median.
+        created_aggregates["median_first_response"] = Median(
+            SecondsBetween("created_at", "first_response_at")
+        )
+        resolved_aggregates["median_resolution"] = Median(SecondsBetween("created_at", "resolved_at"))
+    for aggregates in (
+        _aggregate(created, group_field, **created_aggregates),
+        _aggregate(resolved, group_field, **resolved_aggregates),
+    ):
+        for key, values in aggregates.items():
+            row = rows.setdefault(key, TimingRow(key=key, label=""))
+            for name, value in values.items():
+                setattr(row, name, value)
+    if not on_postgresql:
+        medians = (
+            (
+                "median_first_response",
+                _python_medians(created, group_field, "created_at", "first_response_at"),
+            ),
+            ("median_resolution", _python_medians(resolved, group_field, "created_at", "resolved_at")),
+        )
+        for name, by_key in medians:
+            for key, median in by_key.items():
+                setattr(rows.setdefault(key, TimingRow(key=key, label="")), name, median)
     return rows
 
 
