@@ -272,6 +272,7 @@ class AuditEvent(models.Model):
         INBOX_CREATED = "inbox_created", "Inbox created"
         INBOX_UPDATED = "inbox_updated", "Inbox updated"
         MEMBER_INVITED = "member_invited", "Member invited"
+        INVITATION_RESENT = "invitation_resent", "Invitation sent again"
         MEMBER_UPDATED = "member_updated", "Member updated"
         MEMBER_REMOVED = "member_removed", "Member removed"
         API_KEY_CREATED = "api_key_created", "API key created"

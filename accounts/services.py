@@ -248,6 +248,28 @@ def invite_member(
     return membership, user_created
 
 
+def resend_invitation(*, membership: Membership, actor: Actor) -> None:
+    """Send the set-password email again to someone who has not chosen a password yet.
+
+    A fresh link replaces nothing: every link made for the same password hash works
+    until the password is set or the link expires.
+    """
+    with transaction.atomic():
+        require_manager(membership.organization, actor)
+        membership = Membership.objects.select_related("user", "organization").get(pk=membership.pk)
+        if membership.user.has_usable_password():
+            raise InvalidInput("membership", "This person has already chosen a password.")
+        record_audit_event(
+            organization=membership.organization,
+            actor=actor,
+            action=AuditEvent.Action.INVITATION_RESENT,
+            target=membership.user.email,
+        )
+        transaction.on_commit(
+            partial(send_invitation, membership_id=membership.pk, inviter=actor.label, new_user=True)
+        )
+
+
 def update_membership(
     *, membership: Membership, actor: Actor, role=_UNSET, tier=_UNSET, is_available=_UNSET
 ) -> Membership:

@@ -414,3 +414,15 @@ def test_two_owners_demoting_each_other_at_once_leave_one_owner(needs_postgres):
     # loser has just stopped being an owner and may no longer demote one.
     assert outcomes.count("demoted") == 1 and len(outcomes) == 2
     assert Membership.objects.filter(organization=organization, role="owner").count() == 1
+
+
+def test_resending_an_invitation_mails_a_working_link_and_is_recorded(
+    organization, owner, invite, django_capture_on_commit_callbacks
+):
+    membership, _ = invite(organization=organization, actor=Actor.agent(owner), email="late@example.com")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.resend_invitation(membership=membership, actor=Actor.agent(owner))
+    assert len(mail.outbox) == 2
+    link = next(word for word in mail.outbox[1].body.split() if "/accounts/reset/" in word)
+    assert default_token_generator.check_token(membership.user, link.rstrip("/").split("/")[-1])
+    assert AuditEvent.objects.first().action == AuditEvent.Action.INVITATION_RESENT

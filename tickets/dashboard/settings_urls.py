@@ -12,6 +12,11 @@ settings_patterns = [
     path("members/", settings_views.member_list, name="settings-members"),
     path("members/<int:pk>/", settings_views.member_update, name="settings-member-update"),
     path("members/<int:pk>/remove/", settings_views.member_remove, name="settings-member-remove"),
+    path(
+        "members/<int:pk>/resend-invitation/",
+        settings_views.member_resend_invitation,
+        name="settings-member-resend-invitation",
+    ),
     path("api-keys/", settings_views.api_key_list, name="settings-api-keys"),
     path("api-keys/<str:prefix>/created/", settings_views.api_key_created, name="settings-api-key-created"),
     path("api-keys/<str:prefix>/revoke/", settings_views.api_key_revoke, name="settings-api-key-revoke"),

@@ -207,6 +207,22 @@ def member_update(request, pk):
     return redirect("dashboard:settings-members")
 
 
+@require_POST
+@manager_required
+def member_resend_invitation(request, pk):
+    organization = request.membership.organization
+    member = get_object_or_404(
+        Membership.objects.select_related("user", "organization"), organization=organization, pk=pk
+    )
+    try:
+        account_services.resend_invitation(membership=member, actor=_actor(request))
+    except exceptions.InvalidInput as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"Invitation sent again to {member.user.email}.")
+    return redirect("dashboard:settings-members")
+
+
 @require_http_methods(["GET", "POST"])
 @manager_required
 def member_remove(request, pk):

@@ -56,9 +56,18 @@ def setting_objects(inbox, agent, saved_reply, key, organization):
     return {
         "inbox": inbox,
         "member": Membership.objects.get(user=agent, organization=organization),
+        "invitee": invitee_membership(organization),
         "saved_reply": saved_reply,
         "api_key": key,
     }
+
+
+def invitee_membership(organization):
+    """Someone invited who has not chosen a password yet."""
+    user = User(email="invitee@acme.test")
+    user.set_unusable_password()
+    user.save()
+    return Membership.objects.create(user=user, organization=organization)
 
 
 def login(client, user):
@@ -101,6 +110,7 @@ ACTIONS = [
     ("post", "dashboard:settings-members", None, {"email": "new@example.com", "role": "agent", "tier": "n1"}),
     ("post", "dashboard:settings-member-update", "member", {"role": "admin", "tier": "n2"}),
     ("post", "dashboard:settings-member-remove", "member", {}),
+    ("post", "dashboard:settings-member-resend-invitation", "invitee", {}),
     ("post", "dashboard:settings-api-keys", None, {"name": "CI"}),
     ("post", "dashboard:settings-api-key-revoke", "api_key", {}),
     ("post", "dashboard:settings-jwt-rotate", None, {"confirm": "on"}),
@@ -112,6 +122,7 @@ ACTIONS = [
 OBJECT_URL_KWARGS = {
     "inbox": lambda inbox: {"public_id": inbox.public_id},
     "member": lambda membership: {"pk": membership.pk},
+    "invitee": lambda membership: {"pk": membership.pk},
     "saved_reply": lambda reply: {"pk": reply.pk},
     "api_key": lambda api_key: {"prefix": api_key.prefix},
 }
@@ -192,6 +203,7 @@ WRONG_METHODS = [
     ("post", "dashboard:settings-inboxes", None),
     ("put", "dashboard:settings-inbox-edit", "inbox"),
     ("get", "dashboard:settings-member-update", "member"),
+    ("get", "dashboard:settings-member-resend-invitation", "invitee"),
     ("get", "dashboard:settings-api-key-revoke", "api_key"),
     ("post", "dashboard:settings-api-key-created", "api_key"),
     ("post", "dashboard:settings-security", None),
@@ -471,3 +483,25 @@ def test_an_agent_of_another_organization_gets_403_and_changes_nothing(
     response = getattr(client, method)(url, post_data(name, data or {}, setting_objects))
     assert response.status_code == 403
     assert not AuditEvent.objects.exclude(action="saved_reply_created").exists()
+
+
+def test_a_pending_invitation_can_be_sent_again(
+    client, owner, organization, django_capture_on_commit_callbacks
+):
+    invitee = invitee_membership(organization)
+    login(client, owner)
+    assert "Resend invitation" in client.get(reverse("dashboard:settings-members")).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("dashboard:settings-member-resend-invitation", args=[invitee.pk]))
+    assert [message.to for message in mail.outbox] == [["invitee@acme.test"]]
+    assert "/accounts/reset/" in mail.outbox[0].body
+
+
+def test_an_invitation_is_not_resent_to_someone_with_a_password(client, owner, organization, agent):
+    login(client, owner)
+    membership = Membership.objects.get(user=agent, organization=organization)
+    response = client.post(
+        reverse("dashboard:settings-member-resend-invitation", args=[membership.pk]), follow=True
+    )
+    assert "already chosen a password" in response.content.decode()
+    assert mail.outbox == []
