@@ -288,9 +288,7 @@ class AuditEvent(models.Model):
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, null=True, blank=True, related_name="audit_events"
     )
-    actor_user = models.ForeignKey(
-        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    actor_user = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     actor_label = models.CharField(max_length=200, help_text="Who acted, as shown to people.")
     action = models.CharField(max_length=30, choices=Action)
     target = models.CharField(max_length=200, blank=True, help_text="What was changed, in words.")

@@ -6,6 +6,7 @@ invariant spans rows (the last owner), and a record of what changed — here an
 admin) call these; they never save these rows themselves.
 """
 
+import re
 from functools import partial
 
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -69,14 +70,19 @@ def require_manager(organization: Organization, actor: Actor) -> str | None:
 # Inboxes
 
 
+PREFIX_PATTERN = re.compile(r"[A-Z][A-Z0-9]{0,9}")
+
+
 def _clean_inbox_fields(organization: Organization, fields: dict, *, inbox: Inbox | None = None) -> dict:
     cleaned = dict(fields)
     if "name" in cleaned:
         cleaned["name"] = (cleaned["name"] or "").strip()
-        if not cleaned["name"]:
-            raise InvalidInput("name", "An inbox needs a name.")
+        if not cleaned["name"] or len(cleaned["name"]) > 100:
+            raise InvalidInput("name", "An inbox needs a name of at most 100 characters.")
     if "prefix" in cleaned:
         cleaned["prefix"] = (cleaned["prefix"] or "").strip().upper()
+        if not PREFIX_PATTERN.fullmatch(cleaned["prefix"]):
+            raise InvalidInput("prefix", "Use 1–10 capital letters or digits, starting with a letter.")
         clash = Inbox.objects.filter(organization=organization, prefix=cleaned["prefix"])
         if inbox is not None:
             clash = clash.exclude(pk=inbox.pk)

@@ -426,3 +426,10 @@ def test_resending_an_invitation_mails_a_working_link_and_is_recorded(
     link = next(word for word in mail.outbox[1].body.split() if "/accounts/reset/" in word)
     assert default_token_generator.check_token(membership.user, link.rstrip("/").split("/")[-1])
     assert AuditEvent.objects.first().action == AuditEvent.Action.INVITATION_RESENT
+
+
+@pytest.mark.parametrize("prefix", ["", "1AB", "TOO-LONG", "ABCDEFGHIJK"])
+def test_an_inbox_prefix_must_be_capitals_and_digits(organization, owner, prefix):
+    with pytest.raises(InvalidInput) as error:
+        services.create_inbox(organization=organization, actor=Actor.agent(owner), name="X", prefix=prefix)
+    assert error.value.field == "prefix"
