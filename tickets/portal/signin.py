@@ -22,7 +22,7 @@ from tickets.models import Customer, Inbox, Ticket
 
 from . import ratelimit, session
 from .forms import SignInRequestForm
-from .views import private_page
+from .views import csrf_protect_private_form, private_page
 
 TICKETS_PER_PAGE = 20
 
@@ -36,6 +36,7 @@ def _default_inbox(organization: Organization) -> Inbox | None:
     return inboxes.filter(is_default=True).first() or (inboxes.first() if inboxes.count() == 1 else None)
 
 
+@csrf_protect_private_form
 @require_http_methods(["GET", "POST"])
 @private_page
 def request_link(request, slug):
@@ -71,6 +72,7 @@ def _customer_from_token(organization: Organization, token: str) -> tuple[Custom
     return customer, payload["nonce"]
 
 
+@csrf_protect_private_form
 @require_http_methods(["GET", "POST"])
 @private_page
 def sign_in(request, slug, token):
@@ -128,6 +130,7 @@ def tickets(request, slug):
     return render(request, "portal/tickets.html", context)
 
 
+@csrf_protect_private_form
 @require_POST
 def sign_out(request, slug):
     organization = _organization(slug)

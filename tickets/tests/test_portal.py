@@ -240,6 +240,37 @@ def test_forms_on_the_page_are_protected_by_csrf(ticket):
     assert strict.post(f"{ticket.private_path}close/").status_code == 403
 
 
+def _csrf_client_with_token(ticket) -> tuple[Client, str]:
+    strict = Client(enforce_csrf_checks=True)
+    html = strict.get(ticket.private_path).content.decode()
+    return strict, re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+
+
+def test_the_pages_own_forms_post_with_the_null_origin_that_no_referrer_makes(ticket):
+    # Browsers send "Origin: null" from a page with Referrer-Policy: no-referrer; the CSRF
+    # token still has to match.
+    strict, token = _csrf_client_with_token(ticket)
+    response = strict.post(
+        f"{ticket.private_path}reply/",
+        {"body": "from the page", "csrfmiddlewaretoken": token},
+        HTTP_ORIGIN="null",
+    )
+    assert response.status_code == 302
+    assert ticket.messages.filter(body="from the page").exists()
+    forged = strict.post(f"{ticket.private_path}reply/", {"body": "forged"}, HTTP_ORIGIN="null")
+    assert forged.status_code == 403
+
+
+def test_a_post_from_another_site_is_refused_even_with_a_token(ticket):
+    strict, token = _csrf_client_with_token(ticket)
+    response = strict.post(
+        f"{ticket.private_path}close/", {"csrfmiddlewaretoken": token}, HTTP_ORIGIN="https://evil.example"
+    )
+    assert response.status_code == 403
+    ticket.refresh_from_db()
+    assert ticket.status == Ticket.Status.OPEN
+
+
 def test_attachments_download_through_the_private_link_only(client, ticket, agent):
     services.add_message(
         ticket=ticket,
