@@ -249,6 +249,27 @@ def test_creating_keeps_the_api_bounds_and_the_daily_limit(as_jane, inbox):
     assert "Retry-After" in third
 
 
+def test_a_retried_create_with_the_same_idempotency_key_creates_once(as_jane, jane):
+    body = {"subject": "Retry me", "message": "Once only"}
+    first = as_jane.post("/api/v1/me/tickets", body, format="json", HTTP_IDEMPOTENCY_KEY="abc-123")
+    again = as_jane.post("/api/v1/me/tickets", body, format="json", HTTP_IDEMPOTENCY_KEY="abc-123")
+    assert first.status_code == again.status_code == 201
+    assert again["Idempotent-Replayed"] == "true"
+    assert first.json()["id"] == again.json()["id"]
+    assert jane.tickets.filter(subject="Retry me").count() == 1
+
+
+def test_idempotency_keys_of_two_customers_never_meet(api, as_jane, bob_ticket):
+    body = {"subject": "Same words", "message": "Same body"}
+    janes = as_jane.post("/api/v1/me/tickets", body, format="json", HTTP_IDEMPOTENCY_KEY="shared-key")
+    as_bob = APIClient()
+    as_bob.credentials(HTTP_AUTHORIZATION=f"Bearer {_mint(api, bob_ticket.customer).json()['token']}")
+    bobs = as_bob.post("/api/v1/me/tickets", body, format="json", HTTP_IDEMPOTENCY_KEY="shared-key")
+    assert bobs.status_code == 201
+    assert bobs.json()["id"] != janes.json()["id"]
+    assert Ticket.objects.get(public_id=bobs.json()["id"]).customer == bob_ticket.customer
+
+
 def test_a_customer_replies_through_the_service(as_jane, jane, jane_ticket):
     response = as_jane.post(
         f"/api/v1/me/tickets/{jane_ticket.public_id}/messages",
