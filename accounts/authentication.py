@@ -7,7 +7,7 @@ from . import customer_jwt
 from .models import API_KEY_PREFIX, AgentToken, ApiKey, CustomerToken
 from .principals import Principal
 
-BAD_CREDENTIAL = "Authentication required. Please provide a valid API token."
+BAD_CREDENTIAL = "The credential is invalid, revoked or expired."
 
 
 def bearer_token(request) -> str | None:
