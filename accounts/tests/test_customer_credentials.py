@@ -14,6 +14,7 @@ from rest_framework.test import APIClient, APIRequestFactory
 
 from accounts import services as account_services
 from accounts.authentication import (
+    BAD_CREDENTIAL,
     AgentTokenAuthentication,
     ApiKeyAuthentication,
     CustomerJWTAuthentication,
@@ -124,7 +125,7 @@ def test_an_expired_customer_token_is_refused(jane):
     CustomerToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     response = _client(plaintext).get("/api/v1/me/tickets")
     assert response.status_code == 401
-    assert response.json()["message"] == "Authentication required. Please provide a valid API token."
+    assert response.json()["message"] == BAD_CREDENTIAL
     assert response["WWW-Authenticate"].startswith("Bearer")
 
 
