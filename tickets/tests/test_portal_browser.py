@@ -79,3 +79,31 @@ def test_a_customer_opens_the_private_link_and_replies_on_a_phone(
 
     page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(artifacts_dir / "portal-ticket-phone.png"), full_page=True)
+
+
+def test_a_visitor_writes_in_through_the_support_form_and_lands_on_the_private_page(
+    live_server, page, artifacts_dir
+):
+    organization = factories.make_organization(name="Acme", slug="acme-form")
+    inbox = factories.make_inbox(organization, name="Help", prefix="HLP", is_default=True)
+    page.set_viewport_size(PHONE)
+
+    page.goto(f"{live_server.url}/t/new/{inbox.public_id}/")
+    page.get_by_label("Your email").fill("sam@example.com")
+    page.get_by_label("Your name").fill("Sam")
+    page.get_by_label("Subject").fill("Export to CSV fails")
+    page.get_by_label("Message").fill("Clicking *Export* shows an error.")
+    # The honeypot is in the form but off the screen.
+    trap = page.locator(".trap").bounding_box()
+    assert trap["x"] + trap["width"] <= 0
+    page.screenshot(path=str(artifacts_dir / "portal-support-form-phone.png"), full_page=True)
+    page.get_by_role("button", name="Send request").click()
+
+    page.wait_for_selector("text=Thank you, we have your request")
+    assert "HLP-1" in page.locator(".reference").inner_text()
+    link = page.locator("#private-link").input_value()
+    assert link.startswith(live_server.url + "/t/")
+    page.get_by_role("link", name="Open my request").click()
+    assert page.locator("h1").inner_text() == "Export to CSV fails"
+    assert page.locator(".bubble em", has_text="Export").count() == 1
+    assert page.url == link
