@@ -224,6 +224,10 @@ class MyMessageSerializer(serializers.Serializer):
         return render_markdown(message.body)
 
 
+class MyMessageListSerializer(serializers.Serializer):
+    data = MyMessageSerializer(many=True)
+
+
 class MyTicketSerializer(serializers.ModelSerializer):
     """A ticket as its customer sees it: no assignee details, tags or integrator metadata."""
 
@@ -370,15 +374,29 @@ class MyTicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         return response
 
     @extend_schema(
+        methods=["GET"],
+        summary="The public messages of my ticket",
+        tags=["customer"],
+        responses={200: MyMessageListSerializer},
+    )
+    @extend_schema(
+        methods=["POST"],
         summary="Reply on my ticket",
         tags=["customer"],
         request=MyReplySerializer,
         responses={201: MyMessageSerializer},
         parameters=[IDEMPOTENCY_HEADER],
     )
-    @action(detail=True, methods=["post"], filterset_class=None)
+    @action(detail=True, methods=["get", "post"], filterset_class=None, pagination_class=None)
     def messages(self, request, id=None):
         ticket = self.get_object()
+        if request.method == "GET":
+            public = (
+                Message.objects.filter(ticket=ticket, kind=Message.Kind.REPLY)
+                .select_related("author_user", "author_customer")
+                .prefetch_related("attachments")
+            )
+            return Response({"data": MyMessageSerializer(public, many=True, context={"ticket": ticket}).data})
         payload = MyReplySerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         message, created = services.add_message(

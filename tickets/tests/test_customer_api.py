@@ -191,10 +191,19 @@ def test_a_ticket_shows_public_messages_and_never_internal_notes(as_jane, jane_t
     assert body["messages"][1]["author"] == {"type": "agent", "name": "Alice Agent"}
 
 
+def test_the_messages_list_holds_public_messages_only(as_jane, jane_ticket, django_assert_max_num_queries):
+    with django_assert_max_num_queries(6):
+        response = as_jane.get(f"/api/v1/me/tickets/{jane_ticket.public_id}/messages")
+    assert response.status_code == 200
+    assert [message["body"] for message in response.json()["data"]] == ["Help me please.", "Public answer"]
+    assert "SECRET NOTE" not in response.content.decode()
+
+
 def test_another_customers_ticket_is_not_found(as_jane, bob_ticket, other_inbox):
     elsewhere = factories.make_ticket(other_inbox, email="jane@example.com")
     for ticket in (bob_ticket, elsewhere):
         assert as_jane.get(f"/api/v1/me/tickets/{ticket.public_id}").status_code == 404
+        assert as_jane.get(f"/api/v1/me/tickets/{ticket.public_id}/messages").status_code == 404
         assert as_jane.post(f"/api/v1/me/tickets/{ticket.public_id}/close").status_code == 404
         reply = as_jane.post(f"/api/v1/me/tickets/{ticket.public_id}/messages", {"body": "hi"}, format="json")
         assert reply.status_code == 404
