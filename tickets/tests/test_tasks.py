@@ -214,3 +214,30 @@ def test_the_db_worker_on_postgresql_picks_up_a_queued_notification_and_sends_it
     assert set(Delivery.objects.values_list("status", flat=True)) == {"sent"}
     assert sorted(email.to[0] for email in mail.outbox) == ["jane@example.com", "support@acme.test"]
     assert DBTaskResult.objects.successful().count() == 2
+
+
+def test_the_admin_action_sends_failed_deliveries_again(inbox, rf, django_capture_on_commit_callbacks):
+    from django.contrib.admin import ModelAdmin, site
+    from django.contrib.messages.storage.fallback import FallbackStorage
+
+    from tickets.mail.actions import retry_deliveries_action
+    from tickets.tests import factories
+
+    with django_capture_on_commit_callbacks(execute=True):
+        factories.make_ticket(inbox, email="jane@example.com")
+    assert set(Delivery.objects.values_list("status", flat=True)) == {"failed"}
+    FlakyProvider.down = False
+    request = rf.post("/admin/tickets/delivery/")
+    request.session = {}
+    request._messages = FallbackStorage(request)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        retry_deliveries_action(
+            ModelAdmin(Delivery, site), request, Delivery.objects.filter(kind="confirmation")
+        )
+
+    assert dict(Delivery.objects.values_list("kind", "status")) == {
+        "confirmation": "sent",
+        "new_ticket": "failed",
+    }
+    assert [message.message for message in request._messages] == ["Queued 1 delivery again."]
