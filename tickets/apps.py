@@ -12,3 +12,9 @@ class TicketsConfig(AppConfig):
         from .mail.inbound import handle_inbound
 
         inbound.connect(handle_inbound, dispatch_uid="tickets.mail.inbound")
+
+        from django.core import checks
+
+        from .mail.checks import check_inbound_webhook_secret
+
+        checks.register(check_inbound_webhook_secret, checks.Tags.security, deploy=True)

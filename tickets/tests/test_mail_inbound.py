@@ -36,7 +36,8 @@ QUOTED_REPLY = (
 
 
 @pytest.fixture(autouse=True)
-def mail_settings(settings):
+def mail_settings(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
     settings.MAILERS = {"default": {"BACKEND": "anymail.backends.test.EmailBackend"}}
     settings.SUPPORT_EMAIL_SENDER = "console"
     settings.SUPPORT_EMAIL = "support@acme.test"
@@ -501,7 +502,10 @@ def test_a_bounce_from_mailer_daemon_is_matched_through_the_quoted_original_and_
         sender="Mail Delivery System <MAILER-DAEMON@mx.example.com>",
         to="helpdesk@acme.test",
         subject="Undelivered Mail Returned to Sender",
-        text=f"Delivery failed.\n\nReply-To: {addresses.reply_address(ticket)}\nSubject: [INV-1] Refund please\n",
+        text=(
+            "Delivery failed.\n\n"
+            f"Reply-To: {addresses.reply_address(ticket)}\nSubject: [INV-1] Refund please\n"
+        ),
     )
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -523,3 +527,12 @@ def test_mail_from_our_own_address_is_ignored(client, inbox):
     post_sendgrid(client, make_email(sender="helpdesk@acme.test", subject="Loop?"))
 
     assert Ticket.objects.count() == 0
+
+
+def test_the_deploy_check_warns_about_an_open_inbound_webhook(settings):
+    from tickets.mail.checks import check_inbound_webhook_secret
+
+    settings.ANYMAIL = {}
+    assert [warning.id for warning in check_inbound_webhook_secret()] == ["tickets.W001"]
+    settings.ANYMAIL = {"WEBHOOK_SECRET": [WEBHOOK_AUTH]}
+    assert check_inbound_webhook_secret() == []

@@ -286,7 +286,9 @@ def test_customer_content_cannot_inject_markup_or_headers(api, inbox, django_cap
         django_capture_on_commit_callbacks,
         customer={"email": "jane@example.com", "name": "Jane\r\nBcc: victim@example.net"},
         subject="Hello\r\nBcc: victim@example.net",
-        message='<script>alert(1)</script><img src=x onerror="alert(2)"> **ok** <a href="javascript:x()">y</a>',
+        message=(
+            '<script>alert(1)</script><img src=x onerror="alert(2)"> **ok** <a href="javascript:x()">y</a>'
+        ),
     )
 
     for email in mail.outbox:
@@ -299,7 +301,7 @@ def test_customer_content_cannot_inject_markup_or_headers(api, inbox, django_cap
     support = the_one_sent_to("support@acme.test")
     assert support.subject == "[INV-1] Hello Bcc: victim@example.net"
     assert "<strong>ok</strong>" in html_of(support)
-    assert "&lt;script&gt;" in html_of(support) or "alert(1)" not in html_of(support)
+    assert "alert(1)" not in html_of(support)
 
 
 def test_with_sender_none_tickets_are_only_stored(api, inbox, settings, django_capture_on_commit_callbacks):
