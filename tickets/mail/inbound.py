@@ -60,7 +60,13 @@ class InboundResult:
 
 def handle_inbound(sender, event, esp_name, **kwargs):
     """anymail.signals.inbound receiver."""
-    result = process(event.message)
+    try:
+        result = process(event.message)
+    except HelpdeskError as error:
+        # A refusal of the domain (an invalid sender address, ...) will not change if the
+        # provider retries: answer 200 and log it. Other errors answer 500 and are retried.
+        logger.error("Inbound email via %s refused: %s", esp_name, error.message)
+        return
     logger.info(
         "Inbound email via %s: %s %s %s",
         esp_name,
@@ -90,11 +96,11 @@ def sender_of(email) -> tuple[str, str]:
 
 
 def recipients_of(email) -> list[str]:
-    found = addresses.address_list(email.to) + addresses.address_list(email.cc)
+    """Recipients, the envelope's first: it says which copy of a Cc'd email this is."""
+    found = addresses.address_list([email.envelope_recipient] if email.envelope_recipient else [])
     for header in ("Delivered-To", "X-Original-To", "Envelope-To"):
         found += addresses.address_list(email.get_all(header) or [])
-    if email.envelope_recipient:
-        found += addresses.address_list([email.envelope_recipient])
+    found += addresses.address_list(email.to) + addresses.address_list(email.cc)
     return list(dict.fromkeys(found))
 
 
@@ -171,9 +177,13 @@ def inbox_for(recipients: list[str]) -> Inbox | None:
         query = Q()
         for address in recipients:
             query |= Q(support_email__iexact=address)
-        inbox = Inbox.objects.select_related("organization").filter(query).order_by("pk").first()
-        if inbox is not None:
-            return inbox
+        matches = {
+            inbox.support_email.lower(): inbox
+            for inbox in Inbox.objects.select_related("organization").filter(query).order_by("-pk")
+        }
+        for address in recipients:
+            if address in matches:
+                return matches[address]
     if settings.INBOUND_EMAIL_DEFAULT_INBOX:
         inbox = (
             Inbox.objects.select_related("organization")
@@ -284,12 +294,18 @@ def process(email) -> InboundResult:
     recipients = recipients_of(email)
     subject = subject_of(email)
     message_id = addresses.one_line(email.get("Message-ID") or "", max_length=255)
-    if message_id and Message.objects.filter(email_message_id=message_id).exists():
-        # Providers retry webhooks: the same email twice is stored once.
-        return InboundResult("duplicate", reason=message_id)
-
     automatic = is_automatic(email, sender)
     ticket, via_reply_address = find_ticket(email, recipients, subject, raw=raw, automatic=automatic)
+    inbox = None if ticket is not None else inbox_for(recipients)
+    organization_id = (
+        ticket.organization_id if ticket is not None else getattr(inbox, "organization_id", None)
+    )
+    if message_id and organization_id is not None:
+        # Providers retry webhooks: the same email is stored once per organization (the
+        # same email sent to two organizations' addresses reaches both).
+        seen = Message.objects.filter(email_message_id=message_id, ticket__organization_id=organization_id)
+        if seen.exists():
+            return InboundResult("duplicate", reason=message_id)
     body = body_of(email)
     stored = {"channel": Ticket.Channel.EMAIL, "email_message_id": message_id, "raw_email": raw}
 
@@ -344,7 +360,6 @@ def process(email) -> InboundResult:
         )
         return InboundResult("note", ticket, message)
 
-    inbox = inbox_for(recipients)
     if inbox is None:
         logger.warning("Email from %s to %s matched no inbox; dropped (%s)", sender, recipients, subject)
         return InboundResult("dropped", reason="no inbox for these recipients")

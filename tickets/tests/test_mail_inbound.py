@@ -536,3 +536,26 @@ def test_the_deploy_check_warns_about_an_open_inbound_webhook(settings):
     assert [warning.id for warning in check_inbound_webhook_secret()] == ["tickets.W001"]
     settings.ANYMAIL = {"WEBHOOK_SECRET": [WEBHOOK_AUTH]}
     assert check_inbound_webhook_secret() == []
+
+
+def test_the_same_email_sent_to_two_organizations_reaches_both(
+    client, inbox, organization, other_organization, django_capture_on_commit_callbacks
+):
+    inbox.support_email = "help@acme.test"
+    inbox.save()
+    factories.make_inbox(other_organization, name="Globex", prefix="GLX", support_email="help@globex.test")
+    email = make_email(to="help@acme.test", subject="Both of you", text="Hello", message_id="<both@x.test>")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        post_sendgrid(client, email)
+        post_sendgrid(client, email, envelope_to="help@globex.test")
+
+    assert sorted(Ticket.objects.values_list("reference", flat=True)) == ["GLX-1", "INV-1"]
+
+
+def test_a_sender_the_domain_refuses_is_logged_and_answered_200(client, inbox, caplog):
+    response = post_sendgrid(client, make_email(sender="Odd <odd@exa_mple.com>", subject="Hello there"))
+
+    assert response.status_code == 200
+    assert Ticket.objects.count() == 0
+    assert "not stored: Invalid email format." in caplog.text
