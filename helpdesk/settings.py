@@ -205,10 +205,12 @@ if TASKS_BACKEND == "rq":
     RQ_QUEUES = {"default": {"URL": REDIS_URL}}
 
 # Outbound email retries: attempts in all, and the first wait (doubled each time) when
-# the task backend can defer; the immediate backend retries inline with short pauses.
+# the task backend can defer; the immediate backend retries inline, fewer times and with
+# short pauses (doubled, at most a second), since someone is waiting.
 DELIVERY_MAX_ATTEMPTS = env_int("DELIVERY_MAX_ATTEMPTS", 5)
 DELIVERY_RETRY_BASE_SECONDS = env_int("DELIVERY_RETRY_BASE_SECONDS", 60)
-DELIVERY_INLINE_RETRY_SECONDS = float(env_str("DELIVERY_INLINE_RETRY_SECONDS", "0.5"))
+DELIVERY_INLINE_MAX_ATTEMPTS = env_int("DELIVERY_INLINE_MAX_ATTEMPTS", 3)
+DELIVERY_INLINE_RETRY_SECONDS = float(env_str("DELIVERY_INLINE_RETRY_SECONDS", "0.2"))
 
 # Email. See tickets/mail/ and docs/deploy.md. SUPPORT_EMAIL_SENDER picks the provider:
 # sendgrid (the default when SENDGRID_API_KEY is set), google, smtp, any other anymail

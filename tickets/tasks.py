@@ -5,7 +5,8 @@ The backend is ``TASKS_BACKEND``: ``immediate`` runs a task as soon as it is enq
 ``rq`` hands it to Redis workers. django.tasks has no retries of its own, so the send
 task does them: a failed try is recorded on the Delivery and, while attempts remain, the
 task enqueues itself again with ``run_after`` (exponential backoff) where the backend
-can defer, or tries again inline after a short pause where it cannot.
+can defer, or tries again inline a few times after short pauses where it cannot (then
+the delivery is failed, for ``manage.py retry_failed_deliveries`` or the admin action).
 """
 
 import logging
@@ -26,8 +27,12 @@ logger = logging.getLogger(__name__)
 def send_delivery(delivery_id: int) -> str:
     """Send one queued Delivery; returns what finally happened to it."""
     backend = send_delivery.get_backend()
+    max_attempts = settings.DELIVERY_MAX_ATTEMPTS
+    if not backend.supports_defer:
+        # Inline retries hold up whoever enqueued the task: keep them few and short.
+        max_attempts = min(max_attempts, settings.DELIVERY_INLINE_MAX_ATTEMPTS)
     while True:
-        attempt = outbound.attempt_delivery(delivery_id)
+        attempt = outbound.attempt_delivery(delivery_id, max_attempts=max_attempts)
         if attempt.outcome != "retry":
             return attempt.outcome
         wait = outbound.backoff(attempt.delivery.attempts)
@@ -43,7 +48,7 @@ def send_delivery(delivery_id: int) -> str:
             return "retry"
         # An immediate backend cannot wait: pause briefly (bounded) and try again.
         pause = settings.DELIVERY_INLINE_RETRY_SECONDS * 2 ** (attempt.delivery.attempts - 1)
-        time.sleep(min(pause, 5.0))
+        time.sleep(min(pause, 1.0))
 
 
 def _enqueue_now(delivery_ids: list[int]) -> None:

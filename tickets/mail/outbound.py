@@ -174,8 +174,10 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(seconds, 24 * 3600))
 
 
-def attempt_delivery(delivery_id: int) -> Attempt:
+def attempt_delivery(delivery_id: int, *, max_attempts: int | None = None) -> Attempt:
     """Try to send one queued Delivery once, and record what happened.
+
+    After ``max_attempts`` tries (``DELIVERY_MAX_ATTEMPTS`` by default) a failure is final.
 
     The attempt is claimed by bumping ``attempts`` only if nobody else did since we read
     it, so two workers handed the same delivery never both send it.
@@ -200,7 +202,7 @@ def attempt_delivery(delivery_id: int) -> Attempt:
         email.send(using="default")
     except Exception as error:  # noqa: BLE001 - any provider or network error is a failed try
         description = f"{type(error).__name__}: {error}"[:2000]
-        final = delivery.attempts >= settings.DELIVERY_MAX_ATTEMPTS
+        final = delivery.attempts >= (max_attempts or settings.DELIVERY_MAX_ATTEMPTS)
         _record_failure(delivery, description, final=final)
         logger.warning("Delivery %s attempt %s failed: %s", delivery.pk, delivery.attempts, description)
         return Attempt("failed" if final else "retry", delivery, description)

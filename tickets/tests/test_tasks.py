@@ -241,3 +241,17 @@ def test_the_admin_action_sends_failed_deliveries_again(inbox, rf, django_captur
         "new_ticket": "failed",
     }
     assert [message.message for message in request._messages] == ["Queued 1 delivery again."]
+
+
+def test_the_immediate_backend_retries_inline_only_a_few_times(
+    inbox, settings, django_capture_on_commit_callbacks
+):
+    from tickets.tests import factories
+
+    settings.DELIVERY_MAX_ATTEMPTS = 5
+    settings.DELIVERY_INLINE_MAX_ATTEMPTS = 2
+    with django_capture_on_commit_callbacks(execute=True):
+        factories.make_ticket(inbox, email="jane@example.com")
+
+    assert set(Delivery.objects.values_list("status", "attempts")) == {("failed", 2)}
+    assert FlakyProvider.calls == 4
