@@ -255,7 +255,7 @@ def _mailer(sender: str) -> dict:
     smtp = "django.core.mail.backends.smtp.EmailBackend"
     timeout = env_int("EMAIL_TIMEOUT", 10)
     if sender == "none":
-        return {"BACKEND": "django.core.mail.backends.dummy.EmailBackend"}
+        return {"BACKEND": "tickets.mail.backends.DisabledEmailBackend"}
     if sender == "console":
         return {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
     if sender == "sendgrid":

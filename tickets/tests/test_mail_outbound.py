@@ -432,3 +432,16 @@ def test_the_sendgrid_backend_still_works_and_warns_that_anymail_dropped_it(sett
         backend = mailers.default
     assert backend.api_key == "SG.test"
     assert any(issubclass(warning.category, AnymailNotSupportedWarning) for warning in caught)
+
+
+def test_with_sender_none_other_mail_is_dropped_with_a_warning_and_deploy_checks_pass(settings, caplog):
+    from django.core.checks.mail import check_mailers_production_backend
+    from django.core.mail import EmailMessage
+
+    from helpdesk import settings as project_settings
+
+    settings.MAILERS = {"default": project_settings._mailer("none")}
+
+    assert EmailMessage("Reset your password", "...", to=["jane@example.com"]).send(using="default") == 0
+    assert "not sent: 'Reset your password' to jane@example.com" in caplog.text
+    assert check_mailers_production_backend(None) == []
