@@ -289,7 +289,7 @@ def _mailer(sender: str) -> dict:
         return {"BACKEND": f"anymail.backends.{sender}.EmailBackend"}
     raise ImproperlyConfigured(
         "SUPPORT_EMAIL_SENDER must be sendgrid, google, smtp, console, none or an anymail "
-        f"provider ({', '.join(sorted(_anymail_providers()))}), not {SUPPORT_EMAIL_SENDER!r}."
+        f"provider ({', '.join(sorted(_anymail_providers()))}), not {sender!r}."
     )
 
 

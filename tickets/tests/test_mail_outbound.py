@@ -410,15 +410,19 @@ def test_sender_smtp_maps_the_email_variables_into_mailer_options(monkeypatch):
     assert not hasattr(project_settings, "EMAIL_HOST")
 
 
-def test_any_anymail_provider_is_chosen_by_name_and_unknown_names_fail_loudly():
+def test_any_anymail_provider_is_chosen_by_name_and_unknown_names_fail_loudly(monkeypatch):
     from helpdesk import settings as project_settings
 
     assert project_settings._mailer("mailgun") == {"BACKEND": "anymail.backends.mailgun.EmailBackend"}
     assert project_settings._mailer("postmark") == {"BACKEND": "anymail.backends.postmark.EmailBackend"}
-    with pytest.raises(ImproperlyConfigured):
+    with pytest.raises(ImproperlyConfigured, match="carrier-pigeon"):
         project_settings._mailer("carrier-pigeon")
-    with pytest.raises(ImproperlyConfigured):
-        project_settings._mailer("smtp") if not project_settings.env_str("EMAIL_HOST") else None
+    monkeypatch.delenv("EMAIL_HOST", raising=False)
+    with pytest.raises(ImproperlyConfigured, match="EMAIL_HOST"):
+        project_settings._mailer("smtp")
+    monkeypatch.setattr(project_settings, "_sendgrid_api_key", "")
+    with pytest.raises(ImproperlyConfigured, match="SENDGRID_API_KEY"):
+        project_settings._mailer("sendgrid")
 
 
 def test_the_sendgrid_backend_still_works_and_warns_that_anymail_dropped_it(settings):
