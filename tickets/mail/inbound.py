@@ -11,7 +11,8 @@ What an email becomes (docs/deploy.md, "Inbound email"):
    ``[PREFIX-123]`` in the subject within the organization of the inbox it was sent to.
 2. Automatic mail (auto-replies, bounces, lists, mailer-daemon) is recorded as an internal
    note on its ticket and never answered, so no mail loop can start; with no ticket it is
-   dropped (logged). Mail from our own addresses is ignored.
+   dropped (logged). Our own mail coming back (it carries ``X-Helpdesk-Kind``) is
+   ignored; the support mailbox's mail counts only as an answer through a reply address.
 3. On a known ticket, the ticket's customer adds a reply (a closed ticket gets a new,
    linked ticket instead); an agent of the organization adds a public reply when the mail
    came to the signed reply address (else an internal note, since a From header is easy
@@ -41,6 +42,9 @@ logger = logging.getLogger(__name__)
 _REFERENCE = re.compile(r"\[([A-Z][A-Z0-9]{0,9}-\d{1,9})\]")
 _THREAD_ROOT = re.compile(r"^<ticket-([0-9a-z]{26})@", re.IGNORECASE)
 _AUTOMATIC_SENDERS = re.compile(r"^(mailer-daemon|postmaster|mail-daemon|bounces?)([+@.-]|$)", re.IGNORECASE)
+# Every email we send carries this header; mail clients do not copy it into replies, so
+# an inbound email that has it is our own mail come back (a loop), never a person.
+OWN_MAIL_HEADER = "X-Helpdesk-Kind"
 _AUTOMATIC_HEADERS = ("X-Autoreply", "X-Autorespond", "X-Auto-Response-Suppress")
 _REPLY_PREFIX = re.compile(r"^\s*((re|aw|sv|fwd?)\s*:\s*)+", re.IGNORECASE)
 _TRUNCATED = "\n\n[Shortened: the whole email is kept with this message.]"
@@ -289,8 +293,15 @@ def process(email) -> InboundResult:
     """Turn one received email into a ticket change, through the services."""
     raw = raw_source(email)
     sender, sender_name = sender_of(email)
-    if not sender or addresses.is_own_address(sender):
-        return InboundResult("dropped", reason="from ourselves or from nobody")
+    if (
+        not sender
+        or email.get(OWN_MAIL_HEADER) is not None
+        or sender.startswith(f"{addresses.REPLY_LOCAL_PART}+")
+    ):
+        return InboundResult("dropped", reason="our own email, or from nobody")
+    # The support mailbox (SUPPORT_EMAIL, an inbox's support_email) is ours too: its
+    # mail is only trusted as a reply through a ticket's signed reply address.
+    from_support_mailbox = addresses.is_own_address(sender)
     recipients = recipients_of(email)
     subject = subject_of(email)
     message_id = addresses.one_line(email.get("Message-ID") or "", max_length=255)
@@ -308,6 +319,20 @@ def process(email) -> InboundResult:
             return InboundResult("duplicate", reason=message_id)
     body = body_of(email)
     stored = {"channel": Ticket.Channel.EMAIL, "email_message_id": message_id, "raw_email": raw}
+
+    if from_support_mailbox:
+        if automatic or ticket is None or not via_reply_address:
+            return InboundResult("dropped", reason="from our own address")
+        # Someone answered the new-ticket copy from the support mailbox: an answer from
+        # the organization's side, mailed on to the customer.
+        message, _ = services.add_message(
+            ticket=ticket,
+            body=body,
+            actor=Actor.system(f"Support mailbox <{sender}>"),
+            attachments=attachments_of(email),
+            **stored,
+        )
+        return InboundResult("agent_reply", ticket, message)
 
     if automatic:
         if ticket is None:

@@ -114,7 +114,7 @@ def queue_delivery(
     if not sending_enabled() or "@" not in recipient:
         return None
     rendered = render(template, context)
-    headers = dict(automatic or {})
+    headers = {**(automatic or {}), "X-Helpdesk-Kind": kind}
     message_id = addresses.new_message_id(ticket)
     if ticket is not None:
         headers.update(_threading_headers(ticket, recipient, message))

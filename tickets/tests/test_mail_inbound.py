@@ -559,3 +559,39 @@ def test_a_sender_the_domain_refuses_is_logged_and_answered_200(client, inbox, c
     assert response.status_code == 200
     assert Ticket.objects.count() == 0
     assert "not stored: Invalid email format." in caplog.text
+
+
+def test_our_own_new_ticket_copy_coming_back_to_the_webhook_is_ignored(
+    client, inbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        post_sendgrid(client, make_email(subject="Printer on fire", text="It is burning."))
+    ticket = Ticket.objects.get()
+    copy = the_one_to("support@acme.test")  # the support address is routed to the webhook too
+    mail.outbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_sendgrid(client, copy.message())
+
+    assert response.status_code == 200
+    assert Ticket.objects.count() == 1
+    assert ticket.messages.count() == 1
+    assert mail.outbox == []
+
+
+def test_an_answer_from_the_support_mailbox_through_the_reply_address_reaches_the_customer(
+    client, ticket, django_capture_on_commit_callbacks
+):
+    answer = make_email(
+        sender="Acme Support <support@acme.test>",
+        to=addresses.reply_address(ticket),
+        subject="Re: [INV-1] Refund please",
+        text="We refunded you.\n\nOn Monday Jane wrote:\n> Refund please",
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        post_sendgrid(client, answer)
+
+    message = only_new_message(ticket)
+    assert (message.kind, message.author_type, message.body) == ("reply", "system", "We refunded you.")
+    assert "We refunded you." in the_one_to("jane@example.com").body
