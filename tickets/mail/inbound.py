@@ -16,7 +16,9 @@ What an email becomes (docs/deploy.md, "Inbound email"):
 3. On a known ticket, the ticket's customer adds a reply (a closed ticket gets a new,
    linked ticket instead); an agent of the organization adds a public reply when the mail
    came to the signed reply address (else an internal note, since a From header is easy
-   to forge); anyone else's mail becomes an internal note, never a message to the customer.
+   to forge); anyone else's mail through the reply address becomes an internal note,
+   never a message to the customer, and through a mere subject or header match opens
+   their own ticket (step 4).
 4. Otherwise a new ticket (channel email) opens on the inbox whose ``support_email`` the
    mail was sent to, else on ``INBOUND_EMAIL_DEFAULT_INBOX``, else (a single inbox using
    ``SUPPORT_EMAIL``) on that one. Mail for an address no inbox claims is dropped (logged).
@@ -368,22 +370,26 @@ def process(email) -> InboundResult:
                 ticket=ticket, body=body, actor=Actor.agent(agent), attachments=attachments, **stored
             )
             return InboundResult("agent_reply", ticket, message)
-        who = sender_name and f"{sender_name} <{sender}>" or sender
-        reason = (
-            "an agent's email that did not come through the ticket's reply address"
-            if agent is not None
-            else "not from this ticket's customer"
-        )
-        note = f"Email from {who} ({reason}):\n\n{body}"
-        message, _ = services.add_message(
-            ticket=ticket,
-            body=note[: limits.MESSAGE_MAX_LENGTH],
-            actor=Actor.agent(agent) if agent is not None else Actor.system(f"Email from {sender}"),
-            kind=Message.Kind.NOTE,
-            attachments=attachments,
-            **stored,
-        )
-        return InboundResult("note", ticket, message)
+        if agent is not None or via_reply_address:
+            who = sender_name and f"{sender_name} <{sender}>" or sender
+            reason = (
+                "an agent's email that did not come through the ticket's reply address"
+                if agent is not None
+                else "not from this ticket's customer"
+            )
+            note = f"Email from {who} ({reason}):\n\n{body}"
+            message, _ = services.add_message(
+                ticket=ticket,
+                body=note[: limits.MESSAGE_MAX_LENGTH],
+                actor=Actor.agent(agent) if agent is not None else Actor.system(f"Email from {sender}"),
+                kind=Message.Kind.NOTE,
+                attachments=attachments,
+                **stored,
+            )
+            return InboundResult("note", ticket, message)
+        # A stranger who only names the ticket (a subject reference, a Message-ID) proves
+        # nothing: their email is their own conversation, on the inbox it was sent to.
+        inbox = inbox_for(recipients)
 
     if inbox is None:
         logger.warning("Email from %s to %s matched no inbox; dropped (%s)", sender, recipients, subject)

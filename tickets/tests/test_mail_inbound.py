@@ -595,3 +595,16 @@ def test_an_answer_from_the_support_mailbox_through_the_reply_address_reaches_th
     message = only_new_message(ticket)
     assert (message.kind, message.author_type, message.body) == ("reply", "system", "We refunded you.")
     assert "We refunded you." in the_one_to("jane@example.com").body
+
+
+def test_a_stranger_naming_a_ticket_only_in_the_subject_gets_their_own_ticket(
+    client, ticket, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        post_sendgrid(
+            client, make_email(sender="mallory@evil.test", subject="Re: [INV-1] Refund please", text="Hi")
+        )
+
+    assert ticket.messages.count() == 1
+    theirs = Ticket.objects.exclude(pk=ticket.pk).get()
+    assert (theirs.reference, theirs.customer.email) == ("INV-2", "mallory@evil.test")
