@@ -95,6 +95,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "accounts.middleware.CurrentOrganizationMiddleware",
+    "tickets.mail.middleware.InboundEmailBodyMiddleware",
 ]
 
 ROOT_URLCONF = "helpdesk.urls"
@@ -223,6 +224,8 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Replies come back to reply+<ticket>-<signature>@INBOUND_EMAIL_DOMAIN (routed to the
 # provider's inbound webhook); empty: replies go to the inbox's support address.
 INBOUND_EMAIL_DOMAIN = env_str("INBOUND_EMAIL_DOMAIN").strip().lower()
+# Inbound webhooks carry whole emails: their own size limit, not DATA_UPLOAD_MAX_MEMORY_SIZE.
+INBOUND_EMAIL_MAX_BYTES = env_int("INBOUND_EMAIL_MAX_BYTES", 40 * 1024 * 1024)
 # The inbox (public id) that takes new mail sent to an address no inbox claims.
 INBOUND_EMAIL_DEFAULT_INBOX = env_str("INBOUND_EMAIL_DEFAULT_INBOX").strip()
 

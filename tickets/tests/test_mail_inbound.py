@@ -608,3 +608,44 @@ def test_a_stranger_naming_a_ticket_only_in_the_subject_gets_their_own_ticket(
     assert ticket.messages.count() == 1
     theirs = Ticket.objects.exclude(pk=ticket.pk).get()
     assert (theirs.reference, theirs.customer.email) == ("INV-2", "mallory@evil.test")
+
+
+def test_emails_larger_than_the_api_body_limit_arrive_with_their_attachments(
+    client, ticket, settings, django_capture_on_commit_callbacks
+):
+    big = bytes(range(256)) * (8 * 1024)  # 2 MiB, twice DATA_UPLOAD_MAX_MEMORY_SIZE
+    assert len(big) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    with django_capture_on_commit_callbacks(execute=True):
+        sendgrid = post_sendgrid(
+            client,
+            make_email(
+                to=addresses.reply_address(ticket), attachment=("scan.bin", "application/octet-stream", big)
+            ),
+        )
+        postmark = post_postmark(
+            client,
+            sender_email="jane@example.com",
+            sender_name="Jane",
+            to="support@acme.test",
+            subject="Re: [INV-1] Refund please",
+            text="Another scan.",
+            headers={"Message-ID": "<pm-big@example.com>"},
+            attachment=("scan2.bin", "application/octet-stream", big),
+        )
+
+    assert (sendgrid.status_code, postmark.status_code) == (200, 200)
+    sizes = sorted(
+        ticket.messages.values_list("attachments__filename", "attachments__size").exclude(attachments=None)
+    )
+    assert sizes == [("scan.bin", len(big)), ("scan2.bin", len(big))]
+
+
+def test_an_email_above_the_inbound_limit_is_refused_with_413(client, ticket, settings):
+    settings.INBOUND_EMAIL_MAX_BYTES = 10_000
+
+    response = post_sendgrid(
+        client, make_email(attachment=("big.bin", "application/octet-stream", b"x" * 20_000))
+    )
+
+    assert response.status_code == 413
+    assert ticket.messages.count() == 1
