@@ -86,10 +86,13 @@ def handle_inbound(sender, event, esp_name, **kwargs):
 
 
 def raw_source(email) -> str:
+    """The email as text for ``Message.raw_email`` (NUL bytes, which PostgreSQL text cannot
+    hold, become U+FFFD)."""
     try:
-        return email.as_string()
+        raw = email.as_string()
     except Exception:  # noqa: BLE001 - a malformed part must not lose the email
-        return email.as_bytes().decode("utf-8", errors="replace")
+        raw = email.as_bytes().decode("utf-8", errors="replace")
+    return raw.replace("\x00", "\ufffd")
 
 
 def sender_of(email) -> tuple[str, str]:
@@ -134,7 +137,7 @@ def body_of(email) -> str:
     text = email.text
     if not (text or "").strip() and email.html:
         text = quotes.html_to_text(email.html)
-    body = quotes.strip_quoted(text or "")
+    body = quotes.strip_quoted((text or "").replace("\x00", ""))
     if not body.strip():
         body = "(This email had no text.)"
     if len(body) > limits.MESSAGE_MAX_LENGTH:

@@ -649,3 +649,22 @@ def test_an_email_above_the_inbound_limit_is_refused_with_413(client, ticket, se
 
     assert response.status_code == 413
     assert ticket.messages.count() == 1
+
+
+def test_nul_bytes_in_an_email_do_not_stop_it_being_stored(
+    client, ticket, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        post_postmark(
+            client,
+            sender_email="jane@example.com",
+            sender_name="Jane",
+            to="support@acme.test",
+            subject="Re: [INV-1] Refund please",
+            text="Odd\x00 client.",
+            headers={"Message-ID": "<nul@example.com>"},
+        )
+
+    message = only_new_message(ticket)
+    assert message.body == "Odd client."
+    assert "\x00" not in message.raw_email
