@@ -36,8 +36,9 @@ def mail_domain() -> str:
     return settings.DEFAULT_FROM_EMAIL.rpartition("@")[2].strip("> ") or "helpdesk.localhost"
 
 
-def _signature(public_id: str) -> str:
-    return salted_hmac(_SALT, public_id.upper(), algorithm="sha256").hexdigest()[:_SIGNATURE_LENGTH]
+def _signature(public_id: str, secret: str | None = None) -> str:
+    digest = salted_hmac(_SALT, public_id.upper(), secret=secret, algorithm="sha256").hexdigest()
+    return digest[:_SIGNATURE_LENGTH]
 
 
 def reply_address(ticket) -> str:
@@ -54,7 +55,11 @@ def ticket_public_id_from_reply_address(address: str) -> str | None:
     if not match or match["domain"].lower() != settings.INBOUND_EMAIL_DOMAIN:
         return None
     public_id = match["public_id"].upper()
-    if not constant_time_compare(match["signature"].lower(), _signature(public_id)):
+    # Reply addresses in older emails stay valid across a SECRET_KEY rotation.
+    secrets = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+    if not any(
+        constant_time_compare(match["signature"].lower(), _signature(public_id, secret)) for secret in secrets
+    ):
         return None
     return public_id
 

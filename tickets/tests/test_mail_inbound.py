@@ -668,3 +668,13 @@ def test_nul_bytes_in_an_email_do_not_stop_it_being_stored(
     message = only_new_message(ticket)
     assert message.body == "Odd client."
     assert "\x00" not in message.raw_email
+
+
+def test_reply_addresses_survive_a_secret_key_rotation(ticket, settings):
+    address = addresses.reply_address(ticket)
+    settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
+    settings.SECRET_KEY = "a-brand-new-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
+
+    assert addresses.ticket_public_id_from_reply_address(address) == ticket.public_id
+    settings.SECRET_KEY_FALLBACKS = []
+    assert addresses.ticket_public_id_from_reply_address(address) is None
