@@ -678,3 +678,43 @@ def test_reply_addresses_survive_a_secret_key_rotation(ticket, settings):
     assert addresses.ticket_public_id_from_reply_address(address) == ticket.public_id
     settings.SECRET_KEY_FALLBACKS = []
     assert addresses.ticket_public_id_from_reply_address(address) is None
+
+
+def test_sendgrid_default_parsed_format_works_too(client, ticket, django_capture_on_commit_callbacks):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    reply_address = addresses.reply_address(ticket)
+    payload = {
+        "headers": (
+            "Received: by mx.sendgrid.net\n"
+            "From: Jane Doe <jane@example.com>\n"
+            f"To: {reply_address}\n"
+            "Subject: Re: [INV-1] Refund please\n"
+            "Message-ID: <sg-parsed@example.com>\n"
+            "MIME-Version: 1.0\n"
+        ),
+        "from": "Jane Doe <jane@example.com>",
+        "to": reply_address,
+        "subject": "Re: [INV-1] Refund please",
+        "text": QUOTED_REPLY,
+        "html": "<p>Thanks, that fixed it!</p>",
+        "envelope": json.dumps({"to": [reply_address], "from": "jane@example.com"}),
+        "charsets": json.dumps(
+            {"to": "UTF-8", "html": "UTF-8", "subject": "UTF-8", "from": "UTF-8", "text": "UTF-8"}
+        ),
+        "attachments": "1",
+        "attachment-info": json.dumps(
+            {"attachment1": {"filename": "log.txt", "name": "log.txt", "type": "text/plain"}}
+        ),
+        "attachment1": SimpleUploadedFile("log.txt", b"error 42\n", content_type="text/plain"),
+        "SPF": "pass",
+    }
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/anymail/sendgrid/inbound/", payload, **basic_auth())
+
+    assert response.status_code == 200
+    message = only_new_message(ticket)
+    assert message.body == "Thanks, that fixed it!"
+    assert message.email_message_id == "<sg-parsed@example.com>"
+    assert message.attachments.get().filename == "log.txt"
