@@ -54,14 +54,16 @@ def ticket_public_id_from_reply_address(address: str) -> str | None:
     match = _REPLY_ADDRESS.match((address or "").strip())
     if not match or match["domain"].lower() != settings.INBOUND_EMAIL_DOMAIN:
         return None
-    public_id = match["public_id"].upper()
-    # Reply addresses in older emails stay valid across a SECRET_KEY rotation.
+    return _verified(match["public_id"], match["signature"])
+
+
+def _verified(public_id: str, signature: str) -> str | None:
+    public_id = public_id.upper()
+    # Addresses and ids in older emails stay valid across a SECRET_KEY rotation.
     secrets = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
-    if not any(
-        constant_time_compare(match["signature"].lower(), _signature(public_id, secret)) for secret in secrets
-    ):
-        return None
-    return public_id
+    if any(constant_time_compare(signature.lower(), _signature(public_id, secret)) for secret in secrets):
+        return public_id
+    return None
 
 
 def find_reply_addresses(text: str) -> list[str]:
@@ -81,9 +83,22 @@ def named_address(name: str, address: str) -> str:
     return formataddr((name, address)) if name else address
 
 
+_THREAD_ROOT = re.compile(
+    rf"^<ticket-(?P<public_id>[0-9a-z]{{26}})-(?P<signature>[0-9a-f]{{{_SIGNATURE_LENGTH}}})@"
+)
+
+
 def thread_root_id(ticket) -> str:
-    """A Message-ID every email of the ticket refers to, so clients keep one thread."""
-    return f"<ticket-{ticket.public_id.lower()}@{mail_domain()}>"
+    """A Message-ID every email of the ticket refers to, so clients keep one thread.
+
+    Signed like the reply address: knowing a ticket's public id is not enough to forge it.
+    """
+    return f"<ticket-{ticket.public_id.lower()}-{_signature(ticket.public_id)}@{mail_domain()}>"
+
+
+def ticket_public_id_from_thread_root(message_id: str) -> str | None:
+    match = _THREAD_ROOT.match((message_id or "").strip().lower())
+    return _verified(match["public_id"], match["signature"]) if match else None
 
 
 def new_message_id(ticket=None) -> str:

@@ -42,7 +42,6 @@ from . import addresses, quotes
 logger = logging.getLogger(__name__)
 
 _REFERENCE = re.compile(r"\[([A-Z][A-Z0-9]{0,9}-\d{1,9})\]")
-_THREAD_ROOT = re.compile(r"^<ticket-([0-9a-z]{26})@", re.IGNORECASE)
 _AUTOMATIC_SENDERS = re.compile(r"^(mailer-daemon|postmaster|mail-daemon|bounces?)([+@.-]|$)", re.IGNORECASE)
 # Every email we send carries this header; mail clients do not copy it into replies, so
 # an inbound email that has it is our own mail come back (a loop), never a person.
@@ -217,9 +216,9 @@ def _ticket_by_message_ids(ids: list[str]) -> Ticket | None:
     if not ids:
         return None
     for message_id in reversed(ids):
-        match = _THREAD_ROOT.match(message_id)
-        if match:
-            ticket = Ticket.objects.filter(public_id=match[1].upper()).first()
+        public_id = addresses.ticket_public_id_from_thread_root(message_id)
+        if public_id:
+            ticket = Ticket.objects.filter(public_id=public_id).first()
             if ticket is not None:
                 return ticket
     delivery = (

@@ -718,3 +718,35 @@ def test_sendgrid_default_parsed_format_works_too(client, ticket, django_capture
     assert message.body == "Thanks, that fixed it!"
     assert message.email_message_id == "<sg-parsed@example.com>"
     assert message.attachments.get().filename == "log.txt"
+
+
+def test_a_thread_root_is_signed_so_a_forged_one_does_not_thread(
+    client, ticket, django_capture_on_commit_callbacks
+):
+    genuine = addresses.thread_root_id(ticket)
+    forged = f"<ticket-{ticket.public_id.lower()}-{'0' * 12}@reply.acme.test>"
+    assert addresses.ticket_public_id_from_thread_root(genuine) == ticket.public_id
+    assert addresses.ticket_public_id_from_thread_root(forged) is None
+
+    with django_capture_on_commit_callbacks(execute=True):
+        post_sendgrid(
+            client,
+            make_email(
+                subject="Hello",
+                text="Through the root.",
+                message_id="<r1@x.test>",
+                headers={"References": genuine},
+            ),
+        )
+        post_sendgrid(
+            client,
+            make_email(
+                subject="Hello",
+                text="Through a forgery.",
+                message_id="<r2@x.test>",
+                headers={"References": forged},
+            ),
+        )
+
+    assert only_new_message(ticket).body == "Through the root."
+    assert Ticket.objects.exclude(pk=ticket.pk).get().messages.get().body == "Through a forgery."
