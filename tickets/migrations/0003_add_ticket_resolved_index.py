@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0003_add_audit_event'),
-        ('tickets', '0001_initial'),
+        ('tickets', '0002_delivery_email_snapshot'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
