@@ -132,6 +132,9 @@ def test_inviting_a_new_person_creates_a_user_without_password_and_mails_a_set_p
     assert sent.to == ["new.person@example.com"]
     assert sent.subject == "Olga Owner added you to Acme on Helpdesk"
     html = sent.alternatives[0].content
+    assert "Olga Owner added you to Acme on Helpdesk as agent." in sent.body
+    assert "Choose a password to sign in" in sent.body
+    assert "Choose your password</a>" in html and "<strong>Acme</strong>" in html
     link = next(word for word in sent.body.split() if "/accounts/reset/" in word)
     assert link in html
     uidb64, token = link.rstrip("/").split("/")[-2:]
