@@ -5,12 +5,14 @@ The charts are plain SVG built from a little geometry here and drawn by template
 print well. Each bar carries a ``<title>`` so hovering shows its number.
 """
 
+import csv
 import math
 from dataclasses import dataclass
 
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -185,9 +187,8 @@ def with_bar_widths(rows: list[queries.TimingRow]) -> list[queries.TimingRow]:
 # View -----------------------------------------------------------------------------------
 
 
-@require_GET
-@login_required
-def reports(request):
+def _filters_from_request(request):
+    """The form and the filters it chose; an invalid choice falls back to the last 30 days."""
     membership = request.membership
     if not membership:
         raise PermissionDenied("Reports are for members of an organization.")
@@ -208,6 +209,13 @@ def reports(request):
         inbox=data.get("inbox"),
         assignee_id=agent.user_id if agent else None,
     )
+    return form, data, agent, filters
+
+
+@require_GET
+@login_required
+def reports(request):
+    form, data, agent, filters = _filters_from_request(request)
     daily = queries.daily_counts(filters)
     statuses = queries.status_counts(filters)
     overall = queries.overall_timing(filters)
@@ -240,3 +248,42 @@ def reports(request):
             "time_zone": timezone.get_current_timezone_name(),
         },
     )
+
+
+@require_GET
+@login_required
+def reports_csv(request):
+    """The per-day numbers and the per-agent and per-inbox tables, for a spreadsheet."""
+    _, _, _, filters = _filters_from_request(request)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="helpdesk-report-{filters.start}-{filters.end}.csv"'
+    )
+    writer = csv.writer(response)
+    writer.writerow(["day", "created", "resolved"])
+    for row in queries.daily_counts(filters):
+        writer.writerow([row.day.isoformat(), row.created, row.resolved])
+    for heading, rows in (
+        ("agent", queries.timing_by_agent(filters)),
+        ("inbox", queries.timing_by_inbox(filters)),
+    ):
+        writer.writerow([])
+        writer.writerow(
+            [heading, "created", "resolved", "median_first_response_seconds", "median_resolution_seconds"]
+        )
+        for row in rows:
+            writer.writerow(
+                [
+                    _spreadsheet_safe(row.label),
+                    row.created,
+                    row.resolved,
+                    "" if row.median_first_response is None else round(row.median_first_response),
+                    "" if row.median_resolution is None else round(row.median_resolution),
+                ]
+            )
+    return response
+
+
+def _spreadsheet_safe(text: str) -> str:
+    # A name starting with = + - @ would run as a formula when the file is opened.
+    return f"'{text}" if text[:1] in {"=", "+", "-", "@", "\t", "\r"} else text

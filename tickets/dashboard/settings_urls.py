@@ -44,4 +44,5 @@ profile_patterns = [
 
 reports_patterns = [
     path("", reports.reports, name="reports"),
+    path("export.csv", reports.reports_csv, name="reports-csv"),
 ]

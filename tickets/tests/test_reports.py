@@ -279,3 +279,31 @@ def test_axis_ticks_are_whole_numbers():
     assert axis_ticks(10) == [0, 2, 4, 6, 8, 10]
     assert axis_ticks(20) == [0, 5, 10, 15, 20]
     assert axis_ticks(200) == [0, 50, 100, 150, 200]
+
+
+def test_the_csv_export_has_the_same_numbers(client, organization, agent, data):
+    client.force_login(agent)
+    response = client.get(
+        reverse("dashboard:reports-csv"), {"days": "custom", "start": "2026-03-01", "end": "2026-03-07"}
+    )
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert 'filename="helpdesk-report-2026-03-01-2026-03-07.csv"' in response["Content-Disposition"]
+    lines = response.content.decode().splitlines()
+    assert lines[:4] == ["day,created,resolved", "2026-03-01,2,0", "2026-03-02,1,1", "2026-03-03,1,2"]
+    assert "Alice,2,2,7200,129600" in lines
+    assert "Unassigned,1,0,," in lines
+    assert "Sales,2,0,1800," in lines
+
+
+def test_the_csv_export_defuses_formulas_in_names(client, organization, agent, inbox):
+    agent.name = "=HYPERLINK(1)"
+    agent.save()
+    client.force_login(agent)
+    assert "'=HYPERLINK(1)" in client.get(reverse("dashboard:reports-csv")).content.decode()
+
+
+def test_the_csv_export_is_for_members_only(client, django_user_model):
+    assert client.get(reverse("dashboard:reports-csv")).status_code == 302
+    client.force_login(django_user_model.objects.create_user(email="nobody@example.com", password="x"))
+    assert client.get(reverse("dashboard:reports-csv")).status_code == 403
