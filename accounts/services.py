@@ -89,6 +89,19 @@ def revoke_customer_token(*, token: CustomerToken) -> CustomerToken:
     return token
 
 
+# Availability (the agent dashboard) ---------------------------------------------------
+
+
+def set_availability(*, membership: Membership, is_available: bool) -> Membership:
+    """Say whether this agent takes auto-assigned tickets in this organization."""
+    with transaction.atomic():
+        locked = Membership.objects.select_for_update().select_related("organization").get(pk=membership.pk)
+        if locked.is_available != is_available:
+            locked.is_available = is_available
+            locked.save(update_fields=["is_available"])
+        return locked
+
+
 # Organization settings ----------------------------------------------------------------
 
 
@@ -384,13 +397,6 @@ def update_membership(
                 changes=changes,
             )
     return membership
-
-
-def set_availability(*, membership: Membership, is_available: bool) -> Membership:
-    """An agent marks themselves available (or not) for auto-assigned tickets."""
-    return update_membership(
-        membership=membership, actor=Actor.agent(membership.user), is_available=is_available
-    )
 
 
 def remove_member(*, membership: Membership, actor: Actor) -> None:
