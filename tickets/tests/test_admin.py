@@ -116,6 +116,11 @@ def admin_url(model, action: str = "changelist", *args) -> str:
 # Fixtures -------------------------------------------------------------------------------
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def staff(organization):
     """A superuser who is also an agent of ``organization`` (so "assign to me" can work)."""
