@@ -12,6 +12,8 @@ from django.contrib import admin, messages
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpResponseRedirect
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
@@ -415,8 +417,8 @@ class MessageInline(admin.StackedInline):
     form = MessageInlineForm
     extra = 1
     can_delete = False
-    fields = ("author", "kind", "body", "attachment_links", "created_at")
-    readonly_fields = ("author", "attachment_links", "created_at")
+    fields = (("author", "written_at", "kind", "attachment_links"), "body")
+    readonly_fields = ("author", "written_at", "attachment_links")
     verbose_name = "message"
     verbose_name_plural = "thread (add a reply or an internal note below)"
 
@@ -440,6 +442,12 @@ class MessageInline(admin.StackedInline):
             return "you, as staff"
         kind = message.get_author_type_display()
         return f"{message.author_name} ({kind}, via {message.get_channel_display()})"
+
+    @admin.display(description="Written")
+    def written_at(self, message):
+        if message.pk is None:
+            return "on save"
+        return date_format(timezone.localtime(message.created_at), "DATETIME_FORMAT")
 
     @admin.display(description="Attachments")
     def attachment_links(self, message):
@@ -484,7 +492,6 @@ class TicketAdmin(ServiceErrorsMixin, admin.ModelAdmin):
         "inbox",
         "organization",
         "tag_list",
-        "channel",
         "created_at",
         "updated_at",
     )
