@@ -8,7 +8,7 @@ notifications) with ``transaction.on_commit`` so a rolled-back change sends noth
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -403,6 +403,8 @@ def create_ticket(
     attachments: Sequence[UploadedFile] = (),
     idempotency_key: str = "",
     auto_assign: bool | None = None,
+    email_message_id: str = "",
+    raw_email: str = "",
 ) -> tuple[Ticket, bool]:
     """Open a ticket for a customer (found or created) with its first message.
 
@@ -433,7 +435,7 @@ def create_ticket(
                 _fingerprint(
                     action="create_ticket",
                     inbox=inbox.pk,
-                    customer=customer.pk if isinstance(customer, Customer) else customer,
+                    customer=customer.pk if isinstance(customer, Customer) else asdict(customer),
                     subject=subject,
                     message=message,
                     priority=priority,
@@ -506,6 +508,8 @@ def create_ticket(
             author_customer=customer,
             channel=channel,
             body=message,
+            email_message_id=email_message_id[:255],
+            raw_email=raw_email,
             created_at=now,
         )
         _store_attachments(first_message, attachments)
