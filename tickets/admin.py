@@ -22,6 +22,7 @@ from accounts.models import Membership
 from . import limits, services
 from .actors import Actor
 from .exceptions import HelpdeskError, InvalidInput
+from .mail.actions import retry_deliveries_action
 from .models import (
     Attachment,
     Customer,
@@ -859,10 +860,13 @@ class IdempotencyKeyAdmin(ReadOnlyAdmin):
 
 @admin.register(Delivery)
 class DeliveryAdmin(ReadOnlyAdmin):
+    """Every outbound email as it was rendered, and what became of it."""
+
     list_display = (
         "created_at",
         "kind",
         "recipient",
+        "short_subject",
         "status",
         "attempts",
         "ticket",
@@ -871,8 +875,13 @@ class DeliveryAdmin(ReadOnlyAdmin):
     )
     list_filter = ("status", "kind", "created_at")
     list_select_related = ("ticket",)
-    search_fields = ("recipient", "provider_message_id", "message_id_header", "ticket__reference")
+    search_fields = ("recipient", "subject", "provider_message_id", "message_id_header", "ticket__reference")
     date_hierarchy = "created_at"
+    actions = (retry_deliveries_action,)
+
+    @admin.display(description="Subject", ordering="subject")
+    def short_subject(self, delivery):
+        return Truncator(delivery.subject).chars(60)
 
     @admin.display(description="Last error")
     def short_error(self, delivery):

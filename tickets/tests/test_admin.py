@@ -616,6 +616,21 @@ def test_notifications_can_be_marked_read_in_bulk(staff_client, thread, agent):
     assert notification.read_at is not None
 
 
+def test_failed_deliveries_can_be_sent_again_from_admin(staff_client, thread):
+    delivery = Delivery.objects.get()
+    Delivery.objects.filter(pk=delivery.pk).update(status=Delivery.Status.FAILED, last_error="SMTP 421")
+
+    response = staff_client.post(
+        admin_url(Delivery),
+        {"action": "retry_deliveries_action", "_selected_action": [str(delivery.pk)]},
+        follow=True,
+    )
+
+    assert "Queued 1 delivery again." in messages_of(response)
+    delivery.refresh_from_db()
+    assert delivery.status != Delivery.Status.FAILED
+
+
 def test_staff_without_superuser_rights_see_nothing_they_lack_permission_for(client, organization):
     plain_staff = User.objects.create_user(email="helper@acme.test", password="pw", is_staff=True)
     client.force_login(plain_staff)

@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import ApiKey, Membership, Organization, User
 from tickets import notifications
-from tickets.models import Customer, Inbox, Message, SavedReply, Ticket, TicketEvent
+from tickets.models import Customer, Delivery, Inbox, Message, SavedReply, Ticket, TicketEvent
 
 
 @pytest.fixture(autouse=True)
@@ -166,6 +166,7 @@ def test_seeding_sends_no_email_and_restores_the_notification_hooks():
     seed_json()
 
     assert mail.outbox == []
+    assert not Delivery.objects.exists()
     assert (notifications.ticket_created, notifications.message_added) == originals
 
 
