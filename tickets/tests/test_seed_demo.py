@@ -245,3 +245,24 @@ def test_readable_output_names_the_sign_in_the_key_and_the_urls():
     key = next(word for word in out.split() if word.startswith("hdk_"))
     assert key_client(key).get("/api/v1/tickets").status_code == 200
     assert Inbox.objects.get(prefix="SUP").public_id in out
+
+
+@pytest.mark.django_db
+def test_the_billing_inbox_auto_assigns_new_tickets_to_the_available_n1_agent():
+    demo = seed_json()
+    billing = next(inbox for inbox in demo["inboxes"] if inbox["prefix"] == "INV")
+
+    response = key_client(demo["api_key"]).post(
+        "/api/v1/tickets",
+        {
+            "inbox": billing["public_id"],
+            "customer": {"external_id": "user_42"},
+            "subject": "Payment failed for order #12345",
+            "message": "Payment attempt failed with CARD_DECLINED.",
+        },
+        format="json",
+    )
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["status"] == "in_progress"
+    assert Ticket.objects.get(public_id=response.json()["id"]).assignee.email == "agent@acme.test"
