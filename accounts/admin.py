@@ -209,7 +209,10 @@ class OrganizationAdmin(admin.ModelAdmin):
     def inbox_count(self, organization):
         return organization.inbox_total
 
-    @admin.action(description="Rotate the JWT secret (customer JWTs signed with the old one stop working)")
+    @admin.action(
+        description="Rotate the JWT secret (customer JWTs signed with the old one stop working)",
+        permissions=["change"],
+    )
     def rotate_jwt_secret(self, request, queryset):
         count = 0
         for organization in queryset:
@@ -231,12 +234,12 @@ class MembershipAdmin(admin.ModelAdmin):
     readonly_fields = ("created_at",)
     actions = ("mark_available", "mark_unavailable")
 
-    @admin.action(description="Mark available for auto-assignment")
+    @admin.action(description="Mark available for auto-assignment", permissions=["change"])
     def mark_available(self, request, queryset):
         count = queryset.update(is_available=True)
         self.message_user(request, f"{count} marked available.")
 
-    @admin.action(description="Mark unavailable for auto-assignment")
+    @admin.action(description="Mark unavailable for auto-assignment", permissions=["change"])
     def mark_unavailable(self, request, queryset):
         count = queryset.update(is_available=False)
         self.message_user(request, f"{count} marked unavailable.")
@@ -301,7 +304,7 @@ class ApiKeyAdmin(APIKeyModelAdmin):
     def key_prefix(self, api_key):
         return f"{api_key.display_prefix}…"
 
-    @admin.action(description="Revoke the selected API keys (cannot be undone)")
+    @admin.action(description="Revoke the selected API keys (cannot be undone)", permissions=["change"])
     def revoke_keys(self, request, queryset):
         count = queryset.filter(revoked=False).update(revoked=True)
         self.message_user(request, ngettext("Revoked %d API key.", "Revoked %d API keys.", count) % count)
@@ -336,7 +339,7 @@ class TokenAdmin(admin.ModelAdmin):
     def usable(self, token):
         return token.is_usable
 
-    @admin.action(description="Revoke the selected tokens (cannot be undone)")
+    @admin.action(description="Revoke the selected tokens (cannot be undone)", permissions=["change"])
     def revoke_tokens(self, request, queryset):
         count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
         self.message_user(request, ngettext("Revoked %d token.", "Revoked %d tokens.", count) % count)

@@ -685,19 +685,19 @@ class TicketAdmin(ServiceErrorsMixin, admin.ModelAdmin):
             lambda ticket, actor: services.change_status(ticket=ticket, status=status, actor=actor),
         )
 
-    @admin.action(description="Resolve", location=BOTH_LOCATIONS)
+    @admin.action(description="Resolve", location=BOTH_LOCATIONS, permissions=["change"])
     def resolve(self, request, queryset):
         self._status_action(request, queryset, Ticket.Status.RESOLVED, "Resolved")
 
-    @admin.action(description="Close", location=BOTH_LOCATIONS)
+    @admin.action(description="Close", location=BOTH_LOCATIONS, permissions=["change"])
     def close(self, request, queryset):
         self._status_action(request, queryset, Ticket.Status.CLOSED, "Closed")
 
-    @admin.action(description="Reopen", location=BOTH_LOCATIONS)
+    @admin.action(description="Reopen", location=BOTH_LOCATIONS, permissions=["change"])
     def reopen(self, request, queryset):
         self._status_action(request, queryset, Ticket.Status.OPEN, "Reopened")
 
-    @admin.action(description="Assign to me", location=BOTH_LOCATIONS)
+    @admin.action(description="Assign to me", location=BOTH_LOCATIONS, permissions=["change"])
     def assign_to_me(self, request, queryset):
         self._apply(
             request,
@@ -706,7 +706,7 @@ class TicketAdmin(ServiceErrorsMixin, admin.ModelAdmin):
             lambda ticket, actor: services.assign(ticket=ticket, assignee=request.user, actor=actor),
         )
 
-    @admin.action(description="Unassign", location=BOTH_LOCATIONS)
+    @admin.action(description="Unassign", location=BOTH_LOCATIONS, permissions=["change"])
     def unassign(self, request, queryset):
         self._apply(
             request,
@@ -724,27 +724,31 @@ class TicketAdmin(ServiceErrorsMixin, admin.ModelAdmin):
             lambda ticket, actor: services.update_ticket(ticket=ticket, priority=priority, actor=actor),
         )
 
-    @admin.action(description="Set priority: low", location=BOTH_LOCATIONS)
+    @admin.action(description="Set priority: low", location=BOTH_LOCATIONS, permissions=["change"])
     def set_priority_low(self, request, queryset):
         self._priority_action(request, queryset, Ticket.Priority.LOW)
 
-    @admin.action(description="Set priority: normal", location=BOTH_LOCATIONS)
+    @admin.action(description="Set priority: normal", location=BOTH_LOCATIONS, permissions=["change"])
     def set_priority_normal(self, request, queryset):
         self._priority_action(request, queryset, Ticket.Priority.NORMAL)
 
-    @admin.action(description="Set priority: high", location=BOTH_LOCATIONS)
+    @admin.action(description="Set priority: high", location=BOTH_LOCATIONS, permissions=["change"])
     def set_priority_high(self, request, queryset):
         self._priority_action(request, queryset, Ticket.Priority.HIGH)
 
-    @admin.action(description="Set priority: urgent", location=BOTH_LOCATIONS)
+    @admin.action(description="Set priority: urgent", location=BOTH_LOCATIONS, permissions=["change"])
     def set_priority_urgent(self, request, queryset):
         self._priority_action(request, queryset, Ticket.Priority.URGENT)
 
-    @admin.action(description="Set priority: critical", location=BOTH_LOCATIONS)
+    @admin.action(description="Set priority: critical", location=BOTH_LOCATIONS, permissions=["change"])
     def set_priority_critical(self, request, queryset):
         self._priority_action(request, queryset, Ticket.Priority.CRITICAL)
 
-    @admin.action(description="Rotate the private link (the old link stops working)", location=BOTH_LOCATIONS)
+    @admin.action(
+        description="Rotate the private link (the old link stops working)",
+        location=BOTH_LOCATIONS,
+        permissions=["change"],
+    )
     def rotate_private_link(self, request, queryset):
         self._apply(
             request,

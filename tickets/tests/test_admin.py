@@ -638,6 +638,25 @@ def test_staff_without_superuser_rights_see_nothing_they_lack_permission_for(cli
     assert client.get(admin_url(Ticket)).status_code == 403
 
 
+def test_staff_who_may_only_view_tickets_get_no_ticket_actions(client, inbox):
+    from django.contrib.auth.models import Permission
+
+    ticket = factories.make_ticket(inbox)
+    viewer = User.objects.create_user(email="viewer@acme.test", password="pw", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_ticket"))
+    client.force_login(viewer)
+
+    listing = client.get(admin_url(Ticket))
+    client.post(admin_url(Ticket), {"action": "close", "_selected_action": [str(ticket.pk)]})
+
+    assert listing.status_code == 200
+    action_form = listing.context["action_form"]
+    offered = [value for value, _ in action_form.fields["action"].choices] if action_form else []
+    assert "close" not in offered
+    ticket.refresh_from_db()
+    assert ticket.status == "open"
+
+
 def test_admin_requires_a_staff_login(client, thread):
     response = client.get(admin_url(Ticket))
 
