@@ -16,9 +16,11 @@ from django.utils.translation import ngettext
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey as UnusedLibraryAPIKey
 
+from tickets.exceptions import InvalidInput
 from tickets.models import Inbox
 
 from .models import AgentToken, ApiKey, CustomerToken, Membership, Organization, User, new_jwt_secret
+from .services import customer_token_expiry, mint_customer_token, revoke_customer_token
 
 # The library registers its own concrete APIKey model, which Helpdesk never uses (our keys
 # are accounts.ApiKey, tied to an organization): two "API keys" pages would mislead staff.
@@ -329,6 +331,9 @@ class TokenAdmin(admin.ModelAdmin):
             return
         plaintext = obj.assign_secret()
         obj.save()
+        self.show_once(request, plaintext)
+
+    def show_once(self, request, plaintext: str) -> None:
         messages.warning(
             request,
             f"The new {self.kind_label} is: {plaintext} — store it somewhere safe now: "
@@ -362,9 +367,26 @@ class AgentTokenAdmin(TokenAdmin):
         return ("display_prefix", *self.fields, "created_at", "last_used_at", "revoked_at")
 
 
+class CustomerTokenForm(forms.ModelForm):
+    class Meta:
+        model = CustomerToken
+        fields = ("customer", "expires_at")
+        help_texts = {"expires_at": "Empty for 30 days from now; at most 365 days."}
+
+    def clean_expires_at(self):
+        value = self.cleaned_data.get("expires_at")
+        try:
+            return customer_token_expiry(expires_at=value) if value else customer_token_expiry()
+        except InvalidInput as error:
+            raise forms.ValidationError(error.message) from error
+
+
 @admin.register(CustomerToken)
 class CustomerTokenAdmin(TokenAdmin):
+    """Minted and revoked through accounts/services.py, as the customer-token API does."""
+
     kind_label = "customer token"
+    form = CustomerTokenForm
     list_display = (
         "display_prefix",
         "customer",
@@ -378,7 +400,7 @@ class CustomerTokenAdmin(TokenAdmin):
     list_select_related = ("customer", "organization")
     search_fields = ("lookup", "customer__email", "customer__external_id", "organization__name")
     autocomplete_fields = ("customer",)
-    readonly_on_change = ("customer", "organization")
+    readonly_on_change = ("customer", "organization", "expires_at")
 
     def get_fields(self, request, obj=None):
         if obj is None:
@@ -394,7 +416,19 @@ class CustomerTokenAdmin(TokenAdmin):
         )
 
     def save_model(self, request, obj, form, change):
-        # A customer token always belongs to its customer's organization.
-        if not change:
-            obj.organization_id = obj.customer.organization_id
-        super().save_model(request, obj, form, change)
+        if change:
+            return  # nothing is editable on an existing token; revoke it with the action
+        token, plaintext = mint_customer_token(
+            customer=obj.customer, expires_at=form.cleaned_data["expires_at"]
+        )
+        obj.pk = token.pk
+        obj.refresh_from_db()
+        self.show_once(request, plaintext)
+
+    @admin.action(description="Revoke the selected tokens (cannot be undone)", permissions=["change"])
+    def revoke_tokens(self, request, queryset):
+        count = 0
+        for token in queryset.filter(revoked_at__isnull=True):
+            revoke_customer_token(token=token)
+            count += 1
+        self.message_user(request, ngettext("Revoked %d token.", "Revoked %d tokens.", count) % count)

@@ -1,10 +1,12 @@
 """Accounts in Django admin: email-login users, organizations, and credentials shown once."""
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.contrib import admin as django_admin
 from django.test import Client
+from django.utils import timezone
 from rest_framework_api_key.models import APIKey as LibraryAPIKey
 
 from accounts.models import AgentToken, ApiKey, CustomerToken, Membership, Organization, User
@@ -219,6 +221,45 @@ def test_a_new_customer_token_takes_its_customers_organization(staff_client, org
     assert len(shown) == 1 and shown[0].startswith("hdc_")
     token = CustomerToken.find(shown[0])
     assert token.customer == customer and token.organization == organization
+    # Minted by accounts.services with its default lifetime.
+    lifetime = token.expires_at - timezone.now()
+    assert timedelta(days=29) < lifetime <= timedelta(days=30)
+
+
+def test_a_customer_token_may_not_live_longer_than_a_year(staff_client, organization):
+    customer, _ = services.upsert_customer(
+        organization=organization, data=services.CustomerData(external_id="user_42")
+    )
+    far = timezone.localtime() + timedelta(days=400)
+    data = browser_form(
+        staff_client,
+        admin_url(CustomerToken, "add"),
+        customer=str(customer.pk),
+        expires_at_0=far.strftime("%Y-%m-%d"),
+        expires_at_1=far.strftime("%H:%M:%S"),
+        _save="Save",
+    )
+
+    response = staff_client.post(admin_url(CustomerToken, "add"), data)
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["expires_at"] == [
+        "A customer token may live at most 365 days."
+    ]
+    assert not CustomerToken.objects.exists()
+
+
+def test_revoking_a_customer_token_in_admin_stops_it(staff_client, organization):
+    from accounts.services import mint_customer_token
+
+    customer, _ = services.upsert_customer(
+        organization=organization, data=services.CustomerData(external_id="user_7")
+    )
+    token, plaintext = mint_customer_token(customer=customer, expires_at=timezone.now() + timedelta(days=1))
+
+    staff_client.post(admin_url(CustomerToken), {"action": "revoke_tokens", "_selected_action": [token.pk]})
+
+    assert CustomerToken.find(plaintext) is None
 
 
 def test_revoking_tokens_makes_them_unusable(staff_client, agent):
