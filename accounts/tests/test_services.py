@@ -436,3 +436,15 @@ def test_an_inbox_prefix_must_be_capitals_and_digits(organization, owner, prefix
     with pytest.raises(InvalidInput) as error:
         services.create_inbox(organization=organization, actor=Actor.agent(owner), name="X", prefix=prefix)
     assert error.value.field == "prefix"
+
+
+def test_staff_read_the_audit_log_in_admin_but_cannot_edit_it(client, organization, owner):
+    services.rotate_jwt_secret(organization=organization, actor=Actor.agent(owner))
+    staff = User.objects.create_superuser(email="staff@example.com", password="x")
+    client.force_login(staff)
+    listing = client.get("/admin/accounts/auditevent/")
+    assert listing.status_code == 200 and "JWT secret rotated" in listing.content.decode()
+    event = AuditEvent.objects.get()
+    assert client.get(f"/admin/accounts/auditevent/{event.pk}/change/").status_code == 200
+    assert client.post(f"/admin/accounts/auditevent/{event.pk}/delete/").status_code == 403
+    assert client.get("/admin/accounts/auditevent/add/").status_code == 403
