@@ -1,1 +1,39 @@
-urlpatterns = []
+"""The seed products' routes under ``/compat/<name>/``, exactly as their documents write them.
+
+Paths have no trailing slash; one is tolerated. Any other path under a dialect's prefix
+is a 404 in that dialect's own error shape.
+"""
+
+from django.urls import re_path
+
+from . import appbox, crawlchat, ctxfy, supportdesk
+
+SEGMENT = r"[^/]+"
+
+app_name = "dialects"
+urlpatterns = [
+    # appbox (seed 000)
+    re_path(
+        rf"^appbox/api/v1/paywall/(?P<paywall_id>{SEGMENT})/create-ticket/?$",
+        appbox.CreateTicketView.as_view(),
+        name="appbox-create-ticket",
+    ),
+    re_path(r"^appbox/", appbox.NotFoundView.as_view()),
+    # Ctxfy (seed 001)
+    re_path(r"^ctxfy/v1/support/tickets/?$", ctxfy.CreateTicketView.as_view(), name="ctxfy-create-ticket"),
+    re_path(r"^ctxfy/", ctxfy.NotFoundView.as_view()),
+    # SupportDesk (seed 003)
+    re_path(
+        r"^supportdesk/api/v1/tickets/api-create/?$",
+        supportdesk.CreateTicketView.as_view(),
+        name="supportdesk-create-ticket",
+    ),
+    re_path(r"^supportdesk/", supportdesk.NotFoundView.as_view()),
+    # CrawlChat (seed 004)
+    re_path(
+        rf"^crawlchat/ticket/(?P<collection_id>{SEGMENT})/?$",
+        crawlchat.CreateTicketView.as_view(),
+        name="crawlchat-create-ticket",
+    ),
+    re_path(r"^crawlchat/", crawlchat.NotFoundView.as_view()),
+]
