@@ -30,7 +30,7 @@ TAG = "appbox"
 PAYWALL_MISMATCH = "API key owner does not match paywall owner"
 
 
-class CreateTicketInput(serializers.Serializer):
+class AppboxCreateTicketInput(serializers.Serializer):
     email = StrictEmailField(help_text="User's email address; the user is created on first ticket.")
     subject = StrictCharField(min_length=limits.SUBJECT_MIN_LENGTH, max_length=limits.SUBJECT_MAX_LENGTH)
     message = StrictCharField(min_length=limits.MESSAGE_MIN_LENGTH, max_length=limits.MESSAGE_MAX_LENGTH)
@@ -39,16 +39,16 @@ class CreateTicketInput(serializers.Serializer):
     )
 
 
-class TicketOutput(serializers.Serializer):
+class AppboxTicketOutput(serializers.Serializer):
     id = serializers.IntegerField(help_text="The ticket's number in its paywall (inbox).")
     status = serializers.ChoiceField(choices=["open", "in_progress", "resolved", "closed"])
 
 
-class CreateTicketOutput(serializers.Serializer):
-    ticket = TicketOutput()
+class AppboxCreateTicketOutput(serializers.Serializer):
+    ticket = AppboxTicketOutput()
 
 
-class ErrorDetail(serializers.Serializer):
+class AppboxErrorDetail(serializers.Serializer):
     field = serializers.CharField(allow_null=True)
     message = serializers.CharField()
 
@@ -58,7 +58,7 @@ ErrorOutput = inline_serializer(
     fields={
         "error": serializers.CharField(help_text='The error type, e.g. "Bad Request".'),
         "message": serializers.CharField(),
-        "details": ErrorDetail(many=True, required=False, help_text="On 400: the fields at fault."),
+        "details": AppboxErrorDetail(many=True, required=False, help_text="On 400: the fields at fault."),
         "requestId": serializers.CharField(required=False, help_text="On 500: quote it to support."),
     },
 )
@@ -103,9 +103,9 @@ class CreateTicketView(AppboxView):
             "limit of tickets per user (2 in the demo) — then 429."
         ),
         tags=[TAG],
-        request=CreateTicketInput,
+        request=AppboxCreateTicketInput,
         responses={
-            201: CreateTicketOutput,
+            201: AppboxCreateTicketOutput,
             400: _error("Missing or invalid parameters (email, subject, message, userMeta)."),
             401: _error("Invalid or missing API key."),
             403: _error(f"{PAYWALL_MISMATCH} (also for an unknown paywall id)."),
@@ -148,7 +148,7 @@ class CreateTicketView(AppboxView):
         restricted = principal.restricted_inbox_id
         if inbox is None or (restricted is not None and inbox.pk != restricted):
             raise domain.PermissionDenied(PAYWALL_MISMATCH)
-        data = self.validated(CreateTicketInput)
+        data = self.validated(AppboxCreateTicketInput)
         ticket, _ = services.create_ticket(
             inbox=inbox,
             customer=services.CustomerData(email=data["email"], metadata=data.get("userMeta") or {}),

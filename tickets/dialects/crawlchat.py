@@ -28,7 +28,7 @@ from .base import (
 TAG = "crawlchat"
 
 
-class CustomTagsField(JSONObjectField):
+class CrawlChatCustomTagsField(JSONObjectField):
     default_error_messages = {
         "bad_value": "Values must be strings, booleans or numbers (key {name!r}).",
         "too_many": f"At most {limits.METADATA_MAX_KEYS} tags.",
@@ -44,23 +44,23 @@ class CustomTagsField(JSONObjectField):
         return data
 
 
-class CreateTicketInput(serializers.Serializer):
+class CrawlChatCreateTicketInput(serializers.Serializer):
     userEmail = StrictEmailField(help_text="The user on whose behalf the ticket is created.")  # noqa: N815
     title = StrictCharField(min_length=limits.SUBJECT_MIN_LENGTH, max_length=limits.SUBJECT_MAX_LENGTH)
     message = StrictCharField(min_length=limits.MESSAGE_MIN_LENGTH, max_length=limits.MESSAGE_MAX_LENGTH)
-    customTags = CustomTagsField(  # noqa: N815
+    customTags = CrawlChatCustomTagsField(  # noqa: N815
         required=False, help_text="Record<string, string | boolean | number>, kept on the ticket."
     )
 
 
-class CreateTicketOutput(serializers.Serializer):
+class CrawlChatCreateTicketOutput(serializers.Serializer):
     ticketNumber = serializers.IntegerField(help_text="The ticket's number in its collection.")  # noqa: N815
     privateUrl = serializers.URLField(  # noqa: N815
         help_text="The private ticket page, with its key: share it with the user."
     )
 
 
-class ErrorDetail(serializers.Serializer):
+class CrawlChatErrorDetail(serializers.Serializer):
     field = serializers.CharField(allow_null=True)
     message = serializers.CharField()
 
@@ -70,7 +70,7 @@ ErrorOutput = inline_serializer(
     fields={
         "error": serializers.CharField(help_text='The error type, e.g. "Bad Request".'),
         "message": serializers.CharField(),
-        "details": ErrorDetail(many=True, required=False),
+        "details": CrawlChatErrorDetail(many=True, required=False),
         "requestId": serializers.CharField(required=False),
     },
 )
@@ -117,9 +117,9 @@ class CreateTicketView(CrawlChatView):
             "id is a 404."
         ),
         tags=[TAG],
-        request=CreateTicketInput,
+        request=CrawlChatCreateTicketInput,
         responses={
-            201: CreateTicketOutput,
+            201: CrawlChatCreateTicketOutput,
             400: _error("Missing or invalid fields; customTags values other than string/boolean/number."),
             401: _error("Invalid or missing API key."),
             403: _error("The key is restricted to another collection."),
@@ -159,7 +159,7 @@ class CreateTicketView(CrawlChatView):
             raise domain.NotFound("Collection not found.")
         if principal.restricted_inbox_id is not None and inbox.pk != principal.restricted_inbox_id:
             raise domain.PermissionDenied("This API key is restricted to another collection.")
-        data = self.validated(CreateTicketInput)
+        data = self.validated(CrawlChatCreateTicketInput)
         ticket, _ = services.create_ticket(
             inbox=inbox,
             customer=services.CustomerData(email=data["userEmail"]),

@@ -69,7 +69,7 @@ class CustomerNotFound(domain.NotFound):
     code = "customer_not_found"
 
 
-class CreateTicketInput(serializers.Serializer):
+class SupportDeskCreateTicketInput(serializers.Serializer):
     customerExternalId = StrictCharField(  # noqa: N815
         max_length=limits.EXTERNAL_ID_MAX_LENGTH, help_text="An existing customer's externalId."
     )
@@ -90,27 +90,27 @@ class CreateTicketInput(serializers.Serializer):
     )
 
 
-class CustomerOutput(serializers.Serializer):
+class SupportDeskCustomerOutput(serializers.Serializer):
     id = serializers.CharField()
     externalId = serializers.CharField()  # noqa: N815
     email = serializers.CharField(allow_null=True)
 
 
-class AgentOutput(serializers.Serializer):
+class SupportDeskAgentOutput(serializers.Serializer):
     id = serializers.CharField()
     name = serializers.CharField()
     email = serializers.CharField()
 
 
-class TicketOutput(serializers.Serializer):
+class SupportDeskTicketOutput(serializers.Serializer):
     id = serializers.CharField()
     ticketNumber = serializers.CharField(help_text='The ticket reference, e.g. "INV-1042".')  # noqa: N815
     subject = serializers.CharField()
     status = serializers.ChoiceField(choices=["OPEN", "IN_PROGRESS", "RESOLVED", "CLOSED"])
     priority = serializers.ChoiceField(choices=list(PRIORITIES))
     channel = serializers.ChoiceField(choices=["API"])
-    customer = CustomerOutput()
-    assignedAgent = AgentOutput(allow_null=True)  # noqa: N815
+    customer = SupportDeskCustomerOutput()
+    assignedAgent = SupportDeskAgentOutput(allow_null=True)  # noqa: N815
     createdAt = serializers.DateTimeField()  # noqa: N815
 
 
@@ -118,13 +118,13 @@ SuccessOutput = inline_serializer(
     "SupportDeskCreated",
     fields={
         "success": serializers.BooleanField(),
-        "data": TicketOutput(),
+        "data": SupportDeskTicketOutput(),
         "timestamp": serializers.DateTimeField(),
     },
 )
 
 
-class ErrorDetail(serializers.Serializer):
+class SupportDeskErrorDetail(serializers.Serializer):
     field = serializers.CharField(allow_null=True)
     message = serializers.CharField()
 
@@ -138,7 +138,7 @@ ErrorOutput = inline_serializer(
             fields={
                 "code": serializers.CharField(help_text="VALIDATION_ERROR, PLAN_LIMIT_REACHED, ..."),
                 "message": serializers.CharField(),
-                "details": ErrorDetail(many=True),
+                "details": SupportDeskErrorDetail(many=True),
                 "requestId": serializers.CharField(required=False),
             },
         ),
@@ -206,7 +206,7 @@ class CreateTicketView(SupportDeskView):
             "first) and becomes IN_PROGRESS; the agent gets an email and a dashboard notification."
         ),
         tags=[TAG],
-        request=CreateTicketInput,
+        request=SupportDeskCreateTicketInput,
         responses={
             201: SuccessOutput,
             400: _error("VALIDATION_ERROR: invalid or missing fields, unknown tagIds."),
@@ -236,7 +236,7 @@ class CreateTicketView(SupportDeskView):
     )
     def post(self, request):
         principal = request.auth
-        data = self.validated(CreateTicketInput)
+        data = self.validated(SupportDeskCreateTicketInput)
         organization = principal.api_key.organization
         customer = Customer.objects.filter(
             organization=organization, external_id=data["customerExternalId"].strip()
