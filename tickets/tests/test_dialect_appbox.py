@@ -196,3 +196,16 @@ def test_body_over_the_size_limit_is_413(appbox, inbox, settings):
     response = appbox.post(url(inbox.public_id), {**SEED_BODY, "message": "x" * 500}, format="json")
     assert response.status_code == 413
     assert response.json()["error"] == "Request Entity Too Large"
+
+
+def test_request_throttle_is_429_in_the_appbox_shape(appbox, inbox, settings):
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.API_THROTTLE_RATE = "1/min"
+    appbox.post(url(inbox.public_id), SEED_BODY, format="json")
+    response = appbox.post(url(inbox.public_id), JS_BODY, format="json")
+    assert response.status_code == 429
+    assert response.json()["error"] == "Too Many Requests"
+    assert "Retry-After" in response
+    cache.clear()
