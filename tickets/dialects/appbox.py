@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from accounts.permissions import IsIntegrator
 from tickets import exceptions as domain
 from tickets import limits, services
-from tickets.models import Inbox
+from tickets.models import Inbox, Ticket
 
 from .authentication import HeaderApiKeyAuthentication
 from .base import (
@@ -41,7 +41,7 @@ class AppboxCreateTicketInput(serializers.Serializer):
 
 class AppboxTicketOutput(serializers.Serializer):
     id = serializers.IntegerField(help_text="The ticket's number in its paywall (inbox).")
-    status = serializers.ChoiceField(choices=["open", "in_progress", "resolved", "closed"])
+    status = serializers.ChoiceField(choices=Ticket.Status.choices)
 
 
 class AppboxCreateTicketOutput(serializers.Serializer):

@@ -34,13 +34,16 @@ UNAUTHORIZED_MESSAGE = "Authentication required. Please provide a valid API toke
 BAD_REQUEST_MESSAGE = "The request contains invalid parameters or malformed data"
 SERVER_ERROR_MESSAGE = "An unexpected error occurred on the server"
 
+# What happened to the copy for the support address.
+COPY_STATUSES = ["sent", "queued", "failed", "stored"]
+
 # Where in the customer's metadata the enrichment looks, first match wins.
 PLAN_KEYS = ("subscription_plan", "plan", "subscriptionPlan")
 TOKEN_BALANCE_KEYS = ("token_balance", "tokens", "tokenBalance", "balance")
 USER_ID_KEYS = ("user_id", "userId", "id")
 
 
-class CreateTicketInput(serializers.Serializer):
+class CtxfyCreateTicketInput(serializers.Serializer):
     type = StrictCharField(max_length=limits.TYPE_MAX_LENGTH, help_text="e.g. billing, technical, feedback")
     reply_address = StrictCharField(
         max_length=limits.EXTERNAL_ID_MAX_LENGTH,
@@ -50,11 +53,11 @@ class CreateTicketInput(serializers.Serializer):
     message = StrictCharField(min_length=limits.MESSAGE_MIN_LENGTH, max_length=limits.MESSAGE_MAX_LENGTH)
 
 
-class CreateTicketOutput(serializers.Serializer):
+class CtxfyCreateTicketOutput(serializers.Serializer):
     id = serializers.CharField(help_text="The ticket's id.")
     created_at = serializers.DateTimeField()
     status = serializers.ChoiceField(
-        choices=["sent", "queued", "failed", "stored"],
+        choices=COPY_STATUSES,
         help_text="What happened to the copy for the support address: sent, queued (a worker "
         "will send it), failed (retries exhausted; the ticket is stored), stored (no email "
         "sender configured).",
@@ -62,7 +65,7 @@ class CreateTicketOutput(serializers.Serializer):
     sent_at = serializers.DateTimeField(allow_null=True)
 
 
-class ErrorDetail(serializers.Serializer):
+class CtxfyErrorDetail(serializers.Serializer):
     field = serializers.CharField(allow_null=True)
     message = serializers.CharField()
 
@@ -73,7 +76,7 @@ ErrorOutput = inline_serializer(
         "error": serializers.CharField(),
         "message": serializers.CharField(),
         "code": serializers.IntegerField(),
-        "details": ErrorDetail(many=True, required=False, help_text="On 400."),
+        "details": CtxfyErrorDetail(many=True, required=False, help_text="On 400."),
         "requestId": serializers.CharField(required=False, help_text="On 500."),
     },
 )
@@ -173,9 +176,9 @@ class CreateTicketView(CtxfyView):
             "(`hdc_...`) or customer JWT."
         ),
         tags=[TAG],
-        request=CreateTicketInput,
+        request=CtxfyCreateTicketInput,
         responses={
-            201: CreateTicketOutput,
+            201: CtxfyCreateTicketOutput,
             400: _error("Invalid parameters; `details` names each field."),
             401: _error("Missing or invalid bearer token."),
             403: _error("The credential may not create tickets here."),
@@ -207,7 +210,7 @@ class CreateTicketView(CtxfyView):
     )
     def post(self, request):
         principal = request.auth
-        data = self.validated(CreateTicketInput)
+        data = self.validated(CtxfyCreateTicketInput)
         reply_address = data["reply_address"].strip()
         inbox = resolve_inbox(
             organization_ids=principal.organization_ids, restricted_inbox_id=principal.restricted_inbox_id

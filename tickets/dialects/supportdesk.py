@@ -43,6 +43,9 @@ PRIORITIES = {
     "CRITICAL": Ticket.Priority.CRITICAL,
 }
 PRIORITY_NAMES = {ours: theirs for theirs, ours in PRIORITIES.items()}
+PRIORITY_CHOICES = list(PRIORITIES)
+STATUS_CHOICES = [status.upper() for status in Ticket.Status.values]
+CHANNEL_CHOICES = [channel.upper() for channel in Ticket.Channel.values]
 
 # Business codes by HTTP status, for failures the document does not name itself.
 CODES = {
@@ -79,7 +82,7 @@ class SupportDeskCreateTicketInput(serializers.Serializer):
         max_length=limits.MESSAGE_MAX_LENGTH,
         help_text="Markdown; rendered sanitized.",
     )
-    priority = serializers.ChoiceField(choices=list(PRIORITIES), default="MEDIUM")
+    priority = serializers.ChoiceField(choices=PRIORITY_CHOICES, default="MEDIUM")
     category = StrictCharField(required=False, allow_blank=True, max_length=limits.CATEGORY_MAX_LENGTH)
     metadata = JSONObjectField(required=False, help_text="Free-form data (orderId, errorCode, ...).")
     tagIds = serializers.ListField(  # noqa: N815
@@ -106,9 +109,9 @@ class SupportDeskTicketOutput(serializers.Serializer):
     id = serializers.CharField()
     ticketNumber = serializers.CharField(help_text='The ticket reference, e.g. "INV-1042".')  # noqa: N815
     subject = serializers.CharField()
-    status = serializers.ChoiceField(choices=["OPEN", "IN_PROGRESS", "RESOLVED", "CLOSED"])
-    priority = serializers.ChoiceField(choices=list(PRIORITIES))
-    channel = serializers.ChoiceField(choices=["API"])
+    status = serializers.ChoiceField(choices=STATUS_CHOICES)
+    priority = serializers.ChoiceField(choices=PRIORITY_CHOICES)
+    channel = serializers.ChoiceField(choices=CHANNEL_CHOICES, help_text="Always API for this route.")
     customer = SupportDeskCustomerOutput()
     assignedAgent = SupportDeskAgentOutput(allow_null=True)  # noqa: N815
     createdAt = serializers.DateTimeField()  # noqa: N815
