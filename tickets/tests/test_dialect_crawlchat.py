@@ -112,3 +112,17 @@ def test_new_ticket_triggers_the_same_notifications_as_any_ticket(
         response = crawlchat.post(url(inbox.public_id), SEED_BODY, format="json")
     assert response.status_code == 201
     assert created == [Ticket.objects.get().pk]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_user_is_mailed_the_private_link_and_support_gets_a_copy(inbox, api_key, settings, mailoutbox):
+    settings.MAILERS = {"default": {"BACKEND": "anymail.backends.test.EmailBackend"}}
+    settings.SUPPORT_EMAIL_SENDER = "console"
+    settings.SUPPORT_EMAIL = "support@acme.test"
+    client = APIClient()
+    client.credentials(HTTP_X_API_KEY=api_key)
+    private_url = client.post(url(inbox.public_id), SEED_BODY, format="json").json()["privateUrl"]
+    recipients = sorted(address for email in mailoutbox for address in email.to)
+    assert recipients == ["support@acme.test", "user@email.com"]
+    to_user = next(email for email in mailoutbox if "user@email.com" in email.to)
+    assert private_url in to_user.body

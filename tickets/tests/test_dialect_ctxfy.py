@@ -98,6 +98,48 @@ def test_status_tells_what_happened_to_the_support_copy(inbox, api_key, monkeypa
         assert body["sent_at"] is None
 
 
+@pytest.mark.django_db(transaction=True)
+def test_with_a_sender_the_same_content_goes_to_the_support_address_and_status_is_sent(
+    inbox, api_key, settings, mailoutbox
+):
+    settings.MAILERS = {"default": {"BACKEND": "anymail.backends.test.EmailBackend"}}
+    settings.SUPPORT_EMAIL_SENDER = "console"
+    settings.SUPPORT_EMAIL = "support@acme.test"
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key}")
+    body = {"type": "billing", "reply_address": "jane@example.com", "message": "I was charged twice."}
+    response = client.post(URL, body, format="json")
+    assert response.status_code == 201, response.json()
+    assert response.json()["status"] == "sent"
+    assert response.json()["sent_at"].endswith("Z")
+    to_support = [email for email in mailoutbox if "support@acme.test" in email.to]
+    assert len(to_support) == 1
+    assert "I was charged twice." in to_support[0].body
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_a_worker_backend_the_copy_is_queued(inbox, api_key, settings):
+    settings.SUPPORT_EMAIL_SENDER = "console"
+    settings.TASKS = {
+        "default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend", "QUEUES": ["default"]}
+    }
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key}")
+    body = client.post(URL, SEED_BODY, format="json").json()
+    assert (body["status"], body["sent_at"]) == ("queued", None)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_no_sender_the_ticket_is_only_stored(inbox, api_key, settings, mailoutbox):
+    settings.SUPPORT_EMAIL_SENDER = "none"
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key}")
+    body = client.post(URL, SEED_BODY, format="json").json()
+    assert (body["status"], body["sent_at"]) == ("stored", None)
+    assert mailoutbox == []
+    assert not Delivery.objects.exists()
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [
@@ -178,3 +220,4 @@ def test_daily_limit_is_429_in_the_ctxfy_shape_and_leaves_no_new_customer(ctxfy,
 def test_tickets_go_to_the_keys_own_organization(ctxfy, inbox, other_inbox):
     ctxfy.post(URL, SEED_BODY, format="json")
     assert Ticket.objects.get().inbox == inbox
+
