@@ -24,6 +24,7 @@ from .base import (
     Problem,
     StrictCharField,
     StrictEmailField,
+    looks_like_public_id,
 )
 
 TAG = "appbox"
@@ -142,6 +143,8 @@ class CreateTicketView(AppboxView):
             Inbox.objects.select_related("organization")
             .filter(public_id=paywall_id, organization_id__in=principal.organization_ids)
             .first()
+            if looks_like_public_id(paywall_id)
+            else None
         )
         # An unknown paywall answers like another owner's: the key learns nothing about
         # which ids exist elsewhere, and the answer stays within the documented codes.

@@ -77,6 +77,12 @@ class JSONOnlyNegotiation(BaseContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
+def looks_like_public_id(value: str) -> bool:
+    """A ULID-shaped id (letters and digits). Anything else cannot name a row, and is never
+    sent to the database (PostgreSQL refuses NUL characters in a query outright)."""
+    return 1 <= len(value) <= 40 and value.isascii() and value.isalnum()
+
+
 def isoformat(moment: datetime | None) -> str | None:
     """``2026-03-15T10:00:00Z``, as the seed documents write their timestamps."""
     if moment is None:

@@ -23,6 +23,7 @@ from .base import (
     Problem,
     StrictCharField,
     StrictEmailField,
+    looks_like_public_id,
 )
 
 TAG = "crawlchat"
@@ -154,6 +155,8 @@ class CreateTicketView(CrawlChatView):
             Inbox.objects.select_related("organization")
             .filter(public_id=collection_id, organization_id__in=principal.organization_ids)
             .first()
+            if looks_like_public_id(collection_id)
+            else None
         )
         if inbox is None:
             raise domain.NotFound("Collection not found.")

@@ -209,3 +209,9 @@ def test_request_throttle_is_429_in_the_appbox_shape(appbox, inbox, settings):
     assert response.json()["error"] == "Too Many Requests"
     assert "Retry-After" in response
     cache.clear()
+
+
+def test_a_paywall_id_with_a_nul_character_is_refused_like_an_unknown_one(appbox, inbox):
+    response = appbox.post(url("01JN%00XG6"), SEED_BODY, format="json")
+    assert response.status_code == 403
+    assert response.json()["message"] == "API key owner does not match paywall owner"

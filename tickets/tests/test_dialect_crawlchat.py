@@ -126,3 +126,10 @@ def test_the_user_is_mailed_the_private_link_and_support_gets_a_copy(inbox, api_
     assert recipients == ["support@acme.test", "user@email.com"]
     to_user = next(email for email in mailoutbox if "user@email.com" in email.to)
     assert private_url in to_user.body
+
+
+@pytest.mark.parametrize("collection_id", ["ab%00cd", "%F0%9F%98%80", "x" * 300])
+def test_an_id_that_cannot_be_a_collection_is_a_404_not_a_crash(crawlchat, inbox, collection_id):
+    response = crawlchat.post(url(collection_id), SEED_BODY, format="json")
+    assert response.status_code == 404
+    assert response.json()["error"] == "Not Found"
