@@ -345,6 +345,7 @@ SPECTACULAR_SETTINGS = {
         "SupportDeskPriorityEnum": "tickets.dialects.supportdesk.PRIORITY_CHOICES",
         "SupportDeskChannelEnum": "tickets.dialects.supportdesk.CHANNEL_CHOICES",
         "CtxfyStatusEnum": "tickets.dialects.ctxfy.COPY_STATUSES",
+        "InappPriorityEnum": "tickets.dialects.inapp.USER_PRIORITIES",
     },
 }
 

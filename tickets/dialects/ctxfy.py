@@ -15,6 +15,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
+from accounts.authentication import CustomerJWTAuthentication, CustomerTokenAuthentication
 from tickets import limits, services
 from tickets.models import Delivery, Ticket
 from tickets.selectors import resolve_inbox
@@ -137,7 +138,11 @@ def support_copy_status(ticket: Ticket) -> tuple[str, object]:
 
 
 class CtxfyView(DialectView):
-    authentication_classes = [BearerApiKeyAuthentication]
+    authentication_classes = [
+        BearerApiKeyAuthentication,
+        CustomerTokenAuthentication,
+        CustomerJWTAuthentication,
+    ]
     permission_classes = [IsIntegratorOrCustomer]
     field_names = {
         "customer.email": "reply_address",

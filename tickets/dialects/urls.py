@@ -6,7 +6,7 @@ is a 404 in that dialect's own error shape.
 
 from django.urls import re_path
 
-from . import appbox, crawlchat, ctxfy, supportdesk
+from . import appbox, crawlchat, ctxfy, inapp, supportdesk
 
 SEGMENT = r"[^/]+"
 
@@ -22,6 +22,37 @@ urlpatterns = [
     # Ctxfy (seed 001)
     re_path(r"^ctxfy/v1/support/tickets/?$", ctxfy.CreateTicketView.as_view(), name="ctxfy-create-ticket"),
     re_path(r"^ctxfy/", ctxfy.NotFoundView.as_view()),
+    # In-app Support API (seed 002): the user's routes, then the admin's
+    re_path(r"^inapp/v1/support/tickets/?$", inapp.UserTicketsView.as_view(), name="inapp-tickets"),
+    re_path(
+        rf"^inapp/v1/support/tickets/(?P<ticket_id>{SEGMENT})/?$",
+        inapp.UserTicketView.as_view(),
+        name="inapp-ticket",
+    ),
+    re_path(
+        rf"^inapp/v1/support/tickets/(?P<ticket_id>{SEGMENT})/messages/?$",
+        inapp.UserReplyView.as_view(),
+        name="inapp-reply",
+    ),
+    re_path(
+        rf"^inapp/v1/support/tickets/(?P<ticket_id>{SEGMENT})/close/?$",
+        inapp.UserCloseView.as_view(),
+        name="inapp-close",
+    ),
+    re_path(
+        r"^inapp/v1/admin/support/tickets/?$", inapp.AdminTicketsView.as_view(), name="inapp-admin-tickets"
+    ),
+    re_path(
+        rf"^inapp/v1/admin/support/tickets/(?P<ticket_id>{SEGMENT})/?$",
+        inapp.AdminTicketView.as_view(),
+        name="inapp-admin-ticket",
+    ),
+    re_path(
+        rf"^inapp/v1/admin/support/tickets/(?P<ticket_id>{SEGMENT})/messages/?$",
+        inapp.AdminReplyView.as_view(),
+        name="inapp-admin-reply",
+    ),
+    re_path(r"^inapp/", inapp.NotFoundView.as_view()),
     # SupportDesk (seed 003)
     re_path(
         r"^supportdesk/api/v1/tickets/api-create/?$",

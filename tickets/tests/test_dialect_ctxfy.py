@@ -221,3 +221,58 @@ def test_tickets_go_to_the_keys_own_organization(ctxfy, inbox, other_inbox):
     ctxfy.post(URL, SEED_BODY, format="json")
     assert Ticket.objects.get().inbox == inbox
 
+
+def _customer_token(customer) -> str:
+    from accounts.models import CustomerToken
+
+    token = CustomerToken(organization=customer.organization, customer=customer)
+    plaintext = token.assign_secret()
+    token.save()
+    return plaintext
+
+
+def test_a_customer_token_names_the_user_and_enriches_from_their_metadata(inbox, organization):
+    customer, _ = services.upsert_customer(
+        organization=organization,
+        data=services.CustomerData(
+            email="dev@example.com", external_id="usr_7", metadata={"subscription_plan": "team", "tokens": 50}
+        ),
+    )
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {_customer_token(customer)}")
+    response = client.post(URL, SEED_BODY, format="json")
+    assert response.status_code == 201, response.json()
+    ticket = Ticket.objects.get()
+    assert ticket.customer == customer
+    assert ticket.reply_address == "123 Main St"
+    assert ticket.metadata == {"user_id": "usr_7", "subscription_plan": "team", "token_balance": 50}
+    assert Customer.objects.count() == 1
+
+
+def test_a_customer_jwt_names_the_user(inbox, organization):
+    import time
+
+    import jwt
+
+    token = jwt.encode(
+        {"iss": organization.public_id, "sub": "usr_8", "exp": int(time.time()) + 60},
+        organization.jwt_secret,
+        algorithm="HS256",
+    )
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert client.post(URL, SEED_BODY, format="json").status_code == 201
+    assert Ticket.objects.get().customer.external_id == "usr_8"
+
+
+def test_a_revoked_customer_token_is_the_documented_401(inbox, organization):
+    customer, _ = services.upsert_customer(
+        organization=organization, data=services.CustomerData(email="gone@example.com")
+    )
+    plaintext = _customer_token(customer)
+    from accounts.models import CustomerToken
+
+    CustomerToken.objects.update(revoked_at=timezone.now())
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {plaintext}")
+    assert client.post(URL, SEED_BODY, format="json").json() == UNAUTHORIZED
