@@ -276,3 +276,17 @@ def test_a_revoked_customer_token_is_the_documented_401(inbox, organization):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {plaintext}")
     assert client.post(URL, SEED_BODY, format="json").json() == UNAUTHORIZED
+
+
+def test_a_customer_token_of_another_organization_opens_the_ticket_there_only(
+    inbox, other_inbox, other_organization
+):
+    customer, _ = services.upsert_customer(
+        organization=other_organization, data=services.CustomerData(email="globex-user@example.com")
+    )
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {_customer_token(customer)}")
+    assert client.post(URL, SEED_BODY, format="json").status_code == 201
+    ticket = Ticket.objects.get()
+    assert ticket.inbox == other_inbox
+    assert ticket.customer == customer
