@@ -328,6 +328,13 @@ class DialectNotFoundView(DialectView):
     get = post = put = patch = delete = head = options = _not_found
 
 
+class UnknownDialectView(DialectNotFoundView):
+    """A path under /compat/ that names no dialect: a plain JSON 404."""
+
+    def error_body(self, problem: Problem) -> dict:
+        return {"error": problem.phrase, "message": "No such API under /compat/."}
+
+
 def paginate(queryset, request, *, default_per_page: int = 20, max_per_page: int = 100):
     """``page``/``per_page`` from the query string: the page's rows and its pagination block.
 

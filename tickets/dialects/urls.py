@@ -7,6 +7,7 @@ is a 404 in that dialect's own error shape.
 from django.urls import re_path
 
 from . import appbox, crawlchat, ctxfy, inapp, supportdesk
+from .base import UnknownDialectView
 
 SEGMENT = r"[^/]+"
 
@@ -67,4 +68,5 @@ urlpatterns = [
         name="crawlchat-create-ticket",
     ),
     re_path(r"^crawlchat/", crawlchat.NotFoundView.as_view()),
+    re_path(r"^", UnknownDialectView.as_view()),
 ]

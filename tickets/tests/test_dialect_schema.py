@@ -62,3 +62,9 @@ def test_each_dialect_operation_describes_its_success_and_error_bodies(schema, t
 def test_the_document_lists_no_other_compat_paths_than_the_documented_ones(schema):
     documented = {path for operations in EXPECTED.values() for path, _ in operations}
     assert {path for path in schema["paths"] if path.startswith("/compat/")} == documented
+
+
+def test_a_path_under_compat_that_names_no_dialect_is_a_json_404(db):
+    response = APIClient().post("/compat/zendesk/api/v2/tickets", {}, format="json")
+    assert response.status_code == 404
+    assert response.json() == {"error": "Not Found", "message": "No such API under /compat/."}
