@@ -215,3 +215,14 @@ def test_a_paywall_id_with_a_nul_character_is_refused_like_an_unknown_one(appbox
     response = appbox.post(url("01JN%00XG6"), SEED_BODY, format="json")
     assert response.status_code == 403
     assert response.json()["message"] == "API key owner does not match paywall owner"
+
+
+def test_a_retry_with_the_same_idempotency_key_returns_the_first_ticket(appbox, inbox):
+    first = appbox.post(url(inbox.public_id), SEED_BODY, format="json", headers={"Idempotency-Key": "k-1"})
+    again = appbox.post(url(inbox.public_id), SEED_BODY, format="json", headers={"Idempotency-Key": "k-1"})
+    assert first.status_code == again.status_code == 201
+    assert first.json() == again.json()
+    assert Ticket.objects.count() == 1
+    other = appbox.post(url(inbox.public_id), JS_BODY, format="json", headers={"Idempotency-Key": "k-1"})
+    assert other.status_code == 422
+    assert other.json()["error"] == "Unprocessable Entity"
