@@ -1,18 +1,12 @@
 """The agent dashboard: pages, actions and who may use them."""
 
-from datetime import timedelta
-
 import pytest
 from django.core import mail
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-from django.utils import timezone
 
 from accounts.middleware import SESSION_KEY
 from accounts.models import Membership, User
-from tickets import services
-from tickets.actors import Actor
-from tickets.models import Delivery, Message, Notification, SavedReply, Ticket, TicketEvent
+from tickets.models import Ticket, TicketEvent
 from tickets.tests import factories
 
 PASSWORD = "correct horse battery staple"
