@@ -18,6 +18,11 @@
 
   document.documentElement.classList.add("js");
 
+  // Confirmations fade away; errors stay until the next page.
+  window.setTimeout(() => {
+    $$(".flash li:not(.flash-error)").forEach((item) => item.classList.add("is-leaving"));
+  }, 6000);
+
   // Selects that act at once (organization switcher, sort).
   document.addEventListener("change", (event) => {
     const target = event.target;

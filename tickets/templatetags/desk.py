@@ -37,3 +37,16 @@ def header_state(context) -> dict:
 @register.filter
 def get_item(mapping, key):
     return mapping.get(key) if hasattr(mapping, "get") else None
+
+
+@register.filter
+def ago(value) -> str:
+    """ "just now", "5 minutes ago", "3 days ago": one unit, as people say it."""
+    if not value:
+        return ""
+    from django.utils import timezone
+    from django.utils.timesince import timesince
+
+    if (timezone.now() - value).total_seconds() < 60:
+        return "just now"
+    return f"{timesince(value, depth=1)} ago"
