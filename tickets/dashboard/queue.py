@@ -9,6 +9,7 @@ from accounts.models import User
 from tickets import services
 from tickets.exceptions import HelpdeskError, InvalidInput
 from tickets.models import Inbox, Tag, Ticket
+from tickets.selectors import find_agent
 
 from .common import agent_required, describe_error, organization_tickets, safe_next
 from .filters import DEFAULT_VIEW, SAVED_VIEWS, SORTS, QueueFilter, apply_saved_view, ordered
@@ -183,12 +184,10 @@ def _bulk_operation(request, action: str):
 
         return add_tag
     # assign
-    value = post.get("assignee", "")
-    if value == "none":
-        assignee = None
-    else:
-        agents = organization_agents(request.organization)
-        assignee = agents.filter(pk=value).first() if value.isdigit() else None
-        if assignee is None:
-            raise InvalidInput("assignee", "Not an agent of this organization.")
+    value = post.get("assignee", "").strip()
+    if not value:
+        raise InvalidInput("assignee", "Choose an agent, or nobody.")
+    assignee = (
+        None if value == "none" else find_agent(organization_id=request.organization.pk, reference=value)
+    )
     return lambda ticket: services.assign(ticket=ticket, assignee=assignee, actor=actor)

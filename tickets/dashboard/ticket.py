@@ -8,9 +8,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from tickets import services
-from tickets.exceptions import HelpdeskError, InvalidInput
+from tickets.exceptions import HelpdeskError
 from tickets.models import Attachment, Message, SavedReply, Ticket, TicketEvent
 from tickets.rendering import render_markdown
+from tickets.selectors import find_agent
 
 from .common import agent_required, get_ticket, organization_tickets, report_error
 from .forms import MessageForm, PropertiesForm
@@ -238,10 +239,7 @@ def update(request, public_id):
 def _assignee(request, value: str):
     if value in ("", "none"):
         return None
-    agent = organization_agents(request.organization).filter(pk=value if value.isdigit() else 0).first()
-    if agent is None:
-        raise InvalidInput("assignee", "Not an agent of this organization.")
-    return agent
+    return find_agent(organization_id=request.organization.pk, reference=value)
 
 
 @require_POST

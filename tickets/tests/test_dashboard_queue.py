@@ -293,3 +293,9 @@ def test_bulk_refuses_a_next_address_elsewhere(agent_client, spread):
         {"ticket": [spread["mine"].public_id], "action": "close", "next": "https://evil.test/"},
     )
     assert response["Location"] == reverse("dashboard:queue")
+
+
+def test_bulk_assign_with_an_absurd_agent_id_is_refused_cleanly(agent_client, spread):
+    response = bulk(agent_client, [spread["unassigned"]], action="assign", assignee="9" * 40)
+    assert response.status_code == 302
+    assert "Not an agent" in str(list(response.wsgi_request._messages)[-1])
