@@ -102,19 +102,34 @@ def ticket_page(request, public_id):
     return render(request, "dashboard/ticket.html", _page_context(request, ticket))
 
 
-def _page_context(request, ticket, message_form=None):
-    agents = list(organization_agents(request.organization))
+def _timeline(ticket, agents) -> list[tuple]:
+    """Messages and events in the order they happened, as ``(kind, when, item)``."""
     agents_by_id = {agent.pk: agent for agent in agents}
     events = [
         EventView(event, agents_by_id)
         for event in ticket.events.exclude(action__in=_MESSAGE_EVENTS).order_by("created_at", "id")
     ]
-    thread = list(ticket.messages.all())
-    timeline = sorted(
-        [("message", message.created_at, message) for message in thread]
+    return sorted(
+        [("message", message.created_at, message) for message in ticket.messages.all()]
         + [("event", event.created_at, event) for event in events],
         key=lambda item: (item[1], item[0] == "event"),
     )
+
+
+@require_GET
+@agent_required
+def timeline(request, public_id):
+    """The thread alone, polled by the ticket page so a customer's reply shows up live."""
+    ticket = get_ticket(request, public_id, _thread_queryset(request))
+    agents = list(organization_agents(request.organization))
+    return render(
+        request, "dashboard/ticket.html#timeline", {"ticket": ticket, "timeline": _timeline(ticket, agents)}
+    )
+
+
+def _page_context(request, ticket, message_form=None):
+    agents = list(organization_agents(request.organization))
+    timeline = _timeline(ticket, agents)
     following, preceding, queue_query = _neighbours(request, ticket.public_id)
     other_tickets = list(
         Ticket.objects.filter(organization=request.organization, customer=ticket.customer)

@@ -10,6 +10,7 @@ urlpatterns = [
     path("bulk", queue.bulk, name="bulk"),
     # Ticket
     path("tickets/<str:public_id>/", ticket.ticket_page, name="ticket"),
+    path("tickets/<str:public_id>/timeline", ticket.timeline, name="ticket_timeline"),
     path("tickets/<str:public_id>/messages", ticket.add_message, name="add_message"),
     path("tickets/<str:public_id>/update", ticket.update, name="update_ticket"),
     path("tickets/<str:public_id>/take", ticket.take, name="take_ticket"),

@@ -197,10 +197,19 @@ def test_agent_answers_a_ticket_with_reply_note_status_and_assignee(
     page.keyboard.press("Escape")
     expect(page.get_by_test_id("shortcuts-help")).to_be_hidden()
 
+    # The customer answers meanwhile: the thread shows it without a reload.
     ticket = desk["tickets"]["Refund for a double charge"]
+    page.evaluate("window.__sameDocument = true")
+    services.add_message(
+        ticket=ticket, body="Got the refund, thanks!", actor=Actor.for_customer(ticket.customer)
+    )
+    expect(timeline).to_contain_text("Got the refund, thanks!", timeout=20_000)
+    assert page.evaluate("window.__sameDocument") is True
+
     ticket.refresh_from_db()
-    assert ticket.status == "resolved"
+    assert ticket.status == "open"  # a customer reply reopens a resolved ticket
     assert ticket.assignee == desk["colleague"]
+    page.reload()
     page.screenshot(path=str(artifacts_dir / "dashboard-ticket.png"), full_page=True)
     assert csp_violations == []
 

@@ -319,3 +319,19 @@ def test_rotating_the_private_link_replaces_the_key_with_an_event(agent_client, 
     html = agent_client.get(url(ticket)).content.decode()
     assert ticket.private_url in html
     assert "rotated the private link" in html
+
+
+def test_timeline_partial_brings_a_customer_reply_without_the_page(agent_client, rich_ticket):
+    customer = rich_ticket.customer
+    services.add_message(ticket=rich_ticket, body="Thanks, got it!", actor=Actor.for_customer(customer))
+    response = agent_client.get(url(rich_ticket, "dashboard:ticket_timeline"), headers={"HX-Request": "true"})
+    html = response.content.decode().strip()
+    assert html.startswith('<ol class="timeline" id="timeline"')
+    assert "<html" not in html and "composer" not in html
+    assert "Thanks, got it!" in html
+    assert "Refund via Stripe" in html  # agents see notes here too
+
+
+def test_timeline_partial_of_another_organization_is_not_found(client, other_agent, rich_ticket):
+    client.force_login(other_agent)
+    assert client.get(url(rich_ticket, "dashboard:ticket_timeline")).status_code == 404
