@@ -1,11 +1,14 @@
 """What every dashboard view shares: who is working, in which organization, on what."""
 
 from functools import wraps
+from urllib.parse import urlencode, urlsplit
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
-from django.shortcuts import render
+from django.http import Http404, HttpResponse
+from django.shortcuts import render, resolve_url
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from tickets.actors import Actor
@@ -19,17 +22,33 @@ def agent_required(view):
     The view finds ``request.organization`` and ``request.actor`` set.
     """
 
-    @login_required
     @wraps(view)
     def wrapper(request, *args, **kwargs):
+        is_htmx = request.headers.get("HX-Request") == "true"
+        if not request.user.is_authenticated:
+            if is_htmx:
+                # A poll after the session ended: send the whole page to sign-in rather
+                # than swapping the sign-in form into a table.
+                return _htmx_sign_in(request)
+            return login_required(view)(request, *args, **kwargs)
         membership = request.membership
         if not membership:
+            if is_htmx:
+                return HttpResponse(status=403)
             return render(request, "dashboard/no_organization.html", status=403)
         request.organization = membership.organization
         request.actor = Actor.agent(request.user)
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def _htmx_sign_in(request) -> HttpResponse:
+    current = urlsplit(request.headers.get("HX-Current-URL", ""))
+    next_path = current.path + (f"?{current.query}" if current.query else "") or reverse("dashboard:queue")
+    response = HttpResponse(status=401)
+    response["HX-Redirect"] = f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': next_path})}"
+    return response
 
 
 def organization_tickets(request):

@@ -210,3 +210,20 @@ def test_switching_to_an_organization_one_is_not_in_is_not_found(agent_client, o
     )
     assert response.status_code == 404
     assert SESSION_KEY not in agent_client.session
+
+
+def test_a_poll_after_the_session_ended_sends_the_page_to_sign_in(client, db):
+    response = client.get(
+        reverse("dashboard:queue_rows") + "?view=mine",
+        headers={"HX-Request": "true", "HX-Current-URL": "http://testserver/desk/?view=mine"},
+    )
+    assert response.status_code == 401
+    assert response["HX-Redirect"] == "/accounts/login/?next=%2Fdesk%2F%3Fview%3Dmine"
+    assert response.content == b""
+
+
+def test_a_poll_by_someone_without_organization_swaps_nothing(client, db):
+    client.force_login(User.objects.create_user(email="lonely@example.test", password=PASSWORD))
+    response = client.get(reverse("dashboard:bell"), headers={"HX-Request": "true"})
+    assert response.status_code == 403
+    assert response.content == b""
