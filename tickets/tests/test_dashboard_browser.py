@@ -131,6 +131,8 @@ def test_agent_works_the_queue_and_sees_an_api_ticket_arrive_live(
     reference = response.json()["reference"]
     expect(page.locator("#queue-rows")).to_contain_text("Arrived through the API", timeout=15_000)
     expect(rows).to_have_count(5)
+    expect(page.get_by_test_id("view-open")).to_contain_text("5")
+    expect(page.locator(".pager")).to_contain_text("1–5 of 5")
     assert page.evaluate("window.__sameDocument") is True
     expect(page.locator(f"tr.is-fresh:has-text('{reference}')")).to_be_visible()
     page.screenshot(path=str(artifacts_dir / "dashboard-queue.png"), full_page=True)

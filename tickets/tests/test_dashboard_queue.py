@@ -196,7 +196,8 @@ def test_live_rows_are_the_table_body_alone_and_keep_the_filters(agent_client, s
     url = queue_url("dashboard:queue_rows", view="all", priority="urgent")
     response = agent_client.get(url, headers={"HX-Request": "true"})
     html = response.content.decode()
-    assert html.strip().startswith('<tbody id="queue-rows"')
+    assert html.strip().startswith('<div id="queue-live"')
+    assert '<ul id="view-list" hx-swap-oob="true">' in html
     assert "<html" not in html
     assert spread["unassigned"].reference in html
     assert spread["mine"].reference not in html
