@@ -151,8 +151,9 @@ def test_agent_works_the_queue_and_sees_an_api_ticket_arrive_live(
 
 
 def test_agent_answers_a_ticket_with_reply_note_status_and_assignee(
-    page, live_server, desk, artifacts_dir, csp_violations
+    page, live_server, desk, artifacts_dir, csp_violations, settings
 ):
+    settings.SUPPORT_EMAIL_SENDER = "console"  # record deliveries (tests mail to memory)
     page.set_viewport_size({"width": 1400, "height": 1000})
     sign_in(page, live_server)
     page.get_by_role("link", name=re.compile("Refund for a double charge")).click()
@@ -167,7 +168,9 @@ def test_agent_answers_a_ticket_with_reply_note_status_and_assignee(
     expect(page.locator("#id_body")).to_have_value("Hi Jane Doe, the refund is on its way.")
     page.get_by_test_id("send").click()
     expect(page.locator(".flash")).to_contain_text("Reply sent.")
-    expect(page.locator(".message-card.is-agent")).to_contain_text("the refund is on its way")
+    reply = page.locator(".message-card.is-agent")
+    expect(reply).to_contain_text("the refund is on its way")
+    expect(reply.locator(".deliveries")).to_contain_text("jane@example.test · Sent")
     expect(page.get_by_test_id("ticket-status")).to_have_text("In progress")
 
     # An internal note, through the keyboard shortcut, looks different.

@@ -335,3 +335,16 @@ def test_timeline_partial_brings_a_customer_reply_without_the_page(agent_client,
 def test_timeline_partial_of_another_organization_is_not_found(client, other_agent, rich_ticket):
     client.force_login(other_agent)
     assert client.get(url(rich_ticket, "dashboard:ticket_timeline")).status_code == 404
+
+
+def test_a_reply_through_the_page_shows_its_email_delivery(
+    agent_client, ticket, settings, django_capture_on_commit_callbacks
+):
+    settings.SUPPORT_EMAIL_SENDER = "console"  # deliveries recorded; tests send to memory
+    with django_capture_on_commit_callbacks(execute=True):
+        agent_client.post(url(ticket, "dashboard:add_message"), {"kind": "reply", "body": "Mailed to you"})
+    reply = ticket.messages.get(body="Mailed to you")
+    delivery = reply.deliveries.get()
+    assert delivery.kind == "agent_reply"
+    html = agent_client.get(url(ticket)).content.decode()
+    assert f"{delivery.recipient} · {delivery.get_status_display()}" in html
