@@ -218,7 +218,7 @@ def test_the_reports_page_shows_the_numbers_for_a_custom_range(client, organizat
     assert 'data-stat="resolution">2d 0h<' in page
     assert "<title>Mar 1: 2 created</title>" in page
     assert 'data-status="closed">1<' in page
-    assert "<script" not in page  # the charts need no JavaScript
+    assert "<script" not in page.split('<div class="reports">')[1]  # the charts need no JavaScript
 
 
 def test_presets_choose_the_last_n_days(client, agent, organization):
