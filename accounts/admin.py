@@ -19,7 +19,16 @@ from rest_framework_api_key.models import APIKey as UnusedLibraryAPIKey
 from tickets.exceptions import InvalidInput
 from tickets.models import Inbox
 
-from .models import AgentToken, ApiKey, CustomerToken, Membership, Organization, User, new_jwt_secret
+from .models import (
+    AgentToken,
+    ApiKey,
+    AuditEvent,
+    CustomerToken,
+    Membership,
+    Organization,
+    User,
+    new_jwt_secret,
+)
 from .services import customer_token_expiry, mint_customer_token, revoke_customer_token
 
 # The library registers its own concrete APIKey model, which Helpdesk never uses (our keys
@@ -432,3 +441,32 @@ class CustomerTokenAdmin(TokenAdmin):
             revoke_customer_token(token=token)
             count += 1
         self.message_user(request, ngettext("Revoked %d token.", "Revoked %d tokens.", count) % count)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """The settings audit log, read-only: accounts/services.py writes it, nobody edits it."""
+
+    list_display = ["created_at", "organization", "actor_label", "action", "target"]
+    list_filter = ["action"]
+    search_fields = ["target", "actor_label", "organization__name"]
+    list_select_related = ["organization"]
+    date_hierarchy = "created_at"
+    readonly_fields = [
+        "organization",
+        "actor_user",
+        "actor_label",
+        "action",
+        "target",
+        "changes",
+        "created_at",
+    ]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

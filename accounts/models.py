@@ -263,3 +263,41 @@ class CustomerToken(HashedToken):
 
     def __str__(self):
         return f"{self.display_prefix}… for {self.customer}"
+
+
+class AuditEvent(models.Model):
+    """One change to an organization's settings: who, what, when (the settings audit log)."""
+
+    class Action(models.TextChoices):
+        INBOX_CREATED = "inbox_created", "Inbox created"
+        INBOX_UPDATED = "inbox_updated", "Inbox updated"
+        MEMBER_INVITED = "member_invited", "Member invited"
+        INVITATION_RESENT = "invitation_resent", "Invitation sent again"
+        MEMBER_UPDATED = "member_updated", "Member updated"
+        MEMBER_REMOVED = "member_removed", "Member removed"
+        API_KEY_CREATED = "api_key_created", "API key created"
+        API_KEY_REVOKED = "api_key_revoked", "API key revoked"
+        JWT_SECRET_ROTATED = "jwt_secret_rotated", "JWT secret rotated"
+        JWT_PUBLIC_KEY_CHANGED = "jwt_public_key_changed", "JWT public key changed"
+        SAVED_REPLY_CREATED = "saved_reply_created", "Saved reply created"
+        SAVED_REPLY_UPDATED = "saved_reply_updated", "Saved reply updated"
+        SAVED_REPLY_DELETED = "saved_reply_deleted", "Saved reply deleted"
+        AGENT_TOKEN_CREATED = "agent_token_created", "Personal API token created"
+        AGENT_TOKEN_REVOKED = "agent_token_revoked", "Personal API token revoked"
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, null=True, blank=True, related_name="audit_events"
+    )
+    actor_user = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    actor_label = models.CharField(max_length=200, help_text="Who acted, as shown to people.")
+    action = models.CharField(max_length=30, choices=Action)
+    target = models.CharField(max_length=200, blank=True, help_text="What was changed, in words.")
+    changes = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["organization", "-created_at"], name="audit_organization_created")]
+
+    def __str__(self):
+        return f"{self.get_action_display()}: {self.target} by {self.actor_label}"

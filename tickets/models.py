@@ -186,6 +186,8 @@ class Ticket(models.Model):
             models.Index(fields=["customer", "-created_at"], name="ticket_customer_created"),
             models.Index(fields=["inbox", "-created_at"], name="ticket_inbox_created"),
             models.Index(fields=["organization", "reference"], name="ticket_org_reference"),
+            # Reports: tickets resolved per day within a date range.
+            models.Index(fields=["organization", "resolved_at"], name="ticket_org_resolved"),
         ]
 
     def __str__(self):

@@ -18,7 +18,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
-from accounts.models import Membership, Organization
+from accounts.models import AuditEvent, Membership, Organization
+from accounts.services import record_audit_event, require_manager
 
 from . import limits, notifications
 from .actors import Actor
@@ -37,6 +38,7 @@ from .models import (
     Inbox,
     Message,
     Notification,
+    SavedReply,
     Tag,
     Ticket,
     TicketEvent,
@@ -807,3 +809,57 @@ def mark_notifications_read(*, user, notification_ids: Iterable[int] | None = No
     if notification_ids is not None:
         unread = unread.filter(pk__in=list(notification_ids))
     return unread.update(read_at=timezone.now())
+
+
+# Saved replies -------------------------------------------------------------------------
+
+
+def _clean_saved_reply(title: str, body: str) -> tuple[str, str]:
+    title = (title or "").strip()
+    if not title or len(title) > 100:
+        raise InvalidInput("title", "Must be between 1 and 100 characters.")
+    return title, validate_body(body, field_name="body")
+
+
+def create_saved_reply(*, organization: Organization, actor: Actor, title: str, body: str) -> SavedReply:
+    """A canned answer for the organization's agents; ``{{ customer_name }}`` is filled in."""
+    title, body = _clean_saved_reply(title, body)
+    with transaction.atomic():
+        require_manager(organization, actor)
+        reply = SavedReply.objects.create(organization=organization, title=title, body=body)
+        record_audit_event(
+            organization=organization, actor=actor, action=AuditEvent.Action.SAVED_REPLY_CREATED, target=title
+        )
+    return reply
+
+
+def update_saved_reply(*, saved_reply: SavedReply, actor: Actor, title: str, body: str) -> SavedReply:
+    title, body = _clean_saved_reply(title, body)
+    with transaction.atomic():
+        require_manager(saved_reply.organization, actor)
+        saved_reply = SavedReply.objects.select_for_update().get(pk=saved_reply.pk)
+        wanted = {"title": title, "body": body}
+        changed = [name for name, value in wanted.items() if getattr(saved_reply, name) != value]
+        if changed:
+            saved_reply.title, saved_reply.body = title, body
+            saved_reply.save(update_fields=changed)
+            record_audit_event(
+                organization=saved_reply.organization,
+                actor=actor,
+                action=AuditEvent.Action.SAVED_REPLY_UPDATED,
+                target=title,
+                changes={"fields": changed},
+            )
+    return saved_reply
+
+
+def delete_saved_reply(*, saved_reply: SavedReply, actor: Actor) -> None:
+    with transaction.atomic():
+        require_manager(saved_reply.organization, actor)
+        record_audit_event(
+            organization=saved_reply.organization,
+            actor=actor,
+            action=AuditEvent.Action.SAVED_REPLY_DELETED,
+            target=saved_reply.title,
+        )
+        saved_reply.delete()

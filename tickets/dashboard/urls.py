@@ -1,6 +1,7 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import account, notifications, queue, ticket
+from .settings_urls import profile_patterns, reports_patterns, settings_patterns
 
 app_name = "dashboard"
 urlpatterns = [
@@ -30,4 +31,8 @@ urlpatterns = [
     # The agent's own switches
     path("availability", account.availability, name="availability"),
     path("organization", account.switch_organization, name="switch_organization"),
+    # Settings (owners and admins), the agent's profile, reports
+    path("settings/", include(settings_patterns)),
+    path("profile/", include(profile_patterns)),
+    path("reports/", include(reports_patterns)),
 ]

@@ -1,0 +1,440 @@
+"""Organization settings for owners and admins: inboxes, members, API keys, customer JWTs,
+saved replies and the audit log.
+
+Every object is looked up inside the signed-in member's current organization, so
+another organization's object is a 404. Writes go through ``accounts/services.py`` or
+``tickets/services.py``; a domain refusal comes back as a form error or a message.
+"""
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts import services as account_services
+from accounts.models import ApiKey, AuditEvent, Membership
+from tickets import exceptions, services
+from tickets.actors import Actor
+from tickets.models import Inbox, SavedReply, Ticket
+
+from . import settings_forms as forms
+
+SHOWN_ONCE_SESSION_KEY = "settings_shown_once"
+
+
+def manager_required(view):
+    """Signed in, and an owner or admin of the current organization; else 403."""
+
+    @wraps(view)
+    @login_required
+    def wrapper(request, *args, **kwargs):
+        membership = request.membership
+        if not membership or not membership.can_manage:
+            raise PermissionDenied("Only owners and admins can change settings.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _actor(request) -> Actor:
+    return Actor.agent(request.user)
+
+
+def _add_domain_error(form, error: exceptions.HelpdeskError) -> None:
+    field = getattr(error, "field", None)
+    form.add_error(field if field in form.fields else None, error.message)
+
+
+def remember_shown_once(request, kind: str, identifier, plaintext: str) -> None:
+    """Keep a new secret in the session just long enough to show it on the next page."""
+    shown = request.session.get(SHOWN_ONCE_SESSION_KEY, {})
+    shown[f"{kind}:{identifier}"] = plaintext
+    request.session[SHOWN_ONCE_SESSION_KEY] = shown
+
+
+def pop_shown_once(request, kind: str, identifier) -> str | None:
+    shown = request.session.get(SHOWN_ONCE_SESSION_KEY, {})
+    plaintext = shown.pop(f"{kind}:{identifier}", None)
+    request.session[SHOWN_ONCE_SESSION_KEY] = shown
+    return plaintext
+
+
+def _render(request, template: str, section: str, context: dict | None = None):
+    return render(request, template, {"settings_section": section, **(context or {})})
+
+
+# Overview
+
+
+@require_GET
+@manager_required
+def index(request):
+    return redirect("dashboard:settings-inboxes")
+
+
+# Inboxes
+
+
+@require_GET
+@manager_required
+def inbox_list(request):
+    organization = request.membership.organization
+    inboxes = Inbox.objects.filter(organization=organization).annotate(
+        open_tickets=Count(
+            "tickets", filter=Q(tickets__status__in=[Ticket.Status.OPEN, Ticket.Status.IN_PROGRESS])
+        )
+    )
+    return _render(request, "dashboard/settings/inboxes.html", "inboxes", {"inboxes": inboxes})
+
+
+@require_http_methods(["GET", "POST"])
+@manager_required
+def inbox_create(request):
+    organization = request.membership.organization
+    form = forms.InboxForm(request.POST or None, organization=organization)
+    if request.method == "POST" and form.is_valid():
+        try:
+            inbox = account_services.create_inbox(
+                organization=organization, actor=_actor(request), **form.cleaned_data
+            )
+        except exceptions.InvalidInput as error:
+            _add_domain_error(form, error)
+        else:
+            messages.success(request, f"Inbox “{inbox.name}” created.")
+            return redirect("dashboard:settings-inboxes")
+    return _render(request, "dashboard/settings/inbox_form.html", "inboxes", {"form": form, "inbox": None})
+
+
+@require_http_methods(["GET", "POST"])
+@manager_required
+def inbox_edit(request, public_id):
+    organization = request.membership.organization
+    inbox = get_object_or_404(Inbox, organization=organization, public_id=public_id)
+    form = forms.InboxForm(request.POST or None, instance=inbox, organization=organization)
+    if request.method == "POST" and form.is_valid():
+        try:
+            inbox = account_services.update_inbox(inbox=inbox, actor=_actor(request), **form.cleaned_data)
+        except exceptions.InvalidInput as error:
+            _add_domain_error(form, error)
+        else:
+            messages.success(request, f"Inbox “{inbox.name}” saved.")
+            return redirect("dashboard:settings-inboxes")
+    return _render(request, "dashboard/settings/inbox_form.html", "inboxes", {"form": form, "inbox": inbox})
+
+
+# Members
+
+
+def _member_rows(organization):
+    return (
+        Membership.objects.filter(organization=organization)
+        .select_related("user")
+        .annotate(
+            open_tickets=Count(
+                "user__assigned_tickets",
+                filter=Q(
+                    user__assigned_tickets__organization=organization,
+                    user__assigned_tickets__status__in=[Ticket.Status.OPEN, Ticket.Status.IN_PROGRESS],
+                ),
+            )
+        )
+        .order_by("user__email")
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@manager_required
+def member_list(request):
+    membership = request.membership
+    organization = membership.organization
+    is_owner = membership.role == Membership.Role.OWNER
+    form = forms.InviteForm(request.POST or None, can_grant_owner=is_owner)
+    if request.method == "POST" and form.is_valid():
+        try:
+            invited, user_created = account_services.invite_member(
+                organization=organization, actor=_actor(request), **form.cleaned_data
+            )
+        except (exceptions.InvalidInput, exceptions.PermissionDenied) as error:
+            _add_domain_error(form, error)
+        else:
+            if user_created:
+                messages.success(request, f"Invitation sent to {invited.user.email}.")
+            else:
+                messages.success(request, f"{invited.user.email} was added and notified.")
+            return redirect("dashboard:settings-members")
+    members = list(_member_rows(organization))
+    for member in members:
+        member.change_form = forms.MembershipForm(
+            initial={"role": member.role, "tier": member.tier}, prefix=f"member-{member.pk}"
+        )
+        member.can_be_changed = is_owner or member.role != Membership.Role.OWNER
+    return _render(
+        request,
+        "dashboard/settings/members.html",
+        "members",
+        {
+            "members": members,
+            "form": form,
+            "is_owner": is_owner,
+            "roles": Membership.Role,
+            "tiers": Membership.Tier,
+        },
+    )
+
+
+@require_POST
+@manager_required
+def member_update(request, pk):
+    organization = request.membership.organization
+    member = get_object_or_404(
+        Membership.objects.select_related("user", "organization"), organization=organization, pk=pk
+    )
+    form = forms.MembershipForm(request.POST, prefix=f"member-{member.pk}")
+    if not form.is_valid():
+        messages.error(request, "Choose a valid role and tier.")
+        return redirect("dashboard:settings-members")
+    try:
+        account_services.update_membership(membership=member, actor=_actor(request), **form.cleaned_data)
+    except (exceptions.InvalidInput, exceptions.PermissionDenied) as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"{member.user.email} saved.")
+    return redirect("dashboard:settings-members")
+
+
+@require_POST
+@manager_required
+def member_resend_invitation(request, pk):
+    organization = request.membership.organization
+    member = get_object_or_404(
+        Membership.objects.select_related("user", "organization"), organization=organization, pk=pk
+    )
+    try:
+        account_services.resend_invitation(membership=member, actor=_actor(request))
+    except exceptions.InvalidInput as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"Invitation sent again to {member.user.email}.")
+    return redirect("dashboard:settings-members")
+
+
+@require_http_methods(["GET", "POST"])
+@manager_required
+def member_remove(request, pk):
+    organization = request.membership.organization
+    member = get_object_or_404(
+        Membership.objects.select_related("user", "organization"), organization=organization, pk=pk
+    )
+    if request.method == "POST":
+        try:
+            account_services.remove_member(membership=member, actor=_actor(request))
+        except (exceptions.InvalidInput, exceptions.PermissionDenied) as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, f"{member.user.email} was removed from {organization.name}.")
+            if member.user_id == request.user.pk:
+                return redirect("dashboard:queue")
+        return redirect("dashboard:settings-members")
+    open_tickets = Ticket.objects.filter(organization=organization, assignee_id=member.user_id).open().count()
+    return _render(
+        request,
+        "dashboard/settings/member_remove.html",
+        "members",
+        {"member": member, "open_tickets": open_tickets},
+    )
+
+
+# API keys
+
+
+@require_http_methods(["GET", "POST"])
+@manager_required
+def api_key_list(request):
+    organization = request.membership.organization
+    form = forms.ApiKeyForm(request.POST or None, organization=organization)
+    if request.method == "POST" and form.is_valid():
+        try:
+            api_key, plaintext = account_services.create_api_key(
+                organization=organization, actor=_actor(request), **form.cleaned_data
+            )
+        except exceptions.InvalidInput as error:
+            _add_domain_error(form, error)
+        else:
+            remember_shown_once(request, "api_key", api_key.prefix, plaintext)
+            return redirect("dashboard:settings-api-key-created", prefix=api_key.prefix)
+    api_keys = (
+        ApiKey.objects.filter(organization=organization)
+        .select_related("inbox")
+        .order_by("revoked", "-created")
+    )
+    return _render(
+        request, "dashboard/settings/api_keys.html", "api_keys", {"api_keys": api_keys, "form": form}
+    )
+
+
+@require_GET
+@manager_required
+def api_key_created(request, prefix):
+    api_key = get_object_or_404(ApiKey, organization=request.membership.organization, prefix=prefix)
+    plaintext = pop_shown_once(request, "api_key", api_key.prefix)
+    if plaintext is None:
+        messages.info(request, "A key is shown only once. Revoke it and create a new one if it was lost.")
+        return redirect("dashboard:settings-api-keys")
+    response = _render(
+        request,
+        "dashboard/settings/api_key_created.html",
+        "api_keys",
+        {"api_key": api_key, "plaintext": plaintext},
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_POST
+@manager_required
+def api_key_revoke(request, prefix):
+    api_key = get_object_or_404(
+        ApiKey.objects.select_related("organization"),
+        organization=request.membership.organization,
+        prefix=prefix,
+    )
+    account_services.revoke_api_key(api_key=api_key, actor=_actor(request))
+    messages.success(request, f"API key “{api_key.name}” revoked. It stops working at once.")
+    return redirect("dashboard:settings-api-keys")
+
+
+# Customer JWTs
+
+
+@require_GET
+@manager_required
+def security(request):
+    organization = request.membership.organization
+    response = _render(
+        request,
+        "dashboard/settings/security.html",
+        "security",
+        {
+            "organization": organization,
+            "rotate_form": forms.ConfirmForm(),
+            "public_key_form": forms.JwtPublicKeyForm(
+                initial={"jwt_public_key": organization.jwt_public_key}
+            ),
+        },
+    )
+    # The page holds the secret: keep it out of caches and the back-forward history.
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_POST
+@manager_required
+def jwt_secret_rotate(request):
+    organization = request.membership.organization
+    form = forms.ConfirmForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Tick the confirmation box to rotate the secret.")
+        return redirect("dashboard:settings-security")
+    account_services.rotate_jwt_secret(organization=organization, actor=_actor(request))
+    messages.success(request, "The JWT secret was rotated. Update your app with the new secret.")
+    return redirect("dashboard:settings-security")
+
+
+@require_POST
+@manager_required
+def jwt_public_key(request):
+    organization = request.membership.organization
+    form = forms.JwtPublicKeyForm(request.POST)
+    if form.is_valid():
+        account_services.set_jwt_public_key(
+            organization=organization, actor=_actor(request), pem=form.cleaned_data["jwt_public_key"]
+        )
+        messages.success(request, "The RS256 public key was saved.")
+        return redirect("dashboard:settings-security")
+    return _render(
+        request,
+        "dashboard/settings/security.html",
+        "security",
+        {"organization": organization, "rotate_form": forms.ConfirmForm(), "public_key_form": form},
+    )
+
+
+# Saved replies
+
+
+@require_GET
+@manager_required
+def saved_reply_list(request):
+    replies = SavedReply.objects.filter(organization=request.membership.organization)
+    return _render(
+        request, "dashboard/settings/saved_replies.html", "saved_replies", {"saved_replies": replies}
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@manager_required
+def saved_reply_create(request):
+    organization = request.membership.organization
+    form = forms.SavedReplyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            reply = services.create_saved_reply(
+                organization=organization, actor=_actor(request), **form.cleaned_data
+            )
+        except exceptions.InvalidInput as error:
+            _add_domain_error(form, error)
+        else:
+            messages.success(request, f"Saved reply “{reply.title}” created.")
+            return redirect("dashboard:settings-saved-replies")
+    return _render(
+        request, "dashboard/settings/saved_reply_form.html", "saved_replies", {"form": form, "reply": None}
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@manager_required
+def saved_reply_edit(request, pk):
+    reply = get_object_or_404(
+        SavedReply.objects.select_related("organization"), organization=request.membership.organization, pk=pk
+    )
+    form = forms.SavedReplyForm(request.POST or None, instance=reply)
+    if request.method == "POST" and form.is_valid():
+        try:
+            reply = services.update_saved_reply(saved_reply=reply, actor=_actor(request), **form.cleaned_data)
+        except exceptions.InvalidInput as error:
+            _add_domain_error(form, error)
+        else:
+            messages.success(request, f"Saved reply “{reply.title}” saved.")
+            return redirect("dashboard:settings-saved-replies")
+    return _render(
+        request, "dashboard/settings/saved_reply_form.html", "saved_replies", {"form": form, "reply": reply}
+    )
+
+
+@require_POST
+@manager_required
+def saved_reply_delete(request, pk):
+    reply = get_object_or_404(
+        SavedReply.objects.select_related("organization"), organization=request.membership.organization, pk=pk
+    )
+    services.delete_saved_reply(saved_reply=reply, actor=_actor(request))
+    messages.success(request, f"Saved reply “{reply.title}” deleted.")
+    return redirect("dashboard:settings-saved-replies")
+
+
+# Audit log
+
+
+@require_GET
+@manager_required
+def activity(request):
+    events = AuditEvent.objects.filter(organization=request.membership.organization).select_related(
+        "actor_user"
+    )
+    page = Paginator(events, 50).get_page(request.GET.get("page"))
+    return _render(request, "dashboard/settings/activity.html", "activity", {"page": page})
