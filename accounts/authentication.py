@@ -6,7 +6,7 @@ from rest_framework import authentication, exceptions
 from .models import API_KEY_PREFIX, AgentToken, ApiKey
 from .principals import Principal
 
-BAD_CREDENTIAL = "Authentication required. Please provide a valid API token."
+BAD_CREDENTIAL = "The credential is invalid, revoked or expired."
 
 
 def bearer_token(request) -> str | None:

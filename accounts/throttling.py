@@ -1,12 +1,21 @@
+from django.conf import settings
 from rest_framework.throttling import SimpleRateThrottle
 
 from .principals import Principal
 
 
 class CredentialRateThrottle(SimpleRateThrottle):
-    """Requests per credential (API key, agent, customer), else per client address."""
+    """Requests per credential (API key, agent, customer), else per client address.
+
+    The rate is read from ``settings.API_THROTTLE_RATE`` on each request rather than from
+    DRF's class-level copy of ``DEFAULT_THROTTLE_RATES``, so a changed setting (a deploy,
+    or ``override_settings`` in a test) takes effect without re-importing this module.
+    """
 
     scope = "credential"
+
+    def get_rate(self):
+        return getattr(settings, "API_THROTTLE_RATE", None) or super().get_rate()
 
     def get_cache_key(self, request, view):
         if isinstance(request.auth, Principal):

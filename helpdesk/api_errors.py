@@ -7,6 +7,7 @@
 from http import HTTPStatus
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -37,12 +38,25 @@ def error_body(request, status_code: int, message: str, details=None) -> dict:
 
 
 def flatten_errors(detail, prefix: str = "") -> list[dict]:
-    """DRF's nested error detail as a flat list of {"field", "message"}."""
+    """DRF's nested error detail as a flat list of {"field", "message"}.
+
+    Nested fields read ``customer.email``, list items ``tags[2]``; an error about the
+    request as a whole has ``"field": null``.
+    """
+    return [{"field": item["field"] or None, "message": item["message"]} for item in _flatten(detail, prefix)]
+
+
+def _flatten(detail, prefix: str) -> list[dict]:
     if isinstance(detail, dict):
         flattened = []
         for key, value in detail.items():
-            name = prefix if key == "non_field_errors" else (f"{prefix}.{key}" if prefix else str(key))
-            flattened.extend(flatten_errors(value, name))
+            if key == "non_field_errors":
+                name = prefix
+            elif isinstance(key, int):  # a ListField names the item at fault by its index
+                name = f"{prefix}[{key}]"
+            else:
+                name = f"{prefix}.{key}" if prefix else str(key)
+            flattened.extend(_flatten(value, name))
         return flattened
     if isinstance(detail, list):
         if all(isinstance(item, str) for item in detail):
@@ -50,7 +64,7 @@ def flatten_errors(detail, prefix: str = "") -> list[dict]:
         flattened = []
         for index, item in enumerate(detail):
             if item:
-                flattened.extend(flatten_errors(item, f"{prefix}[{index}]" if prefix else str(index)))
+                flattened.extend(_flatten(item, f"{prefix}[{index}]" if prefix else str(index)))
         return flattened
     return [{"field": prefix, "message": str(detail)}]
 
@@ -86,6 +100,10 @@ def exception_handler(exc, context):
 
     if isinstance(exc, Http404):
         exc = exceptions.NotFound("Not found.")
+    elif isinstance(exc, RequestDataTooBig):
+        return Response(
+            error_body(request, 413, "The request body is too large."), status=413, headers=headers
+        )
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
 
@@ -94,7 +112,7 @@ def exception_handler(exc, context):
 
     if isinstance(exc, exceptions.ValidationError):
         details = flatten_errors(exc.detail)
-        message = "The request contains invalid parameters or malformed data."
+        message = _summary(details)
     else:
         details = []
         message = str(exc.detail) if not isinstance(exc.detail, (dict, list)) else str(exc)
@@ -102,13 +120,26 @@ def exception_handler(exc, context):
         headers["WWW-Authenticate"] = exc.auth_header
     if getattr(exc, "wait", None) is not None:
         headers["Retry-After"] = str(int(exc.wait) + 1)
-    if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
-        message = "Authentication required. Please provide a valid API token."
+    if isinstance(exc, exceptions.NotAuthenticated):
+        message = (
+            "Authentication required: send your API key as X-API-Key or "
+            "Authorization: Bearer, or an agent token as Authorization: Bearer."
+        )
     return Response(
         error_body(request, exc.status_code, message, details),
         status=exc.status_code,
         headers=headers,
     )
+
+
+def _summary(details: list[dict]) -> str:
+    if not details:
+        return "The request contains invalid parameters or malformed data."
+    if len(details) == 1:
+        field = details[0]["field"]
+        return f"Invalid {field}: {details[0]['message']}" if field else details[0]["message"]
+    fields = ", ".join(sorted({item["field"] or "request" for item in details}))
+    return f"The request contains invalid parameters: {fields}."
 
 
 def json_error(request, status_code: int, message: str) -> JsonResponse:

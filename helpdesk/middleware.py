@@ -22,3 +22,43 @@ class RequestIDMiddleware:
         response = self.get_response(request)
         response["X-Request-ID"] = request.request_id
         return response
+
+
+API_PREFIX = "/api/"
+
+
+class ApiErrorsMiddleware:
+    """Keep the native API's error shape at the edges DRF does not reach.
+
+    - A body larger than ``DATA_UPLOAD_MAX_MEMORY_SIZE`` is refused with 413 before any view
+      reads it: DRF's JSON parser streams the body and never checks the limit itself.
+    - A 404 that Django's resolver answers (an unknown route under /api/) is given the error
+      shape even when DEBUG would render its technical page.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not request.path.startswith(API_PREFIX):
+            return self.get_response(request)
+        from django.conf import settings
+
+        from .api_errors import json_error
+
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if limit is not None and _content_length(request) > limit:
+            return json_error(request, 413, f"The request body is larger than the limit of {limit} bytes.")
+        response = self.get_response(request)
+        if response.status_code == 404 and not response.get("Content-Type", "").startswith(
+            "application/json"
+        ):
+            return json_error(request, 404, "Not found.")
+        return response
+
+
+def _content_length(request) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0

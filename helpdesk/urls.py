@@ -3,7 +3,9 @@ import os
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
+
+from tickets.api.docs import ApiDocsView
 
 from . import views
 
@@ -14,7 +16,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("api/v1/", include("tickets.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/docs/", ApiDocsView.as_view(url_name="schema"), name="api-docs"),
     path("compat/", include("tickets.dialects.urls")),
     path("desk/", include("tickets.dashboard.urls")),
     path("t/", include("tickets.portal.urls")),

@@ -51,3 +51,21 @@ def tickets_for_principal(principal):
     if principal.is_customer:
         tickets = tickets.filter(customer=principal.customer)
     return tickets
+
+
+def find_agent(*, organization_id: int, reference, field_name: str = "assignee"):
+    """An active agent of the organization by id (number) or email; None for "nobody"."""
+    from accounts.models import User
+
+    if reference in (None, ""):
+        return None
+    reference = str(reference).strip()
+    agents = User.objects.filter(memberships__organization_id=organization_id, is_active=True)
+    if reference.isdigit():
+        # Longer than any id: not found, rather than an out-of-range error from the database.
+        agent = agents.filter(pk=int(reference)).first() if len(reference) <= 18 else None
+    else:
+        agent = agents.filter(email__iexact=reference).first()
+    if agent is None:
+        raise InvalidInput(field_name, "Not an agent of this organization.")
+    return agent

@@ -8,7 +8,7 @@ notifications) with ``transaction.on_commit`` so a rolled-back change sends noth
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -433,7 +433,7 @@ def create_ticket(
                 _fingerprint(
                     action="create_ticket",
                     inbox=inbox.pk,
-                    customer=customer.pk if isinstance(customer, Customer) else customer,
+                    customer=customer.pk if isinstance(customer, Customer) else asdict(customer),
                     subject=subject,
                     message=message,
                     priority=priority,

@@ -2,6 +2,7 @@ import uuid
 
 import django_filters
 from django.db.models import Exists, OuterRef, Q
+from rest_framework.exceptions import ValidationError
 
 from tickets.models import Customer, Ticket
 
@@ -45,9 +46,11 @@ class TicketFilter(django_filters.FilterSet):
             return queryset.filter(assignee__isnull=True)
         if value == "me":
             user = getattr(self.request, "user", None)
-            return queryset.filter(assignee=user) if user is not None else queryset.none()
+            if user is None or not getattr(user, "is_authenticated", False):
+                raise ValidationError({"assignee": '"me" needs an agent token; an API key is no agent.'})
+            return queryset.filter(assignee=user)
         if value.isdigit():
-            return queryset.filter(assignee_id=int(value))
+            return queryset.filter(assignee_id=int(value)) if len(value) <= 18 else queryset.none()
         return queryset.filter(assignee__email__iexact=value)
 
     def filter_tag(self, queryset, name, value):

@@ -1,5 +1,6 @@
 from django.core.paginator import Paginator
 from django.utils.functional import cached_property
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
@@ -9,6 +10,8 @@ COUNT_CAP = 10_000
 
 
 class CappedCountPaginator(Paginator):
+    """Counts at most COUNT_CAP + 1 rows; pages reach only as far as the capped total."""
+
     @cached_property
     def count(self):
         return (
@@ -16,6 +19,12 @@ class CappedCountPaginator(Paginator):
             if hasattr(self.object_list, "count")
             else len(self.object_list)
         )
+
+    @cached_property
+    def num_pages(self):
+        # Pages end at the capped total, so the last page listed is one that exists.
+        hits = max(1, min(self.count, COUNT_CAP))
+        return -(-hits // self.per_page)
 
 
 class PagePagination(PageNumberPagination):
@@ -25,6 +34,18 @@ class PagePagination(PageNumberPagination):
     page_size_query_param = "per_page"
     max_page_size = 100
     django_paginator_class = CappedCountPaginator
+
+    def paginate_queryset(self, queryset, request, view=None):
+        # A page or per_page that is not a positive number is a bad request (400); a page
+        # past the end is a 404, as DRF answers.
+        errors = {}
+        for name in (self.page_query_param, self.page_size_query_param):
+            raw = request.query_params.get(name)
+            if raw is not None and not (raw.isdigit() and int(raw) >= 1):
+                errors[name] = "Must be a whole number of at least 1."
+        if errors:
+            raise ValidationError(errors)
+        return super().paginate_queryset(queryset, request, view)
 
     def get_paginated_response(self, data):
         return Response({"data": data, "pagination": self.pagination_data()})
@@ -36,7 +57,7 @@ class PagePagination(PageNumberPagination):
             "page": self.page.number,
             "per_page": paginator.per_page,
             "total": min(total, COUNT_CAP),
-            "total_pages": paginator.num_pages,
+            "total_pages": paginator.num_pages if total else 0,
             "total_is_capped": total > COUNT_CAP,
         }
 

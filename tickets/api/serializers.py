@@ -6,8 +6,10 @@ from rest_framework import serializers
 
 from accounts.models import User
 from tickets import limits
+from tickets.exceptions import InvalidInput
 from tickets.models import Attachment, Customer, Inbox, Message, Tag, Ticket, TicketEvent
 from tickets.rendering import render_markdown
+from tickets.services import validate_metadata
 
 # Output ---------------------------------------------------------------------------------
 
@@ -150,24 +152,86 @@ class EventSerializer(serializers.ModelSerializer):
 
 
 # Input ----------------------------------------------------------------------------------
+#
+# Inputs are strict about types: a number where text is expected, or text where an object
+# is expected, is a 400 naming the field rather than a silent conversion.
 
 
-class StrictJSONObjectField(serializers.JSONField):
+class StrictCharField(serializers.CharField):
+    default_error_messages = {"invalid": "Must be a string."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictEmailField(serializers.EmailField):
+    default_error_messages = {"invalid": "Invalid email format.", "not_a_string": "Must be a string."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("not_a_string")
+        return super().to_internal_value(data).lower()
+
+
+class EnumField(serializers.ChoiceField):
+    """A choice among a TextChoices' values, whose error lists the allowed values."""
+
+    def __init__(self, choices, **kwargs):
+        super().__init__(choices=choices.choices, **kwargs)
+        allowed = ", ".join(choices.values)
+        self.error_messages["invalid_choice"] = f'"{{input}}" is not one of: {allowed}.'
+
+
+class MetadataField(serializers.JSONField):
+    """A JSON object within the bounds in ``tickets/limits.py``."""
+
     default_error_messages = {"not_object": "Must be a JSON object."}
 
     def to_internal_value(self, data):
         if not isinstance(data, dict):
             self.fail("not_object")
-        return super().to_internal_value(data)
+        try:
+            return validate_metadata(super().to_internal_value(data))
+        except InvalidInput as error:
+            raise serializers.ValidationError(error.message) from None
+
+
+# Kept for callers that imported the earlier name.
+StrictJSONObjectField = MetadataField
+
+
+class TagNamesField(serializers.ListField):
+    def __init__(self, **kwargs):
+        super().__init__(
+            child=StrictCharField(max_length=limits.TAG_NAME_MAX_LENGTH),
+            max_length=limits.TAGS_PER_TICKET,
+            help_text="Tag names; unknown names are created.",
+            **kwargs,
+        )
+
+
+@extend_schema_field({"oneOf": [{"type": "integer"}, {"type": "string"}], "nullable": True})
+class AgentReferenceField(serializers.Field):
+    """An agent by id (number) or email; null to unassign."""
+
+    default_error_messages = {"invalid": "Give the agent's id (a number) or email, or null."}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int | str):
+            self.fail("invalid")
+        return str(data).strip()
+
+    def to_representation(self, value):
+        return value
 
 
 class CustomerInputSerializer(serializers.Serializer):
-    email = serializers.EmailField(required=False, allow_blank=True)
-    external_id = serializers.CharField(
-        required=False, allow_blank=True, max_length=limits.EXTERNAL_ID_MAX_LENGTH
-    )
-    name = serializers.CharField(required=False, allow_blank=True, max_length=limits.NAME_MAX_LENGTH)
-    metadata = StrictJSONObjectField(required=False)
+    email = StrictEmailField(required=False, allow_blank=True)
+    external_id = StrictCharField(required=False, allow_blank=True, max_length=limits.EXTERNAL_ID_MAX_LENGTH)
+    name = StrictCharField(required=False, allow_blank=True, max_length=limits.NAME_MAX_LENGTH)
+    metadata = MetadataField(required=False, help_text="Merged into the customer's stored metadata.")
 
     def validate(self, attrs):
         if not attrs.get("email") and not attrs.get("external_id"):
@@ -176,53 +240,50 @@ class CustomerInputSerializer(serializers.Serializer):
 
 
 class TicketCreateSerializer(serializers.Serializer):
-    inbox = serializers.CharField(required=False, max_length=26, help_text="Inbox public id.")
-    customer = CustomerInputSerializer()
-    subject = serializers.CharField(
-        min_length=limits.SUBJECT_MIN_LENGTH, max_length=limits.SUBJECT_MAX_LENGTH
-    )
-    message = serializers.CharField(
-        min_length=limits.MESSAGE_MIN_LENGTH, max_length=limits.MESSAGE_MAX_LENGTH
-    )
-    priority = serializers.ChoiceField(choices=Ticket.Priority.choices, default=Ticket.Priority.NORMAL)
-    category = serializers.CharField(required=False, allow_blank=True, max_length=limits.CATEGORY_MAX_LENGTH)
-    type = serializers.CharField(required=False, allow_blank=True, max_length=limits.TYPE_MAX_LENGTH)
-    tags = serializers.ListField(
-        child=serializers.CharField(max_length=limits.TAG_NAME_MAX_LENGTH),
+    inbox = StrictCharField(
         required=False,
-        max_length=limits.TAGS_PER_TICKET,
+        max_length=26,
+        help_text="Inbox id. May be left out when the key is restricted to one inbox, "
+        "or the organization has a default inbox or only one.",
     )
-    metadata = StrictJSONObjectField(required=False)
-    reply_address = serializers.CharField(
-        required=False, allow_blank=True, max_length=limits.REPLY_ADDRESS_MAX_LENGTH
+    customer = CustomerInputSerializer()
+    subject = StrictCharField(min_length=limits.SUBJECT_MIN_LENGTH, max_length=limits.SUBJECT_MAX_LENGTH)
+    message = StrictCharField(
+        min_length=limits.MESSAGE_MIN_LENGTH,
+        max_length=limits.MESSAGE_MAX_LENGTH,
+        help_text="The first message, in Markdown.",
+    )
+    priority = EnumField(Ticket.Priority, default=Ticket.Priority.NORMAL)
+    category = StrictCharField(required=False, allow_blank=True, max_length=limits.CATEGORY_MAX_LENGTH)
+    type = StrictCharField(required=False, allow_blank=True, max_length=limits.TYPE_MAX_LENGTH)
+    tags = TagNamesField(required=False)
+    metadata = MetadataField(required=False)
+    reply_address = StrictEmailField(
+        required=False, allow_blank=True, help_text="Where answers go; the customer's email by default."
     )
 
 
 class TicketUpdateSerializer(serializers.Serializer):
-    subject = serializers.CharField(
+    subject = StrictCharField(
         required=False, min_length=limits.SUBJECT_MIN_LENGTH, max_length=limits.SUBJECT_MAX_LENGTH
     )
-    status = serializers.ChoiceField(choices=Ticket.Status.choices, required=False)
-    priority = serializers.ChoiceField(choices=Ticket.Priority.choices, required=False)
-    category = serializers.CharField(required=False, allow_blank=True, max_length=limits.CATEGORY_MAX_LENGTH)
-    type = serializers.CharField(required=False, allow_blank=True, max_length=limits.TYPE_MAX_LENGTH)
-    assignee = serializers.CharField(
+    status = EnumField(Ticket.Status, required=False)
+    priority = EnumField(Ticket.Priority, required=False)
+    category = StrictCharField(required=False, allow_blank=True, max_length=limits.CATEGORY_MAX_LENGTH)
+    type = StrictCharField(required=False, allow_blank=True, max_length=limits.TYPE_MAX_LENGTH)
+    assignee = AgentReferenceField(
         required=False, allow_null=True, help_text="The agent's id or email; null to unassign."
     )
-    tags = serializers.ListField(
-        child=serializers.CharField(max_length=limits.TAG_NAME_MAX_LENGTH),
-        required=False,
-        max_length=limits.TAGS_PER_TICKET,
-    )
-    metadata = StrictJSONObjectField(required=False)
-    reply_address = serializers.CharField(
-        required=False, allow_blank=True, max_length=limits.REPLY_ADDRESS_MAX_LENGTH
-    )
+    tags = TagNamesField(required=False)
+    metadata = MetadataField(required=False, help_text="Replaces the ticket's metadata.")
+    reply_address = StrictEmailField(required=False, allow_blank=True)
 
 
 class MessageCreateSerializer(serializers.Serializer):
-    body = serializers.CharField(min_length=limits.MESSAGE_MIN_LENGTH, max_length=limits.MESSAGE_MAX_LENGTH)
-    kind = serializers.ChoiceField(choices=Message.Kind.choices, default=Message.Kind.REPLY)
+    body = StrictCharField(
+        min_length=limits.MESSAGE_MIN_LENGTH, max_length=limits.MESSAGE_MAX_LENGTH, help_text="Markdown."
+    )
+    kind = EnumField(Message.Kind, default=Message.Kind.REPLY)
     author_type = serializers.ChoiceField(
         choices=[("agent", "Agent side"), ("customer", "The ticket's customer")],
         default="agent",
@@ -240,6 +301,21 @@ class CustomerUpsertSerializer(CustomerInputSerializer):
 
 
 class CustomerUpdateSerializer(serializers.Serializer):
-    email = serializers.EmailField(required=False, allow_blank=True)
-    name = serializers.CharField(required=False, allow_blank=True, max_length=limits.NAME_MAX_LENGTH)
-    metadata = StrictJSONObjectField(required=False)
+    email = StrictEmailField(required=False, allow_blank=True)
+    name = StrictCharField(required=False, allow_blank=True, max_length=limits.NAME_MAX_LENGTH)
+    metadata = MetadataField(required=False, help_text="Replaces the customer's metadata.")
+
+
+class TagInputSerializer(serializers.Serializer):
+    name = StrictCharField(max_length=limits.TAG_NAME_MAX_LENGTH)
+
+
+# List envelopes -------------------------------------------------------------------------
+
+
+class MessageListSerializer(serializers.Serializer):
+    data = MessageSerializer(many=True)
+
+
+class EventListSerializer(serializers.Serializer):
+    data = EventSerializer(many=True)

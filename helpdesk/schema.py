@@ -1,0 +1,165 @@
+"""How the OpenAPI document describes our API beyond what drf-spectacular infers.
+
+- Every operation lists the errors it can answer with, each in the one error shape
+  (``Error``), with ``Retry-After`` on 429 and ``X-Request-ID`` on every response.
+- Our authentication classes are described as security schemes: an organization API key
+  as ``X-API-Key`` or as a bearer token, an agent's personal token as a bearer token.
+"""
+
+from drf_spectacular import openapi
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
+
+ERROR_DESCRIPTIONS = {
+    400: "Invalid input: the fields at fault are named in `details`.",
+    401: "Missing, invalid, revoked or expired credential.",
+    403: "The credential may not do this (e.g. a key restricted to another inbox).",
+    404: "No such object for this credential (another organization's objects are never revealed).",
+    409: "The change conflicts with the ticket's state (e.g. an illegal status move).",
+    413: "The request body is larger than the limit.",
+    415: "The request body is not JSON.",
+    422: "This Idempotency-Key was used before with a different request.",
+    429: "A limit was reached: request throttle, customer daily limit or monthly quota. "
+    "`Retry-After` says when to try again.",
+}
+
+REQUEST_ID_HEADER = {
+    "X-Request-ID": {
+        "schema": {"type": "string"},
+        "description": "The id of this request, quoted in error bodies; send your own to trace it.",
+    }
+}
+RETRY_AFTER_HEADER = {
+    "Retry-After": {
+        "schema": {"type": "integer"},
+        "description": "Seconds to wait before trying again.",
+    }
+}
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    field = serializers.CharField(
+        allow_null=True, help_text="The input at fault, e.g. `customer.email`; null for the whole request."
+    )
+    message = serializers.CharField()
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The one error shape of the native API."""
+
+    error = serializers.CharField(help_text='The HTTP status phrase, e.g. "Bad Request".')
+    message = serializers.CharField(help_text="What went wrong, for people.")
+    code = serializers.IntegerField(help_text="The HTTP status code.")
+    details = ErrorDetailSerializer(many=True)
+    request_id = serializers.CharField(help_text="Same as the X-Request-ID response header.")
+
+    class Meta:
+        ref_name = "Error"
+
+
+class AutoSchema(openapi.AutoSchema):
+    """Adds the error responses each operation can give.
+
+    A view may name more with ``error_responses = {"<action>": [409, ...]}``.
+    """
+
+    def _error_codes(self) -> set[int]:
+        codes = {401, 403, 429}
+        if self.method in ("POST", "PUT", "PATCH") and self.get_request_serializer() is not None:
+            codes |= {400, 413, 415}
+        if self._is_list_view() and self.method == "GET":
+            codes |= {400, 404}  # a bad filter value; a page past the end
+        if "{" in self.path:
+            codes.add(404)
+        if self.method != "GET":
+            action = getattr(self.view, "action", None)
+            codes |= set(getattr(self.view, "error_responses", {}).get(action, ()))
+        return codes
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        if direction != "response" or not self.path.startswith("/api/v1/"):
+            return responses
+        for response in responses.values():
+            # drf-spectacular builds a DELETE's 204 without asking for headers.
+            response.setdefault("headers", dict(REQUEST_ID_HEADER))
+        for code in sorted(self._error_codes()):
+            if str(code) in responses:
+                continue
+            response = self._get_response_for_code(
+                OpenApiResponse(ErrorSerializer, description=ERROR_DESCRIPTIONS[code]), str(code)
+            )
+            if code == 429:
+                response.setdefault("headers", {}).update(RETRY_AFTER_HEADER)
+            responses[str(code)] = response
+        return responses
+
+    def _get_response_headers_for_code(self, status_code, direction="response"):
+        headers = super()._get_response_headers_for_code(status_code, direction)
+        if self.path.startswith("/api/"):
+            headers = {**REQUEST_ID_HEADER, **headers}
+        return headers
+
+
+class ApiKeyScheme(OpenApiAuthenticationExtension):
+    target_class = "accounts.authentication.ApiKeyAuthentication"
+    name = ["ApiKeyHeader", "ApiKeyBearer"]
+
+    def get_security_requirement(self, auto_schema):
+        # Either header works: two alternatives, not both at once.
+        return [{"ApiKeyHeader": []}, {"ApiKeyBearer": []}]
+
+    def get_security_definition(self, auto_schema):
+        return [
+            {
+                "type": "apiKey",
+                "in": "header",
+                "name": "X-API-Key",
+                "description": "An organization API key (`hdk_...`).",
+            },
+            {
+                "type": "http",
+                "scheme": "bearer",
+                "bearerFormat": "hdk_<lookup>.<secret>",
+                "description": "The same organization API key as `Authorization: Bearer hdk_...`.",
+            },
+        ]
+
+
+class AgentTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "accounts.authentication.AgentTokenAuthentication"
+    name = "AgentToken"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "hda_<lookup>.<secret>",
+            "description": "An agent's personal API token, made on their profile page.",
+        }
+
+
+class BearerScheme(OpenApiAuthenticationExtension):
+    """Any other bearer credential of ours (customer tokens and JWTs)."""
+
+    target_class = "accounts.authentication.BearerAuthentication"
+    match_subclasses = True
+    priority = -1
+    name = "CustomerBearer"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A customer credential: a customer token (`hdc_...`) or a JWT.",
+        }
+
+
+def strip_trailing_slashes(result, generator, request, public):
+    """Document paths as they are meant to be called: without a trailing slash (one is
+    tolerated), like the APIs our users come from."""
+    result["paths"] = {
+        (path.rstrip("/") if path != "/" else path): item for path, item in result["paths"].items()
+    }
+    return result
