@@ -34,6 +34,11 @@ WORDS = (
 ).split()
 # A few words are common, most are rare (as in real text): Zipf-like weights.
 WORD_WEIGHTS = [1.0 / (rank + 1) ** 0.9 for rank in range(len(WORDS))]
+# The long tail real text has (product names, codes, surnames): 8,000 made-up words, one
+# or two in most messages, so a search for one of them matches a few hundred tickets per
+# million, as a search for a specific thing does.
+SYLLABLES = "ka lo mi nu re sa ti vo be da fe gu hi jo ku la me ni po ru".split()
+RARE_WORDS = [a + b + c for a in SYLLABLES for b in SYLLABLES for c in SYLLABLES][:8000]
 FILLER = "please thanks hello hi could you help me with the my our it this that when since today".split()
 FIRST_NAMES = "Ana Ben Chloe David Emma Farid Grace Hugo Ines Jonas Kira Liam Mia Noah Olga Pablo".split()
 LAST_NAMES = "Silva Martin Dubois Rossi Novak Kim Nguyen Garcia Smith Ivanova Costa Berg".split()
@@ -119,7 +124,7 @@ class Copier:
 def sentence(rng: random.Random, low: int, high: int) -> str:
     words = rng.choices(WORDS, WORD_WEIGHTS, k=rng.randint(low, high))
     fillers = rng.choices(FILLER, k=len(words) // 2)
-    mixed = words + fillers
+    mixed = words + fillers + rng.choices(RARE_WORDS, k=rng.choice((0, 1, 1, 2)))
     rng.shuffle(mixed)
     return " ".join(mixed)
 
