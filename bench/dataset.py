@@ -142,8 +142,17 @@ def secondary_indexes(cursor, tables: list[str]) -> list[tuple[str, str]]:
     return list(cursor.fetchall())
 
 
-def load(connection, *, tickets: int, seed: int, organization_id: int, inbox_ids: list[int],
-         agent_ids: list[int], tag_ids: list[str], now: float) -> dict:
+def load(
+    connection,
+    *,
+    tickets: int,
+    seed: int,
+    organization_id: int,
+    inbox_ids: list[int],
+    agent_ids: list[int],
+    tag_ids: list[str],
+    now: float,
+) -> dict:
     """Insert ``tickets`` tickets (with customers, messages, tags); return facts the bench needs."""
     rng = random.Random(seed)
     customers = max(tickets // 5, 1)
@@ -162,10 +171,21 @@ def load(connection, *, tickets: int, seed: int, organization_id: int, inbox_ids
 
         # Customers -------------------------------------------------------------------
         progress = Progress("customers", customers)
-        copier = Copier(cursor, "tickets_customer", [
-            "id", "public_id", "organization_id", "email", "name", "external_id", "metadata",
-            "created_at", "updated_at",
-        ])
+        copier = Copier(
+            cursor,
+            "tickets_customer",
+            [
+                "id",
+                "public_id",
+                "organization_id",
+                "email",
+                "name",
+                "external_id",
+                "metadata",
+                "created_at",
+                "updated_at",
+            ],
+        )
         customer_created = timestamp(start - 86400)
         for index in range(1, customers + 1):
             external_id = f"user-{index}" if index % 5 else ""
@@ -182,12 +202,34 @@ def load(connection, *, tickets: int, seed: int, organization_id: int, inbox_ids
 
         # Tickets (and their tags) ------------------------------------------------------
         progress = Progress("tickets", tickets)
-        ticket_copier = Copier(cursor, "tickets_ticket", [
-            "id", "public_id", "organization_id", "inbox_id", "number", "reference", "subject",
-            "status", "priority", "category", "type", "channel", "customer_id", "assignee_id",
-            "reply_address", "metadata", "access_key", "created_at", "updated_at",
-            "first_response_at", "resolved_at", "closed_at",
-        ])
+        ticket_copier = Copier(
+            cursor,
+            "tickets_ticket",
+            [
+                "id",
+                "public_id",
+                "organization_id",
+                "inbox_id",
+                "number",
+                "reference",
+                "subject",
+                "status",
+                "priority",
+                "category",
+                "type",
+                "channel",
+                "customer_id",
+                "assignee_id",
+                "reply_address",
+                "metadata",
+                "access_key",
+                "created_at",
+                "updated_at",
+                "first_response_at",
+                "resolved_at",
+                "closed_at",
+            ],
+        )
         inbox_weights = [weight for _, _, weight in INBOXES]
         next_numbers = dict.fromkeys(inbox_ids, 1)
         prefixes = {inbox_id: prefix for inbox_id, (_, prefix, _) in zip(inbox_ids, INBOXES, strict=True)}
@@ -204,10 +246,7 @@ def load(connection, *, tickets: int, seed: int, organization_id: int, inbox_ids
             next_numbers[inbox_id] = number + 1
             statuses, weights = STATUS_RECENT if now - created < RECENT else STATUS_OLD
             status = rng.choices(statuses, weights)[0]
-            messages = (
-                LONG_THREAD_MESSAGES if index == long_thread_index
-                else rng.choices(*MESSAGE_COUNTS)[0]
-            )
+            messages = LONG_THREAD_MESSAGES if index == long_thread_index else rng.choices(*MESSAGE_COUNTS)[0]
             customer_id = rng.randint(1, customers)
             assignee = rng.choice(agent_ids) if (status != "open" or rng.random() < 0.5) else None
             channel = rng.choices(*CHANNELS)[0]
@@ -252,10 +291,24 @@ def load(connection, *, tickets: int, seed: int, organization_id: int, inbox_ids
         # Messages ----------------------------------------------------------------------
         total_messages = sum(count_of)
         progress = Progress("messages", total_messages)
-        copier = Copier(cursor, "tickets_message", [
-            "id", "public_id", "ticket_id", "kind", "author_type", "author_user_id",
-            "author_customer_id", "channel", "body", "email_message_id", "raw_email", "created_at",
-        ])
+        copier = Copier(
+            cursor,
+            "tickets_message",
+            [
+                "id",
+                "public_id",
+                "ticket_id",
+                "kind",
+                "author_type",
+                "author_user_id",
+                "author_customer_id",
+                "channel",
+                "body",
+                "email_message_id",
+                "raw_email",
+                "created_at",
+            ],
+        )
         message_id = 0
         for index in range(tickets):
             created = created_of[index]
@@ -265,15 +318,11 @@ def load(connection, *, tickets: int, seed: int, organization_id: int, inbox_ids
                 at = created + position * gaps
                 body = sentence(rng, 8, 40).capitalize() + "."
                 if position % 2 == 0:
-                    line = (
-                        f"reply\tcustomer\t\\N\t{customer_of[index]}\t{channel_of[index]}\t{body}"
-                    )
+                    line = f"reply\tcustomer\t\\N\t{customer_of[index]}\t{channel_of[index]}\t{body}"
                 else:
                     kind = "note" if rng.random() < 0.1 else "reply"
                     line = f"{kind}\tagent\t{assignee_of[index]}\t\\N\tagent\t{body}"
-                copier.row(
-                    f"{message_id}\t{ulid(rng, at)}\t{index + 1}\t{line}\t\t\t{timestamp(at)}\n"
-                )
+                copier.row(f"{message_id}\t{ulid(rng, at)}\t{index + 1}\t{line}\t\t\t{timestamp(at)}\n")
             if message_id % 50000 < count_of[index]:
                 progress.update(message_id)
         copier.close()
@@ -284,7 +333,7 @@ def load(connection, *, tickets: int, seed: int, organization_id: int, inbox_ids
             cursor.execute("UPDATE tickets_inbox SET next_number = %s WHERE id = %s", [next_number, inbox_id])
         for table in big_tables:
             cursor.execute(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"  # noqa: S608
             )
 
         progress = Progress("indexes", len(dropped))
@@ -293,5 +342,9 @@ def load(connection, *, tickets: int, seed: int, organization_id: int, inbox_ids
             progress.update(done, force=True)
         progress.finish(len(dropped))
 
-    return {"tickets": tickets, "customers": customers, "messages": total_messages,
-            "long_thread": long_thread}
+    return {
+        "tickets": tickets,
+        "customers": customers,
+        "messages": total_messages,
+        "long_thread": long_thread,
+    }

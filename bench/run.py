@@ -51,12 +51,16 @@ PRODUCTION_ENV = {
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--tickets", type=int, default=1_000_000, help="tickets to load (default 1,000,000)")
     parser.add_argument("--reuse", action="store_true", help="keep the database and its data if loaded")
     parser.add_argument("--database", default="helpdesk_bench", help="name of the bench database")
     parser.add_argument("--seed", type=int, default=7, help="random seed of the data set")
-    parser.add_argument("--workers", type=int, default=0, help="gunicorn workers (default: gunicorn.conf.py's)")
+    parser.add_argument(
+        "--workers", type=int, default=0, help="gunicorn workers (default: gunicorn.conf.py's)"
+    )
     parser.add_argument("--concurrency", type=int, default=8, help="client threads for the create runs")
     parser.add_argument("--creates", type=int, default=2000, help="requests per create run (ours, floor)")
     parser.add_argument("--reads", type=int, default=100, help="requests per read measurement")
@@ -233,7 +237,11 @@ def measure_queries(path: str, *, api_key: str = "", agent: bool = False) -> dic
         problems.extend(found)
         if found:
             flagged.append(query["sql"])
-    return {"queries": len(captured.captured_queries), "problems": sorted(set(problems)), "flagged_sql": flagged}
+    return {
+        "queries": len(captured.captured_queries),
+        "problems": sorted(set(problems)),
+        "flagged_sql": flagged,
+    }
 
 
 # The server and the load -----------------------------------------------------------------
@@ -306,8 +314,10 @@ def peak_rss_mb(pid: int) -> float:
 def print_table(rows: list[dict], facts: dict, extra: list[str]) -> None:
     header = f"{'measure':<40} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'queries':>7}  notes"
     print()
-    print(f"Helpdesk bench: {facts['tickets']:,} tickets, {facts['messages']:,} messages, "
-          f"{facts['customers']:,} customers; {os.cpu_count()} cores")
+    print(
+        f"Helpdesk bench: {facts['tickets']:,} tickets, {facts['messages']:,} messages, "
+        f"{facts['customers']:,} customers; {os.cpu_count()} cores"
+    )
     print(header)
     print("-" * len(header))
     for row in rows:
@@ -328,7 +338,9 @@ def main() -> None:
     prepare_database(admin_url, args.database, args.reuse)
 
     env = {**os.environ, **PRODUCTION_ENV, "DATABASE_URL": bench_url}
-    os.environ.update({key: value for key, value in env.items() if key in PRODUCTION_ENV or key == "DATABASE_URL"})
+    os.environ.update(
+        {key: value for key, value in env.items() if key in PRODUCTION_ENV or key == "DATABASE_URL"}
+    )
     os.chdir(ROOT)
     import django
 
@@ -362,7 +374,9 @@ def main() -> None:
     step("query counts and EXPLAIN (in process)")
     plans = {}
     for name, path, who in reads:
-        plans[name] = measure_queries(path, api_key=creds["api_key"] if who == "key" else "", agent=who == "agent")
+        plans[name] = measure_queries(
+            path, api_key=creds["api_key"] if who == "key" else "", agent=who == "agent"
+        )
     connection.close()
 
     port = free_port()
@@ -370,31 +384,63 @@ def main() -> None:
     server = start_gunicorn(env, port, args.workers)
     rows = []
     try:
-        create_body = json.dumps({
-            "inbox": creds["inbox"],
-            "customer": {"email": "load-__N__@bench.example", "name": "Load Customer"},
-            "subject": "Cannot download the invoice __N__",
-            "message": "Hello, the invoice download fails with an error since this morning. Thanks!",
-            "priority": "normal",
-        })
+        create_body = json.dumps(
+            {
+                "inbox": creds["inbox"],
+                "customer": {"email": "load-__N__@bench.example", "name": "Load Customer"},
+                "subject": "Cannot download the invoice __N__",
+                "message": "Hello, the invoice download fails with an error since this morning. Thanks!",
+                "priority": "normal",
+            }
+        )
         api_headers = {"X-API-Key": creds["api_key"], "Content-Type": "application/json"}
-        create_spec = {"method": "POST", "body": create_body, "concurrency": args.concurrency,
-                       "max_seconds": args.max_seconds, "expect_status": 201}
+        create_spec = {
+            "method": "POST",
+            "body": create_body,
+            "concurrency": args.concurrency,
+            "max_seconds": args.max_seconds,
+            "expect_status": 201,
+        }
         run_tag = int(time.time())
         step("warm-up")
-        drive(port, path="/api/v1/tickets", headers=api_headers, requests=20, **{
-            **create_spec, "first_number": run_tag * 1000})
-        drive(port, path="/bench/floor", headers={"Content-Type": "application/json"}, requests=20,
-              **{**create_spec, "first_number": run_tag * 1000 + 100})
+        drive(
+            port,
+            path="/api/v1/tickets",
+            headers=api_headers,
+            requests=20,
+            **{**create_spec, "first_number": run_tag * 1000},
+        )
+        drive(
+            port,
+            path="/bench/floor",
+            headers={"Content-Type": "application/json"},
+            requests=20,
+            **{**create_spec, "first_number": run_tag * 1000 + 100},
+        )
 
         step(f"create-ticket x{args.creates} and floor x{args.creates}, {args.concurrency} threads")
-        ours = drive(port, path="/api/v1/tickets", headers=api_headers, requests=args.creates,
-                     **{**create_spec, "first_number": run_tag * 1000 + 10_000_000})
-        floor = drive(port, path="/bench/floor", headers={"Content-Type": "application/json"},
-                      requests=args.creates, **create_spec)
+        ours = drive(
+            port,
+            path="/api/v1/tickets",
+            headers=api_headers,
+            requests=args.creates,
+            **{**create_spec, "first_number": run_tag * 1000 + 10_000_000},
+        )
+        floor = drive(
+            port,
+            path="/bench/floor",
+            headers={"Content-Type": "application/json"},
+            requests=args.creates,
+            **create_spec,
+        )
         ratio = ours["throughput"] / floor["throughput"] if floor["throughput"] else 0.0
-        rows.append({"name": "create-ticket POST /api/v1/tickets", **ours,
-                     "notes": f"{ours['ok']}/{ours['requests']} created; statuses {ours['statuses']}"})
+        rows.append(
+            {
+                "name": "create-ticket POST /api/v1/tickets",
+                **ours,
+                "notes": f"{ours['ok']}/{ours['requests']} created; statuses {ours['statuses']}",
+            }
+        )
         rows.append({"name": "floor POST /bench/floor", **floor, "notes": f"ours/floor = {ratio:.2f}"})
 
         step("reads")
@@ -403,8 +449,14 @@ def main() -> None:
         for name, path, who in reads:
             headers = cookie if who == "agent" else key_header if who == "key" else {}
             drive(port, path=path, headers=headers, requests=5, concurrency=1)
-            result = drive(port, path=path, headers=headers, requests=args.reads, concurrency=2,
-                           max_seconds=args.max_seconds)
+            result = drive(
+                port,
+                path=path,
+                headers=headers,
+                requests=args.reads,
+                concurrency=2,
+                max_seconds=args.max_seconds,
+            )
             if result["ok"] != result["requests"] or not result["requests"]:
                 raise SystemExit(f"{path}: {result}")
             plan = plans[name]
@@ -430,31 +482,54 @@ def main() -> None:
     first_page_queue = p50("queue page /desk/ (first page)")
     checks = [
         ("create-ticket >= 0.5 x floor", ratio >= 0.5, f"{ratio:.2f}"),
-        ("queue & API list <= 10 queries",
-         all(plans[name]["queries"] <= 10 for name, _, _ in reads[:4]),
-         ", ".join(str(plans[name]["queries"]) for name, _, _ in reads[:4])),
-        ("no whole-table scan or count",
-         not any(plans[name]["problems"] for name, _, _ in reads),
-         "; ".join(f"{name}: {p}" for name, _, _ in reads for p in plans[name]["problems"]) or "none"),
-        ("deep queue page <= 3x first", p50(reads[1][0]) <= 3 * first_page_queue,
-         f"{p50(reads[1][0]):.1f} vs {first_page_queue:.1f} ms"),
-        ("deep API page <= 3x first", p50(reads[3][0]) <= 3 * first_page_api,
-         f"{p50(reads[3][0]):.1f} vs {first_page_api:.1f} ms"),
-        ("search <= 3x first page", max(p50(reads[4][0]), p50(reads[5][0])) <= 3 * first_page_api,
-         f"{p50(reads[4][0]):.1f} / {p50(reads[5][0]):.1f} vs {first_page_api:.1f} ms"),
-        ("worker peak RSS < 150 MB", 0 < peak < 150, f"{peak:.0f} MB (workers: "
-         + ", ".join(f"{value:.0f}" for value in sorted(rss.values())) + ")"),
+        (
+            "queue & API list <= 10 queries",
+            all(plans[name]["queries"] <= 10 for name, _, _ in reads[:4]),
+            ", ".join(str(plans[name]["queries"]) for name, _, _ in reads[:4]),
+        ),
+        (
+            "no whole-table scan or count",
+            not any(plans[name]["problems"] for name, _, _ in reads),
+            "; ".join(f"{name}: {p}" for name, _, _ in reads for p in plans[name]["problems"]) or "none",
+        ),
+        (
+            "deep queue page <= 3x first",
+            p50(reads[1][0]) <= 3 * first_page_queue,
+            f"{p50(reads[1][0]):.1f} vs {first_page_queue:.1f} ms",
+        ),
+        (
+            "deep API page <= 3x first",
+            p50(reads[3][0]) <= 3 * first_page_api,
+            f"{p50(reads[3][0]):.1f} vs {first_page_api:.1f} ms",
+        ),
+        (
+            "search <= 3x first page",
+            max(p50(reads[4][0]), p50(reads[5][0])) <= 3 * first_page_api,
+            f"{p50(reads[4][0]):.1f} / {p50(reads[5][0]):.1f} vs {first_page_api:.1f} ms",
+        ),
+        (
+            "worker peak RSS < 150 MB",
+            0 < peak < 150,
+            f"{peak:.0f} MB (workers: " + ", ".join(f"{value:.0f}" for value in sorted(rss.values())) + ")",
+        ),
     ]
-    extra = [f"load: {facts.get('load_seconds', '?')} s COPY + indexes, {facts.get('analyze_seconds', '?')} s"
-             " VACUUM ANALYZE (this run)" if "load_seconds" in facts else "data: reused"]
+    extra = [
+        f"load: {facts.get('load_seconds', '?')} s COPY + indexes, {facts.get('analyze_seconds', '?')} s"
+        " VACUUM ANALYZE (this run)"
+        if "load_seconds" in facts
+        else "data: reused"
+    ]
     extra.append(f"gunicorn: {len(rss)} workers; peak RSS of a worker {peak:.0f} MB")
     extra.append("targets:")
     for label, passed, detail in checks:
         extra.append(f"  [{'PASS' if passed else 'FAIL'}] {label}: {detail}")
     print_table(rows, facts, extra)
     if args.json:
-        args.json.write_text(json.dumps({"facts": facts, "rows": rows, "plans": plans, "rss_mb": rss,
-                                         "checks": checks}, indent=2))
+        args.json.write_text(
+            json.dumps(
+                {"facts": facts, "rows": rows, "plans": plans, "rss_mb": rss, "checks": checks}, indent=2
+            )
+        )
 
 
 def dataset_long_thread() -> int:
