@@ -38,9 +38,10 @@ def run(spec: dict) -> dict:
     statuses: dict[str, int] = {}
     errors: list[str] = []
     issued = itertools.count()
+    timeout = float(spec.get("timeout", 60))
 
     def worker():
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
         while next(issued) < total and time.monotonic() < deadline:
             body = None
             if body_template is not None:
@@ -55,7 +56,7 @@ def run(spec: dict) -> dict:
                     connection.close()
             except (OSError, http.client.HTTPException) as error:
                 connection.close()
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
                 with lock:
                     errors.append(repr(error))
                 continue
