@@ -38,6 +38,6 @@ def drop_indexes(apps, schema_editor):
 class Migration(migrations.Migration):
     atomic = False
 
-    dependencies = [("tickets", "0001_initial")]
+    dependencies = [("tickets", "0002_delivery_email_snapshot")]
 
     operations = [migrations.RunPython(create_indexes, drop_indexes, elidable=False)]
