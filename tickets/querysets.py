@@ -39,7 +39,7 @@ class TicketQuerySet(models.QuerySet):
         from django.contrib.postgres.search import SearchQuery, SearchVector
 
         # Each way of matching is its own indexed lookup and the ticket ids are united,
-        # so PostgreSQL answers from the GIN indexes of migration 0002
+        # so PostgreSQL answers from the GIN indexes of migration 0003
         # (to_tsvector('english', COALESCE(subject/body, ''))) instead of testing every
         # ticket of the organization against an OR.  The expressions below must stay
         # identical to those indexes.

@@ -20,14 +20,29 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from aiosmtpd.controller import Controller
 from django.db import connection
+from django_tasks_db.models import DBTaskResult
 
-from tickets.models import Ticket
+from tickets.models import Delivery, Ticket
 from tickets.tests import factories
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+class SmtpCollector:
+    """A real SMTP server's handler (aiosmtpd): every message the workers send lands here."""
+
+    def __init__(self):
+        self.received = []
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        with self.lock:
+            self.received.append((list(envelope.rcpt_tos), envelope.content))
+        return "250 Message accepted for delivery"
 
 
 def _free_port() -> int:
@@ -107,7 +122,18 @@ def cluster(django_db_setup, django_db_blocker):
     """
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: run with DATABASE_URL=postgres://... (CI does)")
-    environment = _environment()
+    collector = SmtpCollector()
+    smtp = Controller(collector, hostname="127.0.0.1", port=_free_port())
+    smtp.start()
+    environment = _environment(
+        {
+            "SUPPORT_EMAIL_SENDER": "smtp",
+            "EMAIL_HOST": "127.0.0.1",
+            "EMAIL_PORT": str(smtp.port),
+            "EMAIL_TIMEOUT": "10",
+            "SUPPORT_EMAIL": "support@scale.test",
+        }
+    )
     processes = []
     try:
         ports = []
@@ -128,10 +154,26 @@ def cluster(django_db_setup, django_db_blocker):
         processes.append(worker)
         for port, server in zip(ports, processes, strict=False):
             _wait_for_health(port, server)
-        yield ports
+        yield ports, collector, worker
     finally:
         for process in processes:
             _stop(process)
+        smtp.stop()
+
+
+@pytest.fixture
+def servers(cluster):
+    """The two servers' ports; the SMTP collector starts each test empty."""
+    ports, collector, worker = cluster
+    assert worker.poll() is None, "the task worker has exited"
+    with collector.lock:
+        collector.received.clear()
+    yield ports
+    # Let the worker finish what this test queued before the test's rows are flushed under it.
+    deadline = time.monotonic() + 60
+    while DBTaskResult.objects.filter(status__in=["READY", "RUNNING"]).exists():
+        assert time.monotonic() < deadline, "the task queue did not drain"
+        time.sleep(0.2)
 
 
 def _post_concurrently(ports: list[int], key: str, payloads: list[dict], headers: dict | None = None):
@@ -166,13 +208,13 @@ def _payload(email: str, subject: str = "Invoice download fails") -> dict:
     }
 
 
-def test_ticket_numbers_stay_consecutive_when_two_servers_create_at_once(cluster):
+def test_ticket_numbers_stay_consecutive_when_two_servers_create_at_once(servers):
     organization = factories.make_organization()
     inbox = factories.make_inbox(organization, prefix="SCL", daily_limit_per_customer=None, is_default=True)
     _, key = factories.make_api_key(organization)
 
     results = _post_concurrently(
-        cluster, key, [_payload(f"numbers{index}@example.com") for index in range(30)]
+        servers, key, [_payload(f"numbers{index}@example.com") for index in range(30)]
     )
 
     assert Counter(status for status, _ in results) == {201: 30}, results
@@ -184,44 +226,44 @@ def test_ticket_numbers_stay_consecutive_when_two_servers_create_at_once(cluster
     assert inbox.next_number == 31
 
 
-def test_the_daily_limit_of_two_holds_across_servers(cluster):
+def test_the_daily_limit_of_two_holds_across_servers(servers):
     organization = factories.make_organization()
     inbox = factories.make_inbox(organization, prefix="DAY", daily_limit_per_customer=2, is_default=True)
     _, key = factories.make_api_key(organization)
 
-    results = _post_concurrently(cluster, key, [_payload("same.person@example.com") for _ in range(12)])
+    results = _post_concurrently(servers, key, [_payload("same.person@example.com") for _ in range(12)])
 
     assert Counter(status for status, _ in results) == {201: 2, 429: 10}, results
     assert Ticket.objects.filter(inbox=inbox).count() == 2
     assert organization.customers.count() == 1
 
 
-def test_the_monthly_quota_holds_across_servers(cluster):
+def test_the_monthly_quota_holds_across_servers(servers):
     organization = factories.make_organization(monthly_ticket_quota=5)
     inbox = factories.make_inbox(organization, prefix="QTA", daily_limit_per_customer=None, is_default=True)
     _, key = factories.make_api_key(organization)
 
-    results = _post_concurrently(cluster, key, [_payload(f"quota{index}@example.com") for index in range(14)])
+    results = _post_concurrently(servers, key, [_payload(f"quota{index}@example.com") for index in range(14)])
 
     assert Counter(status for status, _ in results) == {201: 5, 429: 9}, results
     assert Ticket.objects.filter(inbox=inbox).count() == 5
 
 
-def test_an_idempotency_key_retried_against_both_servers_creates_one_ticket(cluster):
+def test_an_idempotency_key_retried_against_both_servers_creates_one_ticket(servers):
     organization = factories.make_organization()
     inbox = factories.make_inbox(organization, prefix="IDM", daily_limit_per_customer=None, is_default=True)
     _, key = factories.make_api_key(organization)
     payload = _payload("retry@example.com", subject="Charged twice")
 
     results = _post_concurrently(
-        cluster, key, [payload] * 10, headers={"Idempotency-Key": "order-7731-create"}
+        servers, key, [payload] * 10, headers={"Idempotency-Key": "order-7731-create"}
     )
 
     assert Counter(status for status, _ in results) == {201: 10}, results
     assert len({body["id"] for _, body in results}) == 1
     assert Ticket.objects.filter(inbox=inbox).count() == 1
     # Later retries, one per server, still answer the same ticket.
-    for port in cluster:
+    for port in servers:
         status, body = _request(
             port,
             "POST",
@@ -231,3 +273,42 @@ def test_an_idempotency_key_retried_against_both_servers_creates_one_ticket(clus
         )
         assert (status, body["id"]) == (201, results[0][1]["id"])
     assert Ticket.objects.filter(inbox=inbox).count() == 1
+
+
+def test_every_notification_is_sent_exactly_once_by_the_worker(servers, cluster):
+    _, collector, _ = cluster
+    organization = factories.make_organization()
+    inbox = factories.make_inbox(
+        organization,
+        prefix="NTF",
+        daily_limit_per_customer=None,
+        is_default=True,
+        support_email="desk@scale.test",
+    )
+    _, key = factories.make_api_key(organization)
+    customers = [f"notify{index}@example.com" for index in range(16)]
+
+    results = _post_concurrently(servers, key, [_payload(email) for email in customers])
+    assert Counter(status for status, _ in results) == {201: 16}, results
+
+    # The web processes only record queued deliveries and enqueue tasks; the one worker
+    # process sends them.  Wait for it to drain the queue.
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if not Delivery.objects.filter(ticket__inbox=inbox, status=Delivery.Status.QUEUED).exists():
+            break
+        time.sleep(0.5)
+    deliveries = list(Delivery.objects.filter(ticket__inbox=inbox))
+    # Each new ticket: a copy to the inbox's support address and a confirmation to the customer.
+    assert len(deliveries) == 32
+    assert Counter((delivery.ticket_id, delivery.kind) for delivery in deliveries) == {
+        (ticket_id, kind): 1
+        for ticket_id in Ticket.objects.filter(inbox=inbox).values_list("pk", flat=True)
+        for kind in (Delivery.Kind.NEW_TICKET, Delivery.Kind.CONFIRMATION)
+    }
+    assert {delivery.status for delivery in deliveries} == {Delivery.Status.SENT}
+    # What the SMTP server received: every delivery once, nothing twice.
+    time.sleep(1)  # a worker retrying a delivery twice would show up here
+    with collector.lock:
+        received = Counter(recipient for recipients, _ in collector.received for recipient in recipients)
+    assert received == Counter({"desk@scale.test": 16, **dict.fromkeys(customers, 1)})
