@@ -1,0 +1,550 @@
+#!/usr/bin/env python
+"""`make bench`: Helpdesk at N tickets, measured end to end, printed as one table.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/anything make bench
+    DATABASE_URL=... .venv/bin/python bench/run.py --tickets 20000 [--reuse]
+
+1. creates the database ``helpdesk_bench`` on the server of DATABASE_URL (dropped and
+   recreated unless --reuse), migrates it and loads N tickets with COPY (bench/dataset.py);
+2. measures query counts in process and EXPLAINs every query for scans of whole tables;
+3. starts the app under gunicorn with the production settings on 127.0.0.1 and drives
+   load from a separate process (bench/load.py), then reads the workers' peak RSS.
+"""
+
+import argparse
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+BIG_TABLES = {"tickets_ticket", "tickets_message", "tickets_customer", "tickets_ticket_tags"}
+COUNT_CAP = 10_000
+# A specific term (one of the data set's long-tail words: a few hundred tickets per
+# million) and a common one (in about a third of all tickets).
+SEARCH_TERM = "femelo"
+COMMON_TERM = "warranty"
+PRODUCTION_ENV = {
+    "DEBUG": "0",
+    "SECRET_KEY": "bench-only-secret-key-not-for-production-0123456789abcdef",
+    "ALLOWED_HOSTS": "127.0.0.1",
+    "SECURE_SSL_REDIRECT": "0",
+    "STATIC_MANIFEST": "0",
+    "TASKS_BACKEND": "database",
+    "SUPPORT_EMAIL_SENDER": "none",
+    # The bench is one API key hammering the API on purpose: lift its throttle so the
+    # figures measure the work, not 429s.
+    "API_THROTTLE_RATE": "100000000/min",
+    "HELPDESK_BENCH_FLOOR": "1",
+    "DJANGO_SETTINGS_MODULE": "helpdesk.settings",
+    "LOG_LEVEL": "WARNING",
+}
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--tickets", type=int, default=1_000_000, help="tickets to load (default 1,000,000)")
+    parser.add_argument("--reuse", action="store_true", help="keep the database and its data if loaded")
+    parser.add_argument("--database", default="helpdesk_bench", help="name of the bench database")
+    parser.add_argument("--seed", type=int, default=7, help="random seed of the data set")
+    parser.add_argument(
+        "--workers", type=int, default=0, help="gunicorn workers (default: gunicorn.conf.py's)"
+    )
+    parser.add_argument("--concurrency", type=int, default=8, help="client threads for the create runs")
+    parser.add_argument("--creates", type=int, default=2000, help="requests per create run (ours, floor)")
+    parser.add_argument("--reads", type=int, default=100, help="requests per read measurement")
+    parser.add_argument("--max-seconds", type=float, default=120, help="bound on each load run")
+    parser.add_argument("--deep-page", type=int, default=400, help="the deep page measured")
+    parser.add_argument("--timeout", type=float, default=30, help="seconds before a read request fails")
+    parser.add_argument("--json", type=Path, help="also write the results here as JSON")
+    return parser.parse_args()
+
+
+def bench_database_url(name: str) -> tuple[str, str]:
+    url = os.environ.get("DATABASE_URL", "")
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgres", "postgresql", "pgsql"):
+        sys.exit("make bench needs DATABASE_URL pointing at PostgreSQL (postgres://...)")
+    host = parts.hostname or "127.0.0.1"
+    if host not in ("127.0.0.1", "localhost", "::1") and not parts.netloc.startswith("/"):
+        print(f"note: the database server is {host}; the app and the load stay on 127.0.0.1", file=sys.stderr)
+    bench = urlunsplit(parts._replace(path=f"/{name}"))
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    return bench, admin
+
+
+def prepare_database(admin_url: str, name: str, reuse: bool) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if exists and reuse:
+            return
+        if exists:
+            connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}"')
+
+
+def step(text: str) -> None:
+    print(f"== {text}", file=sys.stderr, flush=True)
+
+
+# Data ----------------------------------------------------------------------------------
+
+
+def setup_fixture():
+    """The organization, inboxes, agents, tags and API key the data and the load use."""
+    from accounts.models import Membership, Organization, User
+    from bench.dataset import INBOXES
+    from tickets.models import Inbox, Tag
+
+    organization = Organization.objects.create(name="Bench Corp", slug="bench")
+    inboxes = [
+        Inbox.objects.create(organization=organization, name=name, prefix=prefix, is_default=index == 0)
+        for index, (name, prefix, _) in enumerate(INBOXES)
+    ]
+    agents = []
+    for index in range(6):
+        user = User.objects.create_user(f"agent{index}@bench.example", password=None, name=f"Agent {index}")
+        Membership.objects.create(
+            user=user, organization=organization, role="owner" if index == 0 else "agent"
+        )
+        agents.append(user)
+    tags = [
+        Tag.objects.create(organization=organization, name=name)
+        for name in ["vip", "bug", "refund", "urgent", "feedback", "churn-risk", "sales", "mobile"]
+    ]
+    return organization, inboxes, agents, tags
+
+
+def load_data(args) -> dict:
+    from django.db import connection
+
+    from bench import dataset
+    from tickets.models import Inbox, Ticket
+
+    if Ticket.objects.exists():
+        step(f"reusing the loaded data ({Ticket.objects.count():,} tickets)")
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT value FROM bench_info WHERE key = 'facts'")
+            return json.loads(cursor.fetchone()[0])
+    organization, inboxes, agents, tags = setup_fixture()
+    step(f"loading {args.tickets:,} tickets with COPY")
+    started = time.monotonic()
+    connection.ensure_connection()
+    facts = dataset.load(
+        connection.connection,
+        tickets=args.tickets,
+        seed=args.seed,
+        organization_id=organization.pk,
+        inbox_ids=[inbox.pk for inbox in inboxes],
+        agent_ids=[agent.pk for agent in agents],
+        tag_ids=[str(tag.pk) for tag in tags],
+        now=time.time(),
+    )
+    assert Inbox.objects.get(pk=inboxes[0].pk).next_number > 1
+    facts["load_seconds"] = round(time.monotonic() - started, 1)
+    step("VACUUM ANALYZE")
+    with connection.cursor() as cursor:
+        for table in [*BIG_TABLES, "tickets_inbox"]:
+            cursor.execute(f"VACUUM ANALYZE {table}")
+        cursor.execute("CREATE TABLE bench_info (key text PRIMARY KEY, value text NOT NULL)")
+        facts["analyze_seconds"] = round(time.monotonic() - started - facts["load_seconds"], 1)
+        cursor.execute("INSERT INTO bench_info VALUES ('facts', %s)", [json.dumps(facts)])
+    return facts
+
+
+def credentials() -> dict:
+    """An API key and a logged-in agent session (cookie) for the load."""
+    from django.test import Client
+
+    from accounts.models import ApiKey, Organization, User
+    from tickets.models import Inbox
+
+    organization = Organization.objects.get(slug="bench")
+    _, key = ApiKey.objects.create_key(name=f"bench {time.time():.0f}", organization=organization)
+    user = User.objects.get(email="agent0@bench.example")
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(user)
+    inbox = Inbox.objects.get(organization=organization, is_default=True)
+    return {"api_key": key, "session": client.cookies["sessionid"].value, "inbox": inbox.public_id}
+
+
+# Query counts and plans ----------------------------------------------------------------
+
+
+def walk(plan: dict):
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from walk(child)
+
+
+def plan_problems(sql: str) -> list[str]:
+    """Seq Scans of the big tables and counts over more rows than the cap, per EXPLAIN."""
+    from django.db import connection
+
+    if not sql.lstrip().upper().startswith("SELECT"):
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}")
+        plan = cursor.fetchone()[0]
+        if isinstance(plan, str):
+            plan = json.loads(plan)
+    problems = []
+    for node in walk(plan[0]["Plan"]):
+        relation = node.get("Relation Name", "")
+        if node["Node Type"] == "Seq Scan" and relation in BIG_TABLES:
+            problems.append(f"Seq Scan on {relation}")
+        if node["Node Type"] == "Aggregate" and "count(" in " ".join(node.get("Output", [])) + sql.lower():
+            rows = max((child.get("Plan Rows", 0) for child in node.get("Plans", [])), default=0)
+            if rows > COUNT_CAP + 1:
+                problems.append(f"count over ~{rows:,} rows")
+    return problems
+
+
+def measure_queries(path: str, *, api_key: str = "", agent: bool = False) -> dict:
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.models import User
+
+    client = Client(HTTP_HOST="127.0.0.1")
+    headers = {}
+    if api_key:
+        headers["X-API-Key"] = api_key
+    if agent:
+        client.force_login(User.objects.get(email="agent0@bench.example"))
+    client.get(path, headers=headers)  # warm: sessions, content types, caches
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(path, headers=headers)
+    if response.status_code != 200:
+        raise SystemExit(f"{path} answered {response.status_code}: {response.content[:300]!r}")
+    problems = []
+    flagged = []
+    for query in captured.captured_queries:
+        found = plan_problems(query["sql"])
+        problems.extend(found)
+        if found:
+            flagged.append(query["sql"])
+    return {
+        "queries": len(captured.captured_queries),
+        "problems": sorted(set(problems)),
+        "flagged_sql": flagged,
+    }
+
+
+# The server and the load -----------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_gunicorn(env: dict, port: int, workers: int) -> subprocess.Popen:
+    server_env = {**env, "HOST": "127.0.0.1", "PORT": str(port), "GUNICORN_ACCESS_LOG": ""}
+    if workers:
+        server_env["WEB_CONCURRENCY"] = str(workers)
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "gunicorn"), "helpdesk.wsgi", "-c", "gunicorn.conf.py"],
+        cwd=ROOT,
+        env=server_env,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit("gunicorn exited at start")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:  # noqa: S310
+                if response.status == 200:
+                    return server
+        except OSError:
+            time.sleep(0.3)
+    server.terminate()
+    raise SystemExit("gunicorn did not answer /healthz within 60 s")
+
+
+def drive(port: int, **spec) -> dict:
+    spec["port"] = port
+    completed = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "load.py"), json.dumps(spec)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(completed.stdout)
+
+
+def worker_pids(master: int) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        if parent == master:
+            pids.append(int(entry.name))
+    return pids
+
+
+def peak_rss_mb(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    match = re.search(r"VmHWM:\s+(\d+) kB", status)
+    return int(match.group(1)) / 1024 if match else 0.0
+
+
+# The table -----------------------------------------------------------------------------
+
+
+def print_table(rows: list[dict], facts: dict, extra: list[str]) -> None:
+    header = f"{'measure':<40} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'queries':>7}  notes"
+    print()
+    print(
+        f"Helpdesk bench: {facts['tickets']:,} tickets, {facts['messages']:,} messages, "
+        f"{facts['customers']:,} customers; {os.cpu_count()} cores"
+    )
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        queries = "" if row.get("queries") is None else str(row["queries"])
+        print(
+            f"{row['name']:<40} {row['throughput']:>8.1f} {row['p50_ms']:>8.1f} {row['p99_ms']:>8.1f} "
+            f"{queries:>7}  {row.get('notes', '')}"
+        )
+    print("-" * len(header))
+    for line in extra:
+        print(line)
+
+
+def main() -> None:
+    args = parse_args()
+    bench_url, admin_url = bench_database_url(args.database)
+    step(f"database {args.database} ({'reuse' if args.reuse else 'fresh'})")
+    prepare_database(admin_url, args.database, args.reuse)
+
+    env = {**os.environ, **PRODUCTION_ENV, "DATABASE_URL": bench_url}
+    os.environ.update(
+        {key: value for key, value in env.items() if key in PRODUCTION_ENV or key == "DATABASE_URL"}
+    )
+    os.chdir(ROOT)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    step("migrate")
+    call_command("migrate", interactive=False, verbosity=0)
+    from bench.floor import TABLE_SQL
+
+    with connection.cursor() as cursor:
+        cursor.execute(TABLE_SQL)
+    facts = load_data(args)
+    creds = credentials()
+    long_thread = facts["long_thread"]
+    from django.urls import reverse
+
+    private_path = reverse("portal:ticket", args=[long_thread["public_id"], long_thread["access_key"]])
+    deep = args.deep_page
+    reads = [
+        ("queue page /desk/ (first page)", "/desk/", "agent"),
+        (f"queue page /desk/?page={deep}", f"/desk/?page={deep}", "agent"),
+        ("API list /api/v1/tickets (first page)", "/api/v1/tickets", "key"),
+        (f"API list page={deep}", f"/api/v1/tickets?page={deep}", "key"),
+        (f"API search q={SEARCH_TERM}", f"/api/v1/tickets?q={SEARCH_TERM}", "key"),
+        (f"API search q={COMMON_TERM} (common word)", f"/api/v1/tickets?q={COMMON_TERM}", "key"),
+        (f"private page, {dataset_long_thread()} messages", private_path, "none"),
+    ]
+
+    step("query counts and EXPLAIN (in process)")
+    plans = {}
+    for name, path, who in reads:
+        plans[name] = measure_queries(
+            path, api_key=creds["api_key"] if who == "key" else "", agent=who == "agent"
+        )
+    connection.close()
+
+    port = free_port()
+    step(f"gunicorn on 127.0.0.1:{port}")
+    server = start_gunicorn(env, port, args.workers)
+    rows = []
+    try:
+        create_body = json.dumps(
+            {
+                "inbox": creds["inbox"],
+                "customer": {"email": "load-__N__@bench.example", "name": "Load Customer"},
+                "subject": "Cannot download the invoice __N__",
+                "message": "Hello, the invoice download fails with an error since this morning. Thanks!",
+                "priority": "normal",
+            }
+        )
+        api_headers = {"X-API-Key": creds["api_key"], "Content-Type": "application/json"}
+        create_spec = {
+            "method": "POST",
+            "body": create_body,
+            "concurrency": args.concurrency,
+            "max_seconds": args.max_seconds,
+            "expect_status": 201,
+        }
+        run_tag = int(time.time())
+        step("warm-up")
+        drive(
+            port,
+            path="/api/v1/tickets",
+            headers=api_headers,
+            requests=20,
+            **{**create_spec, "first_number": run_tag * 1000},
+        )
+        drive(
+            port,
+            path="/bench/floor",
+            headers={"Content-Type": "application/json"},
+            requests=20,
+            **{**create_spec, "first_number": run_tag * 1000 + 100},
+        )
+
+        step(f"create-ticket x{args.creates} and floor x{args.creates}, {args.concurrency} threads")
+        ours = drive(
+            port,
+            path="/api/v1/tickets",
+            headers=api_headers,
+            requests=args.creates,
+            **{**create_spec, "first_number": run_tag * 1000 + 10_000_000},
+        )
+        floor = drive(
+            port,
+            path="/bench/floor",
+            headers={"Content-Type": "application/json"},
+            requests=args.creates,
+            **create_spec,
+        )
+        ratio = ours["throughput"] / floor["throughput"] if floor["throughput"] else 0.0
+        rows.append(
+            {
+                "name": "create-ticket POST /api/v1/tickets",
+                **ours,
+                "notes": f"{ours['ok']}/{ours['requests']} created; statuses {ours['statuses']}",
+            }
+        )
+        rows.append({"name": "floor POST /bench/floor", **floor, "notes": f"ours/floor = {ratio:.2f}"})
+
+        step("reads")
+        cookie = {"Cookie": f"sessionid={creds['session']}"}
+        key_header = {"X-API-Key": creds["api_key"]}
+        for name, path, who in reads:
+            headers = cookie if who == "agent" else key_header if who == "key" else {}
+            drive(port, path=path, headers=headers, requests=2, concurrency=1, timeout=args.timeout)
+            result = drive(
+                port,
+                path=path,
+                headers=headers,
+                requests=args.reads,
+                concurrency=2,
+                max_seconds=args.max_seconds,
+                timeout=args.timeout,
+            )
+            plan = plans[name]
+            notes = "; ".join(plan["problems"]) or "no whole-table scan or count"
+            if result["ok"] != result["requests"] or not result["requests"]:
+                # A page that fails or times out is a row of the table, not a crash of the bench.
+                notes = (
+                    f"FAILED: {result['ok']} ok of {result['requests'] + result['errors']} "
+                    f"(statuses {result['statuses']}, {result['first_error'] or 'no error'}); " + notes
+                )
+                if not result["ok"]:
+                    result.update(p50_ms=float("inf"), p99_ms=float("inf"))
+            rows.append({"name": name, **result, "queries": plan["queries"], "notes": notes})
+
+        workers = worker_pids(server.pid)
+        rss = {pid: peak_rss_mb(pid) for pid in workers}
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+    peak = max(rss.values(), default=0.0)
+    by_name = {row["name"]: row for row in rows}
+
+    def p50(name):
+        return by_name[name]["p50_ms"]
+
+    first_page_api = p50("API list /api/v1/tickets (first page)")
+    first_page_queue = p50("queue page /desk/ (first page)")
+    checks = [
+        ("create-ticket >= 0.5 x floor", ratio >= 0.5, f"{ratio:.2f}"),
+        (
+            "queue & API list <= 10 queries",
+            all(plans[name]["queries"] <= 10 for name, _, _ in reads[:4]),
+            ", ".join(str(plans[name]["queries"]) for name, _, _ in reads[:4]),
+        ),
+        (
+            "no whole-table scan or count",
+            not any(plans[name]["problems"] for name, _, _ in reads),
+            "; ".join(f"{name}: {p}" for name, _, _ in reads for p in plans[name]["problems"]) or "none",
+        ),
+        (
+            "deep queue page <= 3x first",
+            p50(reads[1][0]) <= 3 * first_page_queue,
+            f"{p50(reads[1][0]):.1f} vs {first_page_queue:.1f} ms",
+        ),
+        (
+            "deep API page <= 3x first",
+            p50(reads[3][0]) <= 3 * first_page_api,
+            f"{p50(reads[3][0]):.1f} vs {first_page_api:.1f} ms",
+        ),
+        (
+            "search <= 3x first page",
+            max(p50(reads[4][0]), p50(reads[5][0])) <= 3 * first_page_api,
+            f"{p50(reads[4][0]):.1f} / {p50(reads[5][0]):.1f} vs {first_page_api:.1f} ms",
+        ),
+        (
+            "worker peak RSS < 150 MB",
+            0 < peak < 150,
+            f"{peak:.0f} MB (workers: " + ", ".join(f"{value:.0f}" for value in sorted(rss.values())) + ")",
+        ),
+    ]
+    extra = [
+        f"load: {facts.get('load_seconds', '?')} s COPY + indexes, {facts.get('analyze_seconds', '?')} s"
+        " VACUUM ANALYZE (this run)"
+        if "load_seconds" in facts
+        else "data: reused"
+    ]
+    extra.append(f"gunicorn: {len(rss)} workers; peak RSS of a worker {peak:.0f} MB")
+    extra.append("targets:")
+    for label, passed, detail in checks:
+        extra.append(f"  [{'PASS' if passed else 'FAIL'}] {label}: {detail}")
+    print_table(rows, facts, extra)
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {"facts": facts, "rows": rows, "plans": plans, "rss_mb": rss, "checks": checks}, indent=2
+            )
+        )
+
+
+def dataset_long_thread() -> int:
+    from bench.dataset import LONG_THREAD_MESSAGES
+
+    return LONG_THREAD_MESSAGES
+
+
+if __name__ == "__main__":
+    main()
