@@ -38,6 +38,6 @@ def drop_indexes(apps, schema_editor):
 class Migration(migrations.Migration):
     atomic = False
 
-    dependencies = [("tickets", "0002_delivery_email_snapshot")]
+    dependencies = [("tickets", "0003_add_ticket_resolved_index")]
 
     operations = [migrations.RunPython(create_indexes, drop_indexes, elidable=False)]
