@@ -85,6 +85,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "helpdesk.middleware.RequestIDMiddleware",
+    "helpdesk.middleware.RefuseNulInPathMiddleware",
     "helpdesk.middleware.ApiErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
