@@ -97,6 +97,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "accounts.middleware.CurrentOrganizationMiddleware",
+    "tickets.mail.middleware.InboundEmailBodyMiddleware",
 ]
 
 ROOT_URLCONF = "helpdesk.urls"
@@ -188,22 +189,116 @@ STORAGES = {
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 1024 * 1024)
 ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
 
-# Tasks: run right after commit by default; "database" uses django-tasks-db workers.
+# Tasks: run right after commit by default; "database" uses django-tasks-db workers
+# (`manage.py db_worker`); "rq" uses Redis through django-tasks-rq (see docs/deploy.md).
 TASKS_BACKEND = env_str("TASKS_BACKEND", "immediate")
 _TASK_BACKENDS = {
     "immediate": "django.tasks.backends.immediate.ImmediateBackend",
     "database": "django_tasks_db.DatabaseBackend",
+    "rq": "django_tasks_rq.RQBackend",
     "dummy": "django.tasks.backends.dummy.DummyBackend",
 }
 if TASKS_BACKEND not in _TASK_BACKENDS:
     raise ImproperlyConfigured(f"TASKS_BACKEND must be one of {sorted(_TASK_BACKENDS)}")
 TASKS = {"default": {"BACKEND": _TASK_BACKENDS[TASKS_BACKEND], "QUEUES": ["default"]}}
+if TASKS_BACKEND == "rq":
+    if not REDIS_URL:
+        raise ImproperlyConfigured("TASKS_BACKEND=rq needs REDIS_URL.")
+    INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
+    RQ_QUEUES = {"default": {"URL": REDIS_URL}}
 
-# Email. See tickets/mail/ and docs/deploy.md for SUPPORT_EMAIL_SENDER.
-SUPPORT_EMAIL = env_str("SUPPORT_EMAIL", "support@helpdesk.localhost")
+# Outbound email retries: attempts in all, and the first wait (doubled each time) when
+# the task backend can defer; the immediate backend retries inline, fewer times and with
+# short pauses (doubled, at most a second), since someone is waiting.
+DELIVERY_MAX_ATTEMPTS = env_int("DELIVERY_MAX_ATTEMPTS", 5)
+DELIVERY_RETRY_BASE_SECONDS = env_int("DELIVERY_RETRY_BASE_SECONDS", 60)
+DELIVERY_INLINE_MAX_ATTEMPTS = env_int("DELIVERY_INLINE_MAX_ATTEMPTS", 3)
+DELIVERY_INLINE_RETRY_SECONDS = float(env_str("DELIVERY_INLINE_RETRY_SECONDS", "0.2"))
+
+# Email. See tickets/mail/ and docs/deploy.md. SUPPORT_EMAIL_SENDER picks the provider:
+# sendgrid (the default when SENDGRID_API_KEY is set), google, smtp, any other anymail
+# provider by name, console, or none (tickets are only stored). Django's own EMAIL_*
+# settings must not be set next to MAILERS, so the SMTP values read from EMAIL_HOST &c.
+# in the environment go into MAILERS OPTIONS.
+SUPPORT_EMAIL = env_str("SUPPORT_EMAIL", "support@helpdesk.localhost").strip()
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", SUPPORT_EMAIL)
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
-MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+# Replies come back to reply+<ticket>-<signature>@INBOUND_EMAIL_DOMAIN (routed to the
+# provider's inbound webhook); empty: replies go to the inbox's support address.
+INBOUND_EMAIL_DOMAIN = env_str("INBOUND_EMAIL_DOMAIN").strip().lower()
+# Inbound webhooks carry whole emails: their own size limit, not DATA_UPLOAD_MAX_MEMORY_SIZE.
+INBOUND_EMAIL_MAX_BYTES = env_int("INBOUND_EMAIL_MAX_BYTES", 40 * 1024 * 1024)
+# The inbox (public id) that takes new mail sent to an address no inbox claims.
+INBOUND_EMAIL_DEFAULT_INBOX = env_str("INBOUND_EMAIL_DEFAULT_INBOX").strip()
+
+_sendgrid_api_key = env_str("SENDGRID_API_KEY")
+SUPPORT_EMAIL_SENDER = (
+    env_str("SUPPORT_EMAIL_SENDER") or ("sendgrid" if _sendgrid_api_key else "console" if DEBUG else "none")
+).strip().lower()
+# Every ANYMAIL_<NAME> variable becomes ANYMAIL["<NAME>"]: ANYMAIL_WEBHOOK_SECRET
+# ("user:password", comma-separated to rotate), ANYMAIL_MAILGUN_API_KEY,
+# ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY, ANYMAIL_POSTMARK_SERVER_TOKEN, ...
+ANYMAIL = {
+    name.removeprefix("ANYMAIL_"): value
+    for name, value in os.environ.items()
+    if name.startswith("ANYMAIL_") and value
+}
+if "WEBHOOK_SECRET" in ANYMAIL:
+    ANYMAIL["WEBHOOK_SECRET"] = env_list("ANYMAIL_WEBHOOK_SECRET")
+
+
+def _anymail_providers() -> set[str]:
+    import importlib.util
+    import pkgutil
+
+    spec = importlib.util.find_spec("anymail.backends")
+    found = {module.name for module in pkgutil.iter_modules(spec.submodule_search_locations)}
+    return found - {"base", "base_requests", "console", "test"}
+
+
+def _mailer(sender: str) -> dict:
+    smtp = "django.core.mail.backends.smtp.EmailBackend"
+    timeout = env_int("EMAIL_TIMEOUT", 10)
+    if sender == "none":
+        return {"BACKEND": "tickets.mail.backends.DisabledEmailBackend"}
+    if sender == "console":
+        return {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    if sender == "sendgrid":
+        if not _sendgrid_api_key:
+            raise ImproperlyConfigured("SUPPORT_EMAIL_SENDER=sendgrid needs SENDGRID_API_KEY.")
+        options = {"api_key": _sendgrid_api_key}
+        return {"BACKEND": "anymail.backends.sendgrid.EmailBackend", "OPTIONS": options}
+    if sender == "google":
+        user, password = env_str("GOOGLE_SMTP_USER"), env_str("GOOGLE_SMTP_APP_PASSWORD")
+        if not user or not password:
+            raise ImproperlyConfigured(
+                "SUPPORT_EMAIL_SENDER=google needs GOOGLE_SMTP_USER and GOOGLE_SMTP_APP_PASSWORD."
+            )
+        options = {"host": "smtp.gmail.com", "port": 587, "use_tls": True, "timeout": timeout}
+        return {"BACKEND": smtp, "OPTIONS": {**options, "username": user, "password": password}}
+    if sender == "smtp":
+        if not env_str("EMAIL_HOST"):
+            raise ImproperlyConfigured("SUPPORT_EMAIL_SENDER=smtp needs EMAIL_HOST.")
+        use_tls, use_ssl = env_bool("EMAIL_USE_TLS", False), env_bool("EMAIL_USE_SSL", False)
+        options = {
+            "host": env_str("EMAIL_HOST"),
+            "port": env_int("EMAIL_PORT", 465 if use_ssl else 587 if use_tls else 25),
+            "username": env_str("EMAIL_HOST_USER"),
+            "password": env_str("EMAIL_HOST_PASSWORD"),
+            "use_tls": use_tls,
+            "use_ssl": use_ssl,
+            "timeout": timeout,
+        }
+        return {"BACKEND": smtp, "OPTIONS": options}
+    if sender in _anymail_providers():
+        return {"BACKEND": f"anymail.backends.{sender}.EmailBackend"}
+    raise ImproperlyConfigured(
+        "SUPPORT_EMAIL_SENDER must be sendgrid, google, smtp, console, none or an anymail "
+        f"provider ({', '.join(sorted(_anymail_providers()))}), not {sender!r}."
+    )
+
+
+MAILERS = {"default": _mailer(SUPPORT_EMAIL_SENDER)}
 
 # Requests per API credential (key, agent token, customer token), e.g. "600/min".
 API_THROTTLE_RATE = env_str("API_THROTTLE_RATE", "600/min")

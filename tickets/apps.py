@@ -4,3 +4,17 @@ from django.apps import AppConfig
 class TicketsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "tickets"
+
+    def ready(self):
+        # anymail is code we do not own: its inbound webhook tells us through a signal.
+        from anymail.signals import inbound
+
+        from .mail.inbound import handle_inbound
+
+        inbound.connect(handle_inbound, dispatch_uid="tickets.mail.inbound")
+
+        from django.core import checks
+
+        from .mail.checks import check_inbound_webhook_secret
+
+        checks.register(check_inbound_webhook_secret, checks.Tags.security, deploy=True)

@@ -358,6 +358,17 @@ class Delivery(models.Model):
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # The email as rendered when it was queued, so a retry sends exactly what was
+    # recorded, even after the ticket changed (tickets/mail/outbound.py).
+    from_email = models.CharField(max_length=320, blank=True)
+    reply_to = models.CharField(max_length=320, blank=True)
+    subject = models.CharField(max_length=300, blank=True)
+    body_text = models.TextField(blank=True)
+    body_html = models.TextField(blank=True)
+    headers = models.JSONField(default=dict, blank=True, help_text="Threading and loop-guard headers.")
+    next_attempt_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the next retry is due while the delivery is queued."
+    )
 
     class Meta:
         ordering = ["-created_at"]

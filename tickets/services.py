@@ -406,6 +406,8 @@ def create_ticket(
     attachments: Sequence[UploadedFile] = (),
     idempotency_key: str = "",
     auto_assign: bool | None = None,
+    email_message_id: str = "",
+    raw_email: str = "",
 ) -> tuple[Ticket, bool]:
     """Open a ticket for a customer (found or created) with its first message.
 
@@ -509,6 +511,8 @@ def create_ticket(
             author_customer=customer,
             channel=channel,
             body=message,
+            email_message_id=email_message_id[:255],
+            raw_email=raw_email,
             created_at=now,
         )
         _store_attachments(first_message, attachments)

@@ -1,0 +1,140 @@
+"""Addresses and header values we put on email, and how we read them back.
+
+A ticket's reply address is ``reply+<ticket public id>-<signature>@INBOUND_EMAIL_DOMAIN``:
+the signature (an HMAC of the public id under SECRET_KEY) means only someone who received
+our mail can write to it, so a reply arriving there is trusted to belong to that ticket.
+"""
+
+import re
+from email.headerregistry import Address
+from email.utils import formataddr, getaddresses, make_msgid
+
+from django.conf import settings
+from django.utils.crypto import constant_time_compare, salted_hmac
+
+REPLY_LOCAL_PART = "reply"
+_SIGNATURE_LENGTH = 12
+_SALT = "tickets.mail.reply-address"
+_REPLY_ADDRESS = re.compile(
+    rf"^{REPLY_LOCAL_PART}\+(?P<public_id>[0-9a-z]{{26}})-(?P<signature>[0-9a-f]{{{_SIGNATURE_LENGTH}}})@(?P<domain>.+)$",
+    re.IGNORECASE,
+)
+# Control characters, including the CR and LF a header injection needs.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+_MESSAGE_ID = re.compile(r"<[^<>\s]+@[^<>\s]+>")
+
+
+def one_line(text: str, *, max_length: int = 250) -> str:
+    """A value fit for a header: no line breaks or control characters, bounded length."""
+    return " ".join(_CONTROL.sub(" ", text or "").split())[:max_length]
+
+
+def mail_domain() -> str:
+    """The domain our Message-IDs are made under."""
+    if settings.INBOUND_EMAIL_DOMAIN:
+        return settings.INBOUND_EMAIL_DOMAIN
+    return settings.DEFAULT_FROM_EMAIL.rpartition("@")[2].strip("> ") or "helpdesk.localhost"
+
+
+def _signature(public_id: str, secret: str | None = None) -> str:
+    digest = salted_hmac(_SALT, public_id.upper(), secret=secret, algorithm="sha256").hexdigest()
+    return digest[:_SIGNATURE_LENGTH]
+
+
+def reply_address(ticket) -> str:
+    """The per-ticket reply address, or "" when inbound mail is not set up."""
+    if not settings.INBOUND_EMAIL_DOMAIN:
+        return ""
+    local_part = f"{REPLY_LOCAL_PART}+{ticket.public_id.lower()}-{_signature(ticket.public_id)}"
+    return f"{local_part}@{settings.INBOUND_EMAIL_DOMAIN}"
+
+
+def ticket_public_id_from_reply_address(address: str) -> str | None:
+    """The ticket public id a genuine reply address names; None for anything else."""
+    match = _REPLY_ADDRESS.match((address or "").strip())
+    if not match or match["domain"].lower() != settings.INBOUND_EMAIL_DOMAIN:
+        return None
+    return _verified(match["public_id"], match["signature"])
+
+
+def _verified(public_id: str, signature: str) -> str | None:
+    public_id = public_id.upper()
+    # Addresses and ids in older emails stay valid across a SECRET_KEY rotation.
+    secrets = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+    if any(constant_time_compare(signature.lower(), _signature(public_id, secret)) for secret in secrets):
+        return public_id
+    return None
+
+
+def find_reply_addresses(text: str) -> list[str]:
+    """Reply addresses mentioned anywhere in a text (a bounce quotes the original mail)."""
+    if not settings.INBOUND_EMAIL_DOMAIN:
+        return []
+    pattern = re.compile(
+        rf"{REPLY_LOCAL_PART}\+[0-9a-z]{{26}}-[0-9a-f]{{{_SIGNATURE_LENGTH}}}@{re.escape(settings.INBOUND_EMAIL_DOMAIN)}",
+        re.IGNORECASE,
+    )
+    return pattern.findall(text or "")
+
+
+def named_address(name: str, address: str) -> str:
+    """``"Name" <address>`` with the name made safe for a header."""
+    name = one_line(name, max_length=100).replace('"', "'")
+    return formataddr((name, address)) if name else address
+
+
+_THREAD_ROOT = re.compile(
+    rf"^<ticket-(?P<public_id>[0-9a-z]{{26}})-(?P<signature>[0-9a-f]{{{_SIGNATURE_LENGTH}}})@"
+)
+
+
+def thread_root_id(ticket) -> str:
+    """A Message-ID every email of the ticket refers to, so clients keep one thread.
+
+    Signed like the reply address: knowing a ticket's public id is not enough to forge it.
+    """
+    return f"<ticket-{ticket.public_id.lower()}-{_signature(ticket.public_id)}@{mail_domain()}>"
+
+
+def ticket_public_id_from_thread_root(message_id: str) -> str | None:
+    match = _THREAD_ROOT.match((message_id or "").strip().lower())
+    return _verified(match["public_id"], match["signature"]) if match else None
+
+
+def new_message_id(ticket=None) -> str:
+    idstring = f"ticket-{ticket.public_id.lower()}" if ticket is not None else "helpdesk"
+    return make_msgid(idstring=idstring, domain=mail_domain())
+
+
+def message_ids_in(value: str | None) -> list[str]:
+    """The ``<id@domain>`` tokens of an In-Reply-To or References header, in order."""
+    return _MESSAGE_ID.findall(value or "")
+
+
+def address_list(values) -> list[str]:
+    """Bare, lower-cased addresses from header values or EmailAddress objects."""
+    found = []
+    for value in values or []:
+        if isinstance(value, Address):
+            found.append(value.addr_spec)
+        elif hasattr(value, "addr_spec"):
+            found.append(value.addr_spec)
+        else:
+            found.extend(address for _, address in getaddresses([str(value)]))
+    return [address.strip().lower() for address in found if address and "@" in address]
+
+
+def is_own_address(address: str) -> bool:
+    """An address that is ours: mail to or from it would talk to ourselves."""
+    from tickets.models import Inbox
+
+    address = (address or "").strip().lower()
+    if not address:
+        return False
+    ours = {addr for addr in address_list([settings.DEFAULT_FROM_EMAIL, settings.SUPPORT_EMAIL])}
+    if address in ours:
+        return True
+    local_part, _, domain = address.rpartition("@")
+    if domain == settings.INBOUND_EMAIL_DOMAIN and local_part.startswith(f"{REPLY_LOCAL_PART}+"):
+        return True
+    return Inbox.objects.filter(support_email__iexact=address).exists()

@@ -1,0 +1,467 @@
+"""Inbound email: anymail's ``inbound`` signal turns a received email into a service call.
+
+anymail's webhook views (``/anymail/<esp>/inbound/``) authenticate the provider and
+normalise its payload; we receive the parsed email here (a signal is right for this
+because anymail is code we do not own; connected in ``TicketsConfig.ready``).
+
+What an email becomes (docs/deploy.md, "Inbound email"):
+
+1. The thread: the signed per-ticket reply address among the recipients, then
+   ``In-Reply-To``/``References`` against the Message-IDs we sent and received, then
+   ``[PREFIX-123]`` in the subject within the organization of the inbox it was sent to.
+2. Automatic mail (auto-replies, bounces, lists, mailer-daemon) is recorded as an internal
+   note on its ticket and never answered, so no mail loop can start; with no ticket it is
+   dropped (logged). Our own mail coming back (it carries ``X-Helpdesk-Kind``) is
+   ignored; the support mailbox's mail counts only as an answer through a reply address.
+3. On a known ticket, the ticket's customer adds a reply (a closed ticket gets a new,
+   linked ticket instead); an agent of the organization adds a public reply when the mail
+   came to the signed reply address (else an internal note, since a From header is easy
+   to forge); anyone else's mail through the reply address becomes an internal note,
+   never a message to the customer, and through a mere subject or header match opens
+   their own ticket (step 4).
+4. Otherwise a new ticket (channel email) opens on the inbox whose ``support_email`` the
+   mail was sent to, else on ``INBOUND_EMAIL_DEFAULT_INBOX``, else (a single inbox using
+   ``SUPPORT_EMAIL``) on that one. Mail for an address no inbox claims is dropped (logged).
+"""
+
+import logging
+import re
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import Q
+
+from accounts.models import Membership, User
+from tickets import limits, services
+from tickets.actors import Actor
+from tickets.exceptions import DailyLimitReached, HelpdeskError, QuotaReached
+from tickets.models import Delivery, Inbox, Message, Ticket
+
+from . import addresses, quotes
+
+logger = logging.getLogger(__name__)
+
+_REFERENCE = re.compile(r"\[([A-Z][A-Z0-9]{0,9}-\d{1,9})\]")
+_AUTOMATIC_SENDERS = re.compile(r"^(mailer-daemon|postmaster|mail-daemon|bounces?)([+@.-]|$)", re.IGNORECASE)
+# Every email we send carries this header; mail clients do not copy it into replies, so
+# an inbound email that has it is our own mail come back (a loop), never a person.
+OWN_MAIL_HEADER = "X-Helpdesk-Kind"
+_AUTOMATIC_HEADERS = ("X-Autoreply", "X-Autorespond", "X-Auto-Response-Suppress")
+_REPLY_PREFIX = re.compile(r"^\s*((re|aw|sv|fwd?)\s*:\s*)+", re.IGNORECASE)
+_TRUNCATED = "\n\n[Shortened: the whole email is kept with this message.]"
+
+
+@dataclass(frozen=True)
+class InboundResult:
+    """What an email became: ``reply``, ``agent_reply``, ``note``, ``new_ticket``,
+    ``follow_up`` (a new ticket for a reply to a closed one), ``automatic``, ``duplicate``
+    or ``dropped``."""
+
+    action: str
+    ticket: Ticket | None = None
+    message: Message | None = None
+    reason: str = ""
+
+
+def handle_inbound(sender, event, esp_name, **kwargs):
+    """anymail.signals.inbound receiver."""
+    try:
+        result = process(event.message)
+    except HelpdeskError as error:
+        # A refusal of the domain (an invalid sender address, ...) will not change if the
+        # provider retries: answer 200 and log it. Other errors answer 500 and are retried.
+        logger.error("Inbound email via %s refused: %s", esp_name, error.message)
+        return
+    logger.info(
+        "Inbound email via %s: %s %s %s",
+        esp_name,
+        result.action,
+        result.ticket.reference if result.ticket else "",
+        result.reason,
+    )
+
+
+# Reading the email ----------------------------------------------------------------------
+
+
+def raw_source(email) -> str:
+    """The email as text for ``Message.raw_email`` (NUL bytes, which PostgreSQL text cannot
+    hold, become U+FFFD)."""
+    try:
+        raw = email.as_string()
+    except Exception:  # noqa: BLE001 - a malformed part must not lose the email
+        raw = email.as_bytes().decode("utf-8", errors="replace")
+    return raw.replace("\x00", "\ufffd")
+
+
+def sender_of(email) -> tuple[str, str]:
+    sender = email.from_email
+    if isinstance(sender, list):
+        sender = sender[0] if sender else None
+    if sender is None:
+        return "", ""
+    return sender.addr_spec.strip().lower(), addresses.one_line(sender.display_name or "", max_length=200)
+
+
+def recipients_of(email) -> list[str]:
+    """Recipients, the envelope's first: it says which copy of a Cc'd email this is."""
+    found = addresses.address_list([email.envelope_recipient] if email.envelope_recipient else [])
+    for header in ("Delivered-To", "X-Original-To", "Envelope-To"):
+        found += addresses.address_list(email.get_all(header) or [])
+    found += addresses.address_list(email.to) + addresses.address_list(email.cc)
+    return list(dict.fromkeys(found))
+
+
+def is_automatic(email, sender: str) -> bool:
+    """Auto-replies, bounces and bulk mail (RFC 3834 and common practice)."""
+    auto_submitted = (email.get("Auto-Submitted") or "").strip().lower()
+    if auto_submitted and auto_submitted != "no":
+        return True
+    precedence = (email.get("Precedence") or email.get("X-Precedence") or "").strip().lower()
+    if precedence in {"bulk", "junk", "list", "auto_reply"}:
+        return True
+    if any(
+        email.get(header) is not None
+        for header in ("X-Autoreply", "X-Autorespond", "X-Auto-Response-Suppress")
+    ):
+        return True
+    if email.get_content_type() == "multipart/report":
+        return True
+    if email.envelope_sender is not None and email.envelope_sender.strip("<> ") == "":
+        return True  # The null return path: a bounce.
+    return not sender or bool(_AUTOMATIC_SENDERS.match(sender.partition("@")[0] + "@"))
+
+
+def body_of(email) -> str:
+    text = email.text
+    if not (text or "").strip() and email.html:
+        text = quotes.html_to_text(email.html)
+    body = quotes.strip_quoted((text or "").replace("\x00", ""))
+    if not body.strip():
+        body = "(This email had no text.)"
+    if len(body) > limits.MESSAGE_MAX_LENGTH:
+        body = body[: limits.MESSAGE_MAX_LENGTH - len(_TRUNCATED)].rstrip() + _TRUNCATED
+    return body
+
+
+def subject_of(email) -> str:
+    subject = addresses.one_line(email.subject or "", max_length=limits.SUBJECT_MAX_LENGTH)
+    if len(subject) < limits.SUBJECT_MIN_LENGTH:
+        subject = "(no subject)"
+    return subject
+
+
+def attachments_of(email) -> list[services.UploadedFile]:
+    uploads = []
+    for part in email.walk():
+        filename = part.get_filename()
+        if part.is_multipart() or not filename:
+            continue  # Bodies, and inline parts without a name (signature logos).
+        if not (part.is_attachment() or part.is_inline()):
+            continue
+        try:
+            content = part.get_content_bytes()
+        except ValueError:
+            continue
+        if content is None or len(content) > settings.ATTACHMENT_MAX_BYTES:
+            logger.warning("Inbound attachment %r skipped: too large or empty", filename)
+            continue
+        uploads.append(
+            services.UploadedFile(
+                filename=addresses.one_line(filename, max_length=200).replace("/", "_"),
+                content_type=part.get_content_type(),
+                content=content,
+            )
+        )
+    return uploads
+
+
+# Finding the ticket -------------------------------------------------------------------
+
+
+def inbox_for(recipients: list[str]) -> Inbox | None:
+    """The inbox the mail was sent to (see the module docstring for the order)."""
+    if recipients:
+        query = Q()
+        for address in recipients:
+            query |= Q(support_email__iexact=address)
+        matches = {
+            inbox.support_email.lower(): inbox
+            for inbox in Inbox.objects.select_related("organization").filter(query).order_by("-pk")
+        }
+        for address in recipients:
+            if address in matches:
+                return matches[address]
+    if settings.INBOUND_EMAIL_DEFAULT_INBOX:
+        inbox = (
+            Inbox.objects.select_related("organization")
+            .filter(public_id=settings.INBOUND_EMAIL_DEFAULT_INBOX)
+            .first()
+        )
+        if inbox is not None:
+            return inbox
+    support = addresses.address_list([settings.SUPPORT_EMAIL])
+    if support and support[0] in recipients:
+        candidates = Inbox.objects.select_related("organization").filter(support_email="")
+        defaults = list(candidates.filter(is_default=True)[:2])
+        if len(defaults) == 1:
+            return defaults[0]
+        only = list(candidates[:2])
+        if len(only) == 1:
+            return only[0]
+    return None
+
+
+def _ticket_by_message_ids(ids: list[str]) -> Ticket | None:
+    if not ids:
+        return None
+    for message_id in reversed(ids):
+        public_id = addresses.ticket_public_id_from_thread_root(message_id)
+        if public_id:
+            ticket = Ticket.objects.filter(public_id=public_id).first()
+            if ticket is not None:
+                return ticket
+    delivery = (
+        Delivery.objects.filter(message_id_header__in=ids, ticket__isnull=False)
+        .select_related("ticket")
+        .order_by("-created_at")
+        .first()
+    )
+    if delivery is not None:
+        return delivery.ticket
+    message = (
+        Message.objects.filter(email_message_id__in=ids)
+        .select_related("ticket")
+        .order_by("-created_at")
+        .first()
+    )
+    return message.ticket if message is not None else None
+
+
+def find_ticket(email, recipients: list[str], subject: str, *, raw: str = "", automatic: bool = False):
+    """``(ticket, via_reply_address)`` for the thread this email belongs to, or ``(None, False)``."""
+    for address in recipients:
+        public_id = addresses.ticket_public_id_from_reply_address(address)
+        if public_id:
+            ticket = Ticket.objects.filter(public_id=public_id).first()
+            if ticket is not None:
+                return ticket, True
+
+    ids = addresses.message_ids_in(email.get("In-Reply-To")) + addresses.message_ids_in(
+        email.get("References")
+    )
+    ticket = _ticket_by_message_ids(ids)
+    if ticket is not None:
+        return ticket, False
+
+    match = _REFERENCE.search(subject)
+    inbox = inbox_for(recipients)
+    if match and inbox is not None:
+        ticket = Ticket.objects.filter(organization_id=inbox.organization_id, reference=match[1]).first()
+        if ticket is not None:
+            return ticket, False
+
+    if automatic and raw:
+        # A bounce quotes the mail it bounces: find our reply address or Message-ID in it.
+        for address in addresses.find_reply_addresses(raw):
+            public_id = addresses.ticket_public_id_from_reply_address(address)
+            ticket = Ticket.objects.filter(public_id=public_id).first() if public_id else None
+            if ticket is not None:
+                return ticket, False
+        ticket = _ticket_by_message_ids(addresses.message_ids_in(raw)[:50])
+        if ticket is not None:
+            return ticket, False
+    return None, False
+
+
+def _agent_of(ticket: Ticket, sender: str) -> User | None:
+    membership = (
+        Membership.objects.filter(
+            organization_id=ticket.organization_id, user__email__iexact=sender, user__is_active=True
+        )
+        .select_related("user")
+        .first()
+    )
+    return membership.user if membership else None
+
+
+def _is_customer(ticket: Ticket, sender: str) -> bool:
+    known = {ticket.customer.email.lower(), (ticket.reply_address or "").strip().lower()}
+    return sender in known - {""}
+
+
+# Acting on it ----------------------------------------------------------------------------
+
+
+def process(email) -> InboundResult:
+    """Turn one received email into a ticket change, through the services."""
+    raw = raw_source(email)
+    sender, sender_name = sender_of(email)
+    if (
+        not sender
+        or email.get(OWN_MAIL_HEADER) is not None
+        or sender.startswith(f"{addresses.REPLY_LOCAL_PART}+")
+    ):
+        return InboundResult("dropped", reason="our own email, or from nobody")
+    # The support mailbox (SUPPORT_EMAIL, an inbox's support_email) is ours too: its
+    # mail is only trusted as a reply through a ticket's signed reply address.
+    from_support_mailbox = addresses.is_own_address(sender)
+    recipients = recipients_of(email)
+    subject = subject_of(email)
+    message_id = addresses.one_line(email.get("Message-ID") or "", max_length=255)
+    automatic = is_automatic(email, sender)
+    ticket, via_reply_address = find_ticket(email, recipients, subject, raw=raw, automatic=automatic)
+    inbox = None if ticket is not None else inbox_for(recipients)
+    organization_id = (
+        ticket.organization_id if ticket is not None else getattr(inbox, "organization_id", None)
+    )
+    if message_id and organization_id is not None:
+        # Providers retry webhooks: the same email is stored once per organization (the
+        # same email sent to two organizations' addresses reaches both).
+        seen = Message.objects.filter(email_message_id=message_id, ticket__organization_id=organization_id)
+        if seen.exists():
+            return InboundResult("duplicate", reason=message_id)
+    body = body_of(email)
+    stored = {"channel": Ticket.Channel.EMAIL, "email_message_id": message_id, "raw_email": raw}
+
+    if from_support_mailbox:
+        if automatic or ticket is None or not via_reply_address:
+            return InboundResult("dropped", reason="from our own address")
+        # Someone answered the new-ticket copy from the support mailbox: an answer from
+        # the organization's side, mailed on to the customer.
+        message, _ = services.add_message(
+            ticket=ticket,
+            body=body,
+            actor=Actor.system(f"Support mailbox <{sender}>"),
+            attachments=attachments_of(email),
+            **stored,
+        )
+        return InboundResult("agent_reply", ticket, message)
+
+    if automatic:
+        if ticket is None:
+            logger.warning("Automatic email from %s matched no ticket; dropped (%s)", sender, subject)
+            return InboundResult("dropped", reason="automatic email without a ticket")
+        note = f"Automatic email from {sender} (not answered): {subject}\n\n{body}"
+        message, _ = services.add_message(
+            ticket=ticket,
+            body=note[: limits.MESSAGE_MAX_LENGTH],
+            actor=Actor.system("Email (automatic)"),
+            kind=Message.Kind.NOTE,
+            **stored,
+        )
+        return InboundResult("automatic", ticket, message)
+
+    attachments = attachments_of(email)
+    if ticket is not None:
+        ticket = Ticket.objects.select_related("customer", "inbox", "organization").get(pk=ticket.pk)
+        if _is_customer(ticket, sender):
+            if ticket.status == Ticket.Status.CLOSED:
+                return _follow_up(ticket, sender, sender_name, subject, body, attachments, stored)
+            message, _ = services.add_message(
+                ticket=ticket,
+                body=body,
+                actor=Actor.for_customer(ticket.customer),
+                attachments=attachments,
+                **stored,
+            )
+            return InboundResult("reply", ticket, message)
+        agent = _agent_of(ticket, sender)
+        if agent is not None and via_reply_address:
+            message, _ = services.add_message(
+                ticket=ticket, body=body, actor=Actor.agent(agent), attachments=attachments, **stored
+            )
+            return InboundResult("agent_reply", ticket, message)
+        if agent is not None or via_reply_address:
+            who = sender_name and f"{sender_name} <{sender}>" or sender
+            reason = (
+                "an agent's email that did not come through the ticket's reply address"
+                if agent is not None
+                else "not from this ticket's customer"
+            )
+            note = f"Email from {who} ({reason}):\n\n{body}"
+            message, _ = services.add_message(
+                ticket=ticket,
+                body=note[: limits.MESSAGE_MAX_LENGTH],
+                actor=Actor.agent(agent) if agent is not None else Actor.system(f"Email from {sender}"),
+                kind=Message.Kind.NOTE,
+                attachments=attachments,
+                **stored,
+            )
+            return InboundResult("note", ticket, message)
+        # A stranger who only names the ticket (a subject reference, a Message-ID) proves
+        # nothing: their email is their own conversation, on the inbox it was sent to.
+        inbox = inbox_for(recipients)
+
+    if inbox is None:
+        logger.warning("Email from %s to %s matched no inbox; dropped (%s)", sender, recipients, subject)
+        return InboundResult("dropped", reason="no inbox for these recipients")
+    return _new_ticket(inbox, sender, sender_name, subject, body, attachments, stored)
+
+
+def _new_ticket(
+    inbox, sender, sender_name, subject, body, attachments, stored, *, metadata=None, action="new_ticket"
+):
+    customer_data = services.CustomerData(email=sender, name=sender_name)
+    try:
+        ticket, _ = services.create_ticket(
+            inbox=inbox,
+            customer=customer_data,
+            subject=subject,
+            message=body,
+            actor=Actor.system("Email"),
+            channel=Ticket.Channel.EMAIL,
+            metadata=metadata,
+            attachments=attachments,
+            email_message_id=stored["email_message_id"],
+            raw_email=stored["raw_email"],
+        )
+    except (DailyLimitReached, QuotaReached) as error:
+        # Never lose a customer's email to a limit meant for API abuse: add it to their
+        # latest open ticket in this inbox when there is one.
+        latest = (
+            Ticket.objects.filter(
+                inbox=inbox,
+                customer__email__iexact=sender,
+                status__in=[Ticket.Status.OPEN, Ticket.Status.IN_PROGRESS, Ticket.Status.RESOLVED],
+            )
+            .select_related("customer")
+            .order_by("-created_at")
+            .first()
+        )
+        if latest is None:
+            logger.error("Email from %s not stored: %s", sender, error.message)
+            return InboundResult("dropped", reason=error.message)
+        message, _ = services.add_message(
+            ticket=latest,
+            body=f"{subject}\n\n{body}"[: limits.MESSAGE_MAX_LENGTH],
+            actor=Actor.for_customer(latest.customer),
+            attachments=attachments,
+            **stored,
+        )
+        return InboundResult("reply", latest, message, reason=error.message)
+    except HelpdeskError as error:
+        logger.error("Email from %s not stored: %s", sender, error.message)
+        return InboundResult("dropped", reason=error.message)
+    return InboundResult(action, ticket, ticket.messages.order_by("created_at", "id").first())
+
+
+def _follow_up(ticket, sender, sender_name, subject, body, attachments, stored) -> InboundResult:
+    """A reply to a closed ticket opens a new one, linked to the old in its metadata."""
+    metadata = {"follow_up_of": ticket.reference}
+    subject = re.sub(
+        r"^\s*((re|aw|sv|fwd?)\s*:\s*)+", "", _REFERENCE.sub("", subject), flags=re.IGNORECASE
+    ).strip()
+    if len(subject) < limits.SUBJECT_MIN_LENGTH:
+        subject = ticket.subject
+    return _new_ticket(
+        ticket.inbox,
+        sender,
+        sender_name,
+        subject,
+        body,
+        attachments,
+        stored,
+        metadata=metadata,
+        action="follow_up",
+    )

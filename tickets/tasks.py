@@ -1,0 +1,81 @@
+"""Background work, through Django's Tasks framework (``django.tasks``).
+
+The backend is ``TASKS_BACKEND``: ``immediate`` runs a task as soon as it is enqueued
+(dev, tests), ``database`` stores it for ``manage.py db_worker`` (django-tasks-db),
+``rq`` hands it to Redis workers. django.tasks has no retries of its own, so the send
+task does them: a failed try is recorded on the Delivery and, while attempts remain, the
+task enqueues itself again with ``run_after`` (exponential backoff) where the backend
+can defer, or tries again inline a few times after short pauses where it cannot (then
+the delivery is failed, for ``manage.py retry_failed_deliveries`` or the admin action).
+"""
+
+import logging
+import time
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.db import transaction
+from django.tasks import task
+from django.utils import timezone
+
+from tickets.mail import outbound
+
+logger = logging.getLogger(__name__)
+
+
+@task()
+def send_delivery(delivery_id: int) -> str:
+    """Send one queued Delivery; returns what finally happened to it."""
+    backend = send_delivery.get_backend()
+    max_attempts = settings.DELIVERY_MAX_ATTEMPTS
+    if not backend.supports_defer:
+        # Inline retries hold up whoever enqueued the task: keep them few and short.
+        max_attempts = min(max_attempts, settings.DELIVERY_INLINE_MAX_ATTEMPTS)
+    while True:
+        attempt = outbound.attempt_delivery(delivery_id, max_attempts=max_attempts)
+        if attempt.outcome != "retry":
+            return attempt.outcome
+        wait = outbound.backoff(attempt.delivery.attempts)
+        if backend.supports_defer:
+            run_after = timezone.now() + wait
+            outbound.schedule_retry(attempt.delivery, run_after)
+            try:
+                send_delivery.using(run_after=run_after).enqueue(delivery_id)
+            except Exception:
+                # The row stays queued with its next_attempt_at: the sweeper
+                # (manage.py retry_failed_deliveries) picks it up.
+                logger.exception("Could not enqueue the retry of delivery %s", delivery_id)
+            return "retry"
+        # An immediate backend cannot wait: pause briefly (bounded) and try again.
+        pause = settings.DELIVERY_INLINE_RETRY_SECONDS * 2 ** (attempt.delivery.attempts - 1)
+        time.sleep(min(pause, 1.0))
+
+
+def _enqueue_now(delivery_ids: list[int]) -> None:
+    for delivery_id in delivery_ids:
+        try:
+            # A savepoint: a failed insert (database backend) must not break the
+            # caller's transaction.
+            with transaction.atomic():
+                send_delivery.enqueue(delivery_id)
+        except Exception:
+            # The Delivery row is committed and stays queued; the sweeper retries it.
+            logger.exception("Could not enqueue delivery %s", delivery_id)
+
+
+def enqueue_deliveries(delivery_ids: Iterable[int]) -> None:
+    """Hand deliveries to the task backend once the surrounding transaction commits.
+
+    The database backend enqueues inside the transaction (the task row commits with the
+    Delivery rows or not at all); other backends get the task after commit, so an
+    immediate send never runs inside a transaction and never sees uncommitted rows.
+    """
+    delivery_ids = list(delivery_ids)
+    if not delivery_ids:
+        return
+    from django_tasks_db import DatabaseBackend
+
+    if isinstance(send_delivery.get_backend(), DatabaseBackend):
+        _enqueue_now(delivery_ids)
+    else:
+        transaction.on_commit(lambda: _enqueue_now(delivery_ids))

@@ -1,0 +1,257 @@
+"""The task queue that carries email: retries with backoff, failures kept for staff, the
+database worker, and nothing lost when the provider is down."""
+
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
+from django.core.management import call_command
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from tickets.mail.outbound import retry_deliveries
+from tickets.models import Delivery, Ticket
+
+DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+
+
+class FlakyProvider(LocmemBackend):
+    """A provider that is down while ``down`` is true (the edge we do not own)."""
+
+    down = True
+    failures_left = 0
+    calls = 0
+
+    def send_messages(self, messages):
+        FlakyProvider.calls += 1
+        if FlakyProvider.failures_left > 0:
+            FlakyProvider.failures_left -= 1
+            raise ConnectionError("Connection reset by the provider")
+        if FlakyProvider.down:
+            raise ConnectionError("503 Service Unavailable from the provider")
+        return super().send_messages(messages)
+
+
+@pytest.fixture(autouse=True)
+def mail_settings(settings):
+    FlakyProvider.down = True
+    FlakyProvider.failures_left = 0
+    FlakyProvider.calls = 0
+    settings.MAILERS = {"default": {"BACKEND": f"{__name__}.FlakyProvider"}}
+    settings.SUPPORT_EMAIL_SENDER = "smtp"
+    settings.SUPPORT_EMAIL = "support@acme.test"
+    settings.INBOUND_EMAIL_DOMAIN = "reply.acme.test"
+    settings.DELIVERY_MAX_ATTEMPTS = 3
+    settings.DELIVERY_RETRY_BASE_SECONDS = 60
+    settings.DELIVERY_INLINE_RETRY_SECONDS = 0
+    return settings
+
+
+def create_ticket(api):
+    return api.post(
+        "/api/v1/tickets",
+        {"customer": {"email": "jane@example.com"}, "subject": "Refund please", "message": "Charged twice."},
+        format="json",
+    )
+
+
+def run_worker():
+    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
+
+
+def test_a_provider_outage_never_fails_the_api_and_a_later_retry_sends_everything(
+    api, inbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = create_ticket(api)
+
+    assert response.status_code == 201
+    ticket = Ticket.objects.get(public_id=response.json()["id"])
+    assert ticket.messages.get().body == "Charged twice."
+    deliveries = Delivery.objects.filter(ticket=ticket)
+    assert deliveries.count() == 2
+    for delivery in deliveries:
+        assert delivery.status == Delivery.Status.FAILED
+        assert delivery.attempts == 3
+        assert "503 Service Unavailable" in delivery.last_error
+    assert FlakyProvider.calls == 6  # three tries for each of the two emails
+    assert mail.outbox == []
+
+    FlakyProvider.down = False
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("retry_failed_deliveries", verbosity=0)
+
+    assert sorted(deliveries.values_list("status", flat=True)) == ["sent", "sent"]
+    assert sorted(email.to[0] for email in mail.outbox) == ["jane@example.com", "support@acme.test"]
+    assert list(deliveries.values_list("attempts", "last_error")) == [(1, ""), (1, "")]
+
+
+def test_a_provider_that_recovers_between_tries_sends_on_the_next_try(
+    inbox, django_capture_on_commit_callbacks
+):
+    from tickets.tests import factories
+
+    FlakyProvider.down = False
+    FlakyProvider.failures_left = 1
+    with django_capture_on_commit_callbacks(execute=True):
+        factories.make_ticket(inbox, email="jane@example.com")
+
+    support = Delivery.objects.get(kind=Delivery.Kind.NEW_TICKET)
+    assert (support.status, support.attempts) == ("sent", 2)
+    confirmation = Delivery.objects.get(kind=Delivery.Kind.CONFIRMATION)
+    assert (confirmation.status, confirmation.attempts) == ("sent", 1)
+    assert len(mail.outbox) == 2
+
+
+# The worker closes stale connections between tasks, as in production: no test transaction.
+@pytest.mark.django_db(transaction=True)
+def test_with_the_database_backend_a_failed_send_is_retried_later_with_growing_waits(
+    api, inbox, settings, django_capture_on_commit_callbacks
+):
+    settings.TASKS = DATABASE_TASKS
+    with django_capture_on_commit_callbacks(execute=True):
+        assert create_ticket(api).status_code == 201
+    assert DBTaskResult.objects.ready().count() == 2
+    assert set(Delivery.objects.values_list("status", "attempts")) == {("queued", 0)}
+
+    before = timezone.now()
+    run_worker()
+
+    assert set(Delivery.objects.values_list("status", "attempts")) == {("queued", 1)}
+    for delivery in Delivery.objects.all():
+        wait = delivery.next_attempt_at - before
+        assert timedelta(seconds=59) < wait < timedelta(seconds=65)
+    assert DBTaskResult.objects.ready().count() == 0  # deferred: run_after is in the future
+    waiting = DBTaskResult.objects.filter(status="READY")
+    assert waiting.count() == 2
+    assert all(timedelta(seconds=59) < task.run_after - before < timedelta(seconds=65) for task in waiting)
+
+    waiting.update(run_after=timezone.now())
+    before = timezone.now()
+    run_worker()
+    for delivery in Delivery.objects.all():
+        assert delivery.attempts == 2
+        wait = delivery.next_attempt_at - before
+        assert timedelta(seconds=119) < wait < timedelta(seconds=125)
+
+    FlakyProvider.down = False
+    DBTaskResult.objects.filter(status="READY").update(run_after=timezone.now())
+    run_worker()
+
+    assert set(Delivery.objects.values_list("status", "attempts")) == {("sent", 3)}
+    assert len(mail.outbox) == 2
+
+
+# The worker closes stale connections between tasks, as in production: no test transaction.
+@pytest.mark.django_db(transaction=True)
+def test_with_the_database_backend_the_last_failed_try_marks_the_delivery_failed(
+    api, inbox, settings, django_capture_on_commit_callbacks
+):
+    settings.TASKS = DATABASE_TASKS
+    settings.DELIVERY_MAX_ATTEMPTS = 1
+    with django_capture_on_commit_callbacks(execute=True):
+        create_ticket(api)
+
+    run_worker()
+
+    assert set(Delivery.objects.values_list("status", "attempts")) == {("failed", 1)}
+    assert DBTaskResult.objects.ready().count() == 0
+
+
+def test_a_delivery_is_sent_at_most_once_even_if_its_task_runs_twice(
+    inbox, settings, django_capture_on_commit_callbacks
+):
+    from tickets import tasks
+    from tickets.tests import factories
+
+    FlakyProvider.down = False
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    with django_capture_on_commit_callbacks(execute=True):
+        factories.make_ticket(inbox, email="jane@example.com")
+    delivery = Delivery.objects.get(kind=Delivery.Kind.CONFIRMATION)
+
+    assert tasks.send_delivery.call(delivery.pk) == "sent"
+    assert tasks.send_delivery.call(delivery.pk) == "skipped"
+    assert len(mail.outbox) == 1
+
+
+def test_stuck_queued_deliveries_are_picked_up_by_the_sweeper(
+    inbox, settings, django_capture_on_commit_callbacks
+):
+    from tickets.tests import factories
+
+    FlakyProvider.down = False
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    with django_capture_on_commit_callbacks(execute=True):
+        factories.make_ticket(inbox, email="jane@example.com")
+    Delivery.objects.update(created_at=timezone.now() - timedelta(hours=2))
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        count = retry_deliveries()
+
+    assert count == 2
+    assert set(Delivery.objects.values_list("status", flat=True)) == {"sent"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_db_worker_on_postgresql_picks_up_a_queued_notification_and_sends_it(
+    needs_postgres, api, inbox, settings
+):
+    FlakyProvider.down = False
+    settings.TASKS = DATABASE_TASKS
+
+    response = create_ticket(api)  # autocommit: on_commit callbacks run for real
+
+    assert response.status_code == 201
+    assert set(Delivery.objects.values_list("status", flat=True)) == {"queued"}
+    assert mail.outbox == []
+    assert DBTaskResult.objects.ready().count() == 2
+
+    run_worker()
+
+    assert set(Delivery.objects.values_list("status", flat=True)) == {"sent"}
+    assert sorted(email.to[0] for email in mail.outbox) == ["jane@example.com", "support@acme.test"]
+    assert DBTaskResult.objects.successful().count() == 2
+
+
+def test_the_admin_action_sends_failed_deliveries_again(inbox, rf, django_capture_on_commit_callbacks):
+    from django.contrib.admin import ModelAdmin, site
+    from django.contrib.messages.storage.fallback import FallbackStorage
+
+    from tickets.mail.actions import retry_deliveries_action
+    from tickets.tests import factories
+
+    with django_capture_on_commit_callbacks(execute=True):
+        factories.make_ticket(inbox, email="jane@example.com")
+    assert set(Delivery.objects.values_list("status", flat=True)) == {"failed"}
+    FlakyProvider.down = False
+    request = rf.post("/admin/tickets/delivery/")
+    request.session = {}
+    request._messages = FallbackStorage(request)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        retry_deliveries_action(
+            ModelAdmin(Delivery, site), request, Delivery.objects.filter(kind="confirmation")
+        )
+
+    assert dict(Delivery.objects.values_list("kind", "status")) == {
+        "confirmation": "sent",
+        "new_ticket": "failed",
+    }
+    assert [message.message for message in request._messages] == ["Queued 1 delivery again."]
+
+
+def test_the_immediate_backend_retries_inline_only_a_few_times(
+    inbox, settings, django_capture_on_commit_callbacks
+):
+    from tickets.tests import factories
+
+    settings.DELIVERY_MAX_ATTEMPTS = 5
+    settings.DELIVERY_INLINE_MAX_ATTEMPTS = 2
+    with django_capture_on_commit_callbacks(execute=True):
+        factories.make_ticket(inbox, email="jane@example.com")
+
+    assert set(Delivery.objects.values_list("status", "attempts")) == {("failed", 2)}
+    assert FlakyProvider.calls == 4
