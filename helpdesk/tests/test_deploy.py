@@ -25,7 +25,7 @@ def production_environment(**overrides) -> dict:
         }
     }
     environment.update(
-        DJANGO_SETTINGS_MODULE="helpdesk.tests.production_settings",
+        DJANGO_SETTINGS_MODULE="helpdesk.settings",
         DEBUG="0",
         SECRET_KEY=secrets.token_urlsafe(50)[:60],
         ALLOWED_HOSTS="help.example.com",
@@ -79,7 +79,7 @@ def test_production_defaults_are_hardened():
     result = subprocess.run(  # noqa: S603 - a fixed snippet in our own interpreter
         [sys.executable, "-c", code],
         cwd=BASE_DIR,
-        env=production_environment(DJANGO_SETTINGS_MODULE="helpdesk.settings"),
+        env=production_environment(),
         capture_output=True,
         text=True,
         timeout=60,
