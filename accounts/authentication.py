@@ -3,7 +3,8 @@
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
-from .models import API_KEY_PREFIX, AgentToken, ApiKey
+from . import customer_jwt
+from .models import API_KEY_PREFIX, AgentToken, ApiKey, CustomerToken
 from .principals import Principal
 
 BAD_CREDENTIAL = "The credential is invalid, revoked or expired."
@@ -62,3 +63,81 @@ class AgentTokenAuthentication(BearerAuthentication):
             raise exceptions.AuthenticationFailed(BAD_CREDENTIAL)
         _touch(agent_token)
         return (agent_token.user, Principal.for_agent(agent_token.user))
+
+
+# Customers ------------------------------------------------------------------------------
+# A customer reaches the customer API (``/api/v1/me/...``) and the customer routes of the
+# dialects with a token its integrator minted (``hdc_...``) or a JWT signed by the
+# integrator's own sign-in. Both answer None for a bearer credential that is clearly of
+# another kind, so they chain with each other and with the classes above.
+
+
+def _expected_organization_id(request) -> int | None:
+    """The organization a view is bound to, when it is (a dialect route may be)."""
+    view = (getattr(request, "parser_context", None) or {}).get("view")
+    resolver = getattr(view, "customer_organization_id", None)
+    return resolver(request) if callable(resolver) else None
+
+
+def _check_organization(request, organization_id: int) -> None:
+    expected = _expected_organization_id(request)
+    if expected is not None and expected != organization_id:
+        raise exceptions.AuthenticationFailed(BAD_CREDENTIAL)
+
+
+class CustomerTokenAuthentication(BearerAuthentication):
+    """A customer token minted by the integrator: ``Authorization: Bearer hdc_...``."""
+
+    def authenticate(self, request):
+        token = bearer_token(request)
+        if token is None or not token.startswith(f"{CustomerToken.KIND_PREFIX}_"):
+            return None
+        customer_token = CustomerToken.find(token)
+        if customer_token is None:
+            raise exceptions.AuthenticationFailed(BAD_CREDENTIAL)
+        customer = customer_token.customer
+        # A token is only ever good for its own organization's customer.
+        if customer.organization_id != customer_token.organization_id:
+            raise exceptions.AuthenticationFailed(BAD_CREDENTIAL)
+        _check_organization(request, customer_token.organization_id)
+        _touch(customer_token)
+        return (None, Principal.for_customer(customer, f"customer_token:{customer_token.pk}"))
+
+
+class CustomerJWTAuthentication(BearerAuthentication):
+    """A JWT from the integrator's own sign-in, naming the customer (accounts/customer_jwt.py)."""
+
+    def organization_for(self, request, header: dict, unverified_claims: dict):
+        """Which organization's keys verify this token. Subclasses may name it otherwise."""
+        return customer_jwt.organization_named_by(header, unverified_claims)
+
+    def authenticate(self, request):
+        token = bearer_token(request)
+        if token is None:
+            return None
+        try:
+            claims = customer_jwt.decode(
+                token,
+                organization_resolver=lambda header, unverified: self.organization_for(
+                    request, header, unverified
+                ),
+            )
+        except customer_jwt.NotAJWT:
+            return None
+        except customer_jwt.InvalidCustomerJWT:
+            raise exceptions.AuthenticationFailed(BAD_CREDENTIAL) from None
+        _check_organization(request, claims.organization.pk)
+        from tickets import services
+        from tickets.exceptions import InvalidInput
+
+        try:
+            customer, _ = services.upsert_customer(
+                organization=claims.organization,
+                data=services.CustomerData(
+                    external_id=claims.external_id, email=claims.email, name=claims.name
+                ),
+            )
+        except InvalidInput:
+            # e.g. the token's email belongs to a customer with another external id.
+            raise exceptions.AuthenticationFailed(BAD_CREDENTIAL) from None
+        return (None, Principal.for_customer(customer, f"customer_jwt:{customer.pk}"))
