@@ -234,7 +234,7 @@ def test_the_filled_urls_do_reach_the_victim_with_the_right_credentials(victim, 
     routes = {route for route in all_routes() if route.startswith(("api/v1/^tickets/", "api/v1/^customers/"))}
     opened = 0
     for route in sorted(routes):
-        if "rotate" in route or "token_id" in route:
+        if "rotate" in route or "tokens" in route:
             continue
         response = api.get(fill(route, victim))
         assert response.status_code == 200, (route, response.content[:200])
