@@ -96,8 +96,9 @@ def parameter_value(route: str, name: str, victim: dict) -> str:
 
 
 def fill(route: str, victim: dict) -> str:
-    path = re.sub(r"<(?:\w+:)?(\w+)>", lambda match: parameter_value(route, match.group(1), victim), route)
-    path = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda match: parameter_value(route, match.group(1), victim), path)
+    # Regex groups first: "(?P<id>...)" also looks like a "<id>" converter.
+    path = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda match: parameter_value(route, match.group(1), victim), route)
+    path = re.sub(r"<(?:\w+:)?(\w+)>", lambda match: parameter_value(route, match.group(1), victim), path)
     path = path.replace("/?$", "").replace("\\Z", "").replace("$", "").replace("^", "")
     path = re.sub(r"\(\?:([^)|]*)[^)]*\)\??", r"\1", path)  # optional/alternative groups: first branch
     return "/" + path
