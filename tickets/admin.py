@@ -1,0 +1,925 @@
+"""Django admin for the ticket domain.
+
+Staff may see everything here, but they change tickets the way every other face does:
+through ``tickets/services.py``, acting as themselves (``Actor.agent(request.user)``), so
+each change leaves a TicketEvent and triggers the same notifications. Saving the ticket
+form, adding a message in its inline, and every action below call a service; nothing
+saves a ticket or a message directly. Messages and events are history: shown, never edited.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+from django.http import HttpResponseRedirect
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
+from django.utils.text import Truncator
+
+from accounts.models import Membership
+
+from . import limits, services
+from .actors import Actor
+from .exceptions import HelpdeskError, InvalidInput
+from .mail.actions import retry_deliveries_action
+from .models import (
+    Attachment,
+    Customer,
+    Delivery,
+    IdempotencyKey,
+    Inbox,
+    Message,
+    Notification,
+    SavedReply,
+    Tag,
+    Ticket,
+    TicketEvent,
+)
+
+BOTH_LOCATIONS = [admin.ActionLocation.CHANGE_LIST, admin.ActionLocation.CHANGE_FORM]
+
+
+def _count_of(model, field: str):
+    """A correlated COUNT for a changelist column: evaluated for the page's rows only."""
+    return Coalesce(
+        Subquery(
+            model.objects.filter(**{field: OuterRef("pk")})
+            .order_by()
+            .values(field)
+            .annotate(total=Count("pk"))
+            .values("total")[:1],
+            output_field=IntegerField(),
+        ),
+        0,
+    )
+
+
+def _check(validator, *args, **kwargs):
+    """Run a service's own validator on a form value; its refusal becomes the field's error."""
+    try:
+        return validator(*args, **kwargs)
+    except InvalidInput as error:
+        raise forms.ValidationError(error.message) from error
+
+
+class ServiceErrorsMixin:
+    """A domain refusal that the form could not foresee (a race, a limit) is shown as an
+    error message instead of a server error; the atomic change view has rolled back."""
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except HelpdeskError as error:
+            self.message_user(request, f"Nothing was saved: {error.message}", messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+
+def parse_tag_names(text: str) -> list[str]:
+    names = []
+    for part in (text or "").split(","):
+        name = part.strip()
+        if name and name not in names:
+            names.append(name)
+    return names
+
+
+# Inboxes and customers ----------------------------------------------------------------
+
+
+@admin.register(Inbox)
+class InboxAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "prefix",
+        "organization",
+        "is_default",
+        "daily_limit_per_customer",
+        "auto_assignment",
+        "ticket_count",
+        "public_id",
+    )
+    list_filter = ("is_default", "auto_assignment", "organization")
+    list_select_related = ("organization",)
+    search_fields = ("name", "prefix", "public_id", "organization__name", "support_email")
+    autocomplete_fields = ("organization",)
+    readonly_fields = ("public_id", "next_number", "created_at")
+    fields = (
+        "organization",
+        "name",
+        "prefix",
+        "public_id",
+        "support_email",
+        "is_default",
+        "daily_limit_per_customer",
+        "auto_assignment",
+        "next_number",
+        "created_at",
+    )
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(ticket_total=_count_of(Ticket, "inbox"))
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None:
+            # References already handed out say "<prefix>-<number>"; keep them meaningful.
+            return (*self.readonly_fields, "organization", "prefix")
+        return self.readonly_fields
+
+    @admin.display(description="Tickets", ordering="ticket_total")
+    def ticket_count(self, inbox):
+        return inbox.ticket_total
+
+
+class CustomerForm(forms.ModelForm):
+    class Meta:
+        model = Customer
+        fields = ("organization", "email", "external_id", "name", "metadata")
+
+    def clean_email(self):
+        return _check(services.normalize_email, self.cleaned_data.get("email", ""))
+
+    def clean_metadata(self):
+        return _check(services.validate_metadata, self.cleaned_data.get("metadata"))
+
+    def clean(self):
+        cleaned = super().clean()
+        external_id = cleaned.get("external_id", self.instance.external_id)
+        if "email" in cleaned and not cleaned["email"] and not external_id:
+            self.add_error("email", "A customer needs an email or an external id.")
+        return cleaned
+
+
+@admin.register(Customer)
+class CustomerAdmin(ServiceErrorsMixin, admin.ModelAdmin):
+    form = CustomerForm
+    list_display = (
+        "display_name",
+        "email",
+        "external_id",
+        "organization",
+        "plan",
+        "ticket_count",
+        "created_at",
+    )
+    list_filter = ("organization", "created_at")
+    list_select_related = ("organization",)
+    search_fields = ("email", "name", "external_id", "public_id")
+    date_hierarchy = "created_at"
+    readonly_fields = ("public_id", "created_at", "updated_at", "recent_tickets")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(ticket_total=_count_of(Ticket, "customer"))
+
+    def get_fields(self, request, obj=None):
+        fields = ["organization", "email", "external_id", "name", "metadata"]
+        if obj is not None:
+            fields = ["public_id", *fields, "created_at", "updated_at", "recent_tickets"]
+        return fields
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None:
+            # The integrator's id is how their backend finds this person; it is not edited here.
+            return (*self.readonly_fields, "organization", "external_id")
+        return self.readonly_fields
+
+    @admin.display(description="Name")
+    def display_name(self, customer):
+        return customer.display_name
+
+    @admin.display(description="Plan")
+    def plan(self, customer):
+        return customer.metadata.get("plan", "") if isinstance(customer.metadata, dict) else ""
+
+    @admin.display(description="Tickets", ordering="ticket_total")
+    def ticket_count(self, customer):
+        return customer.ticket_total
+
+    @admin.display(description="Latest tickets")
+    def recent_tickets(self, customer):
+        from django.urls import reverse
+
+        tickets = customer.tickets.only("pk", "reference", "subject", "status")[:20]
+        return (
+            format_html_join(
+                "",
+                '<div><a href="{}">{}</a> {} ({})</div>',
+                (
+                    (
+                        reverse("admin:tickets_ticket_change", args=[t.pk]),
+                        t.reference,
+                        t.subject,
+                        t.get_status_display(),
+                    )
+                    for t in tickets
+                ),
+            )
+            or "—"
+        )
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        if not change:
+            customer, _ = services.upsert_customer(
+                organization=data["organization"],
+                data=services.CustomerData(
+                    email=data["email"],
+                    external_id=data["external_id"],
+                    name=data["name"],
+                    metadata=data["metadata"] or {},
+                ),
+            )
+            obj.pk = customer.pk
+        else:
+            changed = {
+                name: data[name] for name in ("name", "email", "metadata") if name in form.changed_data
+            }
+            if changed:
+                services.update_customer(customer=obj, **changed)
+        obj.refresh_from_db()
+
+
+class TagForm(forms.ModelForm):
+    class Meta:
+        model = Tag
+        fields = ("organization", "name")
+
+    def clean_name(self):
+        name = (self.cleaned_data.get("name") or "").strip()
+        organization_id = self.instance.organization_id or getattr(
+            self.cleaned_data.get("organization"), "pk", None
+        )
+        if organization_id is not None:
+            clash = Tag.objects.filter(organization_id=organization_id, name=name).exclude(
+                pk=self.instance.pk
+            )
+            if clash.exists():
+                raise forms.ValidationError("This organization already has a tag with this name.")
+        return name
+
+
+@admin.register(Tag)
+class TagAdmin(ServiceErrorsMixin, admin.ModelAdmin):
+    form = TagForm
+    list_display = ("name", "organization", "ticket_count", "id", "created_at")
+    list_filter = ("organization",)
+    list_select_related = ("organization",)
+    search_fields = ("name", "organization__name")
+    readonly_fields = ("id", "created_at")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(ticket_total=_count_of(Ticket.tags.through, "tag"))
+
+    def get_readonly_fields(self, request, obj=None):
+        return (*self.readonly_fields, "organization") if obj is not None else self.readonly_fields
+
+    @admin.display(description="Tickets", ordering="ticket_total")
+    def ticket_count(self, tag):
+        return tag.ticket_total
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            services.rename_tag(tag=obj, name=form.cleaned_data["name"])
+        else:
+            tag, _ = services.get_or_create_tag(organization=obj.organization, name=obj.name)
+            obj.pk = tag.pk
+            obj.refresh_from_db()
+
+    def delete_model(self, request, obj):
+        services.delete_tag(tag=obj)
+
+    def delete_queryset(self, request, queryset):
+        for tag in queryset:
+            services.delete_tag(tag=tag)
+
+
+# Tickets --------------------------------------------------------------------------------
+
+UPDATABLE_FIELDS = ("subject", "priority", "category", "type", "metadata", "reply_address")
+
+
+class TicketFormBase(forms.ModelForm):
+    tag_names = forms.CharField(
+        label="Tags",
+        required=False,
+        help_text="Comma-separated; new names become tags of the organization.",
+    )
+
+    def clean_subject(self):
+        return _check(services.validate_subject, self.cleaned_data.get("subject", ""))
+
+    def clean_metadata(self):
+        return _check(services.validate_metadata, self.cleaned_data.get("metadata"))
+
+    def clean_category(self):
+        category = self.cleaned_data.get("category", "")
+        if len(category) > limits.CATEGORY_MAX_LENGTH:
+            self.add_error("category", f"At most {limits.CATEGORY_MAX_LENGTH} characters.")
+        return category
+
+    def clean_tag_names(self):
+        names = parse_tag_names(self.cleaned_data.get("tag_names", ""))
+        if len(names) > limits.TAGS_PER_TICKET:
+            raise forms.ValidationError(f"At most {limits.TAGS_PER_TICKET} tags.")
+        if any(len(name) > limits.TAG_NAME_MAX_LENGTH for name in names):
+            raise forms.ValidationError(f"A tag is at most {limits.TAG_NAME_MAX_LENGTH} characters.")
+        return names
+
+    def check_assignee(self, organization_id):
+        assignee = self.cleaned_data.get("assignee")
+        if assignee is None or organization_id is None:
+            return
+        is_member = Membership.objects.filter(
+            organization_id=organization_id, user=assignee, user__is_active=True
+        ).exists()
+        if not is_member:
+            self.add_error("assignee", "Not an active agent of this ticket's organization.")
+
+
+class TicketAddForm(TicketFormBase):
+    message = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text="The customer's first message (Markdown).",
+    )
+
+    class Meta:
+        model = Ticket
+        fields = (
+            "inbox",
+            "customer",
+            "subject",
+            "priority",
+            "category",
+            "type",
+            "channel",
+            "assignee",
+            "metadata",
+            "reply_address",
+        )
+
+    def clean_message(self):
+        return _check(services.validate_body, self.cleaned_data.get("message", ""))
+
+    def clean(self):
+        cleaned = super().clean()
+        inbox, customer = cleaned.get("inbox"), cleaned.get("customer")
+        if inbox is not None and customer is not None and customer.organization_id != inbox.organization_id:
+            self.add_error("customer", "This customer belongs to another organization than the inbox.")
+        self.check_assignee(inbox.organization_id if inbox else None)
+        return cleaned
+
+
+class TicketChangeForm(TicketFormBase):
+    class Meta:
+        model = Ticket
+        fields = UPDATABLE_FIELDS + ("status", "assignee")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        ticket = self.instance
+        if "status" in self.fields:
+            # Offer only the moves the state machine allows from here.
+            allowed = services.ALLOWED_TRANSITIONS[ticket.status]
+            self.fields["status"].choices = [
+                (value, label)
+                for value, label in Ticket.Status.choices
+                if value == ticket.status or value in allowed
+            ]
+        if "tag_names" in self.fields:
+            self.fields["tag_names"].initial = ", ".join(tag.name for tag in ticket.tags.all())
+
+    def clean(self):
+        cleaned = super().clean()
+        self.check_assignee(self.instance.organization_id)
+        return cleaned
+
+    @property
+    def tags_changed(self) -> bool:
+        if "tag_names" not in self.cleaned_data:
+            return False
+        before = sorted(tag.name for tag in self.instance.tags.all())
+        return sorted(self.cleaned_data["tag_names"]) != before
+
+
+class MessageInlineForm(forms.ModelForm):
+    class Meta:
+        model = Message
+        fields = ("kind", "body")
+
+    def clean_body(self):
+        return _check(services.validate_body, self.cleaned_data.get("body", ""))
+
+
+class MessageInline(admin.StackedInline):
+    """The thread. Existing messages are history (read-only); a new one is added through
+    ``services.add_message`` as the signed-in staff member."""
+
+    model = Message
+    form = MessageInlineForm
+    extra = 1
+    can_delete = False
+    fields = (("author", "written_at", "kind", "attachment_links"), "body")
+    readonly_fields = ("author", "written_at", "attachment_links")
+    verbose_name = "message"
+    verbose_name_plural = "thread (add a reply or an internal note below)"
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("author_user", "author_customer", "ticket")
+            .prefetch_related("attachments")
+        )
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request, obj=None):
+        return obj is not None and super().has_add_permission(request, obj)
+
+    @admin.display(description="Author")
+    def author(self, message):
+        if message.pk is None:
+            return "you, as staff"
+        kind = message.get_author_type_display()
+        return f"{message.author_name} ({kind}, via {message.get_channel_display()})"
+
+    @admin.display(description="Written")
+    def written_at(self, message):
+        if message.pk is None:
+            return "on save"
+        return date_format(timezone.localtime(message.created_at), "DATETIME_FORMAT")
+
+    @admin.display(description="Attachments")
+    def attachment_links(self, message):
+        if message.pk is None:
+            return ""
+        return (
+            format_html_join(
+                ", ",
+                '<a href="{}">{}</a> ({} bytes)',
+                ((a.file.url, a.filename, a.size) for a in message.attachments.all()),
+            )
+            or "—"
+        )
+
+
+class TicketEventInline(admin.TabularInline):
+    model = TicketEvent
+    extra = 0
+    can_delete = False
+    fields = ("created_at", "action", "field", "before", "after", "actor_label")
+    readonly_fields = fields
+    verbose_name_plural = "events (audit trail)"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Ticket)
+class TicketAdmin(ServiceErrorsMixin, admin.ModelAdmin):
+    form = TicketChangeForm
+    add_form = TicketAddForm
+    list_display = (
+        "reference",
+        "short_subject",
+        "status",
+        "priority",
+        "customer",
+        "assignee",
+        "inbox",
+        "organization",
+        "tag_list",
+        "created_at",
+        "updated_at",
+    )
+    list_display_links = ("reference", "short_subject")
+    list_filter = ("status", "priority", "channel", "created_at", "organization", "inbox")
+    list_select_related = ("organization", "inbox", "customer", "assignee")
+    search_fields = (
+        "reference",
+        "subject",
+        "public_id",
+        "customer__email",
+        "customer__external_id",
+        "customer__name",
+    )
+    date_hierarchy = "created_at"
+    autocomplete_fields = ("inbox", "customer", "assignee")
+    inlines = (MessageInline, TicketEventInline)
+    change_form_readonly = (
+        "reference",
+        "public_id",
+        "organization",
+        "inbox",
+        "customer",
+        "channel",
+        "private_link",
+        "created_at",
+        "updated_at",
+        "first_response_at",
+        "resolved_at",
+        "closed_at",
+    )
+    actions = (
+        "resolve",
+        "close",
+        "reopen",
+        "assign_to_me",
+        "unassign",
+        "set_priority_low",
+        "set_priority_normal",
+        "set_priority_high",
+        "set_priority_urgent",
+        "set_priority_critical",
+        "rotate_private_link",
+    )
+
+    # Reading ------------------------------------------------------------------------
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("tags")
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = self.add_form
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return (
+                (None, {"fields": ("inbox", "customer", "subject", "message")}),
+                (
+                    "Details",
+                    {
+                        "fields": (
+                            "priority",
+                            "category",
+                            "type",
+                            "channel",
+                            "assignee",
+                            "tag_names",
+                            "metadata",
+                            "reply_address",
+                        )
+                    },
+                ),
+            )
+        return (
+            (None, {"fields": ("reference", "subject", "status", "priority", "assignee", "tag_names")}),
+            ("Details", {"fields": ("category", "type", "metadata", "reply_address")}),
+            (
+                "Where it comes from",
+                {"fields": ("public_id", "organization", "inbox", "customer", "channel", "private_link")},
+            ),
+            (
+                "Dates",
+                {"fields": ("created_at", "updated_at", "first_response_at", "resolved_at", "closed_at")},
+            ),
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.change_form_readonly if obj is not None else ()
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else ()
+
+    def get_changeform_initial_data(self, request):
+        return {"channel": Ticket.Channel.AGENT, **super().get_changeform_initial_data(request)}
+
+    @admin.display(description="Subject", ordering="subject")
+    def short_subject(self, ticket):
+        return Truncator(ticket.subject).chars(60)
+
+    @admin.display(description="Tags")
+    def tag_list(self, ticket):
+        return ", ".join(tag.name for tag in ticket.tags.all())
+
+    @admin.display(description="Private link")
+    def private_link(self, ticket):
+        return format_html('<a href="{0}" target="_blank" rel="noopener">{0}</a>', ticket.private_url)
+
+    # Writing: everything through the services ---------------------------------------------
+
+    def save_model(self, request, obj, form, change):
+        actor = Actor.agent(request.user)
+        data = form.cleaned_data
+        if not change:
+            ticket, _ = services.create_ticket(
+                inbox=data["inbox"],
+                customer=data["customer"],
+                subject=data["subject"],
+                message=data["message"],
+                actor=actor,
+                priority=data["priority"],
+                category=data.get("category", ""),
+                type=data.get("type", ""),
+                channel=data["channel"],
+                metadata=data.get("metadata") or {},
+                tags=data.get("tag_names", []),
+                reply_address=data.get("reply_address", ""),
+            )
+            if data.get("assignee") is not None:
+                services.assign(ticket=ticket, assignee=data["assignee"], actor=actor)
+            obj.pk = ticket.pk
+            obj.refresh_from_db()
+            return
+
+        updates = {name: data[name] for name in UPDATABLE_FIELDS if name in form.changed_data}
+        if form.tags_changed:
+            updates["tags"] = data["tag_names"]
+        if updates:
+            services.update_ticket(ticket=obj, actor=actor, **updates)
+        if "assignee" in form.changed_data:
+            services.assign(ticket=obj, assignee=data["assignee"], actor=actor)
+        # Status moves after the new messages are in (save_related): "reply and resolve".
+
+    def save_related(self, request, form, formsets, change):
+        # Tags went through update_ticket in save_model; form.save_m2m() is never called.
+        actor = Actor.agent(request.user)
+        ticket = form.instance
+        for formset in formsets:
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+            if formset.model is not Message:
+                continue
+            for inline_form in formset.extra_forms:
+                if not inline_form.has_changed() or not inline_form.cleaned_data.get("body"):
+                    continue
+                message, _ = services.add_message(
+                    ticket=ticket,
+                    body=inline_form.cleaned_data["body"],
+                    kind=inline_form.cleaned_data["kind"],
+                    channel=Ticket.Channel.WEB,
+                    actor=actor,
+                )
+                formset.new_objects.append(message)
+        if change and "status" in form.changed_data:
+            services.change_status(ticket=ticket, status=form.cleaned_data["status"], actor=actor)
+        ticket.refresh_from_db()
+
+    # Actions ------------------------------------------------------------------------------
+
+    def _apply(self, request, queryset, done: str, operation) -> None:
+        actor = Actor.agent(request.user)
+        succeeded, refused = [], []
+        for ticket in queryset.order_by("pk"):
+            try:
+                operation(ticket, actor)
+            except HelpdeskError as error:
+                refused.append(f"{ticket.reference}: {error.message}")
+            else:
+                succeeded.append(ticket.reference)
+        if succeeded:
+            self.message_user(request, f"{done}: {', '.join(succeeded)}.", messages.SUCCESS)
+        if refused:
+            self.message_user(request, "Refused — " + "; ".join(refused), messages.WARNING)
+
+    def _status_action(self, request, queryset, status, done):
+        self._apply(
+            request,
+            queryset,
+            done,
+            lambda ticket, actor: services.change_status(ticket=ticket, status=status, actor=actor),
+        )
+
+    @admin.action(description="Resolve", location=BOTH_LOCATIONS, permissions=["change"])
+    def resolve(self, request, queryset):
+        self._status_action(request, queryset, Ticket.Status.RESOLVED, "Resolved")
+
+    @admin.action(description="Close", location=BOTH_LOCATIONS, permissions=["change"])
+    def close(self, request, queryset):
+        self._status_action(request, queryset, Ticket.Status.CLOSED, "Closed")
+
+    @admin.action(description="Reopen", location=BOTH_LOCATIONS, permissions=["change"])
+    def reopen(self, request, queryset):
+        self._status_action(request, queryset, Ticket.Status.OPEN, "Reopened")
+
+    @admin.action(description="Assign to me", location=BOTH_LOCATIONS, permissions=["change"])
+    def assign_to_me(self, request, queryset):
+        self._apply(
+            request,
+            queryset,
+            "Assigned to you",
+            lambda ticket, actor: services.assign(ticket=ticket, assignee=request.user, actor=actor),
+        )
+
+    @admin.action(description="Unassign", location=BOTH_LOCATIONS, permissions=["change"])
+    def unassign(self, request, queryset):
+        self._apply(
+            request,
+            queryset,
+            "Unassigned",
+            lambda ticket, actor: services.assign(ticket=ticket, assignee=None, actor=actor),
+        )
+
+    def _priority_action(self, request, queryset, priority):
+        label = Ticket.Priority(priority).label.lower()
+        self._apply(
+            request,
+            queryset,
+            f"Priority set to {label}",
+            lambda ticket, actor: services.update_ticket(ticket=ticket, priority=priority, actor=actor),
+        )
+
+    @admin.action(description="Set priority: low", location=BOTH_LOCATIONS, permissions=["change"])
+    def set_priority_low(self, request, queryset):
+        self._priority_action(request, queryset, Ticket.Priority.LOW)
+
+    @admin.action(description="Set priority: normal", location=BOTH_LOCATIONS, permissions=["change"])
+    def set_priority_normal(self, request, queryset):
+        self._priority_action(request, queryset, Ticket.Priority.NORMAL)
+
+    @admin.action(description="Set priority: high", location=BOTH_LOCATIONS, permissions=["change"])
+    def set_priority_high(self, request, queryset):
+        self._priority_action(request, queryset, Ticket.Priority.HIGH)
+
+    @admin.action(description="Set priority: urgent", location=BOTH_LOCATIONS, permissions=["change"])
+    def set_priority_urgent(self, request, queryset):
+        self._priority_action(request, queryset, Ticket.Priority.URGENT)
+
+    @admin.action(description="Set priority: critical", location=BOTH_LOCATIONS, permissions=["change"])
+    def set_priority_critical(self, request, queryset):
+        self._priority_action(request, queryset, Ticket.Priority.CRITICAL)
+
+    @admin.action(
+        description="Rotate the private link (the old link stops working)",
+        location=BOTH_LOCATIONS,
+        permissions=["change"],
+    )
+    def rotate_private_link(self, request, queryset):
+        self._apply(
+            request,
+            queryset,
+            "New private link for",
+            lambda ticket, actor: services.rotate_access_key(ticket=ticket, actor=actor),
+        )
+
+
+# History: messages, attachments, events ---------------------------------------------------
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows that record what happened; written by the services only."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class AttachmentInline(admin.TabularInline):
+    model = Attachment
+    extra = 0
+    can_delete = False
+    fields = ("filename", "content_type", "size", "file", "created_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Message)
+class MessageAdmin(ReadOnlyAdmin):
+    list_display = ("ticket_reference", "kind", "author_type", "author", "channel", "excerpt", "created_at")
+    list_filter = ("kind", "author_type", "channel", "created_at")
+    list_select_related = ("ticket", "author_user", "author_customer")
+    search_fields = ("ticket__reference", "public_id", "email_message_id", "body")
+    date_hierarchy = "created_at"
+    fields = (
+        "public_id",
+        "ticket",
+        "kind",
+        "author_type",
+        "author_user",
+        "author_customer",
+        "channel",
+        "body",
+        "email_message_id",
+        "raw_email",
+        "created_at",
+    )
+    inlines = (AttachmentInline,)
+
+    @admin.display(description="Ticket", ordering="ticket__reference")
+    def ticket_reference(self, message):
+        return message.ticket.reference
+
+    @admin.display(description="Author")
+    def author(self, message):
+        return message.author_name
+
+    @admin.display(description="Body")
+    def excerpt(self, message):
+        return Truncator(message.body).chars(80)
+
+
+@admin.register(Attachment)
+class AttachmentAdmin(ReadOnlyAdmin):
+    list_display = ("filename", "content_type", "size", "ticket_reference", "created_at")
+    list_filter = ("content_type", "created_at")
+    list_select_related = ("message__ticket",)
+    search_fields = ("filename", "public_id", "message__ticket__reference")
+    date_hierarchy = "created_at"
+
+    @admin.display(description="Ticket", ordering="message__ticket__reference")
+    def ticket_reference(self, attachment):
+        return attachment.message.ticket.reference
+
+
+@admin.register(TicketEvent)
+class TicketEventAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "ticket_reference", "action", "field", "before", "after", "actor_label")
+    list_filter = ("action", "created_at")
+    list_select_related = ("ticket",)
+    search_fields = ("ticket__reference", "actor_label", "field")
+    date_hierarchy = "created_at"
+
+    @admin.display(description="Ticket", ordering="ticket__reference")
+    def ticket_reference(self, event):
+        return event.ticket.reference
+
+
+@admin.register(IdempotencyKey)
+class IdempotencyKeyAdmin(ReadOnlyAdmin):
+    list_display = ("key", "organization", "ticket", "created_at")
+    list_filter = ("created_at", "organization")
+    list_select_related = ("organization", "ticket")
+    search_fields = ("key", "ticket__reference")
+    date_hierarchy = "created_at"
+
+    def has_delete_permission(self, request, obj=None):
+        # Forgetting a key lets a client reuse it; that is a decision staff may make.
+        return super(ReadOnlyAdmin, self).has_delete_permission(request, obj)
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(ReadOnlyAdmin):
+    """Every outbound email as it was rendered, and what became of it."""
+
+    list_display = (
+        "created_at",
+        "kind",
+        "recipient",
+        "short_subject",
+        "status",
+        "attempts",
+        "ticket",
+        "sent_at",
+        "short_error",
+    )
+    list_filter = ("status", "kind", "created_at")
+    list_select_related = ("ticket",)
+    search_fields = ("recipient", "subject", "provider_message_id", "message_id_header", "ticket__reference")
+    date_hierarchy = "created_at"
+    actions = (retry_deliveries_action,)
+
+    @admin.display(description="Subject", ordering="subject")
+    def short_subject(self, delivery):
+        return Truncator(delivery.subject).chars(60)
+
+    @admin.display(description="Last error")
+    def short_error(self, delivery):
+        return Truncator(delivery.last_error).chars(80)
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "user", "text", "ticket", "read_at")
+    list_filter = (("read_at", admin.EmptyFieldListFilter), "created_at")
+    list_select_related = ("user", "ticket")
+    search_fields = ("text", "user__email", "ticket__reference")
+    date_hierarchy = "created_at"
+    actions = ("mark_read",)
+
+    @admin.action(description="Mark as read")
+    def mark_read(self, request, queryset):
+        count = 0
+        by_user: dict = {}
+        for notification in queryset.filter(read_at__isnull=True).select_related("user"):
+            by_user.setdefault(notification.user, []).append(notification.pk)
+        for user, ids in by_user.items():
+            count += services.mark_notifications_read(user=user, notification_ids=ids)
+        self.message_user(request, f"{count} marked as read.")
+
+
+@admin.register(SavedReply)
+class SavedReplyAdmin(admin.ModelAdmin):
+    list_display = ("title", "organization", "excerpt", "created_at")
+    list_filter = ("organization",)
+    list_select_related = ("organization",)
+    search_fields = ("title", "body")
+    autocomplete_fields = ("organization",)
+
+    @admin.display(description="Body")
+    def excerpt(self, saved_reply):
+        return Truncator(saved_reply.body).chars(80)

@@ -1,0 +1,676 @@
+"""The ticket domain in Django admin: every page renders, changelists cost the same at 3
+and 30 rows, and every change staff make goes through the services and leaves an event."""
+
+import json
+from html.parser import HTMLParser
+
+import pytest
+from django.contrib.messages import get_messages
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from accounts.models import Membership, User
+from tickets import services
+from tickets.actors import Actor
+from tickets.models import (
+    Attachment,
+    Customer,
+    Delivery,
+    IdempotencyKey,
+    Message,
+    Notification,
+    SavedReply,
+    Tag,
+    Ticket,
+    TicketEvent,
+)
+from tickets.tests import factories
+
+# A browser's view of an admin form ------------------------------------------------------
+
+
+class _FormFields(HTMLParser):
+    """Collects what a browser would submit from the page's main form."""
+
+    def __init__(self, form_id: str):
+        super().__init__()
+        self.form_id = form_id
+        self.inside = False
+        self.fields: dict[str, list[str]] = {}
+        self._select: str | None = None
+        self._select_values: list[str] = []
+        self._first_option: str | None = None
+        self._textarea: str | None = None
+        self._text = ""
+
+    def _add(self, name, value):
+        self.fields.setdefault(name, []).append(value)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form" and attrs.get("id") == self.form_id:
+            self.inside = True
+        if not self.inside:
+            return
+        name = attrs.get("name")
+        if tag == "input" and name and "__prefix__" not in name:
+            kind = attrs.get("type", "text")
+            if kind in {"submit", "button", "file", "image", "reset"}:
+                return
+            if kind in {"checkbox", "radio"}:
+                if "checked" in attrs:
+                    self._add(name, attrs.get("value", "on"))
+                return
+            self._add(name, attrs.get("value") or "")
+        elif tag == "select" and name and "__prefix__" not in name:
+            self._select, self._select_values, self._first_option = name, [], None
+        elif tag == "option" and self._select:
+            value = attrs.get("value", "")
+            if self._first_option is None:
+                self._first_option = value
+            if "selected" in attrs:
+                self._select_values.append(value)
+        elif tag == "textarea" and name and "__prefix__" not in name:
+            self._textarea, self._text = name, ""
+
+    def handle_endtag(self, tag):
+        if tag == "form" and self.inside:
+            self.inside = False
+        elif tag == "select" and self._select:
+            values = self._select_values or ([self._first_option] if self._first_option else [])
+            for value in values:
+                self._add(self._select, value)
+            self._select = None
+        elif tag == "textarea" and self._textarea:
+            text = self._text[1:] if self._text.startswith("\n") else self._text
+            self._add(self._textarea, text)
+            self._textarea = None
+
+    def handle_data(self, data):
+        if self._textarea:
+            self._text += data
+
+
+def browser_form(client: Client, url: str, **overrides) -> dict:
+    """The change form at ``url`` as a browser would post it, with ``overrides`` applied."""
+    response = client.get(url)
+    assert response.status_code == 200
+    opts = response.context["opts"]
+    parser = _FormFields(f"{opts.model_name}_form")
+    parser.feed(response.content.decode())
+    data = {name: values if len(values) > 1 else values[0] for name, values in parser.fields.items()}
+    data.update(overrides)
+    return {name: value for name, value in data.items() if value is not None}
+
+
+def messages_of(response) -> list[str]:
+    return [str(message) for message in get_messages(response.wsgi_request)]
+
+
+def admin_url(model, action: str = "changelist", *args) -> str:
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{action}", args=args)
+
+
+# Fixtures -------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def staff(organization):
+    """A superuser who is also an agent of ``organization`` (so "assign to me" can work)."""
+    user = User.objects.create_superuser(email="admin@acme.test", password="pw", name="Ada Admin")
+    Membership.objects.create(user=user, organization=organization, role=Membership.Role.ADMIN)
+    return user
+
+
+@pytest.fixture
+def staff_client(staff) -> Client:
+    client = Client()
+    client.force_login(staff)
+    return client
+
+
+@pytest.fixture
+def thread(inbox, agent):
+    """A ticket with a customer message, an agent reply, a note, a tag and a delivery."""
+    ticket = factories.make_ticket(
+        inbox, email="jane@example.test", subject="Refund for order 12", tags=["billing"]
+    )
+    services.add_message(ticket=ticket, body="We are on it.", actor=Actor.agent(agent))
+    services.add_message(ticket=ticket, body="Check Stripe.", kind="note", actor=Actor.agent(agent))
+    Delivery.objects.create(
+        ticket=ticket, recipient="jane@example.test", kind=Delivery.Kind.CONFIRMATION, status="sent"
+    )
+    Notification.objects.create(user=agent, ticket=ticket, text="Assigned to you")
+    IdempotencyKey.objects.create(
+        organization=inbox.organization, key="retry-1", fingerprint="x", ticket=ticket
+    )
+    SavedReply.objects.create(
+        organization=inbox.organization, title="Refund", body="Hello {{ customer_name }}"
+    )
+    message = ticket.messages.first()
+    Attachment.objects.create(
+        message=message,
+        file="attachments/x/receipt.pdf",
+        filename="receipt.pdf",
+        content_type="application/pdf",
+        size=10,
+    )
+    return Ticket.objects.get(pk=ticket.pk)
+
+
+def event_actions(ticket) -> list[tuple[str, str]]:
+    return list(TicketEvent.objects.filter(ticket=ticket).values_list("action", "actor_label"))
+
+
+# Every page renders ---------------------------------------------------------------------
+
+TICKET_MODELS = [
+    Customer,
+    Ticket,
+    Message,
+    Attachment,
+    Tag,
+    TicketEvent,
+    IdempotencyKey,
+    Delivery,
+    Notification,
+    SavedReply,
+]
+
+
+@pytest.mark.parametrize("model", TICKET_MODELS + [factories.Inbox], ids=lambda model: model.__name__)
+def test_every_ticket_model_has_a_changelist_and_a_change_page_that_render(staff_client, thread, model):
+    changelist = staff_client.get(admin_url(model))
+    assert changelist.status_code == 200
+    assert changelist.context["cl"].result_count >= 1
+
+    instance = model.objects.first()
+    change = staff_client.get(admin_url(model, "change", instance.pk))
+    assert change.status_code == 200
+
+    searched = staff_client.get(admin_url(model), {"q": "refund"})
+    assert searched.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "model", [Customer, Ticket, Tag, SavedReply, factories.Inbox], ids=lambda m: m.__name__
+)
+def test_models_staff_create_in_admin_have_an_add_page(staff_client, organization, model):
+    assert staff_client.get(admin_url(model, "add")).status_code == 200
+
+
+@pytest.mark.parametrize("model", [Message, Attachment, TicketEvent, Delivery, Notification])
+def test_history_cannot_be_added_or_edited_in_admin(staff_client, thread, model):
+    instance = model.objects.first()
+    assert staff_client.get(admin_url(model, "add")).status_code == 403
+    assert staff_client.post(admin_url(model, "change", instance.pk), {}).status_code == 403
+
+
+# Changelists cost the same at 3 and 30 rows -------------------------------------------------
+
+
+def _make_rows(inbox, agent, count: int) -> None:
+    for number in range(count):
+        ticket = factories.make_ticket(
+            inbox,
+            email=f"customer{Ticket.objects.count()}@example.test",
+            tags=["vip", f"tag-{number % 4}"],
+        )
+        services.assign(ticket=ticket, assignee=agent, actor=Actor.agent(agent))
+        services.add_message(ticket=ticket, body="Looking.", actor=Actor.agent(agent))
+        Delivery.objects.create(ticket=ticket, recipient="x@example.test", kind=Delivery.Kind.CONFIRMATION)
+
+
+def _queries_for(client, url) -> tuple[int, int]:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(captured), response.context["cl"].result_count
+
+
+@pytest.mark.parametrize(
+    "model", [Ticket, Message, Customer, TicketEvent, Delivery], ids=lambda m: m.__name__
+)
+def test_changelist_query_count_does_not_grow_with_rows(
+    staff_client, inbox, agent, model, django_assert_max_num_queries
+):
+    url = admin_url(model)
+    _make_rows(inbox, agent, 3)
+    queries_for_few, few = _queries_for(staff_client, url)
+    _make_rows(inbox, agent, 27)
+
+    with django_assert_max_num_queries(queries_for_few):
+        response = staff_client.get(url)
+
+    assert response.status_code == 200
+    many = response.context["cl"].result_count
+    assert many >= 30 and many >= few * 5
+
+
+# The ticket form routes every change through the services --------------------------------------
+
+
+def test_saving_the_ticket_form_changes_fields_through_services_with_one_event_each(
+    staff_client, staff, thread, agent
+):
+    url = admin_url(Ticket, "change", thread.pk)
+    data = browser_form(
+        staff_client,
+        url,
+        subject="Refund for order 12 (charged twice)",
+        priority="high",
+        assignee=str(agent.pk),
+        tag_names="billing, refund",
+        status="resolved",
+        _save="Save",
+    )
+    extra = int(data["messages-TOTAL_FORMS"]) - 1
+    data[f"messages-{extra}-kind"] = "reply"
+    data[f"messages-{extra}-body"] = "Refunded, sorry about that."
+
+    response = staff_client.post(url, data)
+
+    assert response.status_code == 302, response.context and response.context["adminform"].form.errors
+    thread.refresh_from_db()
+    assert thread.subject == "Refund for order 12 (charged twice)"
+    assert thread.priority == "high"
+    assert thread.assignee == agent
+    assert thread.status == "resolved"
+    assert sorted(tag.name for tag in thread.tags.all()) == ["billing", "refund"]
+    reply = thread.messages.last()
+    assert (reply.body, reply.author_user, reply.kind) == ("Refunded, sorry about that.", staff, "reply")
+
+    new_events = TicketEvent.objects.filter(ticket=thread, actor_user=staff)
+    by_field = {(event.action, event.field): event for event in new_events}
+    assert by_field[("updated", "subject")].after == "Refund for order 12 (charged twice)"
+    assert by_field[("updated", "priority")].before == "normal"
+    assert by_field[("tags_changed", "tags")].after == ["billing", "refund"]
+    assert by_field[("assigned", "assignee")].after == agent.pk
+    assert ("replied", "") in by_field
+    assert by_field[("status_changed", "status")].after == "resolved"
+    assert all(event.actor_label == "Ada Admin" for event in new_events)
+
+
+def test_saving_the_ticket_form_without_changes_records_nothing(staff_client, thread):
+    url = admin_url(Ticket, "change", thread.pk)
+    before = TicketEvent.objects.filter(ticket=thread).count()
+
+    response = staff_client.post(url, browser_form(staff_client, url, _save="Save"))
+
+    assert response.status_code == 302
+    assert TicketEvent.objects.filter(ticket=thread).count() == before
+    assert thread.messages.count() == 3
+
+
+def test_an_internal_note_added_in_admin_is_a_note_event(staff_client, staff, thread):
+    url = admin_url(Ticket, "change", thread.pk)
+    data = browser_form(staff_client, url, _continue="Save")
+    extra = int(data["messages-TOTAL_FORMS"]) - 1
+    data[f"messages-{extra}-kind"] = "note"
+    data[f"messages-{extra}-body"] = "Customer is a VIP."
+
+    assert staff_client.post(url, data).status_code == 302
+
+    note = thread.messages.last()
+    assert (note.kind, note.body, note.author_user) == ("note", "Customer is a VIP.", staff)
+    assert TicketEvent.objects.filter(ticket=thread, action="note_added", actor_user=staff).exists()
+
+
+def test_a_closed_ticket_offers_only_the_moves_the_state_machine_allows(staff_client, staff, thread):
+    services.change_status(ticket=thread, status="closed", actor=Actor.agent(staff))
+
+    response = staff_client.get(admin_url(Ticket, "change", thread.pk))
+
+    choices = [value for value, _ in response.context["adminform"].form.fields["status"].choices]
+    assert choices == ["open", "closed"]
+
+
+def test_an_illegal_status_posted_anyway_is_a_form_error_and_changes_nothing(staff_client, staff, thread):
+    services.change_status(ticket=thread, status="closed", actor=Actor.agent(staff))
+    url = admin_url(Ticket, "change", thread.pk)
+
+    response = staff_client.post(url, browser_form(staff_client, url, status="resolved", _save="Save"))
+
+    assert response.status_code == 200
+    assert "status" in response.context["adminform"].form.errors
+    thread.refresh_from_db()
+    assert thread.status == "closed"
+
+
+def test_a_too_short_subject_is_a_form_error_with_the_services_message(staff_client, thread):
+    url = admin_url(Ticket, "change", thread.pk)
+
+    response = staff_client.post(url, browser_form(staff_client, url, subject="ab", _save="Save"))
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["subject"] == ["Must be between 3 and 200 characters."]
+
+
+def test_an_assignee_from_another_organization_is_refused(staff_client, thread, other_agent):
+    url = admin_url(Ticket, "change", thread.pk)
+
+    response = staff_client.post(
+        url, browser_form(staff_client, url, assignee=str(other_agent.pk), _save="Save")
+    )
+
+    assert response.status_code == 200
+    assert "assignee" in response.context["adminform"].form.errors
+    thread.refresh_from_db()
+    assert thread.assignee is None
+
+
+def test_adding_a_ticket_in_admin_creates_it_through_the_service(staff_client, staff, inbox, agent):
+    customer, _ = services.upsert_customer(
+        organization=inbox.organization, data=services.CustomerData(email="max@example.test", name="Max")
+    )
+    data = browser_form(
+        staff_client,
+        admin_url(Ticket, "add"),
+        inbox=str(inbox.pk),
+        customer=str(customer.pk),
+        subject="Phoned in: cannot export",
+        message="Max called: the CSV export is empty.",
+        priority="urgent",
+        assignee=str(agent.pk),
+        tag_names="export, phone",
+        metadata='{"plan": "pro"}',
+        _save="Save",
+    )
+
+    response = staff_client.post(admin_url(Ticket, "add"), data)
+
+    assert response.status_code == 302, response.context and response.context["adminform"].form.errors
+    ticket = Ticket.objects.get()
+    assert (ticket.reference, ticket.number) == ("INV-1", 1)
+    assert ticket.customer == customer
+    assert ticket.channel == "agent"
+    assert ticket.assignee == agent and ticket.status == "in_progress"
+    assert ticket.metadata == {"plan": "pro"}
+    assert sorted(tag.name for tag in ticket.tags.all()) == ["export", "phone"]
+    assert ticket.messages.get().body == "Max called: the CSV export is empty."
+    assert ("created", "Ada Admin") in event_actions(ticket)
+    assert ("assigned", "Ada Admin") in event_actions(ticket)
+
+
+def test_adding_a_ticket_for_a_customer_of_another_organization_is_refused(
+    staff_client, inbox, other_organization
+):
+    stranger, _ = services.upsert_customer(
+        organization=other_organization, data=services.CustomerData(email="x@globex.test")
+    )
+    data = browser_form(
+        staff_client,
+        admin_url(Ticket, "add"),
+        inbox=str(inbox.pk),
+        customer=str(stranger.pk),
+        subject="Wrong tenant",
+        message="Hello",
+        _save="Save",
+    )
+
+    response = staff_client.post(admin_url(Ticket, "add"), data)
+
+    assert response.status_code == 200
+    assert "customer" in response.context["adminform"].form.errors
+    assert not Ticket.objects.exists()
+
+
+def test_a_ticket_over_the_daily_limit_is_refused_with_a_message_and_nothing_saved(staff_client, inbox):
+    first = factories.make_ticket(inbox, email="busy@example.test")
+    factories.make_ticket(inbox, email="busy@example.test")
+    data = browser_form(
+        staff_client,
+        admin_url(Ticket, "add"),
+        inbox=str(inbox.pk),
+        customer=str(first.customer_id),
+        subject="Third today",
+        message="Again",
+        tag_names="new-tag",
+        _save="Save",
+    )
+
+    response = staff_client.post(admin_url(Ticket, "add"), data, follow=True)
+
+    assert response.status_code == 200
+    assert any("limit of 2 new tickets per day" in text for text in messages_of(response))
+    assert Ticket.objects.count() == 2
+    assert not Tag.objects.filter(name="new-tag").exists()
+
+
+# Actions -----------------------------------------------------------------------------------
+
+
+def _act(client, action: str, tickets) -> list[str]:
+    response = client.post(
+        admin_url(Ticket),
+        {"action": action, "_selected_action": [str(ticket.pk) for ticket in tickets]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    return messages_of(response)
+
+
+def test_status_actions_go_through_the_state_machine_and_record_events(staff_client, staff, inbox):
+    first, second = factories.make_ticket(inbox), factories.make_ticket(inbox)
+
+    assert _act(staff_client, "resolve", [first, second]) == [
+        f"Resolved: {first.reference}, {second.reference}."
+    ]
+    first.refresh_from_db()
+    assert first.status == "resolved" and first.resolved_at is not None
+    _act(staff_client, "close", [first])
+    _act(staff_client, "reopen", [first])
+
+    first.refresh_from_db()
+    assert first.status == "open"
+    moves = TicketEvent.objects.filter(ticket=first, action="status_changed", actor_user=staff)
+    assert [(event.before, event.after) for event in moves] == [
+        ("open", "resolved"),
+        ("resolved", "closed"),
+        ("closed", "open"),
+    ]
+
+
+def test_an_action_refused_for_some_tickets_reports_them_and_applies_to_the_rest(staff_client, staff, inbox):
+    closed, open_ticket = factories.make_ticket(inbox), factories.make_ticket(inbox)
+    services.change_status(ticket=closed, status="closed", actor=Actor.agent(staff))
+
+    texts = _act(staff_client, "resolve", [closed, open_ticket])
+
+    assert f"Resolved: {open_ticket.reference}." in texts
+    assert any(
+        text.startswith(f"Refused — {closed.reference}: A closed ticket cannot become resolved")
+        for text in texts
+    )
+    closed.refresh_from_db()
+    assert closed.status == "closed"
+
+
+def test_assign_to_me_assigns_the_staff_member_and_moves_the_ticket_in_progress(staff_client, staff, inbox):
+    ticket = factories.make_ticket(inbox)
+
+    _act(staff_client, "assign_to_me", [ticket])
+
+    ticket.refresh_from_db()
+    assert ticket.assignee == staff and ticket.status == "in_progress"
+    assert TicketEvent.objects.filter(ticket=ticket, action="assigned", actor_user=staff).exists()
+    assert Notification.objects.filter(user=staff, ticket=ticket).exists()
+
+
+def test_assign_to_me_is_refused_for_an_organization_the_staff_member_is_not_in(
+    staff_client, staff, other_inbox
+):
+    ticket = factories.make_ticket(other_inbox)
+
+    texts = _act(staff_client, "assign_to_me", [ticket])
+
+    assert any("Not an agent of this organization" in text for text in texts)
+    ticket.refresh_from_db()
+    assert ticket.assignee is None
+
+
+def test_set_priority_and_rotate_private_link_record_events(staff_client, staff, inbox):
+    ticket = factories.make_ticket(inbox)
+    old_key = ticket.access_key
+
+    _act(staff_client, "set_priority_urgent", [ticket])
+    _act(staff_client, "rotate_private_link", [ticket])
+
+    ticket.refresh_from_db()
+    assert ticket.priority == "urgent"
+    assert ticket.access_key != old_key
+    actions = {event.action for event in TicketEvent.objects.filter(ticket=ticket, actor_user=staff)}
+    assert actions == {"updated", "access_key_rotated"}
+
+
+def test_actions_can_be_run_from_the_ticket_page(staff_client, staff, thread):
+    url = admin_url(Ticket, "change", thread.pk)
+
+    response = staff_client.post(
+        url, {"CHANGE_FORM-action": "close", "_selected_action": [str(thread.pk)]}, follow=True
+    )
+
+    assert response.status_code == 200
+    thread.refresh_from_db()
+    assert thread.status == "closed"
+
+
+# Customers and tags go through their services too --------------------------------------------
+
+
+def test_adding_and_editing_a_customer_in_admin_uses_the_customer_services(staff_client, organization):
+    add = browser_form(
+        staff_client,
+        admin_url(Customer, "add"),
+        organization=str(organization.pk),
+        email="  John@ACME.com ",
+        external_id="user_42",
+        name="John",
+        metadata='{"plan": "pro", "token_balance": 1200}',
+        _save="Save",
+    )
+    assert staff_client.post(admin_url(Customer, "add"), add).status_code == 302
+    customer = Customer.objects.get()
+    assert (customer.email, customer.external_id, customer.metadata["plan"]) == (
+        "john@acme.com",
+        "user_42",
+        "pro",
+    )
+
+    url = admin_url(Customer, "change", customer.pk)
+    response = staff_client.post(url, browser_form(staff_client, url, email="not-an-email", _save="Save"))
+    assert response.status_code == 200
+    assert "email" in response.context["adminform"].form.errors
+
+    response = staff_client.post(url, browser_form(staff_client, url, name="John Smith", _save="Save"))
+    assert response.status_code == 302
+    customer.refresh_from_db()
+    assert customer.name == "John Smith" and customer.external_id == "user_42"
+
+
+def test_a_duplicate_customer_email_in_one_organization_is_a_form_error(staff_client, organization):
+    services.upsert_customer(organization=organization, data=services.CustomerData(email="a@example.test"))
+    add = browser_form(
+        staff_client,
+        admin_url(Customer, "add"),
+        organization=str(organization.pk),
+        email="a@example.test",
+        _save="Save",
+    )
+
+    response = staff_client.post(admin_url(Customer, "add"), add)
+
+    assert response.status_code == 200
+    assert Customer.objects.count() == 1
+
+
+def test_tags_are_renamed_and_refused_as_duplicates(staff_client, organization):
+    billing, _ = services.get_or_create_tag(organization=organization, name="billing")
+    services.get_or_create_tag(organization=organization, name="refund")
+    url = admin_url(Tag, "change", billing.pk)
+
+    refused = staff_client.post(url, browser_form(staff_client, url, name="refund", _save="Save"))
+    renamed = staff_client.post(url, browser_form(staff_client, url, name="payments", _save="Save"))
+
+    assert refused.status_code == 200 and "name" in refused.context["adminform"].form.errors
+    assert renamed.status_code == 302
+    billing.refresh_from_db()
+    assert billing.name == "payments"
+
+
+def test_notifications_can_be_marked_read_in_bulk(staff_client, thread, agent):
+    notification = Notification.objects.get()
+
+    staff_client.post(
+        admin_url(Notification), {"action": "mark_read", "_selected_action": [str(notification.pk)]}
+    )
+
+    notification.refresh_from_db()
+    assert notification.read_at is not None
+
+
+def test_failed_deliveries_can_be_sent_again_from_admin(staff_client, thread):
+    delivery = Delivery.objects.get()
+    Delivery.objects.filter(pk=delivery.pk).update(status=Delivery.Status.FAILED, last_error="SMTP 421")
+
+    response = staff_client.post(
+        admin_url(Delivery),
+        {"action": "retry_deliveries_action", "_selected_action": [str(delivery.pk)]},
+        follow=True,
+    )
+
+    assert "Queued 1 delivery again." in messages_of(response)
+    delivery.refresh_from_db()
+    assert delivery.status != Delivery.Status.FAILED
+
+
+def test_staff_without_superuser_rights_see_nothing_they_lack_permission_for(client, organization):
+    plain_staff = User.objects.create_user(email="helper@acme.test", password="pw", is_staff=True)
+    client.force_login(plain_staff)
+
+    assert client.get(admin_url(Ticket)).status_code == 403
+
+
+def test_staff_who_may_only_view_tickets_get_no_ticket_actions(client, inbox):
+    from django.contrib.auth.models import Permission
+
+    ticket = factories.make_ticket(inbox)
+    viewer = User.objects.create_user(email="viewer@acme.test", password="pw", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_ticket"))
+    client.force_login(viewer)
+
+    listing = client.get(admin_url(Ticket))
+    client.post(admin_url(Ticket), {"action": "close", "_selected_action": [str(ticket.pk)]})
+
+    assert listing.status_code == 200
+    action_form = listing.context["action_form"]
+    offered = [value for value, _ in action_form.fields["action"].choices] if action_form else []
+    assert "close" not in offered
+    ticket.refresh_from_db()
+    assert ticket.status == "open"
+
+
+def test_admin_requires_a_staff_login(client, thread):
+    response = client.get(admin_url(Ticket))
+
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
+
+
+def test_json_metadata_is_shown_and_kept_on_save(staff_client, inbox):
+    ticket = factories.make_ticket(inbox, metadata={"orderId": "12345", "amount": 99.9})
+    url = admin_url(Ticket, "change", ticket.pk)
+    data = browser_form(staff_client, url, _save="Save")
+
+    assert json.loads(data["metadata"]) == {"orderId": "12345", "amount": 99.9}
+    assert staff_client.post(url, data).status_code == 302
+    ticket.refresh_from_db()
+    assert ticket.metadata == {"orderId": "12345", "amount": 99.9}
+    assert not TicketEvent.objects.filter(ticket=ticket, action="updated").exists()
