@@ -62,3 +62,25 @@ def test_every_api_operation_with_an_agent_token_never_fails_and_conforms_to_the
 ):
     security_counts.fuzz_examples[f"{case.operation.method.upper()} {case.operation.path} (agent token)"] += 1
     case.call_and_validate(headers=agent_credentials, excluded_checks=EXCLUDED_CHECKS)
+
+
+@pytest.fixture
+def customer_credentials(organization, inbox):
+    from accounts.models import CustomerToken
+
+    ticket = factories.make_ticket(inbox, email="fuzz@example.com")
+    token = CustomerToken(organization=organization, customer=ticket.customer)
+    plaintext = token.assign_secret()
+    token.save()
+    return {"Authorization": f"Bearer {plaintext}"}
+
+
+@schema.include(path_regex=r"^/api/v1/me/").parametrize()
+@FUZZ_SETTINGS
+def test_every_customer_api_operation_with_a_customer_token_never_fails_and_conforms_to_the_schema(
+    case, customer_credentials
+):
+    security_counts.fuzz_examples[
+        f"{case.operation.method.upper()} {case.operation.path} (customer token)"
+    ] += 1
+    case.call_and_validate(headers=customer_credentials, excluded_checks=EXCLUDED_CHECKS)
