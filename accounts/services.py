@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from tickets.exceptions import InvalidInput
 
-from .models import CustomerToken
+from .models import CustomerToken, Membership
 
 # Customer tokens --------------------------------------------------------------------------
 # Minted by an integrator (organization API key) so its customer can call the customer API
@@ -66,3 +66,16 @@ def revoke_customer_token(*, token: CustomerToken) -> CustomerToken:
             token.revoked_at = timezone.now()
             token.save(update_fields=["revoked_at"])
     return token
+
+
+# Availability (the agent dashboard) ---------------------------------------------------
+
+
+def set_availability(*, membership: Membership, is_available: bool) -> Membership:
+    """Say whether this agent takes auto-assigned tickets in this organization."""
+    with transaction.atomic():
+        locked = Membership.objects.select_for_update().select_related("organization").get(pk=membership.pk)
+        if locked.is_available != is_available:
+            locked.is_available = is_available
+            locked.save(update_fields=["is_available"])
+        return locked

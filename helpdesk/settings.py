@@ -337,6 +337,17 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "helpdesk.schema.strip_trailing_slashes",
     ],
+    # The dialects' own enums share field names (status, priority, channel) with ours.
+    "ENUM_NAME_OVERRIDES": {
+        "TicketStatusEnum": "tickets.models.Ticket.Status",
+        "TicketPriorityEnum": "tickets.models.Ticket.Priority",
+        "TicketChannelEnum": "tickets.models.Ticket.Channel",
+        "SupportDeskStatusEnum": "tickets.dialects.supportdesk.STATUS_CHOICES",
+        "SupportDeskPriorityEnum": "tickets.dialects.supportdesk.PRIORITY_CHOICES",
+        "SupportDeskChannelEnum": "tickets.dialects.supportdesk.CHANNEL_CHOICES",
+        "CtxfyStatusEnum": "tickets.dialects.ctxfy.COPY_STATUSES",
+        "InappPriorityEnum": "tickets.dialects.inapp.USER_PRIORITIES",
+    },
 }
 
 # Security: hardened unless DEBUG; `manage.py check --deploy` is clean in production.

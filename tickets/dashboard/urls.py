@@ -1,8 +1,33 @@
 from django.urls import path
 
-from . import views
+from . import account, notifications, queue, ticket
 
 app_name = "dashboard"
 urlpatterns = [
-    path("", views.queue, name="queue"),
+    # Queue
+    path("", queue.queue, name="queue"),
+    path("rows", queue.queue_rows, name="queue_rows"),
+    path("bulk", queue.bulk, name="bulk"),
+    # Ticket
+    path("tickets/<str:public_id>/", ticket.ticket_page, name="ticket"),
+    path("tickets/<str:public_id>/timeline", ticket.timeline, name="ticket_timeline"),
+    path("tickets/<str:public_id>/messages", ticket.add_message, name="add_message"),
+    path("tickets/<str:public_id>/update", ticket.update, name="update_ticket"),
+    path("tickets/<str:public_id>/take", ticket.take, name="take_ticket"),
+    path("tickets/<str:public_id>/rotate-link", ticket.rotate_link, name="rotate_link"),
+    path("attachments/<str:public_id>", ticket.attachment, name="attachment"),
+    path("preview", ticket.preview, name="preview"),
+    # Notifications (the bell)
+    path("notifications/", notifications.notification_list, name="notifications"),
+    path("notifications/badge", notifications.bell, name="bell"),
+    path("notifications/panel", notifications.panel, name="bell_panel"),
+    path("notifications/read", notifications.mark_read, name="mark_read"),
+    path(
+        "notifications/<int:notification_id>/open",
+        notifications.open_notification,
+        name="open_notification",
+    ),
+    # The agent's own switches
+    path("availability", account.availability, name="availability"),
+    path("organization", account.switch_organization, name="switch_organization"),
 ]

@@ -44,6 +44,7 @@ def test_json_output_is_one_object_whose_api_key_creates_a_ticket():
 
     assert demo["base_url"] == "http://testserver"
     assert {inbox["prefix"] for inbox in demo["inboxes"]} == {"SUP", "INV"}
+    agent_token = demo["agent"].pop("api_token")
     assert demo["agent"] == {
         "email": "agent@acme.test",
         "password": "demo-password-123",
@@ -73,6 +74,10 @@ def test_json_output_is_one_object_whose_api_key_creates_a_ticket():
         format="json",
     )
     assert second.status_code == 201, second.json()
+    # The printed agent token reads the agent API.
+    as_agent = APIClient()
+    as_agent.credentials(HTTP_AUTHORIZATION=f"Bearer {agent_token}")
+    assert as_agent.get("/api/v1/tickets").status_code == 200
 
 
 @pytest.mark.django_db
@@ -136,7 +141,15 @@ def test_the_demo_is_about_fifty_lived_in_tickets_built_through_the_services():
     assert john.email == "john@acme.com"
     assert john.metadata["plan"] == "pro" and "token_balance" in john.metadata
     assert john.tickets.filter(tags__isnull=False).exists()
+    customer_token = demo["customer"].pop("token")
     assert demo["customer"] == {"email": "john@acme.com", "external_id": "user_42", "id": john.public_id}
+    mine = APIClient()
+    mine.credentials(HTTP_AUTHORIZATION=f"Bearer {customer_token}")
+    listed = mine.get("/api/v1/me/tickets")
+    assert listed.status_code == 200
+    assert {ticket["id"] for ticket in listed.json()["data"]} == set(
+        Ticket.objects.filter(customer=john).values_list("public_id", flat=True)
+    )
 
 
 @pytest.mark.django_db

@@ -29,11 +29,13 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.test.utils import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import ApiKey, Membership, Organization, User
-from tickets import notifications, services
+from accounts import services as account_services
+from accounts.models import AgentToken, ApiKey, Membership, Organization, User
+from tickets import services
 from tickets.actors import Actor
 from tickets.models import Customer, Inbox, Message, Notification, SavedReply, Tag, Ticket, TicketEvent
 
@@ -56,7 +58,6 @@ DEMO_KEY_NAME = "Demo key (seed_demo)"
 DEMO_CUSTOMER_EXTERNAL_ID = "user_42"
 
 # What the side-effect hooks of the services are called; silenced while seeding.
-NOTIFICATION_HOOKS = ("ticket_created", "message_added", "status_changed", "ticket_assigned")
 
 
 @dataclass
@@ -122,23 +123,15 @@ GLOBEX = DemoOrganization(
 )
 
 
-def _ignore(*args, **kwargs) -> None:
-    return None
-
-
 @contextmanager
 def notifications_silenced():
-    """Seed without emailing anyone: the demo customers' addresses are made up."""
-    saved = {
-        name: getattr(notifications, name) for name in NOTIFICATION_HOOKS if hasattr(notifications, name)
-    }
-    for name in saved:
-        setattr(notifications, name, _ignore)
-    try:
+    """Seed without emailing anyone: the demo customers' addresses are made up.
+
+    ``SUPPORT_EMAIL_SENDER=none`` is the product's own "store only" switch, so no
+    Delivery rows or emails come out of the services while seeding.
+    """
+    with override_settings(SUPPORT_EMAIL_SENDER="none"):
         yield
-    finally:
-        for name, function in saved.items():
-            setattr(notifications, name, function)
 
 
 class Command(BaseCommand):
@@ -171,8 +164,9 @@ class Command(BaseCommand):
                 self.now = timezone.now()
                 acme = self.seed(ACME)
                 globex = self.seed(GLOBEX)
+                tokens = self.mint_demo_tokens(acme, globex)
 
-        summary = self.summary(acme, globex)
+        summary = self.summary(acme, globex, tokens)
         if as_json:
             self.stdout.write(_dumps(summary))
         else:
@@ -213,6 +207,32 @@ class Command(BaseCommand):
             "inboxes": list(inboxes.values()),
             "people": people,
             "api_key": key,
+        }
+
+    def mint_demo_tokens(self, acme: dict, globex: dict) -> dict:
+        """Fresh credentials for the agent API (inapp admin) and the customer API (inapp user).
+
+        Like the demo API key, they are shown only now; earlier ones keep working.
+        """
+
+        def agent_token(user) -> str:
+            token = AgentToken(user=user, name=DEMO_KEY_NAME)
+            plaintext = token.assign_secret()
+            token.save()
+            return plaintext
+
+        customer = Customer.objects.filter(
+            organization=acme["organization"], external_id=DEMO_CUSTOMER_EXTERNAL_ID
+        ).first()
+        customer_token = ""
+        if customer is not None:
+            _, customer_token = account_services.mint_customer_token(
+                customer=customer, expires_at=account_services.customer_token_expiry()
+            )
+        return {
+            "agent": agent_token(acme["people"]["agent"]),
+            "other_agent": agent_token(globex["people"]["agent"]),
+            "customer": customer_token,
         }
 
     def ensure_person(self, organization, person: DemoPerson) -> User:
@@ -378,7 +398,7 @@ class Command(BaseCommand):
 
     # Output -------------------------------------------------------------------------------
 
-    def summary(self, acme: dict, globex: dict) -> dict:
+    def summary(self, acme: dict, globex: dict, tokens: dict) -> dict:
         base_url = settings.SITE_URL
         organization = acme["organization"]
         demo_customer = Customer.objects.filter(
@@ -416,7 +436,7 @@ class Command(BaseCommand):
                 "id": organization.public_id,
             },
             "inboxes": inboxes(acme["inboxes"]),
-            "agent": person(acme["people"]["agent"]),
+            "agent": {**person(acme["people"]["agent"]), "api_token": tokens["agent"]},
             "second_agent": person(acme["people"]["senior"]),
             "owner": person(acme["people"]["owner"]),
             "admin": {**person(acme["people"]["admin"]), "url": f"{base_url}/admin/"},
@@ -424,6 +444,7 @@ class Command(BaseCommand):
                 "email": demo_customer.email if demo_customer else "",
                 "external_id": DEMO_CUSTOMER_EXTERNAL_ID,
                 "id": demo_customer.public_id if demo_customer else "",
+                "token": tokens["customer"],
             },
             "ticket": (
                 {
@@ -447,7 +468,7 @@ class Command(BaseCommand):
                 "slug": globex["organization"].slug,
                 "api_key": globex["api_key"],
                 "inboxes": inboxes(globex["inboxes"]),
-                "agent": person(globex["people"]["agent"]),
+                "agent": {**person(globex["people"]["agent"]), "api_token": tokens["other_agent"]},
             },
             "created": acme["created"],
         }
@@ -491,6 +512,10 @@ class Command(BaseCommand):
             "",
             "  API key (all inboxes of Acme Support; shown once, store it):",
             f"    {summary['api_key']}",
+            f"  Agent token of {summary['agent']['email']} (agent API, inapp admin routes):",
+            f"    {summary['agent']['api_token']}",
+            f"  Customer token of {summary['customer']['email']} (customer API, inapp user routes):",
+            f"    {summary['customer']['token']}",
             "  Inboxes (name, prefix, id):",
             *inbox_lines,
             "",

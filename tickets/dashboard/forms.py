@@ -1,0 +1,50 @@
+"""Input shapes of the dashboard's forms; the rules themselves live in the services."""
+
+from django import forms
+from django.conf import settings
+
+from tickets import limits
+from tickets.models import Message, Ticket
+
+MAX_ATTACHMENTS = 10
+
+
+class MessageForm(forms.Form):
+    kind = forms.ChoiceField(choices=Message.Kind.choices, initial=Message.Kind.REPLY)
+    body = forms.CharField(max_length=limits.MESSAGE_MAX_LENGTH, strip=True)
+    status_after = forms.ChoiceField(
+        choices=[("", "Keep status"), *Ticket.Status.choices], required=False, label="and set status"
+    )
+
+    def __init__(self, *args, files_list=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.files_list = list(files_list)
+
+    def clean(self):
+        cleaned = super().clean()
+        if len(self.files_list) > MAX_ATTACHMENTS:
+            raise forms.ValidationError(f"Attach at most {MAX_ATTACHMENTS} files.")
+        for upload in self.files_list:
+            if upload.size > settings.ATTACHMENT_MAX_BYTES:
+                limit_mb = settings.ATTACHMENT_MAX_BYTES // (1024 * 1024)
+                raise forms.ValidationError(f"{upload.name} is larger than {limit_mb} MB.")
+        return cleaned
+
+
+class PropertiesForm(forms.Form):
+    """The ticket sidebar: every field optional, only what changed is applied."""
+
+    status = forms.ChoiceField(choices=Ticket.Status.choices, required=False)
+    priority = forms.ChoiceField(choices=Ticket.Priority.choices, required=False)
+    assignee = forms.CharField(required=False)
+    category = forms.CharField(max_length=limits.CATEGORY_MAX_LENGTH, required=False)
+    tags = forms.CharField(required=False, help_text="Comma-separated.")
+
+    def clean_tags(self):
+        raw = self.cleaned_data.get("tags", "")
+        names = []
+        for name in raw.split(","):
+            name = name.strip()
+            if name and name not in names:
+                names.append(name)
+        return names

@@ -1,0 +1,315 @@
+"""The ticket page: thread and timeline, composer, properties, private link, attachments."""
+
+from django.contrib import messages
+from django.db.models import Prefetch
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from tickets import services
+from tickets.exceptions import HelpdeskError
+from tickets.models import Attachment, Message, SavedReply, Ticket, TicketEvent
+from tickets.rendering import render_markdown
+from tickets.selectors import find_agent
+
+from .common import agent_required, get_ticket, organization_tickets, report_error
+from .forms import MessageForm, PropertiesForm
+from .queue import SESSION_QUEUE, organization_agents
+
+# Shown as messages already; the timeline would only repeat them.
+_MESSAGE_EVENTS = {
+    TicketEvent.Action.CREATED,
+    TicketEvent.Action.REPLIED,
+    TicketEvent.Action.NOTE_ADDED,
+}
+
+
+def _thread_queryset(request):
+    thread = Message.objects.select_related("author_user", "author_customer").prefetch_related(
+        "attachments", "deliveries"
+    )
+    return (
+        organization_tickets(request)
+        .select_related("inbox", "customer", "assignee")
+        .prefetch_related("tags", Prefetch("messages", queryset=thread))
+    )
+
+
+class EventView:
+    """One event, said in words for the timeline."""
+
+    def __init__(self, event: TicketEvent, agents_by_id: dict):
+        self.event = event
+        self.created_at = event.created_at
+        self.actor = event.actor_label
+        self.text = self._describe(event, agents_by_id)
+
+    @staticmethod
+    def _agent(pk, agents_by_id) -> str:
+        if pk is None:
+            return "nobody"
+        agent = agents_by_id.get(pk)
+        return agent.display_name if agent else "a former agent"
+
+    def _describe(self, event, agents_by_id) -> str:
+        action = event.action
+        if action == TicketEvent.Action.STATUS_CHANGED:
+            before, after = _label(Ticket.Status, event.before), _label(Ticket.Status, event.after)
+            return f"changed the status from {before} to {after}"
+        if action == TicketEvent.Action.ASSIGNED:
+            if event.after is None:
+                return f"unassigned the ticket (was {self._agent(event.before, agents_by_id)})"
+            return f"assigned the ticket to {self._agent(event.after, agents_by_id)}"
+        if action == TicketEvent.Action.TAGS_CHANGED:
+            return f"changed tags to {', '.join(event.after or []) or 'none'}"
+        if action == TicketEvent.Action.ACCESS_KEY_ROTATED:
+            return "rotated the private link"
+        if action == TicketEvent.Action.UPDATED:
+            field = event.field.replace("_", " ")
+            if event.field == "priority":
+                before, after = _label(Ticket.Priority, event.before), _label(Ticket.Priority, event.after)
+                return f"changed the priority from {before} to {after}"
+            if isinstance(event.after, str | int | float) or event.after is None:
+                return f"changed the {field} to “{event.after or '—'}”"
+            return f"changed the {field}"
+        return event.get_action_display().lower()
+
+
+def _label(choices, value) -> str:
+    try:
+        return choices(value).label.lower()
+    except ValueError:
+        return str(value)
+
+
+def _neighbours(request, public_id: str) -> tuple[str | None, str | None, str]:
+    remembered = request.session.get(SESSION_QUEUE) or {}
+    ids = remembered.get("ids", [])
+    query = remembered.get("query", "")
+    if public_id not in ids:
+        return (ids[0] if ids else None), None, query
+    index = ids.index(public_id)
+    following = ids[index + 1] if index + 1 < len(ids) else None
+    preceding = ids[index - 1] if index > 0 else None
+    return following, preceding, query
+
+
+@require_GET
+@agent_required
+def ticket_page(request, public_id):
+    ticket = get_ticket(request, public_id, _thread_queryset(request))
+    return render(request, "dashboard/ticket.html", _page_context(request, ticket))
+
+
+def _timeline(ticket, agents) -> list[tuple]:
+    """Messages and events in the order they happened, as ``(kind, when, item)``."""
+    agents_by_id = {agent.pk: agent for agent in agents}
+    events = [
+        EventView(event, agents_by_id)
+        for event in ticket.events.exclude(action__in=_MESSAGE_EVENTS).order_by("created_at", "id")
+    ]
+    return sorted(
+        [("message", message.created_at, message) for message in ticket.messages.all()]
+        + [("event", event.created_at, event) for event in events],
+        key=lambda item: (item[1], item[0] == "event"),
+    )
+
+
+@require_GET
+@agent_required
+def timeline(request, public_id):
+    """The thread alone, polled by the ticket page so a customer's reply shows up live."""
+    ticket = get_ticket(request, public_id, _thread_queryset(request))
+    agents = list(organization_agents(request.organization))
+    return render(
+        request, "dashboard/ticket.html#timeline", {"ticket": ticket, "timeline": _timeline(ticket, agents)}
+    )
+
+
+def _page_context(request, ticket, message_form=None):
+    agents = list(organization_agents(request.organization))
+    timeline = _timeline(ticket, agents)
+    following, preceding, queue_query = _neighbours(request, ticket.public_id)
+    other_tickets = list(
+        Ticket.objects.filter(organization=request.organization, customer=ticket.customer)
+        .exclude(pk=ticket.pk)
+        .order_by("-created_at")
+        .only("public_id", "reference", "subject", "status", "created_at")[:10]
+    )
+    tag_names = [tag.name for tag in ticket.tags.all()]
+    return {
+        "ticket": ticket,
+        "timeline": timeline,
+        "agents": agents,
+        "statuses": Ticket.Status.choices,
+        "priorities": Ticket.Priority.choices,
+        "tag_names": ", ".join(tag_names),
+        "tags": tag_names,
+        "other_tickets": other_tickets,
+        "saved_replies": SavedReply.objects.filter(organization=request.organization).order_by("title"),
+        "message_form": message_form or MessageForm(),
+        "next_ticket": following,
+        "previous_ticket": preceding,
+        "queue_url": reverse("dashboard:queue") + (f"?{queue_query}" if queue_query else ""),
+        "private_url": ticket.private_url,
+        "metadata_items": sorted((ticket.customer.metadata or {}).items()),
+        "ticket_metadata_items": sorted((ticket.metadata or {}).items()),
+    }
+
+
+@require_POST
+@agent_required
+def add_message(request, public_id):
+    ticket = get_ticket(request, public_id)
+    uploads = request.FILES.getlist("attachments")
+    form = MessageForm(request.POST, files_list=uploads)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        ticket = get_ticket(request, public_id, _thread_queryset(request))
+        return render(request, "dashboard/ticket.html", _page_context(request, ticket, form), status=400)
+
+    kind = form.cleaned_data["kind"]
+    attachments = [
+        services.UploadedFile(
+            filename=upload.name,
+            content_type=upload.content_type or "application/octet-stream",
+            content=upload.read(),
+        )
+        for upload in uploads
+    ]
+    try:
+        services.add_message(
+            ticket=ticket,
+            body=form.cleaned_data["body"],
+            kind=kind,
+            channel=Ticket.Channel.WEB,
+            attachments=attachments,
+            actor=request.actor,
+        )
+    except HelpdeskError as error:
+        report_error(request, error)
+        ticket = get_ticket(request, public_id, _thread_queryset(request))
+        return render(request, "dashboard/ticket.html", _page_context(request, ticket, form), status=400)
+
+    messages.success(request, "Internal note added." if kind == Message.Kind.NOTE else "Reply sent.")
+    status_after = form.cleaned_data.get("status_after")
+    if status_after:
+        try:
+            services.change_status(ticket=ticket, status=status_after, actor=request.actor)
+        except HelpdeskError as error:
+            report_error(request, error, prefix="Status not changed: ")
+    return redirect("dashboard:ticket", public_id=ticket.public_id)
+
+
+@require_POST
+@agent_required
+def update(request, public_id):
+    """Apply the fields this form sent (the sidebar sends all, quick buttons one)."""
+    ticket = get_ticket(request, public_id)
+    form = PropertiesForm(request.POST)
+    if not form.is_valid():
+        for field, errors in form.errors.items():
+            for error in errors:
+                messages.error(request, f"{field.capitalize()}: {error}")
+        return redirect("dashboard:ticket", public_id=ticket.public_id)
+    data = form.cleaned_data
+    sent = request.POST
+    actor = request.actor
+    changed = False
+    try:
+        if "assignee" in sent:
+            assignee = _assignee(request, data["assignee"])
+            if assignee != ticket.assignee:
+                services.assign(ticket=ticket, assignee=assignee, actor=actor)
+                changed = True
+            ticket.refresh_from_db()
+        fields = {}
+        if "priority" in sent and data["priority"] and data["priority"] != ticket.priority:
+            fields["priority"] = data["priority"]
+        if "category" in sent and data["category"] != ticket.category:
+            fields["category"] = data["category"]
+        if "tags" in sent:
+            current = sorted(tag.name for tag in ticket.tags.all())
+            if sorted(data["tags"]) != current:
+                fields["tags"] = data["tags"]
+        if fields:
+            services.update_ticket(ticket=ticket, actor=actor, **fields)
+            changed = True
+        # Compared with the status the form showed: assigning may have moved an open
+        # ticket to in progress, and the untouched select must not move it back.
+        status_was = sent.get("status_was", ticket.status)
+        if "status" in sent and data["status"] and data["status"] != status_was:
+            services.change_status(ticket=ticket, status=data["status"], actor=actor)
+            changed = True
+    except HelpdeskError as error:
+        report_error(request, error)
+    else:
+        messages.success(request, "Ticket updated." if changed else "Nothing to change.")
+    return redirect("dashboard:ticket", public_id=ticket.public_id)
+
+
+def _assignee(request, value: str):
+    if value in ("", "none"):
+        return None
+    return find_agent(organization_id=request.organization.pk, reference=value)
+
+
+@require_POST
+@agent_required
+def take(request, public_id):
+    """Assign the ticket to the agent who pressed the button."""
+    ticket = get_ticket(request, public_id)
+    try:
+        services.assign(ticket=ticket, assignee=request.user, actor=request.actor)
+    except HelpdeskError as error:
+        report_error(request, error)
+    else:
+        messages.success(request, f"{ticket.reference} is yours.")
+    return redirect("dashboard:ticket", public_id=ticket.public_id)
+
+
+@require_POST
+@agent_required
+def rotate_link(request, public_id):
+    ticket = get_ticket(request, public_id)
+    try:
+        services.rotate_access_key(ticket=ticket, actor=request.actor)
+    except HelpdeskError as error:
+        report_error(request, error)
+    else:
+        messages.success(request, "The private link was replaced; the old one no longer works.")
+    return redirect("dashboard:ticket", public_id=ticket.public_id)
+
+
+@require_POST
+@agent_required
+def preview(request):
+    """The composer's Markdown as it will be shown, sanitized like every message."""
+    body = request.POST.get("body", "")
+    html = render_markdown(body) if body.strip() else '<p class="muted">Nothing to preview.</p>'
+    return HttpResponse(html)
+
+
+@require_GET
+@agent_required
+def attachment(request, public_id):
+    """An attachment of a ticket of the current organization, as a download."""
+    found = (
+        Attachment.objects.select_related("message__ticket")
+        .filter(public_id=public_id, message__ticket__organization=request.organization)
+        .first()
+    )
+    if found is None:
+        raise Http404("No such attachment.")
+    try:
+        handle = found.file.open("rb")
+    except FileNotFoundError as error:
+        raise Http404("The file is missing from storage.") from error
+    response = FileResponse(
+        handle, as_attachment=True, filename=found.filename, content_type=found.content_type
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

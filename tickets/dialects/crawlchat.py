@@ -1,0 +1,177 @@
+"""CrawlChat (seed 004): ``POST /ticket/{COLLECTION_ID}`` with ``x-api-key``.
+
+A collection is one of our inboxes (its public id). ``customTags`` (string, boolean or
+number values) become the ticket's metadata. The answer is
+``{"ticketNumber": <int>, "privateUrl": "<private ticket page>"}``; the same emails go out
+as for any new ticket. Errors are ``{"error": "<type>", "message": "..."}``.
+"""
+
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.response import Response
+
+from accounts.permissions import IsIntegrator
+from tickets import exceptions as domain
+from tickets import limits, services
+from tickets.models import Inbox
+
+from .authentication import HeaderApiKeyAuthentication
+from .base import (
+    DialectNotFoundView,
+    DialectView,
+    JSONObjectField,
+    Problem,
+    StrictCharField,
+    StrictEmailField,
+    looks_like_public_id,
+)
+
+TAG = "crawlchat"
+
+
+class CrawlChatCustomTagsField(JSONObjectField):
+    default_error_messages = {
+        "bad_value": "Values must be strings, booleans or numbers (key {name!r}).",
+        "too_many": f"At most {limits.METADATA_MAX_KEYS} tags.",
+    }
+
+    def to_internal_value(self, data):
+        data = super().to_internal_value(data)
+        for key, value in data.items():
+            if not isinstance(value, str | bool | int | float):
+                self.fail("bad_value", name=key)
+        if len(data) > limits.METADATA_MAX_KEYS:
+            self.fail("too_many")
+        return data
+
+
+class CrawlChatCreateTicketInput(serializers.Serializer):
+    userEmail = StrictEmailField(help_text="The user on whose behalf the ticket is created.")  # noqa: N815
+    title = StrictCharField(min_length=limits.SUBJECT_MIN_LENGTH, max_length=limits.SUBJECT_MAX_LENGTH)
+    message = StrictCharField(min_length=limits.MESSAGE_MIN_LENGTH, max_length=limits.MESSAGE_MAX_LENGTH)
+    customTags = CrawlChatCustomTagsField(  # noqa: N815
+        required=False, help_text="Record<string, string | boolean | number>, kept on the ticket."
+    )
+
+
+class CrawlChatCreateTicketOutput(serializers.Serializer):
+    ticketNumber = serializers.IntegerField(help_text="The ticket's number in its collection.")  # noqa: N815
+    privateUrl = serializers.URLField(  # noqa: N815
+        help_text="The private ticket page, with its key: share it with the user."
+    )
+
+
+class CrawlChatErrorDetail(serializers.Serializer):
+    field = serializers.CharField(allow_null=True)
+    message = serializers.CharField()
+
+
+ErrorOutput = inline_serializer(
+    "CrawlChatError",
+    fields={
+        "error": serializers.CharField(help_text='The error type, e.g. "Bad Request".'),
+        "message": serializers.CharField(),
+        "details": CrawlChatErrorDetail(many=True, required=False),
+        "requestId": serializers.CharField(required=False),
+    },
+)
+
+
+def _error(description: str) -> OpenApiResponse:
+    return OpenApiResponse(ErrorOutput, description=description)
+
+
+class CrawlChatView(DialectView):
+    authentication_classes = [HeaderApiKeyAuthentication]
+    permission_classes = [IsIntegrator]
+    field_names = {
+        "customer.email": "userEmail",
+        "subject": "title",
+        "metadata": "customTags",
+        "body": "message",
+    }
+    unauthenticated_message = "Invalid or missing API key"
+
+    def error_body(self, problem: Problem) -> dict:
+        body = {"error": problem.phrase, "message": problem.message}
+        if problem.details:
+            body["details"] = problem.details
+            first = problem.details[0]
+            if first["field"]:
+                body["message"] = f"Invalid {first['field']}: {first['message']}"
+        if problem.status >= 500:
+            body["requestId"] = self.request_id
+        return body
+
+
+class NotFoundView(DialectNotFoundView, CrawlChatView):
+    pass
+
+
+class CreateTicketView(CrawlChatView):
+    @extend_schema(
+        operation_id="crawlchat_create_ticket",
+        summary="CrawlChat: create a ticket in a collection",
+        description=(
+            "Drop-in for CrawlChat's `POST /ticket/{COLLECTION_ID}`. The collection id is an "
+            "inbox public id of the key's organization; another organization's (or an unknown) "
+            "id is a 404."
+        ),
+        tags=[TAG],
+        request=CrawlChatCreateTicketInput,
+        responses={
+            201: CrawlChatCreateTicketOutput,
+            400: _error("Missing or invalid fields; customTags values other than string/boolean/number."),
+            401: _error("Invalid or missing API key."),
+            403: _error("The key is restricted to another collection."),
+            404: _error("No such collection for this key."),
+            405: _error("Only POST."),
+            413: _error("Body too large."),
+            415: _error("The body is not JSON."),
+            429: _error("Daily tickets per user, monthly quota, or request rate reached."),
+            500: _error("Server-side error; `requestId` identifies it."),
+        },
+        examples=[
+            OpenApiExample(
+                "Seed example",
+                request_only=True,
+                value={
+                    "userEmail": "user@email.com",
+                    "title": "Enquiry about pricing",
+                    "message": "Please explain about the pricing plans",
+                },
+            ),
+            OpenApiExample(
+                "Created",
+                response_only=True,
+                status_codes=["201"],
+                value={"ticketNumber": 51, "privateUrl": "https://helpdesk.example.com/t/01J.../tk_..."},
+            ),
+        ],
+    )
+    def post(self, request, collection_id: str):
+        principal = request.auth
+        inbox = (
+            Inbox.objects.select_related("organization")
+            .filter(public_id=collection_id, organization_id__in=principal.organization_ids)
+            .first()
+            if looks_like_public_id(collection_id)
+            else None
+        )
+        if inbox is None:
+            raise domain.NotFound("Collection not found.")
+        if principal.restricted_inbox_id is not None and inbox.pk != principal.restricted_inbox_id:
+            raise domain.PermissionDenied("This API key is restricted to another collection.")
+        data = self.validated(CrawlChatCreateTicketInput)
+        ticket, _ = services.create_ticket(
+            inbox=inbox,
+            customer=services.CustomerData(email=data["userEmail"]),
+            subject=data["title"],
+            message=data["message"],
+            metadata=data.get("customTags") or {},
+            actor=principal.actor,
+            idempotency_key=request.headers.get("Idempotency-Key", "").strip()[:255],
+        )
+        return Response(
+            {"ticketNumber": ticket.number, "privateUrl": ticket.private_url}, status=status.HTTP_201_CREATED
+        )

@@ -1,0 +1,52 @@
+"""Template helpers of the agent dashboard."""
+
+from django import template
+from django.utils.safestring import mark_safe
+
+from tickets.models import Notification
+from tickets.rendering import render_markdown
+
+register = template.Library()
+
+
+@register.filter
+def markdown(text: str) -> str:
+    """Message bodies: Markdown rendered and sanitized by tickets.rendering."""
+    return mark_safe(render_markdown(text))  # noqa: S308 - nh3 has sanitized it
+
+
+@register.filter
+def initials(name: str) -> str:
+    parts = [part for part in (name or "?").replace("@", " ").replace(".", " ").split() if part]
+    return "".join(part[0] for part in parts[:2]).upper() or "?"
+
+
+@register.simple_tag(takes_context=True)
+def header_state(context) -> dict:
+    """The header's switches: the agent's organizations and their unread notifications."""
+    request = context["request"]
+    user = request.user
+    if not user.is_authenticated:
+        return {"memberships": [], "unread_count": 0}
+    return {
+        "memberships": list(user.memberships.select_related("organization").order_by("organization__name")),
+        "unread_count": Notification.objects.filter(user=user, read_at__isnull=True).count(),
+    }
+
+
+@register.filter
+def get_item(mapping, key):
+    return mapping.get(key) if hasattr(mapping, "get") else None
+
+
+@register.filter
+def ago(value) -> str:
+    """ "just now", "5 minutes ago", "3 days ago": one unit, as people say it."""
+    if not value:
+        return ""
+    from django.utils import timezone
+    from django.utils.timesince import timesince
+
+    if (timezone.now() - value).total_seconds() < 60:
+        return "just now"
+    return f"{timesince(value, depth=1)} ago"
