@@ -137,6 +137,16 @@ def agent_client(agent) -> Client:
 HTML_SURFACES = [
     ("portal ticket page", lambda ticket, agent: Client().get(ticket.private_path)),
     ("dashboard queue", lambda ticket, agent: agent_client(agent).get("/desk/")),
+    ("dashboard queue rows", lambda ticket, agent: agent_client(agent).get("/desk/rows")),
+    (
+        "dashboard ticket page",
+        lambda ticket, agent: agent_client(agent).get(f"/desk/tickets/{ticket.public_id}/"),
+    ),
+    (
+        "dashboard timeline",
+        lambda ticket, agent: agent_client(agent).get(f"/desk/tickets/{ticket.public_id}/timeline"),
+    ),
+    ("dashboard notifications", lambda ticket, agent: agent_client(agent).get("/desk/notifications/")),
     (
         "admin ticket list",
         lambda ticket, agent: (
@@ -333,3 +343,30 @@ def test_no_payload_fires_a_dialog_in_chromium(live_server, page, artifacts_dir)
     page.wait_for_load_state("networkidle")
     page.screenshot(path=str(artifacts_dir / "xss-desk.png"), full_page=True)
     assert dialogs == []
+
+
+def test_every_dashboard_form_post_without_the_csrf_token_is_refused_with_403(ticket, agent):
+    from tickets.models import Message
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(agent)
+    base = f"/desk/tickets/{ticket.public_id}"
+    posts = [
+        (f"{base}/messages", {"body": "Hello", "kind": "reply"}),
+        (f"{base}/update", {"status": "closed", "priority": "urgent"}),
+        (f"{base}/take", {}),
+        (f"{base}/rotate-link", {}),
+        ("/desk/bulk", {"tickets": [ticket.public_id], "action": "close"}),
+        ("/desk/preview", {"body": "x"}),
+        ("/desk/notifications/read", {}),
+        ("/desk/availability", {"is_available": "0"}),
+        ("/desk/organization", {"organization": "1"}),
+        ("/accounts/logout/", {}),
+    ]
+    before = (Message.objects.count(), ticket.access_key)
+    for path, data in posts:
+        response = client.post(path, data)
+        assert response.status_code == 403, (path, response.status_code)
+    ticket.refresh_from_db()
+    assert (Message.objects.count(), ticket.access_key) == before
+    assert (ticket.status, ticket.priority, ticket.assignee_id) == ("open", "normal", None)

@@ -74,9 +74,15 @@ PARAMETERS = [
     ("api/v1/^inboxes/", "id", "inbox_id"),
     ("api/v1/^tags/", "pk", "tag_id"),
     ("t/", "public_id", "ticket_id"),
+    ("desk/attachments/", "public_id", "attachment_id"),
+    ("desk/", "public_id", "ticket_id"),
+    ("desk/", "notification_id", "notification_pk"),
     # The attacker's own, valid private key, put on the victim's ticket.
     ("t/", "access_key", "attacker_access_key"),
     ("t/", "attachment_id", "attachment_id"),
+    ("compat/", "paywall_id", "inbox_id"),
+    ("compat/", "collection_id", "inbox_id"),
+    ("compat/", "ticket_id", "ticket_id"),
     ("admin/", "app_label", "app_label"),
     ("admin/", "object_id", "ticket_pk"),
     ("admin/", "content_type_id", "content_type_id"),
@@ -110,6 +116,7 @@ def victim(organization, inbox, agent):
         inbox, email="victim.person@example.com", subject="Victim secret subject", name="Vera Victim"
     )
     services.add_message(ticket=ticket, body="Victim private words", actor=Actor.agent(agent))
+    services.assign(ticket=ticket, assignee=agent, actor=Actor.agent(agent))  # a notification
     tag, _ = services.get_or_create_tag(organization=organization, name="victim-tag")
     token = CustomerToken(organization=organization, customer=ticket.customer)
     victim_token = token.assign_secret()
@@ -121,6 +128,7 @@ def victim(organization, inbox, agent):
         "ticket": ticket,
         "ticket_id": ticket.public_id,
         "ticket_pk": ticket.pk,
+        "notification_pk": agent.notifications.first().pk,
         "customer_id": ticket.customer.public_id,
         "inbox_id": inbox.public_id,
         "tag_id": tag.pk,
@@ -216,8 +224,11 @@ def test_every_route_refuses_every_foreign_credential_and_leaks_nothing(
                 )
                 body = response.content.decode("utf-8", "replace")
                 leaked = [secret for secret in victim["secrets"] if secret in body]
-                redirected_to_sign_in = response.status_code == 302 and "login" in response.get(
-                    "Location", ""
+                location = response.get("Location", "")
+                # A redirect to sign in, or away to the caller's own pages (e.g. their
+                # notification list), refuses as long as it does not point at the victim.
+                redirected_to_sign_in = response.status_code in (301, 302, 303) and (
+                    "login" in location or not any(secret in location for secret in victim["secrets"])
                 )
                 refused = response.status_code in REFUSED or redirected_to_sign_in
                 own_list = not has_victim_parameter(route) and credential != "no credentials"
