@@ -77,7 +77,8 @@ class RefuseNulInPathMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if "\x00" in request.path:
+        # The dialects answer a NUL in their ids themselves, in their own documented shape.
+        if "\x00" in request.path and not request.path.startswith("/compat/"):
             from django.http import Http404
 
             raise Http404("No such page.")
