@@ -4,15 +4,22 @@
  "details": [{"field": "email", "message": "..."}], "request_id": "req_..."}
 """
 
+import logging
 from http import HTTPStatus
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
 from tickets import exceptions as domain
+
+logger = logging.getLogger(__name__)
+
+# Seconds a client is asked to wait after the database was unreachable.
+DATABASE_RETRY_AFTER = 5
 
 # Domain errors and the status each one answers with, across every face that uses this
 # table (the native API; dialects keep their own where their documents differ).
@@ -96,6 +103,18 @@ def exception_handler(exc, context):
             headers["Retry-After"] = str(retry_after)
         return Response(
             error_body(request, status_code, message, details), status=status_code, headers=headers
+        )
+
+    if isinstance(exc, OperationalError | InterfaceError):
+        # The database went away mid-request; the service's transaction rolled back, so
+        # nothing was stored and a retry is safe.
+        logger.exception("Database unavailable during %s", getattr(request, "path", "a request"))
+        return Response(
+            error_body(
+                request, 503, "The service is temporarily unavailable; nothing was saved. Retry shortly."
+            ),
+            status=503,
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER)},
         )
 
     if isinstance(exc, Http404):

@@ -62,3 +62,24 @@ def _content_length(request) -> int:
         return int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         return 0
+
+
+class RefuseNulInPathMiddleware:
+    """A NUL character in the path is a 404 on every face, before any view runs.
+
+    Path parameters (ticket ids, private-link keys) go straight into database lookups,
+    and PostgreSQL refuses NUL in text: without this guard ``/api/v1/tickets/%00`` or
+    ``/t/%00/x/`` was a 500. Raising Http404 here lets ``handler404`` answer in the
+    face's own shape (JSON under /api/ and /compat/, a page elsewhere).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        # The dialects answer a NUL in their ids themselves, in their own documented shape.
+        if "\x00" in request.path and not request.path.startswith("/compat/"):
+            from django.http import Http404
+
+            raise Http404("No such page.")
+        return self.get_response(request)

@@ -85,6 +85,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "helpdesk.middleware.RequestIDMiddleware",
+    "helpdesk.middleware.RefuseNulInPathMiddleware",
     "helpdesk.middleware.ApiErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -312,7 +313,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "tickets.api.pagination.PagePagination",
     "DEFAULT_SCHEMA_CLASS": "helpdesk.schema.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["helpdesk.parsers.StrictJSONParser"],
     "EXCEPTION_HANDLER": "helpdesk.api_errors.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["accounts.throttling.CredentialRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"credential": API_THROTTLE_RATE},

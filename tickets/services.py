@@ -5,6 +5,7 @@ records a TicketEvent for what it changed, and schedules side effects (email, in
 notifications) with ``transaction.on_commit`` so a rolled-back change sends nothing.
 """
 
+import copy
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
@@ -229,6 +230,7 @@ def update_customer(*, customer: Customer, name=None, email=None, metadata=None)
     """Change a customer's details; metadata given here replaces the stored object."""
     with transaction.atomic():
         customer = Customer.objects.select_for_update().get(pk=customer.pk)
+        before = copy.copy(customer)
         if name is not None:
             if len(name) > limits.NAME_MAX_LENGTH:
                 raise InvalidInput("name", "Too long.")
@@ -243,7 +245,8 @@ def update_customer(*, customer: Customer, name=None, email=None, metadata=None)
             customer.email = normalized
         if metadata is not None:
             customer.metadata = validate_metadata(metadata)
-        customer.save()
+        if (customer.name, customer.email, customer.metadata) != (before.name, before.email, before.metadata):
+            customer.save()
         return customer
 
 

@@ -323,6 +323,9 @@ class MyTicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     lookup_field = "public_id"
     lookup_url_kwarg = "id"
     filterset_class = MyTicketFilter
+    # Beyond the common errors: an unknown inbox on create, a closed ticket on reply or a
+    # refused transition, a reused Idempotency-Key.
+    error_responses = {"create": [404, 422], "messages": [409, 422], "close": [409], "reopen": [409]}
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # drf-spectacular reading the view

@@ -79,3 +79,12 @@ class PagePagination(PageNumberPagination):
                 },
             },
         }
+
+    def get_schema_operation_parameters(self, view):
+        # Say what paginate_queryset enforces, so clients (and schema fuzzers) do not send
+        # a page of 0 believing it valid; per_page above the cap is clamped, not refused.
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] in (self.page_query_param, self.page_size_query_param):
+                parameter["schema"]["minimum"] = 1
+        return parameters

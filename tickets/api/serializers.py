@@ -16,6 +16,8 @@ from tickets.services import validate_metadata
 
 class CustomerSerializer(serializers.ModelSerializer):
     id = serializers.CharField(source="public_id", read_only=True)
+    # Text, not format "email": a customer known only by external_id has an empty email.
+    email = serializers.CharField(read_only=True, help_text="Email address; empty when unknown.")
 
     class Meta:
         model = Customer
@@ -126,6 +128,9 @@ class TagSerializer(serializers.ModelSerializer):
 
 class InboxSerializer(serializers.ModelSerializer):
     id = serializers.CharField(source="public_id", read_only=True)
+    support_email = serializers.CharField(
+        read_only=True, help_text="Receives a copy of each new ticket; empty when none is set."
+    )
 
     class Meta:
         model = Inbox

@@ -1,0 +1,405 @@
+"""Bad input, everywhere it enters: each a 4xx in that face's shape, nothing stored, never a 500.
+
+The cases are a table: an *entry point* (a face's write endpoint with a valid body and the
+assertion for its error shape) crossed with *mutations* of that body (NUL, lone
+surrogate, wrong type, unknown enum value, missing field, enormous metadata) and of the
+request itself (malformed JSON, wrong content type, a body over the size limit). A new
+face is a new row in ``ENTRY_POINTS``.
+"""
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from accounts.models import CustomerToken
+from tickets import services
+from tickets.models import Customer, Message, Tag, Ticket, TicketEvent
+from tickets.tests import factories
+from tickets.tests.api_helpers import assert_error
+
+# What "nothing stored" means: every row of these models, compared before and after.
+WATCHED_MODELS = (Ticket, Message, Customer, Tag, TicketEvent, CustomerToken)
+
+
+def snapshot() -> dict:
+    return {model.__name__: list(model.objects.order_by("pk").values()) for model in WATCHED_MODELS}
+
+
+@dataclass
+class World:
+    """The data the entry points act on."""
+
+    client: APIClient
+    ticket: Ticket
+    customer: Customer
+    tag: Tag
+
+
+@dataclass(frozen=True)
+class EntryPoint:
+    name: str
+    method: str
+    path: Callable[[World], str]
+    body: Callable[[World], dict]
+    # Dotted paths of the body's text fields (for NUL/surrogate/wrong type), its enum
+    # fields, its required fields and its metadata fields.
+    text_fields: tuple[str, ...] = ()
+    enum_fields: tuple[str, ...] = ()
+    required_fields: tuple[str, ...] = ()
+    metadata_fields: tuple[str, ...] = ()
+    assert_shape: Callable[..., Any] = assert_error
+    client: Callable[[World], APIClient] = field(default=lambda world: world.client)
+
+
+ENTRY_POINTS = [
+    EntryPoint(
+        name="api: create ticket",
+        method="post",
+        path=lambda world: "/api/v1/tickets",
+        body=lambda world: {
+            "customer": {"email": "new@example.com", "name": "New Person", "external_id": "u-1"},
+            "subject": "Refund please",
+            "message": "I was charged twice.",
+            "priority": "high",
+            "category": "billing",
+            "type": "question",
+            "tags": ["billing"],
+            "metadata": {"plan": "pro"},
+        },
+        text_fields=(
+            "customer.email",
+            "customer.name",
+            "customer.external_id",
+            "subject",
+            "message",
+            "category",
+            "type",
+            "tags[0]",
+            "metadata.plan",
+        ),
+        enum_fields=("priority",),
+        required_fields=("customer", "subject", "message"),
+        metadata_fields=("metadata", "customer.metadata"),
+    ),
+    EntryPoint(
+        name="api: update ticket",
+        method="patch",
+        path=lambda world: f"/api/v1/tickets/{world.ticket.public_id}",
+        body=lambda world: {
+            "subject": "A better subject",
+            "status": "resolved",
+            "priority": "low",
+            "category": "billing",
+            "tags": ["vip"],
+            "metadata": {"order": "A-1"},
+        },
+        text_fields=("subject", "category", "tags[0]", "metadata.order"),
+        enum_fields=("status", "priority"),
+        metadata_fields=("metadata",),
+    ),
+    EntryPoint(
+        name="api: add message",
+        method="post",
+        path=lambda world: f"/api/v1/tickets/{world.ticket.public_id}/messages",
+        body=lambda world: {"body": "Thanks, we are on it.", "kind": "reply"},
+        text_fields=("body",),
+        enum_fields=("kind", "author_type"),
+        required_fields=("body",),
+    ),
+    EntryPoint(
+        name="api: upsert customer",
+        method="post",
+        path=lambda world: "/api/v1/customers",
+        body=lambda world: {
+            "email": "someone@example.com",
+            "name": "Some One",
+            "external_id": "ext-9",
+            "metadata": {"plan": "free"},
+        },
+        text_fields=("email", "name", "external_id", "metadata.plan"),
+        metadata_fields=("metadata",),
+    ),
+    EntryPoint(
+        name="api: update customer",
+        method="patch",
+        path=lambda world: f"/api/v1/customers/{world.customer.public_id}",
+        body=lambda world: {"name": "Renamed", "metadata": {"plan": "team"}},
+        text_fields=("name", "metadata.plan"),
+        metadata_fields=("metadata",),
+    ),
+    EntryPoint(
+        name="api: create tag",
+        method="post",
+        path=lambda world: "/api/v1/tags",
+        body=lambda world: {"name": "urgent-ish"},
+        text_fields=("name",),
+        required_fields=("name",),
+    ),
+    EntryPoint(
+        name="api: rename tag",
+        method="patch",
+        path=lambda world: f"/api/v1/tags/{world.tag.pk}",
+        body=lambda world: {"name": "renamed-tag"},
+        text_fields=("name",),
+        required_fields=("name",),
+    ),
+]
+
+
+# Body mutations ----------------------------------------------------------------------------
+
+
+def _split(path: str) -> list:
+    parts = []
+    for piece in path.split("."):
+        if "[" in piece:
+            name, index = piece[:-1].split("[")
+            parts.extend([name, int(index)])
+        else:
+            parts.append(piece)
+    return parts
+
+
+def _set(body: dict, path: str, value) -> dict:
+    body = json.loads(json.dumps(body))
+    *parents, last = _split(path)
+    target = body
+    for part in parents:
+        target = target[part]
+    target[last] = value
+    return body
+
+
+def _remove(body: dict, path: str) -> dict:
+    body = json.loads(json.dumps(body))
+    *parents, last = _split(path)
+    target = body
+    for part in parents:
+        target = target[part]
+    target.pop(last, None)
+    return body
+
+
+def mutations(entry: EntryPoint, valid: dict):
+    """(label, body) pairs, each of which must be refused with a 400."""
+    for path in entry.text_fields:
+        yield f"NUL in {path}", _set(valid, path, "bad\x00value")
+        yield f"lone surrogate in {path}", _set(valid, path, "bad\ud800value")
+        if any(path.startswith(f"{metadata}.") for metadata in entry.metadata_fields):
+            continue  # a metadata value may be any JSON type
+        yield f"number instead of text in {path}", _set(valid, path, 12345)
+        yield f"object instead of text in {path}", _set(valid, path, {"nested": "object"})
+    for path in entry.enum_fields:
+        yield f"unknown value of {path}", _set(valid, path, "definitely-not-a-choice")
+        yield f"list instead of {path}", _set(valid, path, ["open"])
+    for path in entry.required_fields:
+        yield f"missing {path}", _remove(valid, path)
+    for path in entry.metadata_fields:
+        yield f"enormous {path}", _set(valid, path, {f"key{n}": "x" * 1000 for n in range(200)})
+        yield f"too deep {path}", _set(valid, path, {"a": {"b": {"c": {"d": {"e": 1}}}}})
+        yield f"list instead of object in {path}", _set(valid, path, ["a", "b"])
+        yield f"NUL in a key of {path}", _set(valid, path, {"bad\x00key": 1})
+        yield f"surrogate in a key of {path}", _set(valid, path, {"bad\udfffkey": 1})
+    yield "a list instead of an object", [valid]
+    yield "null instead of an object", None
+
+
+def body_cases():
+    for entry in ENTRY_POINTS:
+        # The world does not exist yet at collection time; labels come from a stand-in.
+        yield from (
+            pytest.param(entry, label, id=f"{entry.name} | {label}")
+            for label, _ in mutations(entry, entry.body(_STAND_IN))
+        )
+
+
+class _StandIn:
+    """Enough of a World to build bodies at collection time (bodies here ignore it)."""
+
+    ticket = customer = tag = None
+
+
+_STAND_IN = _StandIn()
+
+
+@pytest.fixture
+def world(api, inbox, organization):
+    ticket = factories.make_ticket(inbox, email="victim@example.com", subject="Existing ticket")
+    tag, _ = services.get_or_create_tag(organization=organization, name="existing")
+    return World(client=api, ticket=ticket, customer=ticket.customer, tag=tag)
+
+
+def send(entry: EntryPoint, world: World, raw: bytes | str, content_type: str = "application/json"):
+    client = entry.client(world)
+    return getattr(client, entry.method)(entry.path(world), raw, content_type=content_type)
+
+
+def encode(body) -> str:
+    # json.dumps escapes NUL and lone surrogates as \u0000 and \ud800, as a client would.
+    return json.dumps(body)
+
+
+# Tests --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS, ids=lambda entry: entry.name)
+def test_each_entry_point_accepts_its_valid_body_so_the_refusals_below_mean_something(entry, world):
+    response = send(entry, world, encode(entry.body(world)))
+    assert response.status_code in (200, 201), response.content
+
+
+@pytest.mark.parametrize(("entry", "label"), list(body_cases()))
+def test_bad_body_is_refused_with_400_in_the_face_shape_and_nothing_is_stored(entry, label, world):
+    bodies = dict(mutations(entry, entry.body(world)))
+    before = snapshot()
+    response = send(entry, world, encode(bodies[label]))
+    entry.assert_shape(response, 400)
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS, ids=lambda entry: entry.name)
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"subject": "unterminated',
+        "{'single': 'quotes'}",
+        "{,}",
+        "[1, 2,]",
+        '{"a": NaN}',
+        "\xff\xfe not utf-8",
+        "",
+    ],
+    ids=["unterminated", "single quotes", "stray comma", "trailing comma", "NaN", "not utf-8", "empty"],
+)
+def test_malformed_json_is_a_400_and_stores_nothing(entry, raw, world):
+    before = snapshot()
+    payload = raw.encode("latin-1") if raw.startswith("\xff") else raw
+    response = send(entry, world, payload)
+    if raw == "" and entry.method == "patch" and not entry.required_fields:
+        # An empty PATCH is a request to change nothing, and changes nothing.
+        assert response.status_code == 200, response.content
+    else:
+        entry.assert_shape(response, 400)
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS, ids=lambda entry: entry.name)
+@pytest.mark.parametrize(
+    "content_type",
+    ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/xml"],
+)
+def test_wrong_content_type_is_a_415_and_stores_nothing(entry, content_type, world):
+    before = snapshot()
+    response = send(entry, world, encode(entry.body(world)), content_type=content_type)
+    entry.assert_shape(response, 415)
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS, ids=lambda entry: entry.name)
+def test_body_over_the_size_limit_is_a_413_and_stores_nothing(entry, world):
+    before = snapshot()
+    body = entry.body(world)
+    body["padding"] = "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1)
+    response = send(entry, world, encode(body))
+    entry.assert_shape(response, 413)
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "q=%00",
+        "status=%00",
+        "status=nonsense",
+        "priority=%00",
+        "tag=%00",
+        "customer=%00",
+        "customer_email=%00",
+        "external_id=%00",
+        "assignee=%00",
+        "inbox=%00",
+        "category=%00",
+        "created_after=%00",
+        "created_after=yesterday",
+        "sort=%00",
+        "sort=password",
+        "page=%00",
+        "page=-1",
+        "per_page=0",
+        "per_page=abc",
+    ],
+)
+def test_bad_query_parameters_on_the_ticket_list_are_a_400_in_the_error_shape(api, query, world):
+    response = api.get(f"/api/v1/tickets?{query}")
+    assert_error(response, 400)
+
+
+def test_a_page_past_the_end_is_a_404_and_an_oversized_per_page_is_capped_as_documented(api, world):
+    assert_error(api.get("/api/v1/tickets?page=99999999999999999999999"), 404)
+    response = api.get("/api/v1/tickets?per_page=100000")
+    assert response.status_code == 200
+    assert response.json()["pagination"]["per_page"] == 100
+
+
+@pytest.mark.parametrize("query", ["q=%00", "email=%00", "external_id=%00"])
+def test_bad_query_parameters_on_the_customer_list_are_a_400(api, query, world):
+    assert_error(api.get(f"/api/v1/customers?{query}"), 400)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/tickets/%00",
+        "/api/v1/tickets/%00/messages",
+        "/api/v1/tickets/%00/events",
+        "/api/v1/customers/%00",
+        "/api/v1/inboxes/%00",
+        "/api/v1/tags/%00",
+        "/api/v1/tags/not-a-uuid",
+        "/api/v1/tickets/" + "A" * 5000,
+    ],
+)
+def test_garbage_in_a_path_parameter_is_a_404_in_the_error_shape(api, path, world):
+    assert_error(api.get(path), 404)
+
+
+@pytest.mark.parametrize("path", ["/t/%00/key/", "/t/abc/%00/", "/desk/%00", "/accounts/%00/"])
+def test_nul_in_a_page_path_is_a_404_page_not_a_500(client, path, db):
+    response = client.get(path)
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        "username=agent%00%40acme.test&password=x%00y",
+        "username=" + "a" * 10_000 + "&password=x",
+        # Invalid UTF-8 (an encoded lone surrogate) as a browser could send it.
+        "username=agent%ED%A0%80%40acme.test&password=x",
+        "password=only",
+    ],
+    ids=["NUL", "enormous", "invalid utf-8", "missing username"],
+)
+def test_the_sign_in_form_refuses_bad_input_with_a_form_error_not_a_500(client, agent, form):
+    response = client.post("/accounts/login/", form, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 200
+    assert response.context["form"].errors
+    assert "_auth_user_id" not in client.session
+
+
+def test_an_overlong_idempotency_key_header_is_a_400_naming_it(api, world):
+    before = snapshot()
+    response = api.post(
+        "/api/v1/tickets",
+        encode(ENTRY_POINTS[0].body(world)),
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="k" * 300,
+    )
+    assert_error(response, 400, field="Idempotency-Key")
+    assert snapshot() == before

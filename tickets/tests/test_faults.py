@@ -1,0 +1,166 @@
+"""Faults lose nothing: a database failing mid-request leaves no partial ticket, Redis
+down degrades to unthrottled service without losing a write.
+
+The mail provider being down is the email face's promise: a failed delivery is retried
+and recorded without failing or losing the ticket (see ``tickets/tests/test_mail*.py``).
+"""
+
+import json
+import logging
+from unittest import mock
+
+import pytest
+from django.db import OperationalError
+from django.test import override_settings
+from rest_framework.test import APIClient
+
+from accounts.models import User
+from tickets.models import Customer, Message, Tag, Ticket, TicketEvent
+from tickets.tests.api_helpers import assert_error, ticket_payload
+
+WATCHED = (Ticket, Message, Customer, Tag, TicketEvent)
+
+# A port nothing listens on: every Redis call fails with a connection error.
+CLOSED_REDIS = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://127.0.0.1:1/0",
+        "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+    }
+}
+
+
+def counts() -> dict:
+    return {model.__name__: model.objects.count() for model in WATCHED}
+
+
+@pytest.fixture
+def api_no_raise(api_key):
+    client = APIClient(raise_request_exception=False)
+    client.credentials(HTTP_X_API_KEY=api_key)
+    return client
+
+
+@pytest.mark.parametrize(
+    ("target", "label"),
+    [
+        ("tickets.services.Message.objects.create", "the first message"),
+        ("tickets.services._record", "the created event"),
+        ("tickets.services._store_attachments", "attachments"),
+    ],
+)
+def test_database_failing_mid_create_leaves_no_partial_ticket_and_answers_503(
+    api_no_raise, inbox, target, label
+):
+    before = counts()
+    with mock.patch(target, side_effect=OperationalError("server closed the connection")):
+        response = api_no_raise.post(
+            "/api/v1/tickets",
+            json.dumps(ticket_payload(tags=["fresh-tag"], customer={"email": "new@example.com"})),
+            content_type="application/json",
+        )
+    body = assert_error(response, 503)
+    assert "nothing was saved" in body["message"]
+    assert response["Retry-After"]
+    assert counts() == before, f"a failure while storing {label} left rows behind"
+
+
+def test_database_failing_mid_reply_leaves_no_message_and_no_status_change(api_no_raise, ticket):
+    before = counts()
+    with mock.patch("tickets.services._record", side_effect=OperationalError("gone")):
+        response = api_no_raise.post(
+            f"/api/v1/tickets/{ticket.public_id}/messages",
+            json.dumps({"body": "We are on it."}),
+            content_type="application/json",
+        )
+    assert_error(response, 503)
+    assert counts() == before
+    ticket.refresh_from_db()
+    assert ticket.status == Ticket.Status.OPEN
+    assert ticket.first_response_at is None
+
+
+def test_database_failing_mid_update_changes_nothing(api_no_raise, ticket, agent):
+    with mock.patch("tickets.services._set_status_locked", side_effect=OperationalError("gone")):
+        response = api_no_raise.patch(
+            f"/api/v1/tickets/{ticket.public_id}",
+            json.dumps({"status": "resolved", "priority": "urgent", "subject": "Changed subject"}),
+            content_type="application/json",
+        )
+    assert_error(response, 503)
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.priority, ticket.subject) == ("open", "normal", "Cannot log in")
+    assert list(ticket.events.values_list("action", flat=True)) == ["created"]
+
+
+def test_a_retry_after_the_outage_creates_the_ticket_exactly_once(api_no_raise, inbox):
+    payload = json.dumps(ticket_payload())
+    with mock.patch("tickets.services._record", side_effect=OperationalError("gone")):
+        first = api_no_raise.post(
+            "/api/v1/tickets", payload, content_type="application/json", HTTP_IDEMPOTENCY_KEY="retry-1"
+        )
+    assert first.status_code == 503
+    second = api_no_raise.post(
+        "/api/v1/tickets", payload, content_type="application/json", HTTP_IDEMPOTENCY_KEY="retry-1"
+    )
+    assert second.status_code == 201, second.content
+    assert Ticket.objects.count() == 1
+
+
+# Redis down ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def redis_down():
+    # override_settings(CACHES=...) makes Django rebuild its cache handlers, both ways.
+    with override_settings(CACHES=CLOSED_REDIS):
+        yield
+
+
+def test_redis_down_api_creates_still_succeed_unthrottled_and_the_error_is_logged(
+    redis_down, api, inbox, caplog
+):
+    with caplog.at_level(logging.ERROR, logger="accounts.throttling"):
+        responses = [
+            api.post(
+                "/api/v1/tickets",
+                json.dumps(ticket_payload(customer={"email": f"c{n}@example.com"})),
+                content_type="application/json",
+            )
+            for n in range(3)
+        ]
+    assert [response.status_code for response in responses] == [201, 201, 201]
+    assert Ticket.objects.count() == 3
+    assert "API throttle unavailable" in caplog.text
+
+
+def test_redis_down_reads_still_answer(redis_down, api, ticket):
+    response = api.get("/api/v1/tickets")
+    assert response.status_code == 200
+    assert response.json()["pagination"]["total"] == 1
+
+
+def test_redis_down_agents_can_still_sign_in(redis_down, client, agent, caplog):
+    with caplog.at_level(logging.ERROR, logger="accounts.views"):
+        response = client.post(
+            "/accounts/login/", {"username": "agent@acme.test", "password": "correct horse battery staple"}
+        )
+    assert response.status_code == 302
+    assert int(client.session["_auth_user_id"]) == agent.pk
+    assert "Sign-in throttle unavailable" in caplog.text
+
+
+def test_redis_really_is_unreachable_in_these_tests(redis_down):
+    from django.core.cache import cache
+
+    with pytest.raises(Exception):  # noqa: B017,PT011 - redis' own ConnectionError
+        cache.get("anything")
+
+
+def test_users_table_untouched_by_faults_fixture(db):
+    # Guard against the fixtures above leaking a broken cache into later tests.
+    from django.core.cache import cache
+
+    cache.set("probe", 1)
+    assert cache.get("probe") == 1
+    assert User.objects.count() == 0
