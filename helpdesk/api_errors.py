@@ -34,9 +34,23 @@ DOMAIN_STATUS = {
 }
 
 
+# Python 3.13 renamed some reason phrases to RFC 9110's wording; our error bodies keep one
+# wording whatever interpreter serves them, so clients matching on "error" never break.
+_STABLE_PHRASES = {
+    413: "Request Entity Too Large",
+    414: "Request-URI Too Long",
+    416: "Requested Range Not Satisfiable",
+    422: "Unprocessable Entity",
+}
+
+
+def status_phrase(status_code: int) -> str:
+    return _STABLE_PHRASES.get(status_code) or HTTPStatus(status_code).phrase
+
+
 def error_body(request, status_code: int, message: str, details=None) -> dict:
     return {
-        "error": HTTPStatus(status_code).phrase,
+        "error": status_phrase(status_code),
         "message": message,
         "code": status_code,
         "details": details or [],

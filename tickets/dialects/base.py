@@ -11,7 +11,6 @@ import logging
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http import HTTPStatus
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -26,6 +25,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.principals import Principal
+from helpdesk.api_errors import status_phrase
 from tickets import exceptions as domain
 
 logger = logging.getLogger("tickets.dialects")
@@ -55,7 +55,7 @@ class Problem:
 
     @property
     def phrase(self) -> str:
-        return HTTPStatus(self.status).phrase
+        return status_phrase(self.status)
 
 
 class PayloadTooLarge(exceptions.APIException):
