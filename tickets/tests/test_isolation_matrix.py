@@ -22,6 +22,7 @@ from rest_framework.test import APIClient
 from accounts.models import CustomerToken
 from tickets import services
 from tickets.actors import Actor
+from tickets.models import SavedReply
 from tickets.tests import factories, security_counts
 
 # Route (as walked) prefixes that are public, and why.
@@ -77,6 +78,10 @@ PARAMETERS = [
     ("desk/attachments/", "public_id", "attachment_id"),
     ("desk/", "public_id", "ticket_id"),
     ("desk/", "notification_id", "notification_pk"),
+    ("desk/settings/members/", "pk", "membership_pk"),
+    ("desk/settings/saved-replies/", "pk", "saved_reply_pk"),
+    ("desk/settings/api-keys/", "prefix", "api_key_prefix"),
+    ("desk/profile/tokens/", "pk", "agent_token_pk"),
     # The attacker's own, valid private key, put on the victim's ticket.
     ("t/", "access_key", "attacker_access_key"),
     ("t/", "attachment_id", "attachment_id"),
@@ -122,6 +127,11 @@ def victim(organization, inbox, agent):
     victim_token = token.assign_secret()
     token.save()
     attacker_ticket = factories.make_ticket(inbox, email="attacker@example.com", subject="Attacker ticket")
+    saved_reply = SavedReply.objects.create(
+        organization=organization, title="Victim reply", body="Victim private words"
+    )
+    api_key, _ = factories.make_api_key(organization, name="Victim key")
+    agent_token, _ = factories.make_agent_token(agent)
     from django.contrib.contenttypes.models import ContentType
 
     return {
@@ -129,6 +139,10 @@ def victim(organization, inbox, agent):
         "ticket_id": ticket.public_id,
         "ticket_pk": ticket.pk,
         "notification_pk": agent.notifications.first().pk,
+        "membership_pk": agent.memberships.get(organization=organization).pk,
+        "saved_reply_pk": saved_reply.pk,
+        "api_key_prefix": api_key.prefix,
+        "agent_token_pk": agent_token.pk,
         "customer_id": ticket.customer.public_id,
         "inbox_id": inbox.public_id,
         "tag_id": tag.pk,
