@@ -1,10 +1,21 @@
 import uuid
+from datetime import UTC
 
 import django_filters
 from django.db.models import Exists, OuterRef, Q
 from rest_framework.exceptions import ValidationError
 
 from tickets.models import Customer, Ticket
+
+
+class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    """An ISO 8601 instant, compared in UTC: PostgreSQL refuses offsets beyond ±15:59
+    (e.g. "+20:21") that Python parses happily, which would otherwise be a 500."""
+
+    def filter(self, qs, value):
+        if value is not None:
+            value = value.astimezone(UTC)
+        return super().filter(qs, value)
 
 
 class TicketFilter(django_filters.FilterSet):
@@ -21,9 +32,9 @@ class TicketFilter(django_filters.FilterSet):
     tag = django_filters.CharFilter(method="filter_tag", help_text="A tag name or id.")
     category = django_filters.CharFilter()
     type = django_filters.CharFilter()
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
-    updated_after = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    updated_after = UtcIsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
     q = django_filters.CharFilter(method="filter_search", help_text="Full-text search.")
     sort = django_filters.OrderingFilter(
         fields=(

@@ -215,3 +215,10 @@ def test_messages_and_events_query_counts_do_not_grow(api, inbox, agent, django_
         assert len(api.get(f"/api/v1/tickets/{ticket.public_id}/messages").json()["data"]) == 31
     with django_assert_max_num_queries(8):
         assert len(api.get(f"/api/v1/tickets/{ticket.public_id}/events").json()["data"]) == 31
+
+
+def test_a_created_range_with_an_offset_postgresql_cannot_store_is_still_answered(api, ticket):
+    # Python parses "+20:21"; PostgreSQL refuses such an offset unless we compare in UTC.
+    response = api.get("/api/v1/tickets", {"created_after": "0264-10-20T05:52:44+20:21"})
+    assert response.status_code == 200, response.json()
+    assert [item["id"] for item in response.json()["data"]] == [ticket.public_id]

@@ -8,6 +8,8 @@ section at the end of the run.
 
 import pytest
 import schemathesis
+from django.core import signals
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import missing_required_header, negative_data_rejection, positive_data_acceptance
 
@@ -28,6 +30,18 @@ EXCLUDED_CHECKS = [positive_data_acceptance, negative_data_rejection]
 # Known finding, reported to the dialect's owner: without X-API-Key this dialect answers
 # 404 (CUSTOMER_NOT_FOUND) instead of 401. Every other check still runs on it.
 KNOWN_MISSING_HEADER_ANSWERS = {"/compat/supportdesk/api/v1/tickets/api-create"}
+
+
+@pytest.fixture(autouse=True)
+def keep_the_test_connection_open():
+    """Calls go straight to the WSGI app, whose request signals would close the test's
+    database connection mid-transaction (PostgreSQL); Django's test client disconnects
+    the same handler for the same reason."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
