@@ -2,16 +2,18 @@ import secrets
 import uuid
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
 
 from accounts.models import Organization
 from helpdesk.ids import PublicIdField
 
-from .querysets import TicketQuerySet
+from .querysets import TicketManager
 
 
 def new_access_key() -> str:
@@ -95,6 +97,8 @@ class Customer(models.Model):
                 condition=~Q(email="", external_id=""), name="customer_has_email_or_external_id"
             ),
         ]
+        # Ticket search by a customer's email, across the caller's organizations.
+        indexes = [models.Index(fields=["email"], name="customer_email")]
 
     def __str__(self):
         return self.name or self.email or self.external_id
@@ -168,8 +172,11 @@ class Ticket(models.Model):
     first_response_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # PostgreSQL only: the reference, subject and every message body as one tsvector, kept
+    # up to date by the services and searched through a GIN index (migration 0006).
+    search_document = SearchVectorField(null=True, editable=False)
 
-    objects = TicketQuerySet.as_manager()
+    objects = TicketManager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -232,6 +239,9 @@ class Message(models.Model):
     )
     channel = models.CharField(max_length=10, choices=Ticket.Channel, default=Ticket.Channel.API)
     body = models.TextField(help_text="Markdown, rendered sanitized.")
+    body_html = models.TextField(
+        blank=True, editable=False, help_text="The body rendered and sanitized, once, when written."
+    )
     email_message_id = models.CharField(max_length=255, blank=True, db_index=True)
     raw_email = models.TextField(blank=True, help_text="The whole inbound email, as received.")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -246,6 +256,13 @@ class Message(models.Model):
     @property
     def is_public(self) -> bool:
         return self.kind == self.Kind.REPLY
+
+    @property
+    def html(self) -> SafeString:
+        from .rendering import render_markdown
+
+        # body_html is nh3's output (tickets.rendering), so it is safe to mark as such.
+        return mark_safe(self.body_html or render_markdown(self.body))  # noqa: S308
 
     @property
     def author_name(self) -> str:

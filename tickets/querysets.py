@@ -36,26 +36,29 @@ class TicketQuerySet(models.QuerySet):
                 | Exists(message_match)
             )
 
-        from django.contrib.postgres.search import SearchQuery, SearchVector
+        from django.contrib.postgres.search import SearchQuery
 
-        # Each way of matching is its own indexed lookup and the ticket ids are united,
-        # so PostgreSQL answers from the GIN indexes of migration 0003
-        # (to_tsvector('english', COALESCE(subject/body, ''))) instead of testing every
-        # ticket of the organization against an OR.  The expressions below must stay
-        # identical to those indexes.
-        query = SearchQuery(text, search_type="websearch", config="english")
-        tickets = self.order_by()
-        matches = [
-            tickets.annotate(document=SearchVector("subject", config="english"))
-            .filter(document=query)
-            .values("pk"),
-            Message.objects.order_by()
-            .annotate(document=SearchVector("body", config="english"))
-            .filter(document=query)
-            .values("ticket_id"),
-        ]
+        from .models import Customer
+        from .search import SEARCH_CONFIG
+
+        # One GIN-indexed predicate on the tickets table (Ticket.search_document, which
+        # holds the reference, subject and every message), so the planner can estimate it
+        # from the column's statistics: a rare word is read from the index, a common one
+        # by walking the newest tickets until a page is full.
+        matches = Q(search_document=SearchQuery(text, search_type="websearch", config=SEARCH_CONFIG))
         if REFERENCE.match(text):
-            matches.append(tickets.filter(reference=text.upper()).values("pk"))
+            matches |= Q(reference=text.upper())
         if "@" in text:
-            matches.append(tickets.filter(customer__email=text.lower()).values("pk"))
-        return self.filter(pk__in=matches[0].union(*matches[1:]))
+            # Resolved first (one per organization at most) so the OR stays a bitmap of
+            # indexes instead of a subplan tested against every ticket.
+            customer_ids = list(Customer.objects.filter(email=text.lower()).values_list("pk", flat=True))
+            if customer_ids:
+                matches |= Q(customer_id__in=customer_ids)
+        return self.filter(matches)
+
+
+class TicketManager(models.Manager.from_queryset(TicketQuerySet)):
+    def get_queryset(self):
+        # The search document can be large and only PostgreSQL ever reads it; leaving it
+        # deferred also keeps a full save() from writing back a stale copy.
+        return super().get_queryset().defer("search_document")

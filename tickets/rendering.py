@@ -1,5 +1,7 @@
 """Markdown in, safe HTML out: every message body shown anywhere goes through here."""
 
+import threading
+
 import markdown
 import nh3
 
@@ -31,8 +33,20 @@ ALLOWED_TAGS = {
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}}
 
 
+_local = threading.local()
+
+
+def _converter() -> markdown.Markdown:
+    # Building a Markdown instance costs twice the conversion of a short message; one per
+    # thread (instances are not thread-safe) is reset and reused.
+    converter = getattr(_local, "converter", None)
+    if converter is None:
+        converter = _local.converter = markdown.Markdown(extensions=["fenced_code", "tables", "sane_lists"])
+    return converter
+
+
 def render_markdown(text: str) -> str:
-    html = markdown.markdown(text or "", extensions=["fenced_code", "tables", "sane_lists"])
+    html = _converter().reset().convert(text or "")
     return nh3.clean(
         html,
         tags=ALLOWED_TAGS,

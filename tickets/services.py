@@ -22,7 +22,7 @@ from django.utils import timezone
 from accounts.models import AuditEvent, Membership, Organization
 from accounts.services import record_audit_event, require_manager
 
-from . import limits, notifications
+from . import limits, notifications, search
 from .actors import Actor
 from .exceptions import (
     DailyLimitReached,
@@ -45,6 +45,7 @@ from .models import (
     TicketEvent,
     new_access_key,
 )
+from .rendering import render_markdown
 
 Status = Ticket.Status
 
@@ -507,11 +508,12 @@ def create_ticket(
         number, prefix = _take_ticket_number(inbox)
 
         now = timezone.now()
+        reference = f"{prefix}-{number}"
         ticket = Ticket.objects.create(
             organization=organization,
             inbox=inbox,
             number=number,
-            reference=f"{prefix}-{number}",
+            reference=reference,
             subject=subject,
             priority=priority,
             category=category,
@@ -522,6 +524,11 @@ def create_ticket(
             metadata=metadata,
             created_at=now,
             updated_at=now,
+            search_document=(
+                search.new_document(reference=reference, subject=subject, body=message)
+                if search.is_supported()
+                else None
+            ),
         )
         if tags:
             ticket.tags.set(_resolve_tags(organization, tags, field_name="tags"))
@@ -532,6 +539,7 @@ def create_ticket(
             author_customer=customer,
             channel=channel,
             body=message,
+            body_html=render_markdown(message),
             email_message_id=email_message_id[:255],
             raw_email=raw_email,
             created_at=now,
@@ -721,6 +729,8 @@ def update_ticket(
         if changed_fields:
             ticket.updated_at = timezone.now()
             ticket.save(update_fields=[name for name in changed_fields if name != "tags"] + ["updated_at"])
+            if "subject" in changed_fields and search.is_supported():
+                Ticket.objects.filter(pk=ticket.pk).update(search_document=search.rebuilt_document())
         return ticket
 
 
@@ -782,6 +792,7 @@ def add_message(
             author_customer=actor.customer,
             channel=channel,
             body=body,
+            body_html=render_markdown(body),
             email_message_id=email_message_id[:255],
             raw_email=raw_email,
             created_at=now,
@@ -795,11 +806,12 @@ def add_message(
         )
 
         ticket.updated_at = now
-        update_fields = ["updated_at"]
+        changes = {"updated_at": now}
         if kind == Message.Kind.REPLY and not actor.is_customer and ticket.first_response_at is None:
-            ticket.first_response_at = now
-            update_fields.append("first_response_at")
-        ticket.save(update_fields=update_fields)
+            ticket.first_response_at = changes["first_response_at"] = now
+        if search.is_supported():
+            changes["search_document"] = search.document_with(body)
+        Ticket.objects.filter(pk=ticket.pk).update(**changes)
 
         if kind == Message.Kind.REPLY:
             if actor.is_customer and ticket.status == Status.RESOLVED:

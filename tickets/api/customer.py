@@ -26,7 +26,6 @@ from accounts.permissions import IsCustomer, IsIntegrator
 from tickets import limits, services
 from tickets.exceptions import InvalidInput, InvalidTransition, PermissionDenied
 from tickets.models import Customer, Message, Ticket
-from tickets.rendering import render_markdown
 from tickets.selectors import resolve_inbox
 
 from .views import IDEMPOTENCY_HEADER, _created_response, _idempotency_key
@@ -221,7 +220,7 @@ class MyMessageSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
     def get_body_html(self, message) -> str:
-        return render_markdown(message.body)
+        return message.html
 
 
 class MyMessageListSerializer(serializers.Serializer):

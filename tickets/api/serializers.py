@@ -8,7 +8,6 @@ from accounts.models import User
 from tickets import limits
 from tickets.exceptions import InvalidInput
 from tickets.models import Attachment, Customer, Inbox, Message, Tag, Ticket, TicketEvent
-from tickets.rendering import render_markdown
 from tickets.services import validate_metadata
 
 # Output ---------------------------------------------------------------------------------
@@ -60,7 +59,7 @@ class MessageSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_body_html(self, message) -> str:
-        return render_markdown(message.body)
+        return message.html
 
 
 class TicketSerializer(serializers.ModelSerializer):

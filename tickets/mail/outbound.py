@@ -19,7 +19,6 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from tickets.models import Delivery, Message, Ticket
-from tickets.rendering import render_markdown
 
 from . import addresses
 
@@ -69,7 +68,7 @@ def message_context(message: Message | None) -> dict:
         return {}
     return {
         "message": message,
-        "message_html": render_markdown(message.body),
+        "message_html": message.html,
         "author_name": message.author_name,
         "attachments": list(message.attachments.all()),
     }
