@@ -29,7 +29,7 @@ def header_state(context) -> dict:
     if not user.is_authenticated:
         return {"memberships": [], "unread_count": 0}
     return {
-        "memberships": list(user.memberships.select_related("organization").order_by("organization__name")),
+        "memberships": sorted(request.memberships, key=lambda membership: membership.organization.name),
         "unread_count": Notification.objects.filter(user=user, read_at__isnull=True).count(),
     }
 
