@@ -34,14 +34,19 @@ def resolve_inbox(
     raise InvalidInput(field_name, "Name the inbox: this organization has several and no default.")
 
 
-def ticket_with_thread(queryset, *, include_notes: bool = True):
-    """Tickets with their messages, authors and attachments in a fixed number of queries."""
+def thread_prefetch(*, include_notes: bool = True) -> Prefetch:
+    """A ticket's messages with their authors and attachments, in two queries."""
     messages = Message.objects.select_related("author_user", "author_customer").prefetch_related(
         "attachments"
     )
     if not include_notes:
         messages = messages.filter(kind=Message.Kind.REPLY)
-    return queryset.prefetch_related(Prefetch("messages", queryset=messages))
+    return Prefetch("messages", queryset=messages)
+
+
+def ticket_with_thread(queryset, *, include_notes: bool = True):
+    """Tickets with their messages, authors and attachments in a fixed number of queries."""
+    return queryset.prefetch_related(thread_prefetch(include_notes=include_notes))
 
 
 def tickets_for_principal(principal):

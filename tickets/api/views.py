@@ -5,6 +5,7 @@ organizations happens in ``get_queryset`` so another organization's object is a 
 """
 
 from django.db import transaction
+from django.db.models import prefetch_related_objects
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -14,7 +15,13 @@ from tickets import services
 from tickets.actors import Actor
 from tickets.exceptions import InvalidInput
 from tickets.models import Customer, Inbox, Message, Tag, Ticket
-from tickets.selectors import find_agent, resolve_inbox, ticket_with_thread, tickets_for_principal
+from tickets.selectors import (
+    find_agent,
+    resolve_inbox,
+    thread_prefetch,
+    ticket_with_thread,
+    tickets_for_principal,
+)
 
 from . import serializers as api
 from .filters import CustomerFilter, TicketFilter
@@ -147,7 +154,10 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             actor=principal.actor,
             idempotency_key=_idempotency_key(request),
         )
-        return _created_response(self._detail(ticket), created)
+        # The new ticket's inbox and customer are in hand: only its tags and thread are read.
+        prefetch_related_objects([ticket], "tags", thread_prefetch())
+        data = api.TicketDetailSerializer(ticket, context=self.get_serializer_context()).data
+        return _created_response(data, created)
 
     @extend_schema(
         summary="Update a ticket: status, priority, assignee, tags, fields",

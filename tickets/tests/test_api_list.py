@@ -78,6 +78,24 @@ def test_empty_list_has_zero_pages(api, inbox):
     }
 
 
+def test_a_deep_page_keeps_the_sort_and_filters_and_its_query_count(
+    api, inbox, agent, django_assert_max_num_queries
+):
+    tickets = _make_busy_tickets(inbox, agent, 7)
+    services.change_status(ticket=tickets[3], status="closed", actor=Actor.agent(agent))
+    open_newest_first = [ticket.public_id for ticket in reversed(tickets) if ticket != tickets[3]]
+
+    oldest_first = api.get("/api/v1/tickets", {"per_page": 4, "page": 2, "sort": "created_at"})
+    # Key, capped count, the page's ids, its rows, their tags.
+    with django_assert_max_num_queries(5):
+        response = api.get("/api/v1/tickets", {"per_page": 2, "page": 2, "status": ["open", "in_progress"]})
+
+    assert _ids(response) == open_newest_first[2:4]
+    assert [row["assignee"]["email"] for row in response.json()["data"]] == [agent.email] * 2
+    assert response.json()["pagination"]["total"] == 6
+    assert _ids(oldest_first) == [ticket.public_id for ticket in tickets[4:7]]
+
+
 def test_total_is_capped_and_flagged(api, inbox, monkeypatch):
     from tickets.api import pagination
 

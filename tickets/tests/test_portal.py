@@ -324,3 +324,19 @@ def test_the_page_reads_a_long_thread_in_a_fixed_number_of_queries(
     with django_assert_max_num_queries(10):
         response = _page(client, ticket)
     assert response.content.decode().count('class="bubble ') == 25
+
+
+def test_the_thread_is_rendered_once_and_again_when_a_message_arrives(
+    client, ticket, agent, django_assert_num_queries
+):
+    _page(client, ticket)
+    ticket.refresh_from_db()
+    with django_assert_num_queries(1):  # the ticket; the thread comes from the cache
+        cached = _page(client, ticket)
+
+    services.add_message(ticket=ticket, body="A **fresh** answer", actor=Actor.agent(agent))
+    fresh = _page(client, ticket)
+
+    assert cached.content.decode().count('class="bubble ') == 1
+    assert "<strong>fresh</strong>" in fresh.content.decode()
+    assert fresh.content.decode().count('class="bubble ') == 2
