@@ -33,6 +33,8 @@ COUNT_CAP = 10_000
 # million) and a common one (in about a third of all tickets).
 SEARCH_TERM = "femelo"
 COMMON_TERM = "warranty"
+# A typo: no ticket has it, the case a planner that walks the newest tickets gets worst.
+ABSENT_TERM = "zyxwvu"
 PRODUCTION_ENV = {
     "DEBUG": "0",
     "SECRET_KEY": "bench-only-secret-key-not-for-production-0123456789abcdef",
@@ -214,6 +216,7 @@ def plan_problems(sql: str) -> list[str]:
 
 
 def measure_queries(path: str, *, api_key: str = "", agent: bool = False) -> dict:
+    from django.core.cache import cache
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -226,9 +229,13 @@ def measure_queries(path: str, *, api_key: str = "", agent: bool = False) -> dic
         headers["X-API-Key"] = api_key
     if agent:
         client.force_login(User.objects.get(email="agent0@bench.example"))
-    client.get(path, headers=headers)  # warm: sessions, content types, caches
+    client.get(path, headers=headers)  # warm: sessions, content types
+    # Counted and timed with the cache empty: what a page costs before it caches anything.
+    cache.clear()
+    started = time.perf_counter()
     with CaptureQueriesContext(connection) as captured:
         response = client.get(path, headers=headers)
+    uncached_ms = (time.perf_counter() - started) * 1000
     if response.status_code != 200:
         raise SystemExit(f"{path} answered {response.status_code}: {response.content[:300]!r}")
     problems = []
@@ -240,6 +247,7 @@ def measure_queries(path: str, *, api_key: str = "", agent: bool = False) -> dic
             flagged.append(query["sql"])
     return {
         "queries": len(captured.captured_queries),
+        "uncached_ms": uncached_ms,
         "problems": sorted(set(problems)),
         "flagged_sql": flagged,
     }
@@ -369,6 +377,7 @@ def main() -> None:
         (f"API list page={deep}", f"/api/v1/tickets?page={deep}", "key"),
         (f"API search q={SEARCH_TERM}", f"/api/v1/tickets?q={SEARCH_TERM}", "key"),
         (f"API search q={COMMON_TERM} (common word)", f"/api/v1/tickets?q={COMMON_TERM}", "key"),
+        (f"API search q={ABSENT_TERM} (found nowhere)", f"/api/v1/tickets?q={ABSENT_TERM}", "key"),
         (f"private page, {dataset_long_thread()} messages", private_path, "none"),
     ]
 
@@ -461,6 +470,8 @@ def main() -> None:
             )
             plan = plans[name]
             notes = "; ".join(plan["problems"]) or "no whole-table scan or count"
+            if path == private_path:
+                notes += f"; uncached {plan['uncached_ms']:.0f} ms in process, then the thread is cached"
             if result["ok"] != result["requests"] or not result["requests"]:
                 # A page that fails or times out is a row of the table, not a crash of the bench.
                 notes = (
@@ -512,8 +523,9 @@ def main() -> None:
         ),
         (
             "search <= 3x first page",
-            max(p50(reads[4][0]), p50(reads[5][0])) <= 3 * first_page_api,
-            f"{p50(reads[4][0]):.1f} / {p50(reads[5][0]):.1f} vs {first_page_api:.1f} ms",
+            max(p50(reads[4][0]), p50(reads[5][0]), p50(reads[6][0])) <= 3 * first_page_api,
+            f"{p50(reads[4][0]):.1f} / {p50(reads[5][0]):.1f} / {p50(reads[6][0]):.1f}"
+            f" vs {first_page_api:.1f} ms",
         ),
         (
             "worker peak RSS < 150 MB",
