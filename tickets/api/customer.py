@@ -13,7 +13,6 @@ from django.conf import settings
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -23,6 +22,7 @@ from accounts import services as account_services
 from accounts.authentication import CustomerJWTAuthentication, CustomerTokenAuthentication
 from accounts.models import CustomerToken
 from accounts.permissions import IsCustomer, IsIntegrator
+from helpdesk.schema import bearer, security_scheme
 from tickets import limits, services
 from tickets.exceptions import InvalidInput, InvalidTransition, PermissionDenied
 from tickets.models import Customer, Message, Ticket
@@ -31,34 +31,22 @@ from tickets.selectors import resolve_inbox
 
 from .views import IDEMPOTENCY_HEADER, _created_response, _idempotency_key
 
+CustomerTokenScheme = security_scheme(
+    "accounts.authentication.CustomerTokenAuthentication",
+    "customerToken",
+    bearer("A customer token (`hdc_...`) minted with POST /api/v1/customers/{id}/tokens."),
+)
 
-class CustomerTokenScheme(OpenApiAuthenticationExtension):
-    target_class = "accounts.authentication.CustomerTokenAuthentication"
-    name = "customerToken"
-
-    def get_security_definition(self, auto_schema):
-        return {
-            "type": "http",
-            "scheme": "bearer",
-            "description": "A customer token (`hdc_...`) minted with POST /api/v1/customers/{id}/tokens.",
-        }
-
-
-class CustomerJWTScheme(OpenApiAuthenticationExtension):
-    target_class = "accounts.authentication.CustomerJWTAuthentication"
-    name = "customerJWT"
-
-    def get_security_definition(self, auto_schema):
-        return {
-            "type": "http",
-            "scheme": "bearer",
-            "bearerFormat": "JWT",
-            "description": (
-                "A JWT signed by the organization's own sign-in: HS256 with the organization's JWT "
-                "secret, or RS256 with its configured public key; iss = organization id, "
-                "sub = customer external id, exp required."
-            ),
-        }
+CustomerJWTScheme = security_scheme(
+    "accounts.authentication.CustomerJWTAuthentication",
+    "customerJWT",
+    bearer(
+        "A JWT signed by the organization's own sign-in: HS256 with the organization's JWT "
+        "secret, or RS256 with its configured public key; iss = organization id, "
+        "sub = customer external id, exp required.",
+        bearer_format="JWT",
+    ),
+)
 
 
 def _customer_idempotency_key(request) -> str:
