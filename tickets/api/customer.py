@@ -26,9 +26,9 @@ from helpdesk.schema import bearer, security_scheme
 from tickets import limits, services
 from tickets.exceptions import InvalidInput, InvalidTransition, PermissionDenied
 from tickets.models import Customer, Message, Ticket
-from tickets.rendering import render_markdown
 from tickets.selectors import resolve_inbox
 
+from .serializers import AttachmentSerializer, MessageSerializer, TicketSerializer
 from .views import IDEMPOTENCY_HEADER, _created_response, _idempotency_key
 
 CustomerTokenScheme = security_scheme(
@@ -178,13 +178,12 @@ class CustomerTokenViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, view
 # The customer's own tickets ------------------------------------------------------------
 
 
-class MyAttachmentSerializer(serializers.Serializer):
-    id = serializers.CharField(source="public_id")
-    filename = serializers.CharField()
-    content_type = serializers.CharField()
-    size = serializers.IntegerField()
+class MyAttachmentSerializer(AttachmentSerializer):
     url = serializers.SerializerMethodField(help_text="Download through the ticket's private link.")
-    created_at = serializers.DateTimeField()
+
+    class Meta(AttachmentSerializer.Meta):
+        fields = ["id", "filename", "content_type", "size", "url", "created_at"]
+        read_only_fields = fields
 
     def get_url(self, attachment) -> str:
         ticket = self.context["ticket"]
@@ -192,39 +191,24 @@ class MyAttachmentSerializer(serializers.Serializer):
         return f"{settings.SITE_URL}{path}"
 
 
-class MyMessageAuthorSerializer(serializers.Serializer):
-    type = serializers.CharField(source="author_type")
-    name = serializers.CharField(source="author_name")
-
-
-class MyMessageSerializer(serializers.Serializer):
+class MyMessageSerializer(MessageSerializer):
     """A public message; internal notes never reach this serializer."""
 
-    id = serializers.CharField(source="public_id")
-    author = MyMessageAuthorSerializer(source="*")
-    channel = serializers.CharField()
-    body = serializers.CharField()
-    body_html = serializers.SerializerMethodField()
-    attachments = MyAttachmentSerializer(many=True)
-    created_at = serializers.DateTimeField()
+    attachments = MyAttachmentSerializer(many=True, read_only=True)
 
-    def get_body_html(self, message) -> str:
-        return render_markdown(message.body)
+    class Meta(MessageSerializer.Meta):
+        fields = ["id", "author", "channel", "body", "body_html", "attachments", "created_at"]
+        read_only_fields = fields
 
 
 class MyMessageListSerializer(serializers.Serializer):
     data = MyMessageSerializer(many=True)
 
 
-class MyTicketSerializer(serializers.ModelSerializer):
+class MyTicketSerializer(TicketSerializer):
     """A ticket as its customer sees it: no assignee details, tags or integrator metadata."""
 
-    id = serializers.CharField(source="public_id", read_only=True)
-    inbox = serializers.CharField(source="inbox.public_id", read_only=True)
-    private_url = serializers.CharField(read_only=True)
-
-    class Meta:
-        model = Ticket
+    class Meta(TicketSerializer.Meta):
         fields = [
             "id",
             "number",
