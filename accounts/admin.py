@@ -14,7 +14,7 @@ from django.utils.translation import ngettext
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey as UnusedLibraryAPIKey
 
-from tickets.admin.common import count_of
+from tickets.admin.common import ReadOnlyAdmin, count_of
 from tickets.exceptions import InvalidInput
 from tickets.models import Inbox
 
@@ -428,7 +428,7 @@ class CustomerTokenAdmin(TokenAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     """The settings audit log, read-only: accounts/services.py writes it, nobody edits it."""
 
     list_display = ["created_at", "organization", "actor_label", "action", "target"]
@@ -445,12 +445,3 @@ class AuditEventAdmin(admin.ModelAdmin):
         "changes",
         "created_at",
     ]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

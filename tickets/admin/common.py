@@ -46,6 +46,19 @@ class ServiceErrorsMixin:
             return HttpResponseRedirect(request.get_full_path())
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows that record what happened; written by the services only."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 def parse_tag_names(text: str) -> list[str]:
     names = []
     for part in (text or "").split(","):

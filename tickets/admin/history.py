@@ -7,19 +7,7 @@ from django.utils.text import Truncator
 from .. import services
 from ..mail.actions import retry_deliveries_action
 from ..models import Attachment, Delivery, IdempotencyKey, Message, Notification, TicketEvent
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows that record what happened; written by the services only."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+from .common import ReadOnlyAdmin
 
 
 class AttachmentInline(admin.TabularInline):
