@@ -9,13 +9,12 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
-from django.db.models import Count, IntegerField, OuterRef, Subquery
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import ngettext
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey as UnusedLibraryAPIKey
 
+from tickets.admin.common import ReadOnlyAdmin, count_of
 from tickets.exceptions import InvalidInput
 from tickets.models import Inbox
 
@@ -35,21 +34,6 @@ from .services import customer_token_expiry, mint_customer_token, revoke_custome
 # are accounts.ApiKey, tied to an organization): two "API keys" pages would mislead staff.
 if admin.site.is_registered(UnusedLibraryAPIKey):
     admin.site.unregister(UnusedLibraryAPIKey)
-
-
-def _count_of(model, field: str):
-    """A correlated COUNT for a changelist column: evaluated for the page's rows only."""
-    return Coalesce(
-        Subquery(
-            model.objects.filter(**{field: OuterRef("pk")})
-            .order_by()
-            .values(field)
-            .annotate(total=Count("pk"))
-            .values("total")[:1],
-            output_field=IntegerField(),
-        ),
-        0,
-    )
 
 
 # Users -----------------------------------------------------------------------------------
@@ -207,8 +191,8 @@ class OrganizationAdmin(admin.ModelAdmin):
             super()
             .get_queryset(request)
             .annotate(
-                member_total=_count_of(Membership, "organization"),
-                inbox_total=_count_of(Inbox, "organization"),
+                member_total=count_of(Membership, "organization"),
+                inbox_total=count_of(Inbox, "organization"),
             )
         )
 
@@ -444,7 +428,7 @@ class CustomerTokenAdmin(TokenAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     """The settings audit log, read-only: accounts/services.py writes it, nobody edits it."""
 
     list_display = ["created_at", "organization", "actor_label", "action", "target"]
@@ -461,12 +445,3 @@ class AuditEventAdmin(admin.ModelAdmin):
         "changes",
         "created_at",
     ]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -102,6 +102,39 @@ class AutoSchema(openapi.AutoSchema):
         return headers
 
 
+def bearer(description: str, *, bearer_format: str = "") -> dict:
+    """The security definition of a credential sent as ``Authorization: Bearer <it>``."""
+    definition = {"type": "http", "scheme": "bearer"}
+    if bearer_format:
+        definition["bearerFormat"] = bearer_format
+    definition["description"] = description
+    return definition
+
+
+def security_scheme(
+    target_class: str, name: str, definition: dict, **options
+) -> type[OpenApiAuthenticationExtension]:
+    """Describes an authentication class as one security scheme of the OpenAPI document.
+
+    Making the class registers it with drf-spectacular; ``options`` are the extension's
+    other attributes (``match_subclasses``, ``priority``).
+    """
+
+    def get_security_definition(self, auto_schema):
+        return dict(definition)
+
+    return type(
+        f"{target_class.rsplit('.', 1)[-1]}Scheme",
+        (OpenApiAuthenticationExtension,),
+        {
+            "target_class": target_class,
+            "name": name,
+            "get_security_definition": get_security_definition,
+            **options,
+        },
+    )
+
+
 class ApiKeyScheme(OpenApiAuthenticationExtension):
     target_class = "accounts.authentication.ApiKeyAuthentication"
     name = ["ApiKeyHeader", "ApiKeyBearer"]
@@ -118,42 +151,29 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
                 "name": "X-API-Key",
                 "description": "An organization API key (`hdk_...`).",
             },
-            {
-                "type": "http",
-                "scheme": "bearer",
-                "bearerFormat": "hdk_<lookup>.<secret>",
-                "description": "The same organization API key as `Authorization: Bearer hdk_...`.",
-            },
+            bearer(
+                "The same organization API key as `Authorization: Bearer hdk_...`.",
+                bearer_format="hdk_<lookup>.<secret>",
+            ),
         ]
 
 
-class AgentTokenScheme(OpenApiAuthenticationExtension):
-    target_class = "accounts.authentication.AgentTokenAuthentication"
-    name = "AgentToken"
+AgentTokenScheme = security_scheme(
+    "accounts.authentication.AgentTokenAuthentication",
+    "AgentToken",
+    bearer(
+        "An agent's personal API token, made on their profile page.", bearer_format="hda_<lookup>.<secret>"
+    ),
+)
 
-    def get_security_definition(self, auto_schema):
-        return {
-            "type": "http",
-            "scheme": "bearer",
-            "bearerFormat": "hda_<lookup>.<secret>",
-            "description": "An agent's personal API token, made on their profile page.",
-        }
-
-
-class BearerScheme(OpenApiAuthenticationExtension):
-    """Any other bearer credential of ours (customer tokens and JWTs)."""
-
-    target_class = "accounts.authentication.BearerAuthentication"
-    match_subclasses = True
-    priority = -1
-    name = "CustomerBearer"
-
-    def get_security_definition(self, auto_schema):
-        return {
-            "type": "http",
-            "scheme": "bearer",
-            "description": "A customer credential: a customer token (`hdc_...`) or a JWT.",
-        }
+# Any other bearer credential of ours (customer tokens and JWTs).
+BearerScheme = security_scheme(
+    "accounts.authentication.BearerAuthentication",
+    "CustomerBearer",
+    bearer("A customer credential: a customer token (`hdc_...`) or a JWT."),
+    match_subclasses=True,
+    priority=-1,
+)
 
 
 def strip_trailing_slashes(result, generator, request, public):

@@ -13,7 +13,6 @@ from django.conf import settings
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -23,41 +22,31 @@ from accounts import services as account_services
 from accounts.authentication import CustomerJWTAuthentication, CustomerTokenAuthentication
 from accounts.models import CustomerToken
 from accounts.permissions import IsCustomer, IsIntegrator
+from helpdesk.schema import bearer, security_scheme
 from tickets import limits, services
 from tickets.exceptions import InvalidInput, InvalidTransition, PermissionDenied
 from tickets.models import Customer, Message, Ticket
 from tickets.selectors import resolve_inbox
 
+from .serializers import AttachmentSerializer, MessageSerializer, TicketSerializer
 from .views import IDEMPOTENCY_HEADER, _created_response, _idempotency_key
 
+CustomerTokenScheme = security_scheme(
+    "accounts.authentication.CustomerTokenAuthentication",
+    "customerToken",
+    bearer("A customer token (`hdc_...`) minted with POST /api/v1/customers/{id}/tokens."),
+)
 
-class CustomerTokenScheme(OpenApiAuthenticationExtension):
-    target_class = "accounts.authentication.CustomerTokenAuthentication"
-    name = "customerToken"
-
-    def get_security_definition(self, auto_schema):
-        return {
-            "type": "http",
-            "scheme": "bearer",
-            "description": "A customer token (`hdc_...`) minted with POST /api/v1/customers/{id}/tokens.",
-        }
-
-
-class CustomerJWTScheme(OpenApiAuthenticationExtension):
-    target_class = "accounts.authentication.CustomerJWTAuthentication"
-    name = "customerJWT"
-
-    def get_security_definition(self, auto_schema):
-        return {
-            "type": "http",
-            "scheme": "bearer",
-            "bearerFormat": "JWT",
-            "description": (
-                "A JWT signed by the organization's own sign-in: HS256 with the organization's JWT "
-                "secret, or RS256 with its configured public key; iss = organization id, "
-                "sub = customer external id, exp required."
-            ),
-        }
+CustomerJWTScheme = security_scheme(
+    "accounts.authentication.CustomerJWTAuthentication",
+    "customerJWT",
+    bearer(
+        "A JWT signed by the organization's own sign-in: HS256 with the organization's JWT "
+        "secret, or RS256 with its configured public key; iss = organization id, "
+        "sub = customer external id, exp required.",
+        bearer_format="JWT",
+    ),
+)
 
 
 def _customer_idempotency_key(request) -> str:
@@ -189,13 +178,12 @@ class CustomerTokenViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, view
 # The customer's own tickets ------------------------------------------------------------
 
 
-class MyAttachmentSerializer(serializers.Serializer):
-    id = serializers.CharField(source="public_id")
-    filename = serializers.CharField()
-    content_type = serializers.CharField()
-    size = serializers.IntegerField()
+class MyAttachmentSerializer(AttachmentSerializer):
     url = serializers.SerializerMethodField(help_text="Download through the ticket's private link.")
-    created_at = serializers.DateTimeField()
+
+    class Meta(AttachmentSerializer.Meta):
+        fields = ["id", "filename", "content_type", "size", "url", "created_at"]
+        read_only_fields = fields
 
     def get_url(self, attachment) -> str:
         ticket = self.context["ticket"]
@@ -203,39 +191,24 @@ class MyAttachmentSerializer(serializers.Serializer):
         return f"{settings.SITE_URL}{path}"
 
 
-class MyMessageAuthorSerializer(serializers.Serializer):
-    type = serializers.CharField(source="author_type")
-    name = serializers.CharField(source="author_name")
-
-
-class MyMessageSerializer(serializers.Serializer):
+class MyMessageSerializer(MessageSerializer):
     """A public message; internal notes never reach this serializer."""
 
-    id = serializers.CharField(source="public_id")
-    author = MyMessageAuthorSerializer(source="*")
-    channel = serializers.CharField()
-    body = serializers.CharField()
-    body_html = serializers.SerializerMethodField()
-    attachments = MyAttachmentSerializer(many=True)
-    created_at = serializers.DateTimeField()
+    attachments = MyAttachmentSerializer(many=True, read_only=True)
 
-    def get_body_html(self, message) -> str:
-        return message.html
+    class Meta(MessageSerializer.Meta):
+        fields = ["id", "author", "channel", "body", "body_html", "attachments", "created_at"]
+        read_only_fields = fields
 
 
 class MyMessageListSerializer(serializers.Serializer):
     data = MyMessageSerializer(many=True)
 
 
-class MyTicketSerializer(serializers.ModelSerializer):
+class MyTicketSerializer(TicketSerializer):
     """A ticket as its customer sees it: no assignee details, tags or integrator metadata."""
 
-    id = serializers.CharField(source="public_id", read_only=True)
-    inbox = serializers.CharField(source="inbox.public_id", read_only=True)
-    private_url = serializers.CharField(read_only=True)
-
-    class Meta:
-        model = Ticket
+    class Meta(TicketSerializer.Meta):
         fields = [
             "id",
             "number",

@@ -24,7 +24,9 @@ from .base import (
     Problem,
     StrictCharField,
     StrictEmailField,
+    error_detail_output,
     looks_like_public_id,
+    simple_error_body,
 )
 
 TAG = "appbox"
@@ -49,17 +51,14 @@ class AppboxCreateTicketOutput(serializers.Serializer):
     ticket = AppboxTicketOutput()
 
 
-class AppboxErrorDetail(serializers.Serializer):
-    field = serializers.CharField(allow_null=True)
-    message = serializers.CharField()
-
-
 ErrorOutput = inline_serializer(
     "AppboxError",
     fields={
         "error": serializers.CharField(help_text='The error type, e.g. "Bad Request".'),
         "message": serializers.CharField(),
-        "details": AppboxErrorDetail(many=True, required=False, help_text="On 400: the fields at fault."),
+        "details": error_detail_output(
+            "AppboxErrorDetail", many=True, required=False, help_text="On 400: the fields at fault."
+        ),
         "requestId": serializers.CharField(required=False, help_text="On 500: quote it to support."),
     },
 )
@@ -79,15 +78,9 @@ class AppboxView(DialectView):
     invalid_message = "Missing or invalid parameters"
 
     def error_body(self, problem: Problem) -> dict:
-        body = {"error": problem.phrase, "message": problem.message}
-        if problem.details:
-            body["details"] = problem.details
-            first = problem.details[0]
-            if first["field"]:
-                body["message"] = f"{self.invalid_message}: {first['field']}: {first['message']}"
-        if problem.status >= 500:
-            body["requestId"] = self.request_id
-        return body
+        return simple_error_body(
+            problem, self.request_id, field_message=self.invalid_message + ": {field}: {message}"
+        )
 
 
 class NotFoundView(DialectNotFoundView, AppboxView):

@@ -5,12 +5,12 @@ accepts only its document's header (appbox, CrawlChat, SupportDesk: ``x-api-key`
 Ctxfy: ``Authorization: Bearer``), so a migrating client behaves as it did before.
 """
 
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 
 from accounts.authentication import BAD_CREDENTIAL, BearerAuthentication, _touch, bearer_token
 from accounts.models import API_KEY_PREFIX, ApiKey
 from accounts.principals import Principal
+from helpdesk.schema import bearer, security_scheme
 
 
 def principal_for_key(key: str) -> tuple[None, Principal]:
@@ -49,27 +49,21 @@ class BearerApiKeyAuthentication(BearerAuthentication):
         return principal_for_key(token)
 
 
-class HeaderApiKeyScheme(OpenApiAuthenticationExtension):
-    target_class = "tickets.dialects.authentication.HeaderApiKeyAuthentication"
-    name = "DialectApiKeyHeader"
+HeaderApiKeyScheme = security_scheme(
+    "tickets.dialects.authentication.HeaderApiKeyAuthentication",
+    "DialectApiKeyHeader",
+    {
+        "type": "apiKey",
+        "in": "header",
+        "name": "x-api-key",
+        "description": "An organization API key (`hdk_...`), as the seed documents send it.",
+    },
+)
 
-    def get_security_definition(self, auto_schema):
-        return {
-            "type": "apiKey",
-            "in": "header",
-            "name": "x-api-key",
-            "description": "An organization API key (`hdk_...`), as the seed documents send it.",
-        }
-
-
-class BearerApiKeyScheme(OpenApiAuthenticationExtension):
-    target_class = "tickets.dialects.authentication.BearerApiKeyAuthentication"
-    name = "DialectApiKeyBearer"
-
-    def get_security_definition(self, auto_schema):
-        return {
-            "type": "http",
-            "scheme": "bearer",
-            "bearerFormat": "hdk_<lookup>.<secret>",
-            "description": "An organization API key as `Authorization: Bearer hdk_...`.",
-        }
+BearerApiKeyScheme = security_scheme(
+    "tickets.dialects.authentication.BearerApiKeyAuthentication",
+    "DialectApiKeyBearer",
+    bearer(
+        "An organization API key as `Authorization: Bearer hdk_...`.", bearer_format="hdk_<lookup>.<secret>"
+    ),
+)

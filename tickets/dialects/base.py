@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
+from drf_spectacular.utils import inline_serializer
 from rest_framework import exceptions, serializers
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import JSONParser
@@ -39,6 +40,23 @@ DOMAIN_STATUS: dict[type, int] = {
     domain.IdempotencyConflict: 422,
     domain.DailyLimitReached: 429,
     domain.QuotaReached: 429,
+}
+
+
+# Business codes by HTTP status, for the failures a dialect's document does not name itself
+# (inapp and SupportDesk write a code in their error envelope).
+STATUS_CODES: dict[int, str] = {
+    400: "VALIDATION_ERROR",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    409: "CONFLICT",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    422: "IDEMPOTENCY_CONFLICT",
+    429: "RATE_LIMITED",
+    500: "INTERNAL_ERROR",
 }
 
 
@@ -152,6 +170,50 @@ class IsIntegratorOrCustomer(BasePermission):
     def has_permission(self, request, view):
         principal = request.auth
         return isinstance(principal, Principal) and (principal.is_integrator or principal.is_customer)
+
+
+# Error shapes --------------------------------------------------------------------------
+
+
+def error_detail_output(name: str, **kwargs) -> serializers.Serializer:
+    """The schema of one ``details`` entry, ``{"field", "message"}``, under the dialect's own
+    component name."""
+    return inline_serializer(
+        name,
+        fields={"field": serializers.CharField(allow_null=True), "message": serializers.CharField()},
+        **kwargs,
+    )
+
+
+def simple_error_body(problem: Problem, request_id: str, *, field_message: str) -> dict:
+    """``{"error": "<status phrase>", "message", "details", "requestId"}`` (appbox, CrawlChat).
+
+    ``details`` only when there are some, and then ``message`` names the first field at
+    fault through ``field_message`` (with ``{field}`` and ``{message}``); ``requestId`` only
+    on a server error.
+    """
+    body = {"error": problem.phrase, "message": problem.message}
+    if problem.details:
+        body["details"] = problem.details
+        first = problem.details[0]
+        if first["field"]:
+            body["message"] = field_message.format(field=first["field"], message=first["message"])
+    if problem.status >= 500:
+        body["requestId"] = request_id
+    return body
+
+
+def envelope_error_body(problem: Problem, request_id: str, *, domain_codes: dict[str, str]) -> dict:
+    """``{"success": false, "error": {"code", "message", "details", "requestId"}}`` (inapp,
+    SupportDesk): the document's code for a domain refusal it names, else the status's."""
+    error = {
+        "code": domain_codes.get(problem.code) or STATUS_CODES.get(problem.status, "ERROR"),
+        "message": problem.message,
+        "details": problem.details,
+    }
+    if problem.status >= 500:
+        error["requestId"] = request_id
+    return {"success": False, "error": error}
 
 
 # Views ---------------------------------------------------------------------------------

@@ -23,7 +23,9 @@ from .base import (
     Problem,
     StrictCharField,
     StrictEmailField,
+    error_detail_output,
     looks_like_public_id,
+    simple_error_body,
 )
 
 TAG = "crawlchat"
@@ -61,17 +63,12 @@ class CrawlChatCreateTicketOutput(serializers.Serializer):
     )
 
 
-class CrawlChatErrorDetail(serializers.Serializer):
-    field = serializers.CharField(allow_null=True)
-    message = serializers.CharField()
-
-
 ErrorOutput = inline_serializer(
     "CrawlChatError",
     fields={
         "error": serializers.CharField(help_text='The error type, e.g. "Bad Request".'),
         "message": serializers.CharField(),
-        "details": CrawlChatErrorDetail(many=True, required=False),
+        "details": error_detail_output("CrawlChatErrorDetail", many=True, required=False),
         "requestId": serializers.CharField(required=False),
     },
 )
@@ -93,15 +90,7 @@ class CrawlChatView(DialectView):
     unauthenticated_message = "Invalid or missing API key"
 
     def error_body(self, problem: Problem) -> dict:
-        body = {"error": problem.phrase, "message": problem.message}
-        if problem.details:
-            body["details"] = problem.details
-            first = problem.details[0]
-            if first["field"]:
-                body["message"] = f"Invalid {first['field']}: {first['message']}"
-        if problem.status >= 500:
-            body["requestId"] = self.request_id
-        return body
+        return simple_error_body(problem, self.request_id, field_message="Invalid {field}: {message}")
 
 
 class NotFoundView(DialectNotFoundView, CrawlChatView):

@@ -27,6 +27,7 @@ from .base import (
     IsIntegratorOrCustomer,
     Problem,
     StrictCharField,
+    error_detail_output,
     isoformat,
 )
 
@@ -66,18 +67,13 @@ class CtxfyCreateTicketOutput(serializers.Serializer):
     sent_at = serializers.DateTimeField(allow_null=True)
 
 
-class CtxfyErrorDetail(serializers.Serializer):
-    field = serializers.CharField(allow_null=True)
-    message = serializers.CharField()
-
-
 ErrorOutput = inline_serializer(
     "CtxfyError",
     fields={
         "error": serializers.CharField(),
         "message": serializers.CharField(),
         "code": serializers.IntegerField(),
-        "details": CtxfyErrorDetail(many=True, required=False, help_text="On 400."),
+        "details": error_detail_output("CtxfyErrorDetail", many=True, required=False, help_text="On 400."),
         "requestId": serializers.CharField(required=False, help_text="On 500."),
     },
 )

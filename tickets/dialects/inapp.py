@@ -36,6 +36,8 @@ from .base import (
     DialectView,
     Problem,
     StrictCharField,
+    envelope_error_body,
+    error_detail_output,
     isoformat,
     looks_like_public_id,
     paginate,
@@ -47,19 +49,7 @@ CATEGORIES = ["billing", "technical", "account", "other"]
 USER_PRIORITIES = ["low", "normal", "high", "urgent"]
 STATUSES = [choice.value for choice in Ticket.Status]
 
-CODES = {
-    400: "VALIDATION_ERROR",
-    401: "UNAUTHORIZED",
-    403: "FORBIDDEN",
-    404: "NOT_FOUND",
-    405: "METHOD_NOT_ALLOWED",
-    409: "CONFLICT",
-    413: "PAYLOAD_TOO_LARGE",
-    415: "UNSUPPORTED_MEDIA_TYPE",
-    422: "IDEMPOTENCY_CONFLICT",
-    429: "RATE_LIMITED",
-    500: "INTERNAL_ERROR",
-}
+# The codes the document gives domain refusals; other failures take their status's code.
 DOMAIN_CODES = {
     "invalid_transition": "INVALID_TRANSITION",
     "daily_limit_reached": "DAILY_LIMIT_REACHED",
@@ -187,11 +177,6 @@ def list_output(name: str, item) -> serializers.Serializer:
     )
 
 
-class InappErrorDetail(serializers.Serializer):
-    field = serializers.CharField(allow_null=True)
-    message = serializers.CharField()
-
-
 ErrorOutput = inline_serializer(
     "InappError",
     fields={
@@ -203,7 +188,7 @@ ErrorOutput = inline_serializer(
                     help_text="VALIDATION_ERROR, NOT_FOUND, INVALID_TRANSITION, ..."
                 ),
                 "message": serializers.CharField(),
-                "details": InappErrorDetail(many=True),
+                "details": error_detail_output("InappErrorDetail", many=True),
                 "requestId": serializers.CharField(required=False),
             },
         ),
@@ -286,14 +271,7 @@ class InappView(DialectView):
     unauthenticated_message = "Authentication required: send a valid bearer token."
 
     def error_body(self, problem: Problem) -> dict:
-        error = {
-            "code": DOMAIN_CODES.get(problem.code) or CODES.get(problem.status, "ERROR"),
-            "message": problem.message,
-            "details": problem.details,
-        }
-        if problem.status >= 500:
-            error["requestId"] = self.request_id
-        return {"success": False, "error": error}
+        return envelope_error_body(problem, self.request_id, domain_codes=DOMAIN_CODES)
 
     def ticket(self, ticket_id: str) -> Ticket:
         """The caller's ticket by public id; anyone else's is simply not found."""

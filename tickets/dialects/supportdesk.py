@@ -28,6 +28,8 @@ from .base import (
     JSONObjectField,
     Problem,
     StrictCharField,
+    envelope_error_body,
+    error_detail_output,
     isoformat,
     now_iso,
 )
@@ -47,20 +49,7 @@ PRIORITY_CHOICES = list(PRIORITIES)
 STATUS_CHOICES = [status.upper() for status in Ticket.Status.values]
 CHANNEL_CHOICES = [channel.upper() for channel in Ticket.Channel.values]
 
-# Business codes by HTTP status, for failures the document does not name itself.
-CODES = {
-    400: "VALIDATION_ERROR",
-    401: "UNAUTHORIZED",
-    403: "FORBIDDEN",
-    404: "NOT_FOUND",
-    405: "METHOD_NOT_ALLOWED",
-    409: "CONFLICT",
-    413: "PAYLOAD_TOO_LARGE",
-    415: "UNSUPPORTED_MEDIA_TYPE",
-    422: "IDEMPOTENCY_CONFLICT",
-    429: "RATE_LIMITED",
-    500: "INTERNAL_ERROR",
-}
+# The codes the document gives domain refusals; other failures take their status's code.
 DOMAIN_CODES = {
     "plan_limit_reached": "PLAN_LIMIT_REACHED",
     "daily_limit_reached": "DAILY_LIMIT_REACHED",
@@ -127,11 +116,6 @@ SuccessOutput = inline_serializer(
 )
 
 
-class SupportDeskErrorDetail(serializers.Serializer):
-    field = serializers.CharField(allow_null=True)
-    message = serializers.CharField()
-
-
 ErrorOutput = inline_serializer(
     "SupportDeskError",
     fields={
@@ -141,7 +125,7 @@ ErrorOutput = inline_serializer(
             fields={
                 "code": serializers.CharField(help_text="VALIDATION_ERROR, PLAN_LIMIT_REACHED, ..."),
                 "message": serializers.CharField(),
-                "details": SupportDeskErrorDetail(many=True),
+                "details": error_detail_output("SupportDeskErrorDetail", many=True),
                 "requestId": serializers.CharField(required=False),
             },
         ),
@@ -185,14 +169,10 @@ class SupportDeskView(DialectView):
     unauthenticated_message = "Missing or invalid API key (send it as X-API-Key)."
 
     def error_body(self, problem: Problem) -> dict:
-        error = {
-            "code": DOMAIN_CODES.get(problem.code) or CODES.get(problem.status, "ERROR"),
-            "message": problem.message,
-            "details": problem.details,
+        return {
+            **envelope_error_body(problem, self.request_id, domain_codes=DOMAIN_CODES),
+            "timestamp": now_iso(),
         }
-        if problem.status >= 500:
-            error["requestId"] = self.request_id
-        return {"success": False, "error": error, "timestamp": now_iso()}
 
 
 class NotFoundView(DialectNotFoundView, SupportDeskView):

@@ -1,4 +1,4 @@
-"""Staff actions on deliveries, for tickets/admin.py to list on the Delivery admin:
+"""Staff actions on deliveries, for tickets/admin/history.py to list on the Delivery admin:
 
 from tickets.mail.actions import retry_deliveries_action
 actions = [retry_deliveries_action]

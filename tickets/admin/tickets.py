@@ -1,17 +1,8 @@
-"""Django admin for the ticket domain.
-
-Staff may see everything here, but they change tickets the way every other face does:
-through ``tickets/services.py``, acting as themselves (``Actor.agent(request.user)``), so
-each change leaves a TicketEvent and triggers the same notifications. Saving the ticket
-form, adding a message in its inline, and every action below call a service; nothing
-saves a ticket or a message directly. Messages and events are history: shown, never edited.
-"""
+"""Tickets: the add and change forms, the thread inline, and the bulk actions, all of
+which call the services as the signed-in staff member."""
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Count, IntegerField, OuterRef, Subquery
-from django.db.models.functions import Coalesce
-from django.http import HttpResponseRedirect
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
@@ -19,281 +10,11 @@ from django.utils.text import Truncator
 
 from accounts.models import Membership
 
-from . import limits, services
-from .actors import Actor
-from .exceptions import HelpdeskError, InvalidInput
-from .mail.actions import retry_deliveries_action
-from .models import (
-    Attachment,
-    Customer,
-    Delivery,
-    IdempotencyKey,
-    Inbox,
-    Message,
-    Notification,
-    SavedReply,
-    Tag,
-    Ticket,
-    TicketEvent,
-)
-
-BOTH_LOCATIONS = [admin.ActionLocation.CHANGE_LIST, admin.ActionLocation.CHANGE_FORM]
-
-
-def _count_of(model, field: str):
-    """A correlated COUNT for a changelist column: evaluated for the page's rows only."""
-    return Coalesce(
-        Subquery(
-            model.objects.filter(**{field: OuterRef("pk")})
-            .order_by()
-            .values(field)
-            .annotate(total=Count("pk"))
-            .values("total")[:1],
-            output_field=IntegerField(),
-        ),
-        0,
-    )
-
-
-def _check(validator, *args, **kwargs):
-    """Run a service's own validator on a form value; its refusal becomes the field's error."""
-    try:
-        return validator(*args, **kwargs)
-    except InvalidInput as error:
-        raise forms.ValidationError(error.message) from error
-
-
-class ServiceErrorsMixin:
-    """A domain refusal that the form could not foresee (a race, a limit) is shown as an
-    error message instead of a server error; the atomic change view has rolled back."""
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except HelpdeskError as error:
-            self.message_user(request, f"Nothing was saved: {error.message}", messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
-
-
-def parse_tag_names(text: str) -> list[str]:
-    names = []
-    for part in (text or "").split(","):
-        name = part.strip()
-        if name and name not in names:
-            names.append(name)
-    return names
-
-
-# Inboxes and customers ----------------------------------------------------------------
-
-
-@admin.register(Inbox)
-class InboxAdmin(admin.ModelAdmin):
-    list_display = (
-        "name",
-        "prefix",
-        "organization",
-        "is_default",
-        "daily_limit_per_customer",
-        "auto_assignment",
-        "ticket_count",
-        "public_id",
-    )
-    list_filter = ("is_default", "auto_assignment", "organization")
-    list_select_related = ("organization",)
-    search_fields = ("name", "prefix", "public_id", "organization__name", "support_email")
-    autocomplete_fields = ("organization",)
-    readonly_fields = ("public_id", "next_number", "created_at")
-    fields = (
-        "organization",
-        "name",
-        "prefix",
-        "public_id",
-        "support_email",
-        "is_default",
-        "daily_limit_per_customer",
-        "auto_assignment",
-        "next_number",
-        "created_at",
-    )
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).annotate(ticket_total=_count_of(Ticket, "inbox"))
-
-    def get_readonly_fields(self, request, obj=None):
-        if obj is not None:
-            # References already handed out say "<prefix>-<number>"; keep them meaningful.
-            return (*self.readonly_fields, "organization", "prefix")
-        return self.readonly_fields
-
-    @admin.display(description="Tickets", ordering="ticket_total")
-    def ticket_count(self, inbox):
-        return inbox.ticket_total
-
-
-class CustomerForm(forms.ModelForm):
-    class Meta:
-        model = Customer
-        fields = ("organization", "email", "external_id", "name", "metadata")
-
-    def clean_email(self):
-        return _check(services.normalize_email, self.cleaned_data.get("email", ""))
-
-    def clean_metadata(self):
-        return _check(services.validate_metadata, self.cleaned_data.get("metadata"))
-
-    def clean(self):
-        cleaned = super().clean()
-        external_id = cleaned.get("external_id", self.instance.external_id)
-        if "email" in cleaned and not cleaned["email"] and not external_id:
-            self.add_error("email", "A customer needs an email or an external id.")
-        return cleaned
-
-
-@admin.register(Customer)
-class CustomerAdmin(ServiceErrorsMixin, admin.ModelAdmin):
-    form = CustomerForm
-    list_display = (
-        "display_name",
-        "email",
-        "external_id",
-        "organization",
-        "plan",
-        "ticket_count",
-        "created_at",
-    )
-    list_filter = ("organization", "created_at")
-    list_select_related = ("organization",)
-    search_fields = ("email", "name", "external_id", "public_id")
-    date_hierarchy = "created_at"
-    readonly_fields = ("public_id", "created_at", "updated_at", "recent_tickets")
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).annotate(ticket_total=_count_of(Ticket, "customer"))
-
-    def get_fields(self, request, obj=None):
-        fields = ["organization", "email", "external_id", "name", "metadata"]
-        if obj is not None:
-            fields = ["public_id", *fields, "created_at", "updated_at", "recent_tickets"]
-        return fields
-
-    def get_readonly_fields(self, request, obj=None):
-        if obj is not None:
-            # The integrator's id is how their backend finds this person; it is not edited here.
-            return (*self.readonly_fields, "organization", "external_id")
-        return self.readonly_fields
-
-    @admin.display(description="Name")
-    def display_name(self, customer):
-        return customer.display_name
-
-    @admin.display(description="Plan")
-    def plan(self, customer):
-        return customer.metadata.get("plan", "") if isinstance(customer.metadata, dict) else ""
-
-    @admin.display(description="Tickets", ordering="ticket_total")
-    def ticket_count(self, customer):
-        return customer.ticket_total
-
-    @admin.display(description="Latest tickets")
-    def recent_tickets(self, customer):
-        from django.urls import reverse
-
-        tickets = customer.tickets.only("pk", "reference", "subject", "status")[:20]
-        return (
-            format_html_join(
-                "",
-                '<div><a href="{}">{}</a> {} ({})</div>',
-                (
-                    (
-                        reverse("admin:tickets_ticket_change", args=[t.pk]),
-                        t.reference,
-                        t.subject,
-                        t.get_status_display(),
-                    )
-                    for t in tickets
-                ),
-            )
-            or "—"
-        )
-
-    def save_model(self, request, obj, form, change):
-        data = form.cleaned_data
-        if not change:
-            customer, _ = services.upsert_customer(
-                organization=data["organization"],
-                data=services.CustomerData(
-                    email=data["email"],
-                    external_id=data["external_id"],
-                    name=data["name"],
-                    metadata=data["metadata"] or {},
-                ),
-            )
-            obj.pk = customer.pk
-        else:
-            changed = {
-                name: data[name] for name in ("name", "email", "metadata") if name in form.changed_data
-            }
-            if changed:
-                services.update_customer(customer=obj, **changed)
-        obj.refresh_from_db()
-
-
-class TagForm(forms.ModelForm):
-    class Meta:
-        model = Tag
-        fields = ("organization", "name")
-
-    def clean_name(self):
-        name = (self.cleaned_data.get("name") or "").strip()
-        organization_id = self.instance.organization_id or getattr(
-            self.cleaned_data.get("organization"), "pk", None
-        )
-        if organization_id is not None:
-            clash = Tag.objects.filter(organization_id=organization_id, name=name).exclude(
-                pk=self.instance.pk
-            )
-            if clash.exists():
-                raise forms.ValidationError("This organization already has a tag with this name.")
-        return name
-
-
-@admin.register(Tag)
-class TagAdmin(ServiceErrorsMixin, admin.ModelAdmin):
-    form = TagForm
-    list_display = ("name", "organization", "ticket_count", "id", "created_at")
-    list_filter = ("organization",)
-    list_select_related = ("organization",)
-    search_fields = ("name", "organization__name")
-    readonly_fields = ("id", "created_at")
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).annotate(ticket_total=_count_of(Ticket.tags.through, "tag"))
-
-    def get_readonly_fields(self, request, obj=None):
-        return (*self.readonly_fields, "organization") if obj is not None else self.readonly_fields
-
-    @admin.display(description="Tickets", ordering="ticket_total")
-    def ticket_count(self, tag):
-        return tag.ticket_total
-
-    def save_model(self, request, obj, form, change):
-        if change:
-            services.rename_tag(tag=obj, name=form.cleaned_data["name"])
-        else:
-            tag, _ = services.get_or_create_tag(organization=obj.organization, name=obj.name)
-            obj.pk = tag.pk
-            obj.refresh_from_db()
-
-    def delete_model(self, request, obj):
-        services.delete_tag(tag=obj)
-
-    def delete_queryset(self, request, queryset):
-        for tag in queryset:
-            services.delete_tag(tag=tag)
-
-
-# Tickets --------------------------------------------------------------------------------
+from .. import limits, services
+from ..actors import Actor
+from ..exceptions import HelpdeskError
+from ..models import Message, Ticket, TicketEvent
+from .common import BOTH_LOCATIONS, ServiceErrorsMixin, clean_with, parse_tag_names
 
 UPDATABLE_FIELDS = ("subject", "priority", "category", "type", "metadata", "reply_address")
 
@@ -306,10 +27,10 @@ class TicketFormBase(forms.ModelForm):
     )
 
     def clean_subject(self):
-        return _check(services.validate_subject, self.cleaned_data.get("subject", ""))
+        return clean_with(services.validate_subject, self.cleaned_data.get("subject", ""))
 
     def clean_metadata(self):
-        return _check(services.validate_metadata, self.cleaned_data.get("metadata"))
+        return clean_with(services.validate_metadata, self.cleaned_data.get("metadata"))
 
     def clean_category(self):
         category = self.cleaned_data.get("category", "")
@@ -358,7 +79,7 @@ class TicketAddForm(TicketFormBase):
         )
 
     def clean_message(self):
-        return _check(services.validate_body, self.cleaned_data.get("message", ""))
+        return clean_with(services.validate_body, self.cleaned_data.get("message", ""))
 
     def clean(self):
         cleaned = super().clean()
@@ -407,7 +128,7 @@ class MessageInlineForm(forms.ModelForm):
         fields = ("kind", "body")
 
     def clean_body(self):
-        return _check(services.validate_body, self.cleaned_data.get("body", ""))
+        return clean_with(services.validate_body, self.cleaned_data.get("body", ""))
 
 
 class MessageInline(admin.StackedInline):
@@ -756,170 +477,3 @@ class TicketAdmin(ServiceErrorsMixin, admin.ModelAdmin):
             "New private link for",
             lambda ticket, actor: services.rotate_access_key(ticket=ticket, actor=actor),
         )
-
-
-# History: messages, attachments, events ---------------------------------------------------
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows that record what happened; written by the services only."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class AttachmentInline(admin.TabularInline):
-    model = Attachment
-    extra = 0
-    can_delete = False
-    fields = ("filename", "content_type", "size", "file", "created_at")
-    readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(Message)
-class MessageAdmin(ReadOnlyAdmin):
-    list_display = ("ticket_reference", "kind", "author_type", "author", "channel", "excerpt", "created_at")
-    list_filter = ("kind", "author_type", "channel", "created_at")
-    list_select_related = ("ticket", "author_user", "author_customer")
-    search_fields = ("ticket__reference", "public_id", "email_message_id", "body")
-    date_hierarchy = "created_at"
-    fields = (
-        "public_id",
-        "ticket",
-        "kind",
-        "author_type",
-        "author_user",
-        "author_customer",
-        "channel",
-        "body",
-        "email_message_id",
-        "raw_email",
-        "created_at",
-    )
-    inlines = (AttachmentInline,)
-
-    @admin.display(description="Ticket", ordering="ticket__reference")
-    def ticket_reference(self, message):
-        return message.ticket.reference
-
-    @admin.display(description="Author")
-    def author(self, message):
-        return message.author_name
-
-    @admin.display(description="Body")
-    def excerpt(self, message):
-        return Truncator(message.body).chars(80)
-
-
-@admin.register(Attachment)
-class AttachmentAdmin(ReadOnlyAdmin):
-    list_display = ("filename", "content_type", "size", "ticket_reference", "created_at")
-    list_filter = ("content_type", "created_at")
-    list_select_related = ("message__ticket",)
-    search_fields = ("filename", "public_id", "message__ticket__reference")
-    date_hierarchy = "created_at"
-
-    @admin.display(description="Ticket", ordering="message__ticket__reference")
-    def ticket_reference(self, attachment):
-        return attachment.message.ticket.reference
-
-
-@admin.register(TicketEvent)
-class TicketEventAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "ticket_reference", "action", "field", "before", "after", "actor_label")
-    list_filter = ("action", "created_at")
-    list_select_related = ("ticket",)
-    search_fields = ("ticket__reference", "actor_label", "field")
-    date_hierarchy = "created_at"
-
-    @admin.display(description="Ticket", ordering="ticket__reference")
-    def ticket_reference(self, event):
-        return event.ticket.reference
-
-
-@admin.register(IdempotencyKey)
-class IdempotencyKeyAdmin(ReadOnlyAdmin):
-    list_display = ("key", "organization", "ticket", "created_at")
-    list_filter = ("created_at", "organization")
-    list_select_related = ("organization", "ticket")
-    search_fields = ("key", "ticket__reference")
-    date_hierarchy = "created_at"
-
-    def has_delete_permission(self, request, obj=None):
-        # Forgetting a key lets a client reuse it; that is a decision staff may make.
-        return super(ReadOnlyAdmin, self).has_delete_permission(request, obj)
-
-
-@admin.register(Delivery)
-class DeliveryAdmin(ReadOnlyAdmin):
-    """Every outbound email as it was rendered, and what became of it."""
-
-    list_display = (
-        "created_at",
-        "kind",
-        "recipient",
-        "short_subject",
-        "status",
-        "attempts",
-        "ticket",
-        "sent_at",
-        "short_error",
-    )
-    list_filter = ("status", "kind", "created_at")
-    list_select_related = ("ticket",)
-    search_fields = ("recipient", "subject", "provider_message_id", "message_id_header", "ticket__reference")
-    date_hierarchy = "created_at"
-    actions = (retry_deliveries_action,)
-
-    @admin.display(description="Subject", ordering="subject")
-    def short_subject(self, delivery):
-        return Truncator(delivery.subject).chars(60)
-
-    @admin.display(description="Last error")
-    def short_error(self, delivery):
-        return Truncator(delivery.last_error).chars(80)
-
-
-@admin.register(Notification)
-class NotificationAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "user", "text", "ticket", "read_at")
-    list_filter = (("read_at", admin.EmptyFieldListFilter), "created_at")
-    list_select_related = ("user", "ticket")
-    search_fields = ("text", "user__email", "ticket__reference")
-    date_hierarchy = "created_at"
-    actions = ("mark_read",)
-
-    @admin.action(description="Mark as read")
-    def mark_read(self, request, queryset):
-        count = 0
-        by_user: dict = {}
-        for notification in queryset.filter(read_at__isnull=True).select_related("user"):
-            by_user.setdefault(notification.user, []).append(notification.pk)
-        for user, ids in by_user.items():
-            count += services.mark_notifications_read(user=user, notification_ids=ids)
-        self.message_user(request, f"{count} marked as read.")
-
-
-@admin.register(SavedReply)
-class SavedReplyAdmin(admin.ModelAdmin):
-    list_display = ("title", "organization", "excerpt", "created_at")
-    list_filter = ("organization",)
-    list_select_related = ("organization",)
-    search_fields = ("title", "body")
-    autocomplete_fields = ("organization",)
-
-    @admin.display(description="Body")
-    def excerpt(self, saved_reply):
-        return Truncator(saved_reply.body).chars(80)

@@ -1,0 +1,117 @@
+"""Customers, created and changed through the customer services."""
+
+from django import forms
+from django.contrib import admin
+from django.utils.html import format_html_join
+
+from .. import services
+from ..models import Customer, Ticket
+from .common import ServiceErrorsMixin, clean_with, count_of
+
+
+class CustomerForm(forms.ModelForm):
+    class Meta:
+        model = Customer
+        fields = ("organization", "email", "external_id", "name", "metadata")
+
+    def clean_email(self):
+        return clean_with(services.normalize_email, self.cleaned_data.get("email", ""))
+
+    def clean_metadata(self):
+        return clean_with(services.validate_metadata, self.cleaned_data.get("metadata"))
+
+    def clean(self):
+        cleaned = super().clean()
+        external_id = cleaned.get("external_id", self.instance.external_id)
+        if "email" in cleaned and not cleaned["email"] and not external_id:
+            self.add_error("email", "A customer needs an email or an external id.")
+        return cleaned
+
+
+@admin.register(Customer)
+class CustomerAdmin(ServiceErrorsMixin, admin.ModelAdmin):
+    form = CustomerForm
+    list_display = (
+        "display_name",
+        "email",
+        "external_id",
+        "organization",
+        "plan",
+        "ticket_count",
+        "created_at",
+    )
+    list_filter = ("organization", "created_at")
+    list_select_related = ("organization",)
+    search_fields = ("email", "name", "external_id", "public_id")
+    date_hierarchy = "created_at"
+    readonly_fields = ("public_id", "created_at", "updated_at", "recent_tickets")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(ticket_total=count_of(Ticket, "customer"))
+
+    def get_fields(self, request, obj=None):
+        fields = ["organization", "email", "external_id", "name", "metadata"]
+        if obj is not None:
+            fields = ["public_id", *fields, "created_at", "updated_at", "recent_tickets"]
+        return fields
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None:
+            # The integrator's id is how their backend finds this person; it is not edited here.
+            return (*self.readonly_fields, "organization", "external_id")
+        return self.readonly_fields
+
+    @admin.display(description="Name")
+    def display_name(self, customer):
+        return customer.display_name
+
+    @admin.display(description="Plan")
+    def plan(self, customer):
+        return customer.metadata.get("plan", "") if isinstance(customer.metadata, dict) else ""
+
+    @admin.display(description="Tickets", ordering="ticket_total")
+    def ticket_count(self, customer):
+        return customer.ticket_total
+
+    @admin.display(description="Latest tickets")
+    def recent_tickets(self, customer):
+        from django.urls import reverse
+
+        tickets = customer.tickets.only("pk", "reference", "subject", "status")[:20]
+        return (
+            format_html_join(
+                "",
+                '<div><a href="{}">{}</a> {} ({})</div>',
+                (
+                    (
+                        reverse("admin:tickets_ticket_change", args=[t.pk]),
+                        t.reference,
+                        t.subject,
+                        t.get_status_display(),
+                    )
+                    for t in tickets
+                ),
+            )
+            or "—"
+        )
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        if not change:
+            customer, _ = services.upsert_customer(
+                organization=data["organization"],
+                data=services.CustomerData(
+                    email=data["email"],
+                    external_id=data["external_id"],
+                    name=data["name"],
+                    metadata=data["metadata"] or {},
+                ),
+            )
+            obj.pk = customer.pk
+        else:
+            changed = {
+                name: data[name] for name in ("name", "email", "metadata") if name in form.changed_data
+            }
+            if changed:
+                services.update_customer(customer=obj, **changed)
+        obj.refresh_from_db()

@@ -1,0 +1,148 @@
+"""History: messages, attachments, events, idempotency keys, deliveries and notifications,
+shown to staff and written by the services only."""
+
+from django.contrib import admin
+from django.utils.text import Truncator
+
+from .. import services
+from ..mail.actions import retry_deliveries_action
+from ..models import Attachment, Delivery, IdempotencyKey, Message, Notification, TicketEvent
+from .common import ReadOnlyAdmin
+
+
+class AttachmentInline(admin.TabularInline):
+    model = Attachment
+    extra = 0
+    can_delete = False
+    fields = ("filename", "content_type", "size", "file", "created_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Message)
+class MessageAdmin(ReadOnlyAdmin):
+    list_display = ("ticket_reference", "kind", "author_type", "author", "channel", "excerpt", "created_at")
+    list_filter = ("kind", "author_type", "channel", "created_at")
+    list_select_related = ("ticket", "author_user", "author_customer")
+    search_fields = ("ticket__reference", "public_id", "email_message_id", "body")
+    date_hierarchy = "created_at"
+    fields = (
+        "public_id",
+        "ticket",
+        "kind",
+        "author_type",
+        "author_user",
+        "author_customer",
+        "channel",
+        "body",
+        "email_message_id",
+        "raw_email",
+        "created_at",
+    )
+    inlines = (AttachmentInline,)
+
+    @admin.display(description="Ticket", ordering="ticket__reference")
+    def ticket_reference(self, message):
+        return message.ticket.reference
+
+    @admin.display(description="Author")
+    def author(self, message):
+        return message.author_name
+
+    @admin.display(description="Body")
+    def excerpt(self, message):
+        return Truncator(message.body).chars(80)
+
+
+@admin.register(Attachment)
+class AttachmentAdmin(ReadOnlyAdmin):
+    list_display = ("filename", "content_type", "size", "ticket_reference", "created_at")
+    list_filter = ("content_type", "created_at")
+    list_select_related = ("message__ticket",)
+    search_fields = ("filename", "public_id", "message__ticket__reference")
+    date_hierarchy = "created_at"
+
+    @admin.display(description="Ticket", ordering="message__ticket__reference")
+    def ticket_reference(self, attachment):
+        return attachment.message.ticket.reference
+
+
+@admin.register(TicketEvent)
+class TicketEventAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "ticket_reference", "action", "field", "before", "after", "actor_label")
+    list_filter = ("action", "created_at")
+    list_select_related = ("ticket",)
+    search_fields = ("ticket__reference", "actor_label", "field")
+    date_hierarchy = "created_at"
+
+    @admin.display(description="Ticket", ordering="ticket__reference")
+    def ticket_reference(self, event):
+        return event.ticket.reference
+
+
+@admin.register(IdempotencyKey)
+class IdempotencyKeyAdmin(ReadOnlyAdmin):
+    list_display = ("key", "organization", "ticket", "created_at")
+    list_filter = ("created_at", "organization")
+    list_select_related = ("organization", "ticket")
+    search_fields = ("key", "ticket__reference")
+    date_hierarchy = "created_at"
+
+    def has_delete_permission(self, request, obj=None):
+        # Forgetting a key lets a client reuse it; that is a decision staff may make.
+        return super(ReadOnlyAdmin, self).has_delete_permission(request, obj)
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(ReadOnlyAdmin):
+    """Every outbound email as it was rendered, and what became of it."""
+
+    list_display = (
+        "created_at",
+        "kind",
+        "recipient",
+        "short_subject",
+        "status",
+        "attempts",
+        "ticket",
+        "sent_at",
+        "short_error",
+    )
+    list_filter = ("status", "kind", "created_at")
+    list_select_related = ("ticket",)
+    search_fields = ("recipient", "subject", "provider_message_id", "message_id_header", "ticket__reference")
+    date_hierarchy = "created_at"
+    actions = (retry_deliveries_action,)
+
+    @admin.display(description="Subject", ordering="subject")
+    def short_subject(self, delivery):
+        return Truncator(delivery.subject).chars(60)
+
+    @admin.display(description="Last error")
+    def short_error(self, delivery):
+        return Truncator(delivery.last_error).chars(80)
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "user", "text", "ticket", "read_at")
+    list_filter = (("read_at", admin.EmptyFieldListFilter), "created_at")
+    list_select_related = ("user", "ticket")
+    search_fields = ("text", "user__email", "ticket__reference")
+    date_hierarchy = "created_at"
+    actions = ("mark_read",)
+
+    @admin.action(description="Mark as read")
+    def mark_read(self, request, queryset):
+        count = 0
+        by_user: dict = {}
+        for notification in queryset.filter(read_at__isnull=True).select_related("user"):
+            by_user.setdefault(notification.user, []).append(notification.pk)
+        for user, ids in by_user.items():
+            count += services.mark_notifications_read(user=user, notification_ids=ids)
+        self.message_user(request, f"{count} marked as read.")

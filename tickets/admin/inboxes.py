@@ -1,0 +1,120 @@
+"""Inboxes, tags and saved replies: what an organization sets up once."""
+
+from django import forms
+from django.contrib import admin
+from django.utils.text import Truncator
+
+from .. import services
+from ..models import Inbox, SavedReply, Tag, Ticket
+from .common import ServiceErrorsMixin, count_of
+
+
+@admin.register(Inbox)
+class InboxAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "prefix",
+        "organization",
+        "is_default",
+        "daily_limit_per_customer",
+        "auto_assignment",
+        "ticket_count",
+        "public_id",
+    )
+    list_filter = ("is_default", "auto_assignment", "organization")
+    list_select_related = ("organization",)
+    search_fields = ("name", "prefix", "public_id", "organization__name", "support_email")
+    autocomplete_fields = ("organization",)
+    readonly_fields = ("public_id", "next_number", "created_at")
+    fields = (
+        "organization",
+        "name",
+        "prefix",
+        "public_id",
+        "support_email",
+        "is_default",
+        "daily_limit_per_customer",
+        "auto_assignment",
+        "next_number",
+        "created_at",
+    )
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(ticket_total=count_of(Ticket, "inbox"))
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None:
+            # References already handed out say "<prefix>-<number>"; keep them meaningful.
+            return (*self.readonly_fields, "organization", "prefix")
+        return self.readonly_fields
+
+    @admin.display(description="Tickets", ordering="ticket_total")
+    def ticket_count(self, inbox):
+        return inbox.ticket_total
+
+
+class TagForm(forms.ModelForm):
+    class Meta:
+        model = Tag
+        fields = ("organization", "name")
+
+    def clean_name(self):
+        name = (self.cleaned_data.get("name") or "").strip()
+        organization_id = self.instance.organization_id or getattr(
+            self.cleaned_data.get("organization"), "pk", None
+        )
+        if organization_id is not None:
+            clash = Tag.objects.filter(organization_id=organization_id, name=name).exclude(
+                pk=self.instance.pk
+            )
+            if clash.exists():
+                raise forms.ValidationError("This organization already has a tag with this name.")
+        return name
+
+
+@admin.register(Tag)
+class TagAdmin(ServiceErrorsMixin, admin.ModelAdmin):
+    form = TagForm
+    list_display = ("name", "organization", "ticket_count", "id", "created_at")
+    list_filter = ("organization",)
+    list_select_related = ("organization",)
+    search_fields = ("name", "organization__name")
+    readonly_fields = ("id", "created_at")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(ticket_total=count_of(Ticket.tags.through, "tag"))
+
+    def get_readonly_fields(self, request, obj=None):
+        return (*self.readonly_fields, "organization") if obj is not None else self.readonly_fields
+
+    @admin.display(description="Tickets", ordering="ticket_total")
+    def ticket_count(self, tag):
+        return tag.ticket_total
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            services.rename_tag(tag=obj, name=form.cleaned_data["name"])
+        else:
+            tag, _ = services.get_or_create_tag(organization=obj.organization, name=obj.name)
+            obj.pk = tag.pk
+            obj.refresh_from_db()
+
+    def delete_model(self, request, obj):
+        services.delete_tag(tag=obj)
+
+    def delete_queryset(self, request, queryset):
+        for tag in queryset:
+            services.delete_tag(tag=tag)
+
+
+@admin.register(SavedReply)
+class SavedReplyAdmin(admin.ModelAdmin):
+    list_display = ("title", "organization", "excerpt", "created_at")
+    list_filter = ("organization",)
+    list_select_related = ("organization",)
+    search_fields = ("title", "body")
+    autocomplete_fields = ("organization",)
+
+    @admin.display(description="Body")
+    def excerpt(self, saved_reply):
+        return Truncator(saved_reply.body).chars(80)
