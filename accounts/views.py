@@ -14,6 +14,8 @@ from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.core.cache import cache
 
+from helpdesk.client_address import client_ip
+
 logger = logging.getLogger(__name__)
 
 
@@ -23,7 +25,7 @@ def _setting(name: str, default: int) -> int:
 
 def _keys(request) -> list[tuple[str, int]]:
     """Cache keys this attempt counts against, with each key's limit."""
-    address = request.META.get("REMOTE_ADDR", "") or "unknown"
+    address = client_ip(request)
     email = (request.POST.get("username") or "").strip().lower()
     keys = [(f"login-failures:address:{address}", _setting("LOGIN_FAILURES_PER_ADDRESS", 20))]
     if email:

@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import Organization
+from helpdesk.client_address import client_ip
 from tickets import notifications
 from tickets.models import Customer, Inbox, Ticket
 
@@ -49,7 +50,7 @@ def request_link(request, slug):
         return render(request, "portal/signin_request.html", context, status=200 if not form.errors else 400)
 
     email = form.cleaned_data["email"]
-    address = ratelimit.client_ip(request)
+    address = client_ip(request)
     if ratelimit.SIGNIN_PER_EMAIL.exceeded(email) or ratelimit.SIGNIN_PER_IP.exceeded(address):
         form.add_error(None, "Too many sign-in links were asked for. Please try again in an hour.")
         return render(request, "portal/signin_request.html", context, status=429)

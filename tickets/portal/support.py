@@ -10,6 +10,7 @@ from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from helpdesk.client_address import client_ip
 from tickets import services
 from tickets.actors import Actor
 from tickets.exceptions import DailyLimitReached, InvalidInput, QuotaReached
@@ -63,7 +64,7 @@ def support_form(request, inbox_id):
         return redirect("portal:support_sent", inbox_id=inbox.public_id)
 
     data = form.cleaned_data
-    address = ratelimit.client_ip(request)
+    address = client_ip(request)
     if ratelimit.SUPPORT_FORM_PER_EMAIL.exceeded(data["email"]) or ratelimit.SUPPORT_FORM_PER_IP.exceeded(
         address
     ):

@@ -20,6 +20,7 @@ from django.utils.safestring import SafeString
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from helpdesk.client_address import client_ip
 from tickets import services
 from tickets.actors import Actor
 from tickets.exceptions import HelpdeskError, InvalidInput
@@ -75,7 +76,7 @@ def csrf_protect_private_form(view):
 
 def ticket_from_link(request, public_id: str, access_key: str, queryset=None) -> Ticket:
     """The ticket this link opens, or a 404; throttled per client address."""
-    address = ratelimit.client_ip(request)
+    address = client_ip(request)
     if ratelimit.KEY_GUESSES.exceeded(address):
         raise TooManyAttempts(ratelimit.KEY_GUESSES.window_seconds)
     queryset = queryset if queryset is not None else Ticket.objects.all()

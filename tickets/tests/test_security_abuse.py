@@ -45,6 +45,34 @@ def test_the_email_lock_holds_across_client_addresses(client, agent):
     assert sign_in(client, agent.email, PASSWORD, address="192.0.2.99").status_code == 429
 
 
+@override_settings(
+    LOGIN_FAILURES_PER_EMAIL=100,
+    LOGIN_FAILURES_PER_ADDRESS=3,
+    SECURE_PROXY_SSL_HEADER=("HTTP_X_FORWARDED_PROTO", "https"),
+)
+def test_behind_the_proxy_the_address_lock_holds_the_guesser_not_everyone(client, agent):
+    proxy = "10.0.0.2"
+    for n in range(3):
+        client.post(
+            "/accounts/login/",
+            {"username": f"guess{n}@example.com", "password": "wrong"},
+            REMOTE_ADDR=proxy,
+            HTTP_X_FORWARDED_FOR="198.51.100.7",
+        )
+
+    def from_client(address, forwarded_for):
+        return client.post(
+            "/accounts/login/",
+            {"username": agent.email, "password": PASSWORD},
+            REMOTE_ADDR=proxy,
+            HTTP_X_FORWARDED_FOR=forwarded_for,
+        )
+
+    # A guesser cannot dodge the lock by claiming another address: the proxy's entry counts.
+    assert from_client(proxy, "192.0.2.50, 198.51.100.7").status_code == 429
+    assert from_client(proxy, "192.0.2.1").status_code == 302
+
+
 @override_settings(LOGIN_FAILURES_PER_EMAIL=100, LOGIN_FAILURES_PER_ADDRESS=10)
 def test_one_address_guessing_many_emails_is_throttled(client, agent):
     for n in range(10):
