@@ -28,7 +28,6 @@ EXAMPLES_PER_OPERATION = 15
 EXCLUDED_CHECKS = [positive_data_acceptance, negative_data_rejection]
 
 
-
 def api_key_header(case) -> str:
     """The header name the operation's own security scheme declares for the API key.
 
