@@ -32,5 +32,6 @@ if os.environ.get("HELPDESK_BENCH_FLOOR") == "1":
     # `make bench` only: the floor endpoint it measures create-ticket against.
     urlpatterns += [path("bench/", include("bench.floor"))]
 
+handler400 = "helpdesk.views.bad_request"
 handler404 = "helpdesk.views.not_found"
 handler500 = "helpdesk.views.server_error"

@@ -1,3 +1,4 @@
+from django.core.exceptions import RequestDataTooBig
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
@@ -24,6 +25,15 @@ def not_found(request, exception=None):
     if request.path.startswith(_JSON_PREFIXES):
         return json_error(request, 404, "Not found.")
     return render(request, "404.html", status=404)
+
+
+def bad_request(request, exception=None):
+    """Django's 400 for a body it cannot read: a body over the size limit is a 413."""
+    status = 413 if isinstance(exception, RequestDataTooBig) else 400
+    if request.path.startswith(_JSON_PREFIXES):
+        message = "The request body is too large." if status == 413 else "The request could not be read."
+        return json_error(request, status, message)
+    return render(request, "400.html", {"too_large": status == 413}, status=status)
 
 
 def server_error(request):

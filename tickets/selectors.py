@@ -65,6 +65,10 @@ def find_agent(*, organization_id: int, reference, field_name: str = "assignee")
     if reference in (None, ""):
         return None
     reference = str(reference).strip()
+    if len(reference) > 254 or "\x00" in reference:
+        # No email is longer, and neither can reach the database: SQLite refuses a LIKE
+        # pattern this long and PostgreSQL any NUL (both were 500s from the dashboard).
+        raise InvalidInput(field_name, "Not an agent of this organization.")
     agents = User.objects.filter(memberships__organization_id=organization_id, is_active=True)
     if reference.isdigit():
         # Longer than any id: not found, rather than an out-of-range error from the database.

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Organization, User
+from helpdesk.parsers import forbidden_character_problem
 from tickets import services
 from tickets.exceptions import HelpdeskError, InvalidInput
 from tickets.models import Inbox, Tag, Ticket
@@ -152,7 +153,9 @@ def bulk(request):
     """One action on many tickets, each through its service; refusals are reported per ticket."""
     back = safe_next(request, reverse("dashboard:queue"))
     action = request.POST.get("action", "")
-    public_ids = request.POST.getlist("ticket")
+    # Public ids are ULIDs; anything else names no ticket and never reaches the database
+    # (PostgreSQL refuses a NUL in a query).
+    public_ids = [value for value in request.POST.getlist("ticket") if len(value) <= 26 and value.isalnum()]
     if action not in BULK_ACTIONS:
         messages.error(request, "Choose what to do with the selected tickets.")
         return redirect(back)
@@ -177,6 +180,8 @@ def bulk(request):
             done += 1
     if done:
         messages.success(request, f"Updated {done} ticket{'s' if done != 1 else ''}.")
+    elif not failures:
+        messages.error(request, "None of the selected tickets was found.")
     for failure in failures:
         messages.error(request, failure)
     return redirect(back)
@@ -197,6 +202,9 @@ def _bulk_operation(request, action: str):
         name = post.get("tag", "").strip()
         if not name:
             raise InvalidInput("tag", "Name the tag to add.")
+        problem = forbidden_character_problem(name)
+        if problem:
+            raise InvalidInput("tag", problem)
 
         def add_tag(ticket):
             names = [tag.name for tag in ticket.tags.all()]

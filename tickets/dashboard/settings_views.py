@@ -96,7 +96,7 @@ def inbox_list(request):
 @manager_required
 def inbox_create(request):
     organization = request.membership.organization
-    form = forms.InboxForm(request.POST or None, organization=organization)
+    form = forms.InboxForm(request.POST if request.method == "POST" else None, organization=organization)
     if request.method == "POST" and form.is_valid():
         try:
             inbox = account_services.create_inbox(
@@ -115,7 +115,9 @@ def inbox_create(request):
 def inbox_edit(request, public_id):
     organization = request.membership.organization
     inbox = get_object_or_404(Inbox, organization=organization, public_id=public_id)
-    form = forms.InboxForm(request.POST or None, instance=inbox, organization=organization)
+    form = forms.InboxForm(
+        request.POST if request.method == "POST" else None, instance=inbox, organization=organization
+    )
     if request.method == "POST" and form.is_valid():
         try:
             inbox = account_services.update_inbox(inbox=inbox, actor=_actor(request), **form.cleaned_data)
@@ -153,7 +155,7 @@ def member_list(request):
     membership = request.membership
     organization = membership.organization
     is_owner = membership.role == Membership.Role.OWNER
-    form = forms.InviteForm(request.POST or None, can_grant_owner=is_owner)
+    form = forms.InviteForm(request.POST if request.method == "POST" else None, can_grant_owner=is_owner)
     if request.method == "POST" and form.is_valid():
         try:
             invited, user_created = account_services.invite_member(
@@ -256,7 +258,7 @@ def member_remove(request, pk):
 @manager_required
 def api_key_list(request):
     organization = request.membership.organization
-    form = forms.ApiKeyForm(request.POST or None, organization=organization)
+    form = forms.ApiKeyForm(request.POST if request.method == "POST" else None, organization=organization)
     if request.method == "POST" and form.is_valid():
         try:
             api_key, plaintext = account_services.create_api_key(
@@ -380,7 +382,7 @@ def saved_reply_list(request):
 @manager_required
 def saved_reply_create(request):
     organization = request.membership.organization
-    form = forms.SavedReplyForm(request.POST or None)
+    form = forms.SavedReplyForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             reply = services.create_saved_reply(
@@ -402,7 +404,7 @@ def saved_reply_edit(request, pk):
     reply = get_object_or_404(
         SavedReply.objects.select_related("organization"), organization=request.membership.organization, pk=pk
     )
-    form = forms.SavedReplyForm(request.POST or None, instance=reply)
+    form = forms.SavedReplyForm(request.POST if request.method == "POST" else None, instance=reply)
     if request.method == "POST" and form.is_valid():
         try:
             reply = services.update_saved_reply(saved_reply=reply, actor=_actor(request), **form.cleaned_data)

@@ -1,6 +1,7 @@
 """The ticket page: thread and timeline, composer, properties, private link, attachments."""
 
 from django.contrib import messages
+from django.db import transaction
 from django.db.models import Prefetch
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -215,40 +216,47 @@ def update(request, public_id):
             for error in errors:
                 messages.error(request, f"{field.capitalize()}: {error}")
         return redirect("dashboard:ticket", public_id=ticket.public_id)
-    data = form.cleaned_data
-    sent = request.POST
-    actor = request.actor
-    changed = False
     try:
-        if "assignee" in sent:
-            assignee = _assignee(request, data["assignee"])
-            if assignee != ticket.assignee:
-                services.assign(ticket=ticket, assignee=assignee, actor=actor)
-                changed = True
-            ticket.refresh_from_db()
-        fields = {}
-        if "priority" in sent and data["priority"] and data["priority"] != ticket.priority:
-            fields["priority"] = data["priority"]
-        if "category" in sent and data["category"] != ticket.category:
-            fields["category"] = data["category"]
-        if "tags" in sent:
-            current = sorted(tag.name for tag in ticket.tags.all())
-            if sorted(data["tags"]) != current:
-                fields["tags"] = data["tags"]
-        if fields:
-            services.update_ticket(ticket=ticket, actor=actor, **fields)
-            changed = True
-        # Compared with the status the form showed: assigning may have moved an open
-        # ticket to in progress, and the untouched select must not move it back.
-        status_was = sent.get("status_was", ticket.status)
-        if "status" in sent and data["status"] and data["status"] != status_was:
-            services.change_status(ticket=ticket, status=data["status"], actor=actor)
-            changed = True
+        # One form, one change: a refused field leaves the fields before it unapplied too.
+        with transaction.atomic():
+            changed = _apply_properties(request, ticket, form.cleaned_data)
     except HelpdeskError as error:
         report_error(request, error)
     else:
         messages.success(request, "Ticket updated." if changed else "Nothing to change.")
     return redirect("dashboard:ticket", public_id=ticket.public_id)
+
+
+def _apply_properties(request, ticket, data) -> bool:
+    """The sidebar's changes, each through its service; whether anything changed."""
+    sent = request.POST
+    actor = request.actor
+    changed = False
+    if "assignee" in sent:
+        assignee = _assignee(request, data["assignee"])
+        if assignee != ticket.assignee:
+            services.assign(ticket=ticket, assignee=assignee, actor=actor)
+            changed = True
+        ticket.refresh_from_db()
+    fields = {}
+    if "priority" in sent and data["priority"] and data["priority"] != ticket.priority:
+        fields["priority"] = data["priority"]
+    if "category" in sent and data["category"] != ticket.category:
+        fields["category"] = data["category"]
+    if "tags" in sent:
+        current = sorted(tag.name for tag in ticket.tags.all())
+        if sorted(data["tags"]) != current:
+            fields["tags"] = data["tags"]
+    if fields:
+        services.update_ticket(ticket=ticket, actor=actor, **fields)
+        changed = True
+    # Compared with the status the form showed: assigning may have moved an open
+    # ticket to in progress, and the untouched select must not move it back.
+    status_was = sent.get("status_was", ticket.status)
+    if "status" in sent and data["status"] and data["status"] != status_was:
+        services.change_status(ticket=ticket, status=data["status"], actor=actor)
+        changed = True
+    return changed
 
 
 def _assignee(request, value: str):

@@ -9,6 +9,7 @@ parser, so Django's per-field memory limit does not turn a 2 MB screenshot into 
 a lost email.
 """
 
+import logging
 from email.parser import BytesParser
 from email.policy import HTTP
 
@@ -16,6 +17,13 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import HttpResponse, QueryDict
 from django.utils.datastructures import MultiValueDict
+
+logger = logging.getLogger("tickets.mail")
+
+# What anymail's parsers raise on a payload that is not the provider's documented shape:
+# a missing field (KeyError, MultiValueDictKeyError), broken JSON (ValueError), a list or
+# a string where an object belongs (TypeError, AttributeError).
+MALFORMED_PAYLOAD_ERRORS = (KeyError, ValueError, TypeError, AttributeError)
 
 
 def _is_inbound_webhook(request) -> bool:
@@ -63,3 +71,11 @@ class InboundEmailBodyMiddleware:
                     request.META["CONTENT_TYPE"], body, request.encoding or settings.DEFAULT_CHARSET
                 )
         return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        """A malformed provider payload is the sender's error (400), not ours (500)."""
+        if not (_is_inbound_webhook(request) and isinstance(exception, MALFORMED_PAYLOAD_ERRORS)):
+            return None
+        # Logged with the traceback: a provider changing its format must not go unnoticed.
+        logger.error("Malformed inbound email payload at %s", request.path, exc_info=exception)
+        return HttpResponse("Malformed inbound email payload.", status=400, content_type="text/plain")

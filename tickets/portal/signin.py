@@ -44,7 +44,7 @@ def request_link(request, slug):
     organization = _organization(slug)
     if session.portal_customer_id(request, organization.pk) is not None and request.method == "GET":
         return redirect("portal:tickets", slug=organization.slug)
-    form = SignInRequestForm(request.POST or None)
+    form = SignInRequestForm(request.POST if request.method == "POST" else None)
     context = {"organization": organization, "form": form}
     if request.method == "GET" or not form.is_valid():
         return render(request, "portal/signin_request.html", context, status=200 if not form.errors else 400)

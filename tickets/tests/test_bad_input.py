@@ -14,20 +14,31 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from django.http.response import HttpResponseBase
 from rest_framework.test import APIClient
 
 from accounts.models import CustomerToken
+from helpdesk.api_errors import status_phrase
 from tickets import services
 from tickets.models import Customer, Message, Tag, Ticket, TicketEvent
 from tickets.tests import factories
 from tickets.tests.api_helpers import assert_error
+from tickets.tests.test_dialect_inapp import customer_token
 
 # What "nothing stored" means: every row of these models, compared before and after.
 WATCHED_MODELS = (Ticket, Message, Customer, Tag, TicketEvent, CustomerToken)
+# Bookkeeping of the credential a refused request was sent with, not something it stored.
+IGNORED_FIELDS = {"last_used_at"}
 
 
 def snapshot() -> dict:
-    return {model.__name__: list(model.objects.order_by("pk").values()) for model in WATCHED_MODELS}
+    return {
+        model.__name__: [
+            {name: value for name, value in row.items() if name not in IGNORED_FIELDS}
+            for row in model.objects.order_by("pk").values()
+        ]
+        for model in WATCHED_MODELS
+    }
 
 
 @dataclass
@@ -38,6 +49,11 @@ class World:
     ticket: Ticket
     customer: Customer
     tag: Tag
+    # The dialects' own credentials: the organization key as a bearer token (Ctxfy), the
+    # ticket's customer (in-app user routes) and an agent (in-app admin routes).
+    bearer_key_client: APIClient
+    customer_client: APIClient
+    agent_client: APIClient
 
 
 @dataclass(frozen=True)
@@ -151,6 +167,185 @@ ENTRY_POINTS = [
 ]
 
 
+# The dialects: each seed product's write endpoints, each with its own error shape
+# (docs/dialects.md). They share DialectView's parsing, so each row proves the shape.
+
+STATUS_CODES = {400: "VALIDATION_ERROR", 413: "PAYLOAD_TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE"}
+
+
+def _json(response: HttpResponseBase, status_code: int) -> dict:
+    assert response.status_code == status_code, response.content
+    assert response["Content-Type"].startswith("application/json")
+    assert response["X-Request-ID"]
+    return response.json()
+
+
+def assert_appbox_error(response, status_code: int) -> dict:
+    """appbox / CrawlChat: ``{"error": "<reason phrase>", "message", "details"?}``."""
+    body = _json(response, status_code)
+    assert set(body) <= {"error", "message", "details"}, body
+    assert body["error"] == status_phrase(status_code)
+    assert isinstance(body["message"], str) and body["message"]
+    assert status_code != 400 or body["details"], body
+    return body
+
+
+def assert_ctxfy_error(response, status_code: int) -> dict:
+    """Ctxfy: ``{"error", "message", "code"}``, plus ``details`` on a 400, as documented."""
+    body = _json(response, status_code)
+    assert set(body) == {"error", "message", "code"} | ({"details"} if status_code == 400 else set()), body
+    assert body["error"] == status_phrase(status_code)
+    assert body["code"] == status_code
+    if status_code == 400:
+        assert body["message"] == "The request contains invalid parameters or malformed data"
+        assert body["details"], body
+    return body
+
+
+def assert_envelope_error(response, status_code: int) -> dict:
+    """In-app / SupportDesk: ``{"success": false, "error": {"code", "message", "details"}}``."""
+    body = _json(response, status_code)
+    assert body["success"] is False
+    assert set(body["error"]) == {"code", "message", "details"}, body
+    assert body["error"]["code"] == STATUS_CODES[status_code]
+    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
+    assert status_code != 400 or body["error"]["details"], body
+    for detail in body["error"]["details"]:
+        assert set(detail) == {"field", "message"}
+    return body
+
+
+def assert_supportdesk_error(response, status_code: int) -> dict:
+    body = assert_envelope_error(response, status_code)
+    assert set(body) == {"success", "error", "timestamp"}
+    assert body["timestamp"].endswith("Z")
+    return body
+
+
+def assert_inapp_error(response, status_code: int) -> dict:
+    body = assert_envelope_error(response, status_code)
+    assert set(body) == {"success", "error"}
+    return body
+
+
+INAPP_TICKETS = "/compat/inapp/v1/support/tickets"
+INAPP_ADMIN_TICKETS = "/compat/inapp/v1/admin/support/tickets"
+
+ENTRY_POINTS += [
+    EntryPoint(
+        name="appbox: create ticket",
+        method="post",
+        path=lambda world: f"/compat/appbox/api/v1/paywall/{world.ticket.inbox.public_id}/create-ticket",
+        body=lambda world: {
+            "email": "user@example.com",
+            "subject": "Cannot access premium features",
+            "message": "I purchased a subscription yesterday.",
+            "userMeta": {"my-user-uuid": "pojfoih27938y50ujtb4ip1n2b", "plan": "premium"},
+        },
+        text_fields=("email", "subject", "message", "userMeta.plan"),
+        required_fields=("email", "subject", "message"),
+        metadata_fields=("userMeta",),
+        assert_shape=assert_appbox_error,
+    ),
+    EntryPoint(
+        name="ctxfy: create ticket",
+        method="post",
+        path=lambda world: "/compat/ctxfy/v1/support/tickets",
+        body=lambda world: {"type": "billing", "reply_address": "123 Main St", "message": "Charged twice."},
+        text_fields=("type", "reply_address", "message"),
+        required_fields=("type", "reply_address", "message"),
+        assert_shape=assert_ctxfy_error,
+        client=lambda world: world.bearer_key_client,
+    ),
+    EntryPoint(
+        name="inapp: user creates a ticket",
+        method="post",
+        path=lambda world: INAPP_TICKETS,
+        body=lambda world: {
+            "subject": "Payment not received",
+            "body": "The payment has not appeared in my earnings.",
+            "category": "billing",
+            "priority": "high",
+        },
+        text_fields=("subject", "body"),
+        enum_fields=("category", "priority"),
+        required_fields=("subject", "body"),
+        assert_shape=assert_inapp_error,
+        client=lambda world: world.customer_client,
+    ),
+    EntryPoint(
+        name="inapp: user replies",
+        method="post",
+        path=lambda world: f"{INAPP_TICKETS}/{world.ticket.public_id}/messages",
+        body=lambda world: {"body": "It was on March 14th at 2pm."},
+        text_fields=("body",),
+        required_fields=("body",),
+        assert_shape=assert_inapp_error,
+        client=lambda world: world.customer_client,
+    ),
+    EntryPoint(
+        name="inapp: admin updates a ticket",
+        method="patch",
+        path=lambda world: f"{INAPP_ADMIN_TICKETS}/{world.ticket.public_id}",
+        body=lambda world: {"status": "resolved", "priority": "urgent", "category": "billing"},
+        enum_fields=("status", "priority", "category"),
+        assert_shape=assert_inapp_error,
+        client=lambda world: world.agent_client,
+    ),
+    EntryPoint(
+        name="inapp: admin replies",
+        method="post",
+        path=lambda world: f"{INAPP_ADMIN_TICKETS}/{world.ticket.public_id}/messages",
+        body=lambda world: {"body": "The payout has been initiated.", "is_internal": False},
+        text_fields=("body",),
+        required_fields=("body",),
+        assert_shape=assert_inapp_error,
+        client=lambda world: world.agent_client,
+    ),
+    EntryPoint(
+        name="supportdesk: create ticket",
+        method="post",
+        path=lambda world: "/compat/supportdesk/api/v1/tickets/api-create",
+        body=lambda world: {
+            "customerExternalId": "user_42",
+            "subject": "Payment failed for order #12345",
+            "description": "Payment attempt failed with CARD_DECLINED.",
+            "priority": "HIGH",
+            "category": "payments",
+            "metadata": {"orderId": "12345", "amount": 99.9},
+            "tagIds": [str(world.tag.pk)],
+        },
+        text_fields=(
+            "customerExternalId",
+            "subject",
+            "description",
+            "category",
+            "metadata.orderId",
+            "tagIds[0]",
+        ),
+        enum_fields=("priority",),
+        required_fields=("customerExternalId", "subject", "description"),
+        metadata_fields=("metadata",),
+        assert_shape=assert_supportdesk_error,
+    ),
+    EntryPoint(
+        name="crawlchat: create ticket",
+        method="post",
+        path=lambda world: f"/compat/crawlchat/ticket/{world.ticket.inbox.public_id}",
+        body=lambda world: {
+            "userEmail": "user@email.com",
+            "title": "Enquiry about pricing",
+            "message": "Please explain about the pricing plans",
+            "customTags": {"plan": "pro"},
+        },
+        text_fields=("userEmail", "title", "message", "customTags.plan"),
+        required_fields=("userEmail", "title", "message"),
+        metadata_fields=("customTags",),
+        assert_shape=assert_appbox_error,
+    ),
+]
+
+
 # Body mutations ----------------------------------------------------------------------------
 
 
@@ -219,19 +414,38 @@ def body_cases():
 
 
 class _StandIn:
-    """Enough of a World to build bodies at collection time (bodies here ignore it)."""
+    """Enough of a World to build bodies at collection time (labels do not depend on it)."""
 
-    ticket = customer = tag = None
+    ticket = customer = None
+    tag = type("Tag", (), {"pk": "00000000-0000-4000-8000-000000000000"})()
 
 
 _STAND_IN = _StandIn()
 
 
+def _bearer(token: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return client
+
+
 @pytest.fixture
-def world(api, inbox, organization):
+def world(api, api_key, inbox, organization, agent):
     ticket = factories.make_ticket(inbox, email="victim@example.com", subject="Existing ticket")
     tag, _ = services.get_or_create_tag(organization=organization, name="existing")
-    return World(client=api, ticket=ticket, customer=ticket.customer, tag=tag)
+    # SupportDesk opens tickets only for a customer that already exists.
+    services.upsert_customer(
+        organization=organization, data=services.CustomerData(email="john@acme.com", external_id="user_42")
+    )
+    return World(
+        client=api,
+        ticket=ticket,
+        customer=ticket.customer,
+        tag=tag,
+        bearer_key_client=_bearer(api_key),
+        customer_client=_bearer(customer_token(ticket.customer)),
+        agent_client=_bearer(factories.make_agent_token(agent)[1]),
+    )
 
 
 def send(entry: EntryPoint, world: World, raw: bytes | str, content_type: str = "application/json"):

@@ -18,6 +18,7 @@ from tickets.actors import Actor
 from tickets.mail import addresses
 from tickets.models import Delivery, Message, Ticket
 from tickets.tests import factories
+from tickets.tests.test_bad_input import snapshot
 
 WEBHOOK_AUTH = "anymail:webhook-secret"
 MAILGUN_KEY = "key-mailgun-signing-123"
@@ -750,3 +751,46 @@ def test_a_thread_root_is_signed_so_a_forged_one_does_not_thread(
 
     assert only_new_message(ticket).body == "Through the root."
     assert Ticket.objects.exclude(pk=ticket.pk).get().messages.get().body == "Through a forgery."
+
+
+# Malformed payloads --------------------------------------------------------------------------
+
+MALFORMED_PAYLOADS = [
+    ("sendgrid", {"to": "support@acme.test", "subject": "no email field"}, None),
+    ("sendgrid", "not a form at all", "application/json"),
+    ("mailgun", {**mailgun_signature(), "message-headers": "{not json"}, None),
+    ("mailgun", {**mailgun_signature(), "recipient": "support@acme.test"}, None),
+    ("postmark", '{"From": "jane@example.com", "Subject": ', "application/json"),
+    ("postmark", "[1, 2, 3]", "application/json"),
+    ("postmark", '{"FromFull": "not an object", "ToFull": 7, "Headers": "x"}', "application/json"),
+    ("postmark", "Subject=hello", "application/x-www-form-urlencoded"),
+]
+
+
+@pytest.mark.parametrize(
+    ("provider", "payload", "content_type"),
+    MALFORMED_PAYLOADS,
+    ids=[f"{provider} {index}" for index, (provider, _, _) in enumerate(MALFORMED_PAYLOADS)],
+)
+def test_a_malformed_webhook_payload_is_refused_and_stores_nothing(
+    client, ticket, provider, payload, content_type
+):
+    before = snapshot()
+    url = f"/anymail/{provider}/inbound/"
+    if content_type is None:
+        response = client.post(url, payload, **basic_auth())
+    else:
+        response = client.post(url, payload, content_type=content_type, **basic_auth())
+    assert 400 <= response.status_code < 500, response.content[:500]
+    assert snapshot() == before
+
+
+def test_garbage_in_place_of_a_mime_message_is_dropped_like_mail_to_no_inbox(client, ticket):
+    """Any bytes parse as *some* MIME message; with no recipient an inbox claims, it is dropped
+    (200, so the provider does not retry it forever) and nothing is stored."""
+    before = snapshot()
+    response = client.post(
+        "/anymail/sendgrid/inbound/", {"email": "\x00\xff not a MIME message"}, **basic_auth()
+    )
+    assert response.status_code == 200
+    assert snapshot() == before
