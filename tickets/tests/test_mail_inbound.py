@@ -785,6 +785,22 @@ def test_a_malformed_webhook_payload_is_refused_and_stores_nothing(
     assert snapshot() == before
 
 
+def test_a_bug_in_our_own_handler_stays_a_500_so_the_provider_retries(ticket, monkeypatch):
+    from django.test import Client
+
+    from tickets.mail import inbound
+
+    def broken(message):
+        raise KeyError("a bug of ours, not the provider's payload")
+
+    monkeypatch.setattr(inbound, "process", broken)
+    client = Client(raise_request_exception=False)
+
+    response = post_sendgrid(client, make_email())
+
+    assert response.status_code == 500
+
+
 def test_garbage_in_place_of_a_mime_message_is_dropped_like_mail_to_no_inbox(client, ticket):
     """Any bytes parse as *some* MIME message; with no recipient an inbox claims, it is dropped
     (200, so the provider does not retry it forever) and nothing is stored."""
