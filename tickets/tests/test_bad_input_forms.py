@@ -23,6 +23,7 @@ from accounts.models import AgentToken, ApiKey, Membership, User
 from tickets import services
 from tickets.models import Customer, Inbox, Message, SavedReply, Tag, Ticket, TicketEvent
 from tickets.tests import factories
+from tickets.tests.test_bad_input import snapshot as rows_of
 
 # The dashboard's settings write more than tickets: every model a form here could touch.
 WATCHED_MODELS = (
@@ -38,18 +39,10 @@ WATCHED_MODELS = (
     Membership,
     User,
 )
-# Bookkeeping of who is signed in, not something a refused form stored.
-IGNORED_FIELDS = {"last_login", "last_used_at"}
 
 
 def snapshot() -> dict:
-    return {
-        model.__name__: [
-            {name: value for name, value in row.items() if name not in IGNORED_FIELDS}
-            for row in model.objects.order_by("pk").values()
-        ]
-        for model in WATCHED_MODELS
-    }
+    return rows_of(WATCHED_MODELS)
 
 
 @dataclass
