@@ -63,6 +63,17 @@ class InboundResult:
     reason: str = ""
 
 
+# What anymail's parsers raise on a payload that is not the provider's documented shape:
+# a missing field (KeyError, MultiValueDictKeyError), broken JSON (ValueError), a list or
+# a string where an object belongs (TypeError, AttributeError). The webhook answers 400.
+MALFORMED_PAYLOAD_ERRORS = (KeyError, ValueError, TypeError, AttributeError)
+
+
+class InboundHandlingError(RuntimeError):
+    """One of those errors raised by our own handling of a parsed email: our bug, so a 500
+    and the provider retries, instead of a 400 that would drop the email."""
+
+
 def handle_inbound(sender, event, esp_name, **kwargs):
     """anymail.signals.inbound receiver."""
     try:
@@ -72,6 +83,8 @@ def handle_inbound(sender, event, esp_name, **kwargs):
         # provider retries: answer 200 and log it. Other errors answer 500 and are retried.
         logger.error("Inbound email via %s refused: %s", esp_name, error.message)
         return
+    except MALFORMED_PAYLOAD_ERRORS as error:
+        raise InboundHandlingError(f"Inbound email via {esp_name} failed in our handler") from error
     logger.info(
         "Inbound email via %s: %s %s %s",
         esp_name,

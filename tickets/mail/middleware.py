@@ -10,7 +10,6 @@ a lost email.
 """
 
 import logging
-import traceback
 from email.parser import BytesParser
 from email.policy import HTTP
 
@@ -19,21 +18,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import HttpResponse, QueryDict
 from django.utils.datastructures import MultiValueDict
 
-from .inbound import handle_inbound
+from .inbound import MALFORMED_PAYLOAD_ERRORS
 
 logger = logging.getLogger("tickets.mail")
-
-# What anymail's parsers raise on a payload that is not the provider's documented shape:
-# a missing field (KeyError, MultiValueDictKeyError), broken JSON (ValueError), a list or
-# a string where an object belongs (TypeError, AttributeError).
-MALFORMED_PAYLOAD_ERRORS = (KeyError, ValueError, TypeError, AttributeError)
-
-
-def _raised_in_our_handler(exception: BaseException) -> bool:
-    return any(
-        frame.f_globals.get("__name__", "") == handle_inbound.__module__
-        for frame, _ in traceback.walk_tb(exception.__traceback__)
-    )
 
 
 def _is_inbound_webhook(request) -> bool:
@@ -83,14 +70,9 @@ class InboundEmailBodyMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        """A malformed provider payload is the sender's error (400), not ours (500).
-
-        Only when anymail's parsing raised it: the same error from our own handler is our
-        bug, and stays a 500 so the provider retries the email instead of dropping it.
-        """
+        """A malformed provider payload is the sender's error (400), not ours (500); our own
+        handler's errors arrive as InboundHandlingError and stay 500s."""
         if not (_is_inbound_webhook(request) and isinstance(exception, MALFORMED_PAYLOAD_ERRORS)):
-            return None
-        if _raised_in_our_handler(exception):
             return None
         # Logged with the traceback: a provider changing its format must not go unnoticed.
         logger.error("Malformed inbound email payload at %s", request.path, exc_info=exception)
