@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent, Membership, Organization
 from accounts.services import record_audit_event, require_manager
+from helpdesk.parsers import forbidden_character_problem
 
 from . import limits, notifications, search
 from .actors import Actor
@@ -254,10 +255,18 @@ def update_customer(*, customer: Customer, name=None, email=None, metadata=None)
 # Tags --------------------------------------------------------------------------------
 
 
-def get_or_create_tag(*, organization: Organization, name: str) -> tuple[Tag, bool]:
+def validate_tag_name(name: str, *, field_name: str = "name") -> str:
     name = (name or "").strip()
     if not 1 <= len(name) <= limits.TAG_NAME_MAX_LENGTH:
-        raise InvalidInput("name", f"Must be 1 to {limits.TAG_NAME_MAX_LENGTH} characters.")
+        raise InvalidInput(field_name, f"Must be 1 to {limits.TAG_NAME_MAX_LENGTH} characters.")
+    problem = forbidden_character_problem(name)
+    if problem:
+        raise InvalidInput(field_name, problem)
+    return name
+
+
+def get_or_create_tag(*, organization: Organization, name: str) -> tuple[Tag, bool]:
+    name = validate_tag_name(name)
     try:
         with transaction.atomic():
             return Tag.objects.get_or_create(organization=organization, name=name)
@@ -266,9 +275,7 @@ def get_or_create_tag(*, organization: Organization, name: str) -> tuple[Tag, bo
 
 
 def rename_tag(*, tag: Tag, name: str) -> Tag:
-    name = (name or "").strip()
-    if not 1 <= len(name) <= limits.TAG_NAME_MAX_LENGTH:
-        raise InvalidInput("name", f"Must be 1 to {limits.TAG_NAME_MAX_LENGTH} characters.")
+    name = validate_tag_name(name)
     if Tag.objects.filter(organization_id=tag.organization_id, name=name).exclude(pk=tag.pk).exists():
         raise InvalidInput("name", "A tag with this name exists.")
     tag.name = name

@@ -367,3 +367,16 @@ def test_rotating_the_access_key_changes_the_private_link(ticket):
 
     assert rotated.access_key != old
     assert rotated.access_key.startswith("tk_")
+
+
+@pytest.mark.parametrize("name", ["vip\x00", "\ud800", "", "x" * 51])
+def test_a_tag_name_that_cannot_be_stored_is_refused_on_every_path(organization, inbox, agent, name):
+    ticket = factories.make_ticket(inbox)
+
+    with pytest.raises(InvalidInput):
+        services.get_or_create_tag(organization=organization, name=name)
+    with pytest.raises(InvalidInput):
+        services.update_ticket(ticket=ticket, tags=[name], actor=Actor.agent(agent))
+
+    assert not ticket.tags.exists()
+    assert not organization.tags.exists()
