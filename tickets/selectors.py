@@ -15,19 +15,24 @@ def resolve_inbox(
     inbox; else its only inbox. Another organization's inbox is "not found", never
     "forbidden", so a key learns nothing about what it cannot see.
     """
+    # get() rather than first(): both fields are unique, and first() would sort by the
+    # model's ordering, a join with the organization on every ticket created.
     inboxes = Inbox.objects.filter(organization_id__in=organization_ids).select_related("organization")
     if public_id:
-        inbox = inboxes.filter(public_id=public_id).first()
-        if inbox is None:
-            raise NotFound("Inbox not found.")
+        try:
+            inbox = inboxes.get(public_id=public_id)
+        except Inbox.DoesNotExist:
+            raise NotFound("Inbox not found.") from None
         if restricted_inbox_id is not None and inbox.pk != restricted_inbox_id:
             raise PermissionDenied("This API key is restricted to another inbox.")
         return inbox
     if restricted_inbox_id is not None:
         return inboxes.get(pk=restricted_inbox_id)
-    default = inboxes.filter(is_default=True)
-    if len(organization_ids) == 1 and default.exists():
-        return default.get()
+    if len(organization_ids) == 1:
+        try:
+            return inboxes.get(is_default=True)
+        except Inbox.DoesNotExist:
+            pass
     candidates = list(inboxes[:2])
     if len(candidates) == 1:
         return candidates[0]
