@@ -6,9 +6,17 @@ real faces build it.
 
 import pytest
 from django.db import connection
+from django.test import Client
 from rest_framework.test import APIClient
 
 from tickets.tests import factories
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """MD5 instead of the production hasher, as Django's testing docs advise: many tests
+    sign people up or in, and no test is about the hasher itself."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
@@ -55,6 +63,20 @@ def owner(organization):
 @pytest.fixture
 def other_agent(other_organization):
     return factories.make_agent(other_organization, email="agent@globex.test", name="Bob Globex")
+
+
+@pytest.fixture
+def agent_client(client, agent) -> Client:
+    client.force_login(agent)
+    return client
+
+
+@pytest.fixture
+def staff_client(staff) -> Client:
+    """Signed in as the ``staff`` user, which each admin test module defines for itself."""
+    client = Client()
+    client.force_login(staff)
+    return client
 
 
 @pytest.fixture

@@ -22,21 +22,9 @@ from tickets.tests.admin_helpers import (
 SHOWN_ONCE = re.compile(r"\b(hd[akc]_[A-Za-z0-9]+\.[A-Za-z0-9_\-]+)")
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def staff(db):
     return User.objects.create_superuser(email="admin@acme.test", password="pw", name="Ada Admin")
-
-
-@pytest.fixture
-def staff_client(staff) -> Client:
-    client = Client()
-    client.force_login(staff)
-    return client
 
 
 @pytest.fixture

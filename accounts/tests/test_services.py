@@ -24,12 +24,6 @@ def invite(django_capture_on_commit_callbacks):
     return call
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    # Every test signs people up; the production hasher would make this file slow.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def admin(organization):
     return factories.make_agent(organization, email="admin@acme.test", name="Ada Admin", role="admin")

@@ -4,7 +4,6 @@ and 30 rows, and every change staff make goes through the services and leaves an
 import json
 
 import pytest
-from django.test import Client
 
 from accounts.models import Membership, User
 from tickets import services
@@ -32,24 +31,12 @@ from tickets.tests.admin_helpers import (
 # Fixtures -------------------------------------------------------------------------------
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def staff(organization):
     """A superuser who is also an agent of ``organization`` (so "assign to me" can work)."""
     user = User.objects.create_superuser(email="admin@acme.test", password="pw", name="Ada Admin")
     Membership.objects.create(user=user, organization=organization, role=Membership.Role.ADMIN)
     return user
-
-
-@pytest.fixture
-def staff_client(staff) -> Client:
-    client = Client()
-    client.force_login(staff)
-    return client
 
 
 @pytest.fixture

@@ -328,12 +328,6 @@ def bodies(form: Form, pages: Pages) -> dict:
     return dict(mutations(form, valid))
 
 
-@pytest.fixture(autouse=True)
-def quick_password_hashing(settings):
-    # Two agents sign in for every case; the production hasher would dominate the run.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def pages(inbox, organization, agent, owner):
     ticket = factories.make_ticket(inbox, email="victim@example.com", subject="Existing ticket")

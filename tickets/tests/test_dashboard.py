@@ -13,12 +13,6 @@ PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture
-def agent_client(client, agent):
-    client.force_login(agent)
-    return client
-
-
-@pytest.fixture
 def other_ticket(other_inbox):
     return factories.make_ticket(other_inbox, subject="Globex secret", email="boss@globex.test")
 

@@ -11,12 +11,6 @@ from tickets.tests import factories
 
 
 @pytest.fixture
-def agent_client(client, agent):
-    client.force_login(agent)
-    return client
-
-
-@pytest.fixture
 def assigned(inbox, agent, owner):
     """Two tickets assigned to the agent by someone else: two notifications."""
     tickets = [factories.make_ticket(inbox, subject=f"Assigned {number}") for number in range(2)]

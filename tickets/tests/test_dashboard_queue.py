@@ -14,12 +14,6 @@ from tickets.models import Ticket, TicketEvent
 from tickets.tests import factories
 
 
-@pytest.fixture
-def agent_client(client, agent):
-    client.force_login(agent)
-    return client
-
-
 def queue_url(name="dashboard:queue", **params):
     return reverse(name) + ("?" + urlencode(params, doseq=True) if params else "")
 

@@ -16,12 +16,6 @@ def media_in_tmp(settings, tmp_path):
 
 
 @pytest.fixture
-def agent_client(client, agent):
-    client.force_login(agent)
-    return client
-
-
-@pytest.fixture
 def rich_ticket(inbox, agent, owner):
     """A conversation with both sides, a note, an event and a delivery."""
     ticket, _ = services.create_ticket(

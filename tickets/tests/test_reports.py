@@ -27,11 +27,6 @@ def place(ticket, **fields):
     Ticket.objects.filter(pk=ticket.pk).update(**fields)
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def data(organization, inbox):
     """Four tickets created in 1–7 March, one before (resolved inside), one after.

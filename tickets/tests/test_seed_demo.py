@@ -16,11 +16,6 @@ from tickets import notifications
 from tickets.models import Customer, Delivery, Inbox, Message, SavedReply, Ticket, TicketEvent
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def seed(*args) -> tuple[str, str]:
     out, err = io.StringIO(), io.StringIO()
     call_command("seed_demo", *args, stdout=out, stderr=err)

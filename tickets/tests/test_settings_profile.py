@@ -9,11 +9,6 @@ from accounts.models import AgentToken, AuditEvent, Membership
 from tickets.tests import factories
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def token(agent):
     return factories.make_agent_token(agent, name="Laptop")[0]
