@@ -35,6 +35,7 @@ test: venv
 
 lint: venv
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 migrations-check: venv
 	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run

@@ -232,9 +232,8 @@ INBOUND_EMAIL_MAX_BYTES = env_int("INBOUND_EMAIL_MAX_BYTES", 40 * 1024 * 1024)
 INBOUND_EMAIL_DEFAULT_INBOX = env_str("INBOUND_EMAIL_DEFAULT_INBOX").strip()
 
 _sendgrid_api_key = env_str("SENDGRID_API_KEY")
-SUPPORT_EMAIL_SENDER = (
-    env_str("SUPPORT_EMAIL_SENDER") or ("sendgrid" if _sendgrid_api_key else "console" if DEBUG else "none")
-).strip().lower()
+_default_sender = "sendgrid" if _sendgrid_api_key else "console" if DEBUG else "none"
+SUPPORT_EMAIL_SENDER = (env_str("SUPPORT_EMAIL_SENDER") or _default_sender).strip().lower()
 # Every ANYMAIL_<NAME> variable becomes ANYMAIL["<NAME>"]: ANYMAIL_WEBHOOK_SECRET
 # ("user:password", comma-separated to rotate), ANYMAIL_MAILGUN_API_KEY,
 # ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY, ANYMAIL_POSTMARK_SERVER_TOKEN, ...
