@@ -12,6 +12,7 @@
 """
 
 import argparse
+import functools
 import json
 import os
 import re
@@ -192,8 +193,18 @@ def walk(plan: dict):
         yield from walk(child)
 
 
+@functools.cache
+def table_rows(relation: str) -> float:
+    """PostgreSQL's estimate of a table's rows (kept by VACUUM ANALYZE)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s", [relation])
+        return cursor.fetchone()[0]
+
+
 def plan_problems(sql: str) -> list[str]:
-    """Seq Scans of the big tables and counts over more rows than the cap, per EXPLAIN."""
+    """Seq Scans of big tables past the cap and counts over more rows than it, per EXPLAIN."""
     from django.db import connection
 
     if not sql.lstrip().upper().startswith("SELECT"):
@@ -206,7 +217,9 @@ def plan_problems(sql: str) -> list[str]:
     problems = []
     for node in walk(plan[0]["Plan"]):
         relation = node.get("Relation Name", "")
-        if node["Node Type"] == "Seq Scan" and relation in BIG_TABLES:
+        # Reading a table of a few thousand rows whole is the right plan, not a problem:
+        # only a scan of a table past the count cap is one (a quick run has small tables).
+        if node["Node Type"] == "Seq Scan" and relation in BIG_TABLES and table_rows(relation) > COUNT_CAP:
             problems.append(f"Seq Scan on {relation}")
         if node["Node Type"] == "Aggregate" and "count(" in " ".join(node.get("Output", [])) + sql.lower():
             rows = max((child.get("Plan Rows", 0) for child in node.get("Plans", [])), default=0)
@@ -369,7 +382,11 @@ def main() -> None:
     from django.urls import reverse
 
     private_path = reverse("portal:ticket", args=[long_thread["public_id"], long_thread["access_key"]])
-    deep = args.deep_page
+    # A deep page that exists at this size: the queue shows 25 tickets a page, and its
+    # default view leaves out some of them.
+    deep = min(args.deep_page, max(2, facts["tickets"] // 25 // 2))
+    if deep != args.deep_page:
+        step(f"page {args.deep_page} is past the end at {facts['tickets']:,} tickets: measuring page {deep}")
     reads = [
         ("queue page /desk/ (first page)", "/desk/", "agent"),
         (f"queue page /desk/?page={deep}", f"/desk/?page={deep}", "agent"),
@@ -427,8 +444,17 @@ def main() -> None:
             requests=20,
             **{**create_spec, "first_number": run_tag * 1000 + 100},
         )
+        # Its customers' emails must not collide with those of the create runs.
+        orm_floor_spec = {**create_spec, "body": create_body.replace("load-", "orm-floor-")}
+        drive(
+            port,
+            path="/bench/orm-floor",
+            headers=api_headers,
+            requests=20,
+            **{**orm_floor_spec, "first_number": run_tag * 1000},
+        )
 
-        step(f"create-ticket x{args.creates} and floor x{args.creates}, {args.concurrency} threads")
+        step(f"create-ticket, floor and ORM floor, x{args.creates} each, {args.concurrency} threads")
         ours = drive(
             port,
             path="/api/v1/tickets",
@@ -443,7 +469,15 @@ def main() -> None:
             requests=args.creates,
             **create_spec,
         )
+        orm_floor = drive(
+            port,
+            path="/bench/orm-floor",
+            headers=api_headers,
+            requests=args.creates,
+            **{**orm_floor_spec, "first_number": run_tag * 1000 + 10_000_000},
+        )
         ratio = ours["throughput"] / floor["throughput"] if floor["throughput"] else 0.0
+        orm_ratio = orm_floor["throughput"] / floor["throughput"] if floor["throughput"] else 0.0
         rows.append(
             {
                 "name": "create-ticket POST /api/v1/tickets",
@@ -452,6 +486,13 @@ def main() -> None:
             }
         )
         rows.append({"name": "floor POST /bench/floor", **floor, "notes": f"ours/floor = {ratio:.2f}"})
+        rows.append(
+            {
+                "name": "ORM floor POST /bench/orm-floor",
+                **orm_floor,
+                "notes": f"key checked + 1 row, by the ORM; ORM floor/floor = {orm_ratio:.2f}",
+            }
+        )
 
         step("reads")
         cookie = {"Cookie": f"sessionid={creds['session']}"}
@@ -500,7 +541,11 @@ def main() -> None:
     first_page_api = p50("API list /api/v1/tickets (first page)")
     first_page_queue = p50("queue page /desk/ (first page)")
     checks = [
-        ("create-ticket >= 0.5 x floor", ratio >= 0.5, f"{ratio:.2f}"),
+        (
+            "create-ticket >= 0.5 x floor",
+            ratio >= 0.5,
+            f"{ratio:.2f} (the ORM floor alone: {orm_ratio:.2f})",
+        ),
         (
             "queue & API list <= 10 queries",
             all(plans[name]["queries"] <= 10 for name, _, _ in reads[:4]),

@@ -29,7 +29,7 @@ if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
 if os.environ.get("HELPDESK_BENCH_FLOOR") == "1":
-    # `make bench` only: the floor endpoint it measures create-ticket against.
+    # `make bench` only: the floors it measures create-ticket against.
     urlpatterns += [path("bench/", include("bench.floor"))]
 
 handler400 = "helpdesk.views.bad_request"
