@@ -141,7 +141,7 @@ def load_data(args) -> dict:
         step(f"reusing the loaded data ({Ticket.objects.count():,} tickets)")
         with connection.cursor() as cursor:
             cursor.execute("SELECT value FROM bench_info WHERE key = 'facts'")
-            return json.loads(cursor.fetchone()[0])
+            return {**json.loads(cursor.fetchone()[0]), "reused": True}
     organization, inboxes, agents, tags = setup_fixture()
     step(f"loading {args.tickets:,} tickets with COPY")
     started = time.monotonic()
@@ -578,11 +578,10 @@ def main() -> None:
             f"{peak:.0f} MB (workers: " + ", ".join(f"{value:.0f}" for value in sorted(rss.values())) + ")",
         ),
     ]
+    when = "when the data was loaded; reused by this run" if facts.get("reused") else "this run"
     extra = [
         f"load: {facts.get('load_seconds', '?')} s COPY + indexes, {facts.get('analyze_seconds', '?')} s"
-        " VACUUM ANALYZE (this run)"
-        if "load_seconds" in facts
-        else "data: reused"
+        f" VACUUM ANALYZE ({when})"
     ]
     extra.append(f"gunicorn: {len(rss)} workers; peak RSS of a worker {peak:.0f} MB")
     extra.append("targets:")
