@@ -71,18 +71,43 @@ HARDENED = {
 }
 
 
-def test_production_defaults_are_hardened():
+def production_settings(names: list[str], **overrides) -> dict:
+    """The values of ``names`` in a fresh process with the production environment."""
     code = (
         "import json, django; django.setup(); from django.conf import settings; "
-        f"print(json.dumps({{name: getattr(settings, name) for name in {list(HARDENED)!r}}}))"
+        f"print(json.dumps({{name: getattr(settings, name) for name in {names!r}}}, default=str))"
     )
     result = subprocess.run(  # noqa: S603 - a fixed snippet in our own interpreter
         [sys.executable, "-c", code],
         cwd=BASE_DIR,
-        env=production_environment(),
+        env=production_environment(**overrides),
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == HARDENED
+    return json.loads(result.stdout)
+
+
+def test_production_defaults_are_hardened():
+    assert production_settings(list(HARDENED)) == HARDENED
+
+
+def test_a_replica_url_gives_reports_a_read_replica():
+    found = production_settings(
+        ["DATABASES", "REPORTS_DATABASE"],
+        DATABASE_URL="postgres://helpdesk@primary.internal:5432/helpdesk",
+        DATABASE_REPLICA_URL="postgres://reader@replica.internal:5432/helpdesk",
+    )
+    replica = found["DATABASES"]["replica"]
+    assert (replica["HOST"], replica["USER"], replica["NAME"]) == ("replica.internal", "reader", "helpdesk")
+    assert replica["CONN_MAX_AGE"] == found["DATABASES"]["default"]["CONN_MAX_AGE"] == 600
+    # Tests read the primary's test database through it instead of creating one.
+    assert replica["TEST"]["MIRROR"] == "default"
+    assert found["REPORTS_DATABASE"] == "replica"
+
+
+def test_without_a_replica_reports_read_the_primary():
+    found = production_settings(["DATABASES", "REPORTS_DATABASE"], DATABASE_REPLICA_URL="")
+    assert list(found["DATABASES"]) == ["default"]
+    assert found["REPORTS_DATABASE"] == "default"

@@ -4,6 +4,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.db import connection
+from django.db.utils import ConnectionDoesNotExist
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -164,6 +165,24 @@ def test_on_postgresql_medians_are_aggregated_in_the_database(needs_postgres, or
     assert sum("PERCENTILE_CONT" in sql for sql in ticket_queries) == 6
     # Every read of tickets is an aggregate: no ticket rows come back to Python.
     assert all("COUNT(" in sql or "PERCENTILE_CONT" in sql for sql in ticket_queries)
+
+
+def test_every_report_reads_the_database_that_reports_database_names(settings, organization, data):
+    # Under test no "replica" alias exists, so a report that reads it fails loudly: proof
+    # that its ticket aggregates go where REPORTS_DATABASE points (the replica in production
+    # when DATABASE_REPLICA_URL is set).
+    settings.REPORTS_DATABASE = "replica"
+    filters = filters_for(organization)
+    for report in (
+        reports.daily_counts,
+        reports.status_counts,
+        reports.overall_timing,
+        reports.timing_by_agent,
+        reports.timing_by_inbox,
+        reports.backlog_now,
+    ):
+        with pytest.raises(ConnectionDoesNotExist):
+            report(filters)
 
 
 # Charts and formatting
