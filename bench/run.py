@@ -201,8 +201,8 @@ def deep_pages(requested: int) -> tuple[int, int]:
     in_queue = apply_saved_view(tickets, DEFAULT_VIEW, agent).count()
     # The API lists pages up to its capped count.
     listed = min(tickets.count(), API_COUNT_CAP)
-    queue = min(requested, max(2, in_queue // PER_PAGE))
-    api = min(requested, max(2, listed // PagePagination.page_size))
+    queue = min(requested, max(1, in_queue // PER_PAGE))
+    api = min(requested, max(1, listed // PagePagination.page_size))
     for name, page in (("queue", queue), ("API list", api)):
         if page != requested:
             step(f"the {name} has no page {requested} at this size: measuring page {page}")
