@@ -1,0 +1,80 @@
+"""`make bench` at a small size: it loads, serves, drives the load and prints its table.
+
+The figures themselves are measured by hand at a million tickets (docs/performance.md);
+this keeps the tool that measures them working. Only what does not depend on the
+machine's speed is asserted: every row answered, the query counts and the plans.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import pytest
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+DATABASE_URL = os.environ.get("DATABASE_URL", "")
+
+pytestmark = pytest.mark.skipif(
+    not DATABASE_URL.startswith(("postgres://", "postgresql://")),
+    reason="needs PostgreSQL: run with DATABASE_URL=postgres://... (CI does)",
+)
+
+ROWS = [
+    "create-ticket POST /api/v1/tickets",
+    "floor POST /bench/floor",
+    "ORM floor POST /bench/orm-floor",
+    "queue page /desk/ (first page)",
+    "queue page /desk/?page=",
+    "API list /api/v1/tickets (first page)",
+    "API list page=",
+    "API search q=femelo",
+    "API search q=warranty (common word)",
+    "API search q=zyxwvu (found nowhere)",
+    "private page, 200 messages",
+]
+
+
+@pytest.fixture
+def bench_database():
+    name = f"helpdesk_bench_test_{os.getpid()}"
+    yield name
+    admin_url = urlunsplit(urlsplit(DATABASE_URL)._replace(path="/postgres"))
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_a_quick_bench_measures_every_row_and_prints_the_targets(bench_database, tmp_path):
+    results = tmp_path / "bench.json"
+    completed = subprocess.run(  # noqa: S603 - our own script with fixed arguments
+        [
+            sys.executable,
+            "bench/run.py",
+            *("--tickets", "400", "--database", bench_database),
+            *("--creates", "40", "--reads", "3", "--workers", "2", "--json", str(results)),
+        ],
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "targets:" in completed.stdout
+    assert "create-ticket >= 0.5 x floor" in completed.stdout
+
+    measured = json.loads(results.read_text())
+    assert measured["facts"]["tickets"] == 400
+    names = [row["name"] for row in measured["rows"]]
+    assert len(names) == len(ROWS)
+    for name, expected in zip(names, ROWS, strict=True):
+        assert name.startswith(expected)
+    for row in measured["rows"]:
+        assert row["requests"] > 0 and row["ok"] == row["requests"], row
+        assert row["errors"] == 0, row
+    checks = {label: passed for label, passed, _ in measured["checks"]}
+    assert checks["queue & API list <= 10 queries"]
+    assert checks["no whole-table scan or count"]
+    assert 0 < max(measured["rss_mb"].values()) < 150
