@@ -68,7 +68,6 @@ def test_a_quick_bench_measures_every_row_and_prints_the_targets(bench_database,
     measured = json.loads(results.read_text())
     assert measured["facts"]["tickets"] == 400
     names = [row["name"] for row in measured["rows"]]
-    assert len(names) == len(ROWS)
     for name, expected in zip(names, ROWS, strict=True):
         assert name.startswith(expected)
     for row in measured["rows"]:
