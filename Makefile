@@ -36,6 +36,7 @@ test: venv
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 migrations-check: venv
 	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run

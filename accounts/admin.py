@@ -14,7 +14,7 @@ from django.utils.translation import ngettext
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey as UnusedLibraryAPIKey
 
-from tickets.admin.common import ReadOnlyAdmin, count_of
+from helpdesk.admin_common import ReadOnlyAdmin, count_of
 from tickets.exceptions import InvalidInput
 from tickets.models import Inbox
 

@@ -3,6 +3,9 @@
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
+from tickets import services
+from tickets.exceptions import InvalidInput
+
 from . import customer_jwt
 from .models import API_KEY_PREFIX, AgentToken, ApiKey, CustomerToken
 from .principals import Principal
@@ -127,8 +130,6 @@ class CustomerJWTAuthentication(BearerAuthentication):
         except customer_jwt.InvalidCustomerJWT:
             raise exceptions.AuthenticationFailed(BAD_CREDENTIAL) from None
         _check_organization(request, claims.organization.pk)
-        from tickets import services
-        from tickets.exceptions import InvalidInput
 
         try:
             customer, _ = services.upsert_customer(

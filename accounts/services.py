@@ -7,7 +7,6 @@ where an invariant spans rows (the last owner), domain errors from
 API) call these; they never save these rows themselves.
 """
 
-import re
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -16,10 +15,12 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from django.db import transaction
 from django.utils import timezone
 
+from tickets import services as ticket_services
 from tickets.actors import Actor
 from tickets.exceptions import InvalidInput, PermissionDenied
-from tickets.models import Inbox
+from tickets.models import Inbox, Ticket
 
+from .audit import record_audit_event, require_manager
 from .invitations import send_invitation
 from .models import (
     AgentToken,
@@ -105,168 +106,6 @@ def set_availability(*, membership: Membership, is_available: bool) -> Membershi
 # Organization settings ----------------------------------------------------------------
 
 
-def record_audit_event(
-    *, organization: Organization | None, actor: Actor, action: str, target: str = "", changes=None
-) -> AuditEvent:
-    return AuditEvent.objects.create(
-        organization=organization,
-        actor_user=actor.user,
-        actor_label=actor.label[:200],
-        action=action,
-        target=target[:200],
-        changes=changes or {},
-    )
-
-
-def _actor_role(organization: Organization, actor: Actor) -> str | None:
-    if actor.user is None:
-        return None
-    return (
-        Membership.objects.filter(organization=organization, user=actor.user)
-        .values_list("role", flat=True)
-        .first()
-    )
-
-
-def require_manager(organization: Organization, actor: Actor) -> str | None:
-    """The actor's role; agents are refused. A system actor (staff, scripts) may act."""
-    if actor.is_customer:
-        raise PermissionDenied("Customers cannot change organization settings.")
-    role = _actor_role(organization, actor)
-    if (
-        actor.user is not None
-        and not actor.user.is_staff
-        and role
-        not in {
-            Membership.Role.OWNER,
-            Membership.Role.ADMIN,
-        }
-    ):
-        raise PermissionDenied("Only owners and admins can change organization settings.")
-    return role
-
-
-# Inboxes
-
-
-PREFIX_PATTERN = re.compile(r"[A-Z][A-Z0-9]{0,9}")
-
-
-def _clean_inbox_fields(organization: Organization, fields: dict, *, inbox: Inbox | None = None) -> dict:
-    cleaned = dict(fields)
-    if "name" in cleaned:
-        cleaned["name"] = (cleaned["name"] or "").strip()
-        if not cleaned["name"] or len(cleaned["name"]) > 100:
-            raise InvalidInput("name", "An inbox needs a name of at most 100 characters.")
-    if "prefix" in cleaned:
-        cleaned["prefix"] = (cleaned["prefix"] or "").strip().upper()
-        if not PREFIX_PATTERN.fullmatch(cleaned["prefix"]):
-            raise InvalidInput("prefix", "Use 1–10 capital letters or digits, starting with a letter.")
-        clash = Inbox.objects.filter(organization=organization, prefix=cleaned["prefix"])
-        if inbox is not None:
-            clash = clash.exclude(pk=inbox.pk)
-        if clash.exists():
-            raise InvalidInput("prefix", "Another inbox of this organization uses this prefix.")
-    if "auto_assignment" in cleaned and cleaned["auto_assignment"] not in Inbox.AutoAssignment.values:
-        raise InvalidInput("auto_assignment", "Unknown auto-assignment mode.")
-    if "daily_limit_per_customer" in cleaned:
-        limit = cleaned["daily_limit_per_customer"]
-        if limit is not None and limit < 1:
-            raise InvalidInput("daily_limit_per_customer", "Use at least 1, or leave empty for no limit.")
-    return cleaned
-
-
-def _take_default(organization: Organization, inbox: Inbox) -> None:
-    # One default per organization (a partial unique constraint): clear the old one first.
-    Inbox.objects.filter(organization=organization, is_default=True).exclude(pk=inbox.pk).update(
-        is_default=False
-    )
-
-
-def create_inbox(
-    *,
-    organization: Organization,
-    actor: Actor,
-    name: str,
-    prefix: str,
-    support_email: str = "",
-    daily_limit_per_customer: int | None = None,
-    auto_assignment: str = Inbox.AutoAssignment.OFF,
-    is_default: bool = False,
-) -> Inbox:
-    """Add an inbox; making it the default takes that role from the previous default."""
-    fields = _clean_inbox_fields(
-        organization,
-        {
-            "name": name,
-            "prefix": prefix,
-            "support_email": support_email,
-            "daily_limit_per_customer": daily_limit_per_customer,
-            "auto_assignment": auto_assignment,
-            "is_default": is_default,
-        },
-    )
-    with transaction.atomic():
-        require_manager(organization, actor)
-        Organization.objects.select_for_update().filter(pk=organization.pk).first()
-        inbox = Inbox(organization=organization, **fields)
-        if is_default:
-            _take_default(organization, inbox)
-        inbox.save()
-        record_audit_event(
-            organization=organization,
-            actor=actor,
-            action=AuditEvent.Action.INBOX_CREATED,
-            target=str(inbox),
-            changes={key: value for key, value in fields.items()},
-        )
-    return inbox
-
-
-INBOX_EDITABLE_FIELDS = (
-    "name",
-    "prefix",
-    "support_email",
-    "daily_limit_per_customer",
-    "auto_assignment",
-    "is_default",
-)
-
-
-def update_inbox(*, inbox: Inbox, actor: Actor, **fields) -> Inbox:
-    """Change an inbox's settings; the audit event lists each changed field, before and after.
-
-    A prefix change applies to new tickets; existing references keep the old prefix.
-    """
-    unknown = set(fields) - set(INBOX_EDITABLE_FIELDS)
-    if unknown:
-        raise TypeError(f"update_inbox() got unexpected fields: {', '.join(sorted(unknown))}")
-    organization = inbox.organization
-    fields = _clean_inbox_fields(organization, fields, inbox=inbox)
-    with transaction.atomic():
-        require_manager(organization, actor)
-        Organization.objects.select_for_update().filter(pk=organization.pk).first()
-        inbox = Inbox.objects.select_for_update().get(pk=inbox.pk)
-        changes = {}
-        for name, value in fields.items():
-            before = getattr(inbox, name)
-            if before != value:
-                changes[name] = {"before": before, "after": value}
-                setattr(inbox, name, value)
-        if changes:
-            if changes.get("is_default", {}).get("after"):
-                _take_default(organization, inbox)
-            inbox.save(update_fields=list(changes))
-            record_audit_event(
-                organization=organization,
-                actor=actor,
-                action=AuditEvent.Action.INBOX_UPDATED,
-                target=str(inbox),
-                changes=changes,
-            )
-    return inbox
-
-
 # Members
 
 
@@ -297,9 +136,7 @@ def invite_member(
     A new person gets a user with an unusable password and an email with a link to set
     one; someone who already has an account is told they were added.
     """
-    from tickets.services import normalize_email
-
-    email = normalize_email(email)
+    email = ticket_services.normalize_email(email)
     if not email:
         raise InvalidInput("email", "An email address is required.")
     if role not in Membership.Role.values:
@@ -405,9 +242,6 @@ def remove_member(*, membership: Membership, actor: Actor) -> None:
     The user account stays (they may belong to other organizations). The last owner
     cannot be removed.
     """
-    from tickets import services as ticket_services
-    from tickets.models import Ticket
-
     organization = membership.organization
     with transaction.atomic():
         owners = _lock_owners(organization)

@@ -17,28 +17,33 @@ class Actor:
     label: str
     user: object | None = None
     customer: object | None = None
+    # The credential that acted: idempotency keys are namespaced by it, so one caller's key
+    # never replays another's answer.
+    credential: str = ""
 
     @classmethod
     def agent(cls, user) -> "Actor":
-        return cls(kind=ActorKind.AGENT, label=user.display_name, user=user)
+        return cls(kind=ActorKind.AGENT, label=user.display_name, user=user, credential=f"agent:{user.pk}")
 
     @classmethod
     def for_customer(cls, customer) -> "Actor":
-        return cls(kind=ActorKind.CUSTOMER, label=customer.display_name, customer=customer)
+        return cls(
+            kind=ActorKind.CUSTOMER,
+            label=customer.display_name,
+            customer=customer,
+            credential=f"customer:{customer.pk}",
+        )
 
     @classmethod
     def integrator(cls, api_key) -> "Actor":
-        return cls(kind=ActorKind.INTEGRATOR, label=f"API key “{api_key.name}”")
+        return cls(
+            kind=ActorKind.INTEGRATOR, label=f"API key “{api_key.name}”", credential=f"key:{api_key.prefix}"
+        )
 
     @classmethod
     def system(cls, label: str = "Helpdesk") -> "Actor":
-        return cls(kind=ActorKind.SYSTEM, label=label)
+        return cls(kind=ActorKind.SYSTEM, label=label, credential="system")
 
     @property
     def is_customer(self) -> bool:
         return self.kind == ActorKind.CUSTOMER
-
-    @property
-    def is_staff_side(self) -> bool:
-        """Agents, integrator backends and the system itself act for the organization."""
-        return self.kind != ActorKind.CUSTOMER

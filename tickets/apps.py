@@ -6,6 +6,10 @@ class TicketsConfig(AppConfig):
     name = "tickets"
 
     def ready(self):
+        from . import subscribers
+
+        subscribers.register()
+
         # anymail is code we do not own: its inbound webhook tells us through a signal.
         from anymail.signals import inbound
 

@@ -13,7 +13,8 @@ from django.utils.safestring import SafeString, mark_safe
 from accounts.models import Organization
 from helpdesk.ids import PublicIdField
 
-from .querysets import TicketManager
+from .querysets import OPEN_STATUSES, TicketManager
+from .rendering import render_markdown
 
 
 def new_access_key() -> str:
@@ -39,7 +40,10 @@ class Inbox(models.Model):
         blank=True, help_text="Receives a copy of each new ticket; empty for SUPPORT_EMAIL."
     )
     daily_limit_per_customer = models.PositiveIntegerField(
-        null=True, blank=True, default=2, help_text="New tickets per customer per day; empty for no limit."
+        null=True,
+        blank=True,
+        default=None,
+        help_text="New tickets per customer per day (appbox's paywalls allow 2); empty for no limit.",
     )
     auto_assignment = models.CharField(max_length=20, choices=AutoAssignment, default=AutoAssignment.OFF)
     is_default = models.BooleanField(
@@ -210,7 +214,7 @@ class Ticket(models.Model):
 
     @property
     def is_open(self) -> bool:
-        return self.status in {self.Status.OPEN, self.Status.IN_PROGRESS}
+        return self.status in OPEN_STATUSES
 
 
 class Message(models.Model):
@@ -259,8 +263,6 @@ class Message(models.Model):
 
     @property
     def html(self) -> SafeString:
-        from .rendering import render_markdown
-
         # body_html is nh3's output (tickets.rendering), so it is safe to mark as such.
         return mark_safe(self.body_html or render_markdown(self.body))  # noqa: S308
 

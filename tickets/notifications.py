@@ -1,13 +1,15 @@
-"""What the outside world hears about a change: called by services after commit.
+"""What people hear about a change: the first subscriber of the domain events.
 
-Each function receives ids (the transaction has committed, so rows are read fresh),
-records one queued ``Delivery`` per email — rendered now, so the row says exactly what
-will be sent — and hands the sending to background tasks (tickets/tasks.py). With
-``SUPPORT_EMAIL_SENDER=none`` nothing is recorded: tickets are only stored.
+The ``on_*`` handlers are registered in ``tickets/subscribers.py``. They run after
+commit and only enqueue tasks (the ``notify_*`` tasks below), so the request does no
+rendering, no sending and no query for them. Each task receives ids and the actor the
+event carried, reads the committed rows fresh, records one queued ``Delivery`` per email
+— rendered then, so the row says exactly what will be sent — and hands the sending to
+``send_delivery`` (tickets/tasks.py). With ``SUPPORT_EMAIL_SENDER=none`` nothing is
+enqueued or recorded: tickets are only stored.
 
-These run in ``transaction.on_commit`` callbacks of requests whose change is already
-committed, so they never raise: a failure here is logged, and must not turn a stored
-ticket into an error answer.
+They never raise: a failure here is logged, and must not turn a stored ticket into an
+error answer (with the immediate task backend they run inside the request).
 """
 
 import functools
@@ -16,9 +18,12 @@ import logging
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.tasks import task
 
+from . import events
 from .mail import addresses, outbound
-from .models import Customer, Delivery, Message, Ticket, TicketEvent
+from .models import Customer, Delivery, Message, Notification, Ticket
+from .tasks import enqueue_deliveries
 
 logger = logging.getLogger(__name__)
 
@@ -93,9 +98,7 @@ def _to_staff(ticket: Ticket, recipient: str, **fields) -> Delivery | None:
 
 def _send(deliveries) -> list[Delivery]:
     deliveries = [delivery for delivery in deliveries if delivery is not None]
-    from . import tasks
-
-    tasks.enqueue_deliveries([delivery.pk for delivery in deliveries])
+    enqueue_deliveries([delivery.pk for delivery in deliveries])
     return deliveries
 
 
@@ -190,12 +193,10 @@ def message_added(message_id: int) -> list[Delivery]:
         return _send([delivery])
 
 
-def _latest_event(ticket: Ticket, action: str) -> TicketEvent | None:
-    return ticket.events.filter(action=action).order_by("-created_at", "-id").first()
-
-
 @_never_raise
-def status_changed(ticket_id: int, old_status: str, new_status: str) -> list[Delivery]:
+def status_changed(
+    ticket_id: int, old_status: str, new_status: str, actor_customer_id: int | None = None
+) -> list[Delivery]:
     """Resolved or closed: the customer is told (once, and not about their own closing)."""
     Status = Ticket.Status
     if not outbound.sending_enabled() or new_status not in {Status.RESOLVED, Status.CLOSED}:
@@ -205,8 +206,7 @@ def status_changed(ticket_id: int, old_status: str, new_status: str) -> list[Del
     ticket = _load_ticket(ticket_id)
     if ticket is None or ticket.status != new_status:
         return []
-    event = _latest_event(ticket, TicketEvent.Action.STATUS_CHANGED)
-    if event is not None and event.actor_customer_id == ticket.customer_id:
+    if actor_customer_id == ticket.customer_id:
         return []
     context = {
         **_base_context(ticket),
@@ -229,22 +229,23 @@ def status_changed(ticket_id: int, old_status: str, new_status: str) -> list[Del
 
 
 @_never_raise
-def ticket_assigned(ticket_id: int) -> list[Delivery]:
+def ticket_assigned(
+    ticket_id: int, actor_user_id: int | None = None, actor_label: str = ""
+) -> list[Delivery]:
     """The new assignee is told by email (unless they took the ticket themselves)."""
     if not outbound.sending_enabled():
         return []
     ticket = _load_ticket(ticket_id)
     if ticket is None or ticket.assignee is None:
         return []
-    event = _latest_event(ticket, TicketEvent.Action.ASSIGNED)
-    if event is not None and event.actor_user_id == ticket.assignee_id:
+    if actor_user_id == ticket.assignee_id:
         return []
     first = ticket.messages.select_related("author_customer").order_by("created_at", "id").first()
     context = {
         **_base_context(ticket),
         **outbound.message_context(first),
         "assignee": ticket.assignee,
-        "assigned_by": event.actor_label if event else "",
+        "assigned_by": actor_label,
         "dashboard_url": outbound.dashboard_url(ticket),
     }
     with transaction.atomic():
@@ -284,4 +285,76 @@ def portal_link_requested(customer_id: int, link: str) -> list[Delivery]:
                     automatic=outbound.AUTO_GENERATED,
                 )
             ]
+        )
+
+
+@_never_raise
+def assignee_alerted(ticket_id: int, assignee_id: int) -> Notification | None:
+    """The bell in the dashboard: the assignee sees the ticket among their notifications."""
+    ticket = Ticket.objects.filter(pk=ticket_id, assignee_id=assignee_id).only("reference", "subject").first()
+    if ticket is None:
+        return None  # Reassigned before this ran: the newer assignee is told instead.
+    return Notification.objects.create(
+        user_id=assignee_id,
+        ticket=ticket,
+        text=f"{ticket.reference} was assigned to you: {ticket.subject}"[:300],
+    )
+
+
+# Tasks: what the handlers below enqueue.
+
+
+@task()
+def notify_ticket_created(ticket_id: int) -> None:
+    ticket_created(ticket_id)
+
+
+@task()
+def notify_message_created(message_id: int) -> None:
+    message_added(message_id)
+
+
+@task()
+def notify_status_changed(
+    ticket_id: int, old_status: str, new_status: str, actor_customer_id: int | None
+) -> None:
+    status_changed(ticket_id, old_status, new_status, actor_customer_id)
+
+
+@task()
+def notify_assignee(ticket_id: int, assignee_id: int, actor_user_id: int | None, actor_label: str) -> None:
+    assignee_alerted(ticket_id, assignee_id)
+    ticket_assigned(ticket_id, actor_user_id, actor_label)
+
+
+# Subscribers of the domain events (registered in tickets/subscribers.py).
+
+
+def _primary_key(instance) -> int | None:
+    return instance.pk if instance is not None else None
+
+
+def on_ticket_created(event: events.TicketCreated) -> None:
+    if outbound.sending_enabled():
+        notify_ticket_created.enqueue(event.ticket_id)
+
+
+def on_message_created(event: events.MessageCreated) -> None:
+    # Internal notes never leave the organization.
+    if event.is_public and outbound.sending_enabled():
+        notify_message_created.enqueue(event.message_id)
+
+
+def on_status_changed(event: events.TicketStatusChanged) -> None:
+    if event.after in {Ticket.Status.RESOLVED, Ticket.Status.CLOSED} and outbound.sending_enabled():
+        notify_status_changed.enqueue(
+            event.ticket_id, event.before, event.after, _primary_key(event.actor.customer)
+        )
+
+
+def on_ticket_assigned(event: events.TicketAssigned) -> None:
+    # The in-app notification is wanted even when no mail is sent.
+    if event.after is not None:
+        notify_assignee.enqueue(
+            event.ticket_id, event.after, _primary_key(event.actor.user), event.actor.label
         )

@@ -2,8 +2,16 @@
 
 import re
 
+from django.apps import apps
+from django.contrib.postgres.search import SearchQuery
 from django.db import connection, models
 from django.db.models import Exists, OuterRef, Q
+
+from .search import SEARCH_CONFIG
+
+# The statuses (Ticket.Status values) in which a ticket still waits for the organization.
+# Defined here, the bottom of the models module's imports, so every layer can use it.
+OPEN_STATUSES = frozenset({"open", "in_progress"})
 
 # What a ticket reference looks like ("INV-1042"): searched by exact reference.
 REFERENCE = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,9}-[0-9]+$")
@@ -14,19 +22,16 @@ class TicketQuerySet(models.QuerySet):
         """What a list of tickets shows: one query, no per-row lookups."""
         return self.select_related("inbox", "customer", "assignee").prefetch_related("tags")
 
-    def visible_to_organizations(self, organization_ids):
-        return self.filter(organization_id__in=organization_ids)
-
     def open(self):
-        return self.filter(status__in=["open", "in_progress"])
+        return self.filter(status__in=OPEN_STATUSES)
 
     def search(self, text: str):
         """Tickets whose reference, subject, customer email or any message matches ``text``."""
         text = text.strip()
         if not text:
             return self
-        from .models import Message
-
+        # By name: the models module imports this one for its manager.
+        Message = apps.get_model("tickets", "Message")
         if connection.vendor != "postgresql":
             message_match = Message.objects.filter(ticket=OuterRef("pk"), body__icontains=text)
             return self.filter(
@@ -36,11 +41,7 @@ class TicketQuerySet(models.QuerySet):
                 | Exists(message_match)
             )
 
-        from django.contrib.postgres.search import SearchQuery
-
-        from .models import Customer
-        from .search import SEARCH_CONFIG
-
+        Customer = apps.get_model("tickets", "Customer")
         # One GIN-indexed predicate on the tickets table (Ticket.search_document, which
         # holds the reference, subject and every message), so the planner can estimate it
         # from the column's statistics: a rare word is read from the index, a common one

@@ -25,7 +25,7 @@ from django.db.models import Aggregate, Count, F, FloatField, Func, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from accounts.models import Membership, Organization
+from accounts.models import Membership, Organization, User
 
 from .models import Inbox, Ticket
 
@@ -219,8 +219,6 @@ def timing_by_agent(filters: ReportFilters) -> list[TimingRow]:
     unassigned = rows.pop(None, None)
     # Former members keep their tickets; show them rather than lose their numbers.
     if rows:
-        from accounts.models import User
-
         names = {user.pk: user.display_name for user in User.objects.filter(pk__in=list(rows))}
         for key, timing in rows.items():
             timing.label = f"{names.get(key, 'Unknown')} (former member)"

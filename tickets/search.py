@@ -12,6 +12,7 @@ not searchable. On other databases nothing is stored and the search falls back t
 ``icontains`` (``TicketQuerySet.search``).
 """
 
+from django.apps import apps
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import connection
 from django.db.models import (
@@ -80,8 +81,8 @@ def document_with(body: str) -> Case:
 
 def rebuilt_document() -> SearchVector:
     """The document from the ticket's reference, subject and stored messages (an UPDATE)."""
-    from .models import Message
-
+    # By name: the models module (through its manager) imports this one.
+    Message = apps.get_model("tickets", "Message")
     bodies = (
         Message.objects.filter(ticket=OuterRef("pk"))
         .order_by()

@@ -2,6 +2,8 @@
 
 from django.db.models import Prefetch
 
+from accounts.models import User
+
 from .exceptions import InvalidInput, NotFound, PermissionDenied
 from .models import Inbox, Message, Ticket
 
@@ -65,7 +67,6 @@ def tickets_for_principal(principal):
 
 def find_agent(*, organization_id: int, reference, field_name: str = "assignee"):
     """An active agent of the organization by id (number) or email; None for "nobody"."""
-    from accounts.models import User
 
     if reference in (None, ""):
         return None

@@ -12,13 +12,19 @@ the delivery is failed, for ``manage.py retry_failed_deliveries`` or the admin a
 import logging
 import time
 from collections.abc import Iterable
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.tasks import task
 from django.utils import timezone
 
 from tickets.mail import outbound
+from tickets.models import Delivery
+
+# A queued delivery untouched this long is taken as stuck (its task was lost).
+STALE_AFTER = timedelta(hours=1)
 
 logger = logging.getLogger(__name__)
 
@@ -79,3 +85,29 @@ def enqueue_deliveries(delivery_ids: Iterable[int]) -> None:
         _enqueue_now(delivery_ids)
     else:
         transaction.on_commit(lambda: _enqueue_now(delivery_ids))
+
+
+def retry_deliveries(deliveries=None, *, stale_after: timedelta = STALE_AFTER) -> int:
+    """Send failed deliveries again (and queued ones stuck longer than ``stale_after``).
+
+    For staff after the provider recovered: ``manage.py retry_failed_deliveries`` and the
+    admin action call this. Each gets a fresh round of attempts. Returns how many were
+    queued again.
+    """
+    if deliveries is None:
+        deliveries = Delivery.objects.all()
+    stale = timezone.now() - stale_after
+    candidates = deliveries.filter(
+        Q(status=Delivery.Status.FAILED)
+        | Q(status=Delivery.Status.QUEUED, created_at__lt=stale)
+        & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lt=stale))
+    )
+    ids = list(candidates.values_list("pk", flat=True))
+    if not ids:
+        return 0
+    with transaction.atomic():
+        Delivery.objects.filter(pk__in=ids).update(
+            status=Delivery.Status.QUEUED, attempts=0, next_attempt_at=None
+        )
+        enqueue_deliveries(ids)
+    return len(ids)

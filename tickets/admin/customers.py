@@ -2,11 +2,13 @@
 
 from django import forms
 from django.contrib import admin
+from django.urls import reverse
 from django.utils.html import format_html_join
+
+from helpdesk.admin_common import ServiceErrorsMixin, clean_with, count_of
 
 from .. import services
 from ..models import Customer, Ticket
-from .common import ServiceErrorsMixin, clean_with, count_of
 
 
 class CustomerForm(forms.ModelForm):
@@ -75,7 +77,6 @@ class CustomerAdmin(ServiceErrorsMixin, admin.ModelAdmin):
 
     @admin.display(description="Latest tickets")
     def recent_tickets(self, customer):
-        from django.urls import reverse
 
         tickets = customer.tickets.only("pk", "reference", "subject", "status")[:20]
         return (

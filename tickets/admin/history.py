@@ -1,13 +1,14 @@
 """History: messages, attachments, events, idempotency keys, deliveries and notifications,
 shown to staff and written by the services only."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.utils.text import Truncator
 
+from helpdesk.admin_common import ReadOnlyAdmin
+
 from .. import services
-from ..mail.actions import retry_deliveries_action
 from ..models import Attachment, Delivery, IdempotencyKey, Message, Notification, TicketEvent
-from .common import ReadOnlyAdmin
+from ..tasks import retry_deliveries
 
 
 class AttachmentInline(admin.TabularInline):
@@ -117,7 +118,17 @@ class DeliveryAdmin(ReadOnlyAdmin):
     list_select_related = ("ticket",)
     search_fields = ("recipient", "subject", "provider_message_id", "message_id_header", "ticket__reference")
     date_hierarchy = "created_at"
-    actions = (retry_deliveries_action,)
+    actions = ("retry_deliveries_action",)
+
+    @admin.action(description="Send the selected failed deliveries again")
+    def retry_deliveries_action(self, request, queryset):
+        count = retry_deliveries(queryset)
+        if count:
+            self.message_user(request, f"Queued {count} deliver{'y' if count == 1 else 'ies'} again.")
+        else:
+            self.message_user(
+                request, "None of the selected deliveries had failed or was stuck.", level=messages.WARNING
+            )
 
     @admin.display(description="Subject", ordering="subject")
     def short_subject(self, delivery):

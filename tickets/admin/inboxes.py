@@ -4,9 +4,10 @@ from django import forms
 from django.contrib import admin
 from django.utils.text import Truncator
 
+from helpdesk.admin_common import ServiceErrorsMixin, count_of
+
 from .. import services
 from ..models import Inbox, SavedReply, Tag, Ticket
-from .common import ServiceErrorsMixin, count_of
 
 
 @admin.register(Inbox)

@@ -9,12 +9,12 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
 from accounts.models import Membership
+from helpdesk.admin_common import BOTH_LOCATIONS, ServiceErrorsMixin, clean_with, parse_tag_names
 
 from .. import limits, services
 from ..actors import Actor
 from ..exceptions import HelpdeskError
 from ..models import Message, Ticket, TicketEvent
-from .common import BOTH_LOCATIONS, ServiceErrorsMixin, clean_with, parse_tag_names
 
 UPDATABLE_FIELDS = ("subject", "priority", "category", "type", "metadata", "reply_address")
 
@@ -349,17 +349,11 @@ class TicketAdmin(ServiceErrorsMixin, admin.ModelAdmin):
             obj.refresh_from_db()
             return
 
-        updates = {name: data[name] for name in UPDATABLE_FIELDS if name in form.changed_data}
-        if form.tags_changed:
-            updates["tags"] = data["tag_names"]
-        if updates:
-            services.update_ticket(ticket=obj, actor=actor, **updates)
-        if "assignee" in form.changed_data:
-            services.assign(ticket=obj, assignee=data["assignee"], actor=actor)
-        # Status moves after the new messages are in (save_related): "reply and resolve".
+        # A change is applied in save_related, after the new messages are in ("reply and
+        # resolve"), as one update_ticket call.
 
     def save_related(self, request, form, formsets, change):
-        # Tags went through update_ticket in save_model; form.save_m2m() is never called.
+        # Tags go through update_ticket below; form.save_m2m() is never called.
         actor = Actor.agent(request.user)
         ticket = form.instance
         for formset in formsets:
@@ -377,8 +371,17 @@ class TicketAdmin(ServiceErrorsMixin, admin.ModelAdmin):
                     actor=actor,
                 )
                 formset.new_objects.append(message)
-        if change and "status" in form.changed_data:
-            services.change_status(ticket=ticket, status=form.cleaned_data["status"], actor=actor)
+        if change:
+            data = form.cleaned_data
+            changes = {
+                name: data[name]
+                for name in (*UPDATABLE_FIELDS, "assignee", "status")
+                if name in form.changed_data
+            }
+            if form.tags_changed:
+                changes["tags"] = data["tag_names"]
+            if changes:
+                services.update_ticket(ticket=ticket, actor=actor, **changes)
         ticket.refresh_from_db()
 
     # Actions ------------------------------------------------------------------------------

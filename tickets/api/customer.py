@@ -22,14 +22,15 @@ from accounts import services as account_services
 from accounts.authentication import CustomerJWTAuthentication, CustomerTokenAuthentication
 from accounts.models import CustomerToken
 from accounts.permissions import IsCustomer, IsIntegrator
+from helpdesk.headers import idempotency_key
 from helpdesk.schema import bearer, security_scheme
 from tickets import limits, services
-from tickets.exceptions import InvalidInput, InvalidTransition, PermissionDenied
+from tickets.exceptions import InvalidTransition, PermissionDenied
 from tickets.models import Customer, Message, Ticket
 from tickets.selectors import resolve_inbox
 
 from .serializers import AttachmentSerializer, MessageSerializer, TicketSerializer
-from .views import IDEMPOTENCY_HEADER, _created_response, _idempotency_key
+from .views import IDEMPOTENCY_HEADER, _created_response
 
 CustomerTokenScheme = security_scheme(
     "accounts.authentication.CustomerTokenAuthentication",
@@ -47,20 +48,6 @@ CustomerJWTScheme = security_scheme(
         bearer_format="JWT",
     ),
 )
-
-
-def _customer_idempotency_key(request) -> str:
-    """The caller's Idempotency-Key, namespaced to the customer.
-
-    Keys are unique per organization; a customer's own keys must never meet another
-    customer's (or the integrator's) and replay their answer.
-    """
-    key = _idempotency_key(request)
-    if not key:
-        return ""
-    if len(key) > 200:
-        raise InvalidInput("Idempotency-Key", "At most 200 characters.")
-    return f"customer:{request.auth.customer.pk}:{key}"
 
 
 # Customer tokens (integrator side) ---------------------------------------------------------
@@ -341,7 +328,7 @@ class MyTicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             category=data.get("category", ""),
             channel=Ticket.Channel.WEB,
             actor=principal.actor,
-            idempotency_key=_customer_idempotency_key(request),
+            idempotency_key=idempotency_key(request),
         )
         response = self._detail(ticket, status.HTTP_201_CREATED)
         if not created:
@@ -379,7 +366,7 @@ class MyTicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             body=payload.validated_data["body"],
             actor=request.auth.actor,
             channel=Ticket.Channel.WEB,
-            idempotency_key=_customer_idempotency_key(request),
+            idempotency_key=idempotency_key(request),
         )
         message = (
             Message.objects.select_related("author_user", "author_customer")

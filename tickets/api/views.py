@@ -4,16 +4,17 @@ Views translate HTTP into service calls and the result back; scoping to the call
 organizations happens in ``get_queryset`` so another organization's object is a 404.
 """
 
-from django.db import transaction
 from django.db.models import prefetch_related_objects
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from helpdesk.headers import idempotency_key
 from tickets import services
 from tickets.actors import Actor
 from tickets.exceptions import InvalidInput
+from tickets.filters import CustomerFilter, TicketFilter
 from tickets.models import Customer, Inbox, Message, Tag, Ticket
 from tickets.selectors import (
     find_agent,
@@ -24,7 +25,6 @@ from tickets.selectors import (
 )
 
 from . import serializers as api
-from .filters import CustomerFilter, TicketFilter
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
@@ -41,13 +41,6 @@ REPLAYED_HEADER = OpenApiParameter(
     response=[201],
     description='"true" when this is the stored answer to an earlier request with the same Idempotency-Key.',
 )
-
-
-def _idempotency_key(request) -> str:
-    key = request.headers.get("Idempotency-Key", "").strip()
-    if len(key) > 255:
-        raise InvalidInput("Idempotency-Key", "At most 255 characters.")
-    return key
 
 
 def _organization_of(principal):
@@ -152,7 +145,7 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             reply_address=data.get("reply_address", ""),
             channel="agent" if principal.is_agent else "api",
             actor=principal.actor,
-            idempotency_key=_idempotency_key(request),
+            idempotency_key=idempotency_key(request),
         )
         # The new ticket's inbox and customer are in hand: only its tags and thread are read.
         prefetch_related_objects([ticket], "tags", thread_prefetch())
@@ -170,17 +163,11 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         payload = api.TicketUpdateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         changes = dict(payload.validated_data)
-        actor = request.auth.actor
-        with transaction.atomic():
-            if "status" in changes:
-                ticket = services.change_status(ticket=ticket, status=changes.pop("status"), actor=actor)
-            if "assignee" in changes:
-                assignee = find_agent(
-                    organization_id=ticket.organization_id, reference=changes.pop("assignee")
-                )
-                ticket = services.assign(ticket=ticket, assignee=assignee, actor=actor)
-            if changes:
-                ticket = services.update_ticket(ticket=ticket, actor=actor, **changes)
+        if "assignee" in changes:
+            changes["assignee"] = find_agent(
+                organization_id=ticket.organization_id, reference=changes["assignee"]
+            )
+        ticket = services.update_ticket(ticket=ticket, actor=request.auth.actor, **changes)
         return Response(self._detail(ticket))
 
     @extend_schema(
@@ -219,7 +206,7 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             kind=data["kind"],
             actor=actor,
             channel="agent" if request.auth.is_agent else "api",
-            idempotency_key=_idempotency_key(request),
+            idempotency_key=idempotency_key(request),
         )
         message = (
             Message.objects.select_related("author_user", "author_customer")

@@ -11,10 +11,9 @@ import django_filters
 from django.db.models import Case, IntegerField, Value, When
 from django.utils import timezone
 
-from tickets.api.filters import TicketFilter
+from tickets.filters import TicketFilter
 from tickets.models import Ticket
-
-OPEN_STATUSES = [Ticket.Status.OPEN, Ticket.Status.IN_PROGRESS]
+from tickets.querysets import OPEN_STATUSES
 
 # name -> (label, what it narrows to, its default sort)
 SAVED_VIEWS = {

@@ -1,12 +1,9 @@
 """Input shapes of the dashboard's forms; the rules themselves live in the services."""
 
 from django import forms
-from django.conf import settings
 
-from tickets import limits
+from tickets import limits, services
 from tickets.models import Message, Ticket
-
-MAX_ATTACHMENTS = 10
 
 
 class MessageForm(forms.Form):
@@ -22,12 +19,12 @@ class MessageForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        if len(self.files_list) > MAX_ATTACHMENTS:
-            raise forms.ValidationError(f"Attach at most {MAX_ATTACHMENTS} files.")
+        if len(self.files_list) > services.MAX_ATTACHMENTS:
+            raise forms.ValidationError(f"Attach at most {services.MAX_ATTACHMENTS} files.")
         for upload in self.files_list:
-            if upload.size > settings.ATTACHMENT_MAX_BYTES:
-                limit_mb = settings.ATTACHMENT_MAX_BYTES // (1024 * 1024)
-                raise forms.ValidationError(f"{upload.name} is larger than {limit_mb} MB.")
+            problem = services.attachment_problem(upload.name or "attachment", upload.size)
+            if problem:
+                raise forms.ValidationError(problem)
         return cleaned
 
 

@@ -204,12 +204,7 @@ def _bulk_operation(request, action: str):
         # Refused once, before any ticket is touched, rather than once per ticket.
         name = services.validate_tag_name(name, field_name="tag")
 
-        def add_tag(ticket):
-            names = [tag.name for tag in ticket.tags.all()]
-            if name not in names:
-                services.update_ticket(ticket=ticket, tags=[*names, name], actor=actor)
-
-        return add_tag
+        return lambda ticket: services.update_ticket(ticket=ticket, add_tags=[name], actor=actor)
     # assign
     value = post.get("assignee", "").strip()
     if not value:

@@ -7,8 +7,10 @@ Each view hands ``form.cleaned_data`` to a service in ``accounts/services.py`` o
 from django import forms
 
 from accounts.models import Membership
-from accounts.services import INBOX_EDITABLE_FIELDS
+from accounts.services import validate_jwt_public_key
+from tickets.exceptions import InvalidInput
 from tickets.models import Inbox, SavedReply
+from tickets.services import INBOX_EDITABLE_FIELDS
 
 
 class InboxForm(forms.ModelForm):
@@ -94,8 +96,6 @@ class JwtPublicKeyForm(forms.Form):
     )
 
     def clean_jwt_public_key(self):
-        from accounts.services import validate_jwt_public_key
-        from tickets.exceptions import InvalidInput
 
         try:
             return validate_jwt_public_key(self.cleaned_data["jwt_public_key"])

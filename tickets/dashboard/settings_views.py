@@ -99,7 +99,7 @@ def inbox_create(request):
     form = forms.InboxForm(request.POST if request.method == "POST" else None, organization=organization)
     if request.method == "POST" and form.is_valid():
         try:
-            inbox = account_services.create_inbox(
+            inbox = services.create_inbox(
                 organization=organization, actor=_actor(request), **form.cleaned_data
             )
         except exceptions.InvalidInput as error:
@@ -120,7 +120,7 @@ def inbox_edit(request, public_id):
     )
     if request.method == "POST" and form.is_valid():
         try:
-            inbox = account_services.update_inbox(inbox=inbox, actor=_actor(request), **form.cleaned_data)
+            inbox = services.update_inbox(inbox=inbox, actor=_actor(request), **form.cleaned_data)
         except exceptions.InvalidInput as error:
             _add_domain_error(form, error)
         else:

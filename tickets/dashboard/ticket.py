@@ -228,35 +228,28 @@ def update(request, public_id):
 
 
 def _apply_properties(request, ticket, data) -> bool:
-    """The sidebar's changes, each through its service; whether anything changed."""
+    """The sidebar's changes, as one update_ticket call; whether anything changed."""
     sent = request.POST
-    actor = request.actor
-    changed = False
+    changes = {}
     if "assignee" in sent:
         assignee = _assignee(request, data["assignee"])
         if assignee != ticket.assignee:
-            services.assign(ticket=ticket, assignee=assignee, actor=actor)
-            changed = True
-        ticket.refresh_from_db()
-    fields = {}
+            changes["assignee"] = assignee
     if "priority" in sent and data["priority"] and data["priority"] != ticket.priority:
-        fields["priority"] = data["priority"]
+        changes["priority"] = data["priority"]
     if "category" in sent and data["category"] != ticket.category:
-        fields["category"] = data["category"]
+        changes["category"] = data["category"]
     if "tags" in sent:
         current = sorted(tag.name for tag in ticket.tags.all())
         if sorted(data["tags"]) != current:
-            fields["tags"] = data["tags"]
-    if fields:
-        services.update_ticket(ticket=ticket, actor=actor, **fields)
-        changed = True
-    # Compared with the status the form showed: assigning may have moved an open
-    # ticket to in progress, and the untouched select must not move it back.
+            changes["tags"] = data["tags"]
+    # Compared with the status the form showed: a select left as it was asks for nothing.
     status_was = sent.get("status_was", ticket.status)
     if "status" in sent and data["status"] and data["status"] != status_was:
-        services.change_status(ticket=ticket, status=data["status"], actor=actor)
-        changed = True
-    return changed
+        changes["status"] = data["status"]
+    if changes:
+        services.update_ticket(ticket=ticket, actor=request.actor, **changes)
+    return bool(changes)
 
 
 def _assignee(request, value: str):

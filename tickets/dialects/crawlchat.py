@@ -11,6 +11,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from accounts.permissions import IsIntegrator
+from helpdesk.headers import idempotency_key
 from tickets import exceptions as domain
 from tickets import limits, services
 from tickets.models import Inbox
@@ -159,7 +160,7 @@ class CreateTicketView(CrawlChatView):
             message=data["message"],
             metadata=data.get("customTags") or {},
             actor=principal.actor,
-            idempotency_key=request.headers.get("Idempotency-Key", "").strip()[:255],
+            idempotency_key=idempotency_key(request),
         )
         return Response(
             {"ticketNumber": ticket.number, "privateUrl": ticket.private_url}, status=status.HTTP_201_CREATED

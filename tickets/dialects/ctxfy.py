@@ -16,7 +16,9 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from accounts.authentication import CustomerJWTAuthentication, CustomerTokenAuthentication
+from helpdesk.headers import idempotency_key
 from tickets import limits, services
+from tickets.mail import outbound
 from tickets.models import Delivery, Ticket
 from tickets.selectors import resolve_inbox
 
@@ -124,7 +126,8 @@ def support_copy_status(ticket: Ticket) -> tuple[str, object]:
         Delivery.objects.filter(ticket=ticket, kind=Delivery.Kind.NEW_TICKET).only("status", "sent_at")
     )
     if not deliveries:
-        return "stored", None
+        # With mail on, a worker has yet to write the copy: it is on its way.
+        return ("queued" if outbound.sending_enabled() else "stored"), None
     sent_times = [delivery.sent_at for delivery in deliveries if delivery.status == Delivery.Status.SENT]
     if sent_times:
         return "sent", min((moment for moment in sent_times if moment), default=None)
@@ -238,7 +241,7 @@ class CreateTicketView(CtxfyView):
                 reply_address=reply_address,
                 metadata=enrichment(customer),
                 actor=principal.actor,
-                idempotency_key=request.headers.get("Idempotency-Key", "").strip()[:255],
+                idempotency_key=idempotency_key(request),
             )
         # After the commit: with tasks run immediately the copy has been attempted by now.
         copy_status, sent_at = support_copy_status(ticket)

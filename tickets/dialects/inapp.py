@@ -12,7 +12,6 @@ Ids are our ticket and message public ids (ULIDs, like the seed's). Lists answer
 notes; illegal status moves are 409 ``INVALID_TRANSITION``.
 """
 
-from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -24,12 +23,12 @@ from accounts.authentication import (
     CustomerJWTAuthentication,
     CustomerTokenAuthentication,
 )
-from accounts.models import User
 from accounts.permissions import IsAgent, IsCustomer
+from helpdesk.headers import idempotency_key
 from tickets import exceptions as domain
 from tickets import limits, services
 from tickets.models import Message, Ticket
-from tickets.selectors import resolve_inbox, tickets_for_principal
+from tickets.selectors import find_agent, resolve_inbox, tickets_for_principal
 
 from .base import (
     DialectNotFoundView,
@@ -333,7 +332,7 @@ class UserTicketsView(UserView):
             priority=data["priority"],
             category=data.get("category") or "",
             actor=principal.actor,
-            idempotency_key=request.headers.get("Idempotency-Key", "").strip()[:255],
+            idempotency_key=idempotency_key(request),
         )
         return Response(ticket_detail(ticket), status=status.HTTP_201_CREATED)
 
@@ -382,7 +381,7 @@ class UserReplyView(UserView):
             ticket=ticket,
             body=data["body"],
             actor=request.auth.actor,
-            idempotency_key=request.headers.get("Idempotency-Key", "").strip()[:255],
+            idempotency_key=idempotency_key(request),
         )
         return Response(message_data(message), status=status.HTTP_201_CREATED)
 
@@ -458,38 +457,16 @@ class AdminTicketView(AdminView):
     def patch(self, request, ticket_id: str):
         ticket = self.ticket(ticket_id)
         data = self.validated(InappAdminUpdateInput)
-        actor = request.auth.actor
-        with transaction.atomic():
-            # Assignment first: giving an open ticket to someone moves it to in_progress, and
-            # an explicit status in the same request has the last word.
-            for name in ASSIGNMENT_FIELDS:
-                if name in data:
-                    assignee = self._agent(ticket, data[name], name)
-                    ticket = services.assign(ticket=ticket, assignee=assignee, actor=actor)
-            changes = {}
-            if "priority" in data:
-                changes["priority"] = data["priority"]
-            if "category" in data:
-                changes["category"] = data["category"] or ""
-            if changes:
-                ticket = services.update_ticket(ticket=ticket, actor=actor, **changes)
-            if "status" in data:
-                ticket = services.change_status(ticket=ticket, status=data["status"], actor=actor)
+        changes = {name: data[name] for name in ("status", "priority") if name in data}
+        if "category" in data:
+            changes["category"] = data["category"] or ""
+        for name in ASSIGNMENT_FIELDS:  # The serializer lets only one of them through.
+            if name in data:
+                changes["assignee"] = find_agent(
+                    organization_id=ticket.organization_id, reference=data[name], field_name=name
+                )
+        services.update_ticket(ticket=ticket, actor=request.auth.actor, **changes)
         return Response(ticket_detail(self.ticket(ticket_id), for_admin=True))
-
-    @staticmethod
-    def _agent(ticket: Ticket, value, field: str):
-        if value in (None, ""):
-            return None
-        agents = User.objects.filter(memberships__organization_id=ticket.organization_id, is_active=True)
-        text = str(value).strip()
-        if text.isdigit():
-            agent = agents.filter(pk=int(text)).first() if len(text) <= 18 else None
-        else:
-            agent = agents.filter(email__iexact=text).first()
-        if agent is None:
-            raise domain.InvalidInput(field, "Not an agent of this ticket's organization.")
-        return agent
 
 
 class AdminReplyView(AdminView):
@@ -510,6 +487,6 @@ class AdminReplyView(AdminView):
             body=data["body"],
             kind=Message.Kind.NOTE if data["is_internal"] else Message.Kind.REPLY,
             actor=request.auth.actor,
-            idempotency_key=request.headers.get("Idempotency-Key", "").strip()[:255],
+            idempotency_key=idempotency_key(request),
         )
         return Response(message_data(message, for_admin=True), status=status.HTTP_201_CREATED)

@@ -15,6 +15,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from accounts.permissions import IsIntegrator
+from helpdesk.headers import idempotency_key
 from tickets import exceptions as domain
 from tickets import limits, services
 from tickets.models import Customer, Tag, Ticket
@@ -242,7 +243,7 @@ class CreateTicketView(SupportDeskView):
             channel=Ticket.Channel.API,
             auto_assign=True,
             actor=principal.actor,
-            idempotency_key=request.headers.get("Idempotency-Key", "").strip()[:255],
+            idempotency_key=idempotency_key(request),
         )
         ticket = Ticket.objects.select_related("customer", "assignee").get(pk=ticket.pk)
         return Response(

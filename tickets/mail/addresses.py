@@ -12,6 +12,8 @@ from email.utils import formataddr, getaddresses, make_msgid
 from django.conf import settings
 from django.utils.crypto import constant_time_compare, salted_hmac
 
+from tickets.models import Inbox
+
 REPLY_LOCAL_PART = "reply"
 _SIGNATURE_LENGTH = 12
 _SALT = "tickets.mail.reply-address"
@@ -126,8 +128,6 @@ def address_list(values) -> list[str]:
 
 def is_own_address(address: str) -> bool:
     """An address that is ours: mail to or from it would talk to ourselves."""
-    from tickets.models import Inbox
-
     address = (address or "").strip().lower()
     if not address:
         return False

@@ -46,8 +46,6 @@ _AUTOMATIC_SENDERS = re.compile(r"^(mailer-daemon|postmaster|mail-daemon|bounces
 # Every email we send carries this header; mail clients do not copy it into replies, so
 # an inbound email that has it is our own mail come back (a loop), never a person.
 OWN_MAIL_HEADER = "X-Helpdesk-Kind"
-_AUTOMATIC_HEADERS = ("X-Autoreply", "X-Autorespond", "X-Auto-Response-Suppress")
-_REPLY_PREFIX = re.compile(r"^\s*((re|aw|sv|fwd?)\s*:\s*)+", re.IGNORECASE)
 _TRUNCATED = "\n\n[Shortened: the whole email is kept with this message.]"
 
 
@@ -165,6 +163,11 @@ def subject_of(email) -> str:
 
 
 def attachments_of(email) -> list[services.UploadedFile]:
+    """The mail's attachments that the one attachment policy accepts.
+
+    A file the policy refuses is dropped with a log line rather than refusing the mail:
+    the message itself is never lost.
+    """
     uploads = []
     for part in email.walk():
         filename = part.get_filename()
@@ -176,15 +179,18 @@ def attachments_of(email) -> list[services.UploadedFile]:
             content = part.get_content_bytes()
         except ValueError:
             continue
-        if content is None or len(content) > settings.ATTACHMENT_MAX_BYTES:
-            logger.warning("Inbound attachment %r skipped: too large or empty", filename)
+        filename = addresses.one_line(filename, max_length=200).replace("/", "_")
+        problem = services.attachment_problem(filename, len(content or b""))
+        if problem:
+            logger.warning("Inbound attachment skipped: %s", problem)
+            continue
+        if len(uploads) == services.MAX_ATTACHMENTS:
+            logger.warning(
+                "Inbound attachment %r skipped: more than %s files", filename, services.MAX_ATTACHMENTS
+            )
             continue
         uploads.append(
-            services.UploadedFile(
-                filename=addresses.one_line(filename, max_length=200).replace("/", "_"),
-                content_type=part.get_content_type(),
-                content=content,
-            )
+            services.UploadedFile(filename=filename, content_type=part.get_content_type(), content=content)
         )
     return uploads
 

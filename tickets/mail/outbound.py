@@ -12,8 +12,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -227,31 +226,3 @@ def _record_failure(delivery: Delivery, error: str, *, final: bool) -> None:
 
 def schedule_retry(delivery: Delivery, when) -> None:
     Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.QUEUED).update(next_attempt_at=when)
-
-
-def retry_deliveries(deliveries=None, *, stale_after: timedelta = timedelta(hours=1)) -> int:
-    """Send failed deliveries again (and queued ones stuck longer than ``stale_after``).
-
-    For staff after the provider recovered: ``manage.py retry_failed_deliveries`` and the
-    admin action call this. Each gets a fresh round of attempts. Returns how many were
-    queued again.
-    """
-    from tickets import tasks
-
-    if deliveries is None:
-        deliveries = Delivery.objects.all()
-    stale = timezone.now() - stale_after
-    candidates = deliveries.filter(
-        Q(status=Delivery.Status.FAILED)
-        | Q(status=Delivery.Status.QUEUED, created_at__lt=stale)
-        & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lt=stale))
-    )
-    ids = list(candidates.values_list("pk", flat=True))
-    if not ids:
-        return 0
-    with transaction.atomic():
-        Delivery.objects.filter(pk__in=ids).update(
-            status=Delivery.Status.QUEUED, attempts=0, next_attempt_at=None
-        )
-        tasks.enqueue_deliveries(ids)
-    return len(ids)

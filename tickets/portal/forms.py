@@ -4,37 +4,8 @@ import os
 
 from django import forms
 from django.conf import settings
-from django.template.defaultfilters import filesizeformat
 
-from tickets import limits
-from tickets.services import UploadedFile
-
-MAX_ATTACHMENTS = 5
-
-# What a customer may attach, by file extension. The content type we store and serve is
-# the one here, never the one the browser claimed; downloads are always served as
-# attachments, so nothing uploaded is ever rendered by the browser on our origin.
-ALLOWED_ATTACHMENT_TYPES = {
-    ".png": "image/png",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".gif": "image/gif",
-    ".webp": "image/webp",
-    ".heic": "image/heic",
-    ".pdf": "application/pdf",
-    ".txt": "text/plain",
-    ".log": "text/plain",
-    ".csv": "text/csv",
-    ".json": "application/json",
-    ".zip": "application/zip",
-    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    ".pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-    ".odt": "application/vnd.oasis.opendocument.text",
-    ".ods": "application/vnd.oasis.opendocument.spreadsheet",
-    ".mp4": "video/mp4",
-    ".mov": "video/quicktime",
-}
+from tickets import limits, services
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -42,38 +13,31 @@ class MultipleFileInput(forms.ClearableFileInput):
 
 
 class AttachmentsField(forms.FileField):
-    """Zero to MAX_ATTACHMENTS files, each within ATTACHMENT_MAX_BYTES and of an allowed type."""
+    """Zero or more files within the one attachment policy (``tickets/services/attachments.py``)."""
 
     widget = MultipleFileInput
 
     def __init__(self, **kwargs):
         kwargs.setdefault("required", False)
         super().__init__(**kwargs)
-        self.widget.attrs.setdefault("accept", ",".join(sorted(ALLOWED_ATTACHMENT_TYPES)))
+        self.widget.attrs.setdefault("accept", ",".join(sorted(services.ALLOWED_ATTACHMENT_TYPES)))
 
     def clean(self, data, initial=None):
         files = [item for item in (data if isinstance(data, list | tuple) else [data]) if item]
-        if len(files) > MAX_ATTACHMENTS:
-            raise forms.ValidationError(f"Attach at most {MAX_ATTACHMENTS} files.")
+        if len(files) > services.MAX_ATTACHMENTS:
+            raise forms.ValidationError(f"Attach at most {services.MAX_ATTACHMENTS} files.")
         uploads = []
         for upload in files:
             super().clean(upload, initial)
             name = os.path.basename(upload.name or "").strip() or "attachment"
-            extension = os.path.splitext(name)[1].lower()
-            content_type = ALLOWED_ATTACHMENT_TYPES.get(extension)
-            if content_type is None:
-                raise forms.ValidationError(
-                    f"{name}: this type of file cannot be attached. Allowed: "
-                    + ", ".join(sorted({ext.lstrip(".") for ext in ALLOWED_ATTACHMENT_TYPES}))
-                    + "."
+            problem = services.attachment_problem(name, upload.size)
+            if problem:
+                raise forms.ValidationError(problem)
+            uploads.append(
+                services.UploadedFile(
+                    filename=name, content_type=services.allowed_content_type(name), content=upload.read()
                 )
-            if upload.size > settings.ATTACHMENT_MAX_BYTES:
-                raise forms.ValidationError(
-                    f"{name} is too large: at most {filesizeformat(settings.ATTACHMENT_MAX_BYTES)} per file."
-                )
-            if upload.size == 0:
-                raise forms.ValidationError(f"{name} is empty.")
-            uploads.append(UploadedFile(filename=name, content_type=content_type, content=upload.read()))
+            )
         return uploads
 
 
@@ -133,7 +97,7 @@ class SignInRequestForm(forms.Form):
 def attachment_rules() -> dict:
     """What the pages tell people about attachments, from the same values the form checks."""
     return {
-        "max_files": MAX_ATTACHMENTS,
+        "max_files": services.MAX_ATTACHMENTS,
         "max_bytes": settings.ATTACHMENT_MAX_BYTES,
-        "extensions": ", ".join(sorted({ext.lstrip(".") for ext in ALLOWED_ATTACHMENT_TYPES})),
+        "extensions": services.ALLOWED_EXTENSIONS_TEXT,
     }

@@ -1,7 +1,9 @@
 """Template helpers of the agent dashboard."""
 
 from django import template
+from django.utils import timezone
 from django.utils.safestring import mark_safe
+from django.utils.timesince import timesince
 
 from tickets.models import Notification
 from tickets.rendering import render_markdown
@@ -44,8 +46,6 @@ def ago(value) -> str:
     """ "just now", "5 minutes ago", "3 days ago": one unit, as people say it."""
     if not value:
         return ""
-    from django.utils import timezone
-    from django.utils.timesince import timesince
 
     if (timezone.now() - value).total_seconds() < 60:
         return "just now"

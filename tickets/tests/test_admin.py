@@ -316,6 +316,8 @@ def test_adding_a_ticket_for_a_customer_of_another_organization_is_refused(
 
 
 def test_a_ticket_over_the_daily_limit_is_refused_with_a_message_and_nothing_saved(staff_client, inbox):
+    inbox.daily_limit_per_customer = 2
+    inbox.save(update_fields=["daily_limit_per_customer"])
     first = factories.make_ticket(inbox, email="busy@example.test")
     factories.make_ticket(inbox, email="busy@example.test")
     data = browser_form(
@@ -386,10 +388,13 @@ def test_an_action_refused_for_some_tickets_reports_them_and_applies_to_the_rest
     assert closed.status == "closed"
 
 
-def test_assign_to_me_assigns_the_staff_member_and_moves_the_ticket_in_progress(staff_client, staff, inbox):
+def test_assign_to_me_assigns_the_staff_member_and_moves_the_ticket_in_progress(
+    staff_client, staff, inbox, django_capture_on_commit_callbacks
+):
     ticket = factories.make_ticket(inbox)
 
-    _act(staff_client, "assign_to_me", [ticket])
+    with django_capture_on_commit_callbacks(execute=True):
+        _act(staff_client, "assign_to_me", [ticket])
 
     ticket.refresh_from_db()
     assert ticket.assignee == staff and ticket.status == "in_progress"

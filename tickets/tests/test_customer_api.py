@@ -245,6 +245,8 @@ def test_a_customer_may_name_an_inbox_of_their_organization_only(as_jane, organi
 
 
 def test_creating_keeps_the_api_bounds_and_the_daily_limit(as_jane, inbox):
+    inbox.daily_limit_per_customer = 2
+    inbox.save(update_fields=["daily_limit_per_customer"])
     short = as_jane.post("/api/v1/me/tickets", {"subject": "Hi", "message": "x"}, format="json")
     assert short.status_code == 400
     assert short.json()["details"][0]["field"] == "subject"

@@ -11,11 +11,12 @@ from tickets.tests import factories
 
 
 @pytest.fixture
-def assigned(inbox, agent, owner):
-    """Two tickets assigned to the agent by someone else: two notifications."""
+def assigned(inbox, agent, owner, django_capture_on_commit_callbacks):
+    """Two tickets assigned to the agent by someone else: two notifications, after commit."""
     tickets = [factories.make_ticket(inbox, subject=f"Assigned {number}") for number in range(2)]
-    for ticket in tickets:
-        services.assign(ticket=ticket, assignee=agent, actor=Actor.agent(owner))
+    with django_capture_on_commit_callbacks(execute=True):
+        for ticket in tickets:
+            services.assign(ticket=ticket, assignee=agent, actor=Actor.agent(owner))
     return tickets
 
 
@@ -35,9 +36,12 @@ def test_bell_count_is_empty_when_all_is_read(agent_client, agent, assigned):
     assert "is-empty" in html
 
 
-def test_bell_panel_and_page_list_the_agents_notifications_only(agent_client, assigned, owner, inbox):
+def test_bell_panel_and_page_list_the_agents_notifications_only(
+    agent_client, assigned, owner, inbox, django_capture_on_commit_callbacks
+):
     other = factories.make_ticket(inbox, subject="For the owner")
-    services.assign(ticket=other, assignee=owner, actor=Actor.system())
+    with django_capture_on_commit_callbacks(execute=True):
+        services.assign(ticket=other, assignee=owner, actor=Actor.system())
     panel = agent_client.get(reverse("dashboard:bell_panel")).content.decode()
     assert assigned[0].reference in panel
     assert other.reference not in panel
@@ -68,9 +72,12 @@ def test_opening_a_notification_marks_it_read_and_leads_to_its_ticket(agent_clie
     assert notification.read_at is not None
 
 
-def test_one_cannot_open_someone_elses_notification(agent_client, owner, inbox):
+def test_one_cannot_open_someone_elses_notification(
+    agent_client, owner, inbox, django_capture_on_commit_callbacks
+):
     ticket = factories.make_ticket(inbox)
-    services.assign(ticket=ticket, assignee=owner, actor=Actor.system())
+    with django_capture_on_commit_callbacks(execute=True):
+        services.assign(ticket=ticket, assignee=owner, actor=Actor.system())
     notification = Notification.objects.get(user=owner)
     agent_client.post(reverse("dashboard:open_notification", args=[notification.pk]))
     notification.refresh_from_db()
@@ -78,10 +85,12 @@ def test_one_cannot_open_someone_elses_notification(agent_client, owner, inbox):
 
 
 def test_bell_query_count_does_not_grow_with_notifications(
-    agent_client, agent, inbox, django_assert_max_num_queries
+    agent_client, agent, inbox, django_assert_max_num_queries, django_capture_on_commit_callbacks
 ):
-    for _ in range(12):
-        services.assign(ticket=factories.make_ticket(inbox), assignee=agent, actor=Actor.system())
+    with django_capture_on_commit_callbacks(execute=True):
+        for _ in range(12):
+            services.assign(ticket=factories.make_ticket(inbox), assignee=agent, actor=Actor.system())
+    assert Notification.objects.filter(user=agent).count() == 12
     with django_assert_max_num_queries(6):
         agent_client.get(reverse("dashboard:bell_panel"))
     with django_assert_max_num_queries(5):

@@ -75,6 +75,8 @@ def test_status_is_the_tickets_real_status(appbox, inbox, agent):
 
 
 def test_third_ticket_of_a_user_the_same_day_is_rejected_with_429(appbox, inbox):
+    inbox.daily_limit_per_customer = 2
+    inbox.save(update_fields=["daily_limit_per_customer"])
     for _ in range(2):
         assert appbox.post(url(inbox.public_id), SEED_BODY, format="json").status_code == 201
     response = appbox.post(url(inbox.public_id), SEED_BODY, format="json")

@@ -93,7 +93,9 @@ def test_unknown_collection_is_a_404(crawlchat, inbox):
     assert crawlchat.post(url("nope"), SEED_BODY, format="json").status_code == 404
 
 
-def test_third_ticket_for_a_user_in_a_day_is_429(crawlchat, inbox):
+def test_third_ticket_for_a_user_in_a_day_is_429_when_the_collection_has_a_daily_limit(crawlchat, inbox):
+    inbox.daily_limit_per_customer = 2
+    inbox.save(update_fields=["daily_limit_per_customer"])
     for _ in range(2):
         crawlchat.post(url(inbox.public_id), SEED_BODY, format="json")
     response = crawlchat.post(url(inbox.public_id), SEED_BODY, format="json")
@@ -102,10 +104,11 @@ def test_third_ticket_for_a_user_in_a_day_is_429(crawlchat, inbox):
 
 
 def test_new_ticket_triggers_the_same_notifications_as_any_ticket(
-    crawlchat, inbox, monkeypatch, django_capture_on_commit_callbacks
+    crawlchat, inbox, monkeypatch, settings, django_capture_on_commit_callbacks
 ):
     from tickets import notifications
 
+    settings.SUPPORT_EMAIL_SENDER = "console"
     created = []
     monkeypatch.setattr(notifications, "ticket_created", created.append)
     with django_capture_on_commit_callbacks(execute=True):

@@ -86,7 +86,8 @@ def _fake_mail(status):
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("outcome", ["sent", "queued", "failed"])
-def test_status_tells_what_happened_to_the_support_copy(inbox, api_key, monkeypatch, outcome):
+def test_status_tells_what_happened_to_the_support_copy(inbox, api_key, monkeypatch, settings, outcome):
+    settings.SUPPORT_EMAIL_SENDER = "console"
     monkeypatch.setattr(notifications, "ticket_created", _fake_mail(outcome))
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key}")

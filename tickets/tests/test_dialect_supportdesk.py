@@ -6,6 +6,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from tickets import services
+from tickets.actors import Actor
 from tickets.models import Notification, Ticket
 from tickets.tests import factories
 
@@ -47,9 +48,10 @@ def assert_error(response, status: int, code: str):
 
 
 def test_seed_example_with_an_available_n1_agent_is_assigned_and_in_progress(
-    supportdesk, inbox, customer, agent
+    supportdesk, inbox, customer, agent, django_capture_on_commit_callbacks
 ):
-    response = supportdesk.post(URL, SEED_BODY, format="json")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = supportdesk.post(URL, SEED_BODY, format="json")
     assert response.status_code == 201, response.json()
     body = response.json()
     ticket = Ticket.objects.get()
@@ -87,7 +89,7 @@ def test_auto_assignment_picks_the_n1_agent_with_fewest_open_tickets(
 ):
     busy = factories.make_agent(organization, email="busy@acme.test")
     free = factories.make_agent(organization, email="free@acme.test")
-    services.assign(ticket=factories.make_ticket(inbox), assignee=busy, actor=services.Actor.system())
+    services.assign(ticket=factories.make_ticket(inbox), assignee=busy, actor=Actor.system())
     body = supportdesk.post(URL, SEED_BODY, format="json").json()
     assert body["data"]["assignedAgent"]["email"] == free.email
 

@@ -44,9 +44,9 @@ def api_no_raise(api_key):
 @pytest.mark.parametrize(
     ("target", "label"),
     [
-        ("tickets.services.Message.objects.create", "the first message"),
-        ("tickets.services._record", "the created event"),
-        ("tickets.services._store_attachments", "attachments"),
+        ("tickets.services.tickets.Message.objects.create", "the first message"),
+        ("tickets.services.tickets.record_event", "the created event"),
+        ("tickets.services.tickets.store_attachments", "attachments"),
     ],
 )
 def test_database_failing_mid_create_leaves_no_partial_ticket_and_answers_503(
@@ -67,7 +67,7 @@ def test_database_failing_mid_create_leaves_no_partial_ticket_and_answers_503(
 
 def test_database_failing_mid_reply_leaves_no_message_and_no_status_change(api_no_raise, ticket):
     before = counts()
-    with mock.patch("tickets.services._record", side_effect=OperationalError("gone")):
+    with mock.patch("tickets.services.messages.record_event", side_effect=OperationalError("gone")):
         response = api_no_raise.post(
             f"/api/v1/tickets/{ticket.public_id}/messages",
             json.dumps({"body": "We are on it."}),
@@ -81,7 +81,7 @@ def test_database_failing_mid_reply_leaves_no_message_and_no_status_change(api_n
 
 
 def test_database_failing_mid_update_changes_nothing(api_no_raise, ticket, agent):
-    with mock.patch("tickets.services._set_status_locked", side_effect=OperationalError("gone")):
+    with mock.patch("tickets.services.tickets.set_status_locked", side_effect=OperationalError("gone")):
         response = api_no_raise.patch(
             f"/api/v1/tickets/{ticket.public_id}",
             json.dumps({"status": "resolved", "priority": "urgent", "subject": "Changed subject"}),
@@ -95,7 +95,7 @@ def test_database_failing_mid_update_changes_nothing(api_no_raise, ticket, agent
 
 def test_a_retry_after_the_outage_creates_the_ticket_exactly_once(api_no_raise, inbox):
     payload = json.dumps(ticket_payload())
-    with mock.patch("tickets.services._record", side_effect=OperationalError("gone")):
+    with mock.patch("tickets.services.tickets.record_event", side_effect=OperationalError("gone")):
         first = api_no_raise.post(
             "/api/v1/tickets", payload, content_type="application/json", HTTP_IDEMPOTENCY_KEY="retry-1"
         )

@@ -116,12 +116,13 @@ def fill(route: str, victim: dict) -> str:
 
 
 @pytest.fixture
-def victim(organization, inbox, agent):
+def victim(organization, inbox, agent, django_capture_on_commit_callbacks):
     ticket = factories.make_ticket(
         inbox, email="victim.person@example.com", subject="Victim secret subject", name="Vera Victim"
     )
     services.add_message(ticket=ticket, body="Victim private words", actor=Actor.agent(agent))
-    services.assign(ticket=ticket, assignee=agent, actor=Actor.agent(agent))  # a notification
+    with django_capture_on_commit_callbacks(execute=True):
+        services.assign(ticket=ticket, assignee=agent, actor=Actor.agent(agent))  # a notification
     tag, _ = services.get_or_create_tag(organization=organization, name="victim-tag")
     token = CustomerToken(organization=organization, customer=ticket.customer)
     victim_token = token.assign_secret()

@@ -619,9 +619,7 @@ def test_emails_larger_than_the_api_body_limit_arrive_with_their_attachments(
     with django_capture_on_commit_callbacks(execute=True):
         sendgrid = post_sendgrid(
             client,
-            make_email(
-                to=addresses.reply_address(ticket), attachment=("scan.bin", "application/octet-stream", big)
-            ),
+            make_email(to=addresses.reply_address(ticket), attachment=("scan.pdf", "application/pdf", big)),
         )
         postmark = post_postmark(
             client,
@@ -631,14 +629,14 @@ def test_emails_larger_than_the_api_body_limit_arrive_with_their_attachments(
             subject="Re: [INV-1] Refund please",
             text="Another scan.",
             headers={"Message-ID": "<pm-big@example.com>"},
-            attachment=("scan2.bin", "application/octet-stream", big),
+            attachment=("scan2.pdf", "application/pdf", big),
         )
 
     assert (sendgrid.status_code, postmark.status_code) == (200, 200)
     sizes = sorted(
         ticket.messages.values_list("attachments__filename", "attachments__size").exclude(attachments=None)
     )
-    assert sizes == [("scan.bin", len(big)), ("scan2.bin", len(big))]
+    assert sizes == [("scan.pdf", len(big)), ("scan2.pdf", len(big))]
 
 
 def test_an_email_above_the_inbound_limit_is_refused_with_413(client, ticket, settings):

@@ -314,11 +314,21 @@ def test_with_sender_none_tickets_are_only_stored(api, inbox, settings, django_c
     assert mail.outbox == []
 
 
-def test_delivery_rows_are_queued_before_any_task_runs(inbox, settings, django_capture_on_commit_callbacks):
+def test_the_request_only_enqueues_and_the_task_queues_deliveries_before_any_send(
+    inbox, settings, django_capture_on_commit_callbacks
+):
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    backend = notifications.notify_ticket_created.get_backend()
+    backend.clear()
 
     with django_capture_on_commit_callbacks(execute=True):
         ticket = factories.make_ticket(inbox, email="jane@example.com")
+
+    # Nothing is rendered in the request: one task waits for a worker.
+    assert not Delivery.objects.filter(ticket=ticket).exists()
+    assert [result.task.name for result in backend.results] == ["notify_ticket_created"]
+
+    notifications.notify_ticket_created.call(ticket.pk)
 
     deliveries = Delivery.objects.filter(ticket=ticket)
     assert sorted(deliveries.values_list("kind", "status", "recipient")) == [

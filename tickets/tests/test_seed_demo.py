@@ -38,7 +38,11 @@ def test_json_output_is_one_object_whose_api_key_creates_a_ticket():
     demo = seed_json()
 
     assert demo["base_url"] == "http://testserver"
-    assert {inbox["prefix"] for inbox in demo["inboxes"]} == {"SUP", "INV"}
+    assert {inbox["prefix"]: inbox["daily_limit_per_customer"] for inbox in demo["inboxes"]} == {
+        "SUP": None,
+        "INV": None,
+        "PAY": 2,
+    }
     agent_token = demo["agent"].pop("api_token")
     assert demo["agent"] == {
         "email": "agent@acme.test",
@@ -62,13 +66,14 @@ def test_json_output_is_one_object_whose_api_key_creates_a_ticket():
     assert body["status"] == "open"
     assert body["reference"].startswith("SUP-")
     assert body["customer"]["external_id"] == "user_42"
-    # The demo customer's daily budget is whole: a second ticket today is still accepted.
-    second = key_client(demo["api_key"]).post(
-        "/api/v1/tickets",
-        {"customer": {"external_id": "user_42"}, "subject": "Second question", "message": "Hi again"},
-        format="json",
-    )
-    assert second.status_code == 201, second.json()
+    # The default inbox has no daily limit: business events are never refused as a third of the day.
+    for number in range(3):
+        again = key_client(demo["api_key"]).post(
+            "/api/v1/tickets",
+            {"customer": {"external_id": "user_42"}, "subject": f"Question {number}", "message": "Hi again"},
+            format="json",
+        )
+        assert again.status_code == 201, again.json()
     # The printed agent token reads the agent API.
     as_agent = APIClient()
     as_agent.credentials(HTTP_AUTHORIZATION=f"Bearer {agent_token}")

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from tickets import notifications, services
+from tickets import events, services
 from tickets.actors import Actor
 from tickets.exceptions import (
     DailyLimitReached,
@@ -158,6 +158,9 @@ def test_create_records_the_first_message_and_a_created_event(inbox):
 
 
 def test_daily_limit_refuses_the_third_ticket_with_seconds_to_midnight(inbox):
+    inbox.daily_limit_per_customer = 2
+    inbox.save(update_fields=["daily_limit_per_customer"])
+
     _create(inbox)
     _create(inbox)
 
@@ -204,7 +207,9 @@ def test_idempotency_keys_are_per_organization(inbox, other_inbox):
     assert ours.pk != theirs.pk
 
 
-def test_auto_assignment_picks_the_least_loaded_available_n1_agent(organization):
+def test_auto_assignment_picks_the_least_loaded_available_n1_agent(
+    organization, django_capture_on_commit_callbacks
+):
     inbox = factories.make_inbox(
         organization, prefix="AUTO", auto_assignment=Inbox.AutoAssignment.LEAST_LOADED_N1
     )
@@ -215,7 +220,8 @@ def test_auto_assignment_picks_the_least_loaded_available_n1_agent(organization)
     existing, _ = _create(inbox, email="a@x.test")
     services.assign(ticket=existing, assignee=busy, actor=SYSTEM)
 
-    ticket, _ = _create(inbox, email="b@x.test")
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket, _ = _create(inbox, email="b@x.test")
 
     assert ticket.assignee == free
     assert Ticket.objects.get(pk=ticket.pk).status == Ticket.Status.IN_PROGRESS
@@ -223,15 +229,25 @@ def test_auto_assignment_picks_the_least_loaded_available_n1_agent(organization)
 
 
 def test_side_effects_run_only_after_commit(inbox, monkeypatch, django_capture_on_commit_callbacks):
-    calls = []
-    monkeypatch.setattr(notifications, "ticket_created", lambda ticket_id: calls.append(ticket_id))
+    heard = []
+    monkeypatch.setitem(events._subscribers, events.TicketCreated, [heard.append])
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         ticket, _ = _create(inbox)
-    assert calls == []
+    assert heard == []
     for callback in callbacks:
         callback()
-    assert calls == [ticket.pk]
+    assert [event.ticket_id for event in heard] == [ticket.pk]
+
+
+def test_a_new_inbox_has_no_daily_limit_so_a_third_ticket_of_the_day_is_created(organization):
+    inbox = services.create_inbox(organization=organization, actor=SYSTEM, name="Payments", prefix="PAYM")
+
+    tickets = [_create(inbox)[0] for _ in range(3)]
+
+    assert inbox.daily_limit_per_customer is None
+    assert len({ticket.customer_id for ticket in tickets}) == 1
+    assert Ticket.objects.filter(inbox=inbox).count() == 3
 
 
 # Status -------------------------------------------------------------------------------

@@ -2,8 +2,8 @@ from datetime import timedelta
 
 from django.core.management.base import BaseCommand
 
-from tickets.mail.outbound import retry_deliveries
 from tickets.models import Delivery
+from tickets.tasks import retry_deliveries
 
 
 class Command(BaseCommand):

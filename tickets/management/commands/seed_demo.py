@@ -87,8 +87,10 @@ ACME = DemoOrganization(
     slug=DEMO_SLUG,
     plan=Organization.Plan.BUSINESS,
     inboxes=[
-        ("Support", "SUP", True, 2, Inbox.AutoAssignment.OFF, "support@acme.test"),
-        ("Billing", "INV", False, 2, Inbox.AutoAssignment.LEAST_LOADED_N1, "billing@acme.test"),
+        ("Support", "SUP", True, None, Inbox.AutoAssignment.OFF, "support@acme.test"),
+        ("Billing", "INV", False, None, Inbox.AutoAssignment.LEAST_LOADED_N1, "billing@acme.test"),
+        # appbox's paywall: its document's limit of two new tickets per user per day.
+        ("Paywall", "PAY", False, 2, Inbox.AutoAssignment.OFF, "paywall@acme.test"),
     ],
     people={
         "agent": DemoPerson("agent@acme.test", "Alice Agent", Membership.Role.AGENT, Membership.Tier.N1),
@@ -114,7 +116,7 @@ GLOBEX = DemoOrganization(
     name="Globex",
     slug=OTHER_SLUG,
     plan=Organization.Plan.TEAM,
-    inboxes=[("Help", "GLX", True, 2, Inbox.AutoAssignment.OFF, "help@globex.test")],
+    inboxes=[("Help", "GLX", True, None, Inbox.AutoAssignment.OFF, "help@globex.test")],
     people={
         "agent": DemoPerson("agent@globex.test", "Gil Globex", Membership.Role.AGENT, Membership.Tier.N1)
     },

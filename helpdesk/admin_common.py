@@ -1,4 +1,4 @@
-"""What the ticket domain's admin pages share (accounts' admin counts rows the same way)."""
+"""What both apps' admin pages share: counts for changelists, read-only pages, service errors."""
 
 from django import forms
 from django.contrib import admin, messages
@@ -6,7 +6,7 @@ from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpResponseRedirect
 
-from ..exceptions import HelpdeskError, InvalidInput
+from tickets.exceptions import HelpdeskError, InvalidInput
 
 BOTH_LOCATIONS = [admin.ActionLocation.CHANGE_LIST, admin.ActionLocation.CHANGE_FORM]
 

@@ -1,0 +1,116 @@
+"""Domain events: what changed, told after commit to whoever subscribed.
+
+Each service publishes typed events for the changes it made. They are dispatched once
+the surrounding transaction commits (a rolled-back change tells nobody) to the
+subscribers registered in ``tickets/subscribers.py``: the one seam for side effects —
+notifications today; webhooks, SLA clocks, triggers and live updates next.
+
+Events carry what the service already holds in memory (ids, the actor, the values before
+and after), so dispatching adds no query to the request. A subscriber never fails the
+request: an exception is logged and the next subscriber still runs. A subscriber that
+does I/O enqueues a task instead of doing it inline.
+"""
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, ClassVar
+
+from django.db import transaction
+
+from .actors import Actor
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DomainEvent:
+    name: ClassVar[str]
+    actor: Actor
+    organization_id: int
+
+
+@dataclass(frozen=True)
+class TicketCreated(DomainEvent):
+    name: ClassVar[str] = "ticket.created"
+    ticket_id: int
+
+
+@dataclass(frozen=True)
+class TicketUpdated(DomainEvent):
+    """Fields changed together by one call: ``changes`` maps a field to ``(before, after)``."""
+
+    name: ClassVar[str] = "ticket.updated"
+    ticket_id: int
+    changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TicketStatusChanged(DomainEvent):
+    name: ClassVar[str] = "ticket.status_changed"
+    ticket_id: int
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
+class TicketAssigned(DomainEvent):
+    """``before``/``after`` are user ids; ``after`` None is an unassignment."""
+
+    name: ClassVar[str] = "ticket.assigned"
+    ticket_id: int
+    before: int | None
+    after: int | None
+
+
+@dataclass(frozen=True)
+class MessageCreated(DomainEvent):
+    name: ClassVar[str] = "message.created"
+    ticket_id: int
+    message_id: int
+    is_public: bool
+
+
+@dataclass(frozen=True)
+class CustomerCreated(DomainEvent):
+    name: ClassVar[str] = "customer.created"
+    customer_id: int
+
+
+@dataclass(frozen=True)
+class CustomerUpdated(DomainEvent):
+    name: ClassVar[str] = "customer.updated"
+    customer_id: int
+    changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+
+
+Subscriber = Callable[[DomainEvent], None]
+
+_subscribers: dict[type[DomainEvent], list[Subscriber]] = defaultdict(list)
+
+
+def subscribe(event_type: type[DomainEvent], subscriber: Subscriber) -> None:
+    if subscriber not in _subscribers[event_type]:
+        _subscribers[event_type].append(subscriber)
+
+
+def subscribers_of(event_type: type[DomainEvent]) -> list[Subscriber]:
+    return list(_subscribers[event_type])
+
+
+def dispatch(event: DomainEvent) -> None:
+    """Hand ``event`` to each subscriber now; one's failure never stops the others."""
+    for subscriber in _subscribers[type(event)]:
+        try:
+            subscriber(event)
+        except Exception:
+            logger.exception(
+                "Subscriber %s failed on %s", getattr(subscriber, "__name__", subscriber), event.name
+            )
+
+
+def publish(event: DomainEvent) -> None:
+    """Dispatch ``event`` when the current transaction commits (at once outside one)."""
+    transaction.on_commit(partial(dispatch, event), robust=True)

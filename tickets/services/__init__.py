@@ -1,0 +1,78 @@
+"""Every change to tickets, their messages, customers, tags, inboxes and saved replies.
+
+One module per aggregate, in the spirit of Zulip's ``zerver/actions/``: each function is
+keyword-only, runs in one transaction, takes row locks where a count or a sequence must
+be exact, records a TicketEvent (or an AuditEvent) for what it changed, and publishes
+domain events (``tickets/events.py``) that subscribers hear after commit. Faces import
+this package and call its functions; they never save these rows themselves.
+"""
+
+from .agent_notifications import mark_notifications_read
+from .attachments import (
+    ALLOWED_ATTACHMENT_TYPES,
+    ALLOWED_EXTENSIONS_TEXT,
+    MAX_ATTACHMENTS,
+    UploadedFile,
+    allowed_content_type,
+    attachment_problem,
+    validate_attachments,
+)
+from .customers import CustomerData, update_customer, upsert_customer
+from .idempotency import validate_key as validate_idempotency_key
+from .inboxes import INBOX_EDITABLE_FIELDS, create_inbox, update_inbox
+from .messages import add_message
+from .saved_replies import create_saved_reply, delete_saved_reply, update_saved_reply
+from .tags import delete_tag, get_or_create_tag, rename_tag, validate_tag_name
+from .tickets import (
+    ALLOWED_TRANSITIONS,
+    CUSTOMER_TRANSITIONS,
+    OPEN_STATUSES,
+    assign,
+    change_status,
+    create_ticket,
+    pick_auto_assignee,
+    rotate_access_key,
+    seconds_until_next_month,
+    update_ticket,
+)
+from .validation import normalize_email, validate_body, validate_metadata, validate_subject
+
+__all__ = [
+    "ALLOWED_ATTACHMENT_TYPES",
+    "ALLOWED_EXTENSIONS_TEXT",
+    "ALLOWED_TRANSITIONS",
+    "CUSTOMER_TRANSITIONS",
+    "INBOX_EDITABLE_FIELDS",
+    "MAX_ATTACHMENTS",
+    "OPEN_STATUSES",
+    "CustomerData",
+    "UploadedFile",
+    "add_message",
+    "allowed_content_type",
+    "assign",
+    "attachment_problem",
+    "change_status",
+    "create_inbox",
+    "create_saved_reply",
+    "create_ticket",
+    "delete_saved_reply",
+    "delete_tag",
+    "get_or_create_tag",
+    "mark_notifications_read",
+    "normalize_email",
+    "pick_auto_assignee",
+    "rename_tag",
+    "rotate_access_key",
+    "seconds_until_next_month",
+    "update_customer",
+    "update_inbox",
+    "update_saved_reply",
+    "update_ticket",
+    "upsert_customer",
+    "validate_attachments",
+    "validate_body",
+    "validate_idempotency_key",
+    "validate_metadata",
+    "validate_subject",
+    "validate_tag_name",
+]

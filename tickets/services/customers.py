@@ -1,0 +1,151 @@
+"""Customers: found by the integrator's id or their email, created on first contact."""
+
+from dataclasses import dataclass, field
+
+from django.db import IntegrityError, transaction
+
+from accounts.models import Organization
+from tickets import events, limits
+from tickets.actors import Actor
+from tickets.exceptions import InvalidInput
+from tickets.models import Customer
+
+from .validation import normalize_email, validate_length, validate_metadata
+
+
+@dataclass(frozen=True)
+class CustomerData:
+    """A customer as a caller names them: by email, by the integrator's id, or both."""
+
+    email: str = ""
+    external_id: str = ""
+    name: str = ""
+    metadata: dict = field(default_factory=dict)
+
+
+def _find_customer(organization: Organization, email: str, external_id: str) -> Customer | None:
+    customers = Customer.objects.filter(organization=organization)
+    if external_id:
+        found = customers.filter(external_id=external_id).first()
+        if found is not None:
+            return found
+    if email:
+        return customers.filter(email=email).first()
+    return None
+
+
+def _merge_into_customer(customer: Customer, data: CustomerData, email: str, actor: Actor) -> Customer:
+    changes = {}
+    if data.external_id and customer.external_id != data.external_id:
+        if customer.external_id:
+            raise InvalidInput("customer.email", "This email belongs to a customer with another external id.")
+        changes["external_id"] = (customer.external_id, data.external_id)
+    if email and customer.email != email:
+        if Customer.objects.filter(organization_id=customer.organization_id, email=email).exists():
+            raise InvalidInput("customer.email", "Another customer already has this email.")
+        changes["email"] = (customer.email, email)
+    if data.name and customer.name != data.name:
+        changes["name"] = (customer.name, data.name)
+    if data.metadata:
+        merged = {**customer.metadata, **data.metadata}
+        if merged != customer.metadata:
+            changes["metadata"] = (
+                customer.metadata,
+                validate_metadata(merged, field_name="customer.metadata"),
+            )
+    if changes:
+        for name, (_, after) in changes.items():
+            setattr(customer, name, after)
+        customer.save(update_fields=[*changes, "updated_at"])
+        events.publish(
+            events.CustomerUpdated(
+                actor=actor,
+                organization_id=customer.organization_id,
+                customer_id=customer.pk,
+                changes=changes,
+            )
+        )
+    return customer
+
+
+def upsert_customer(
+    *, organization: Organization, data: CustomerData, actor: Actor | None = None
+) -> tuple[Customer, bool]:
+    """Find the customer by external id, then email, and merge ``data`` in; or create them.
+
+    Concurrent calls for the same new person converge on one row: the loser of the insert
+    race finds the winner's row and merges into it.
+    """
+    actor = actor or Actor.system()
+    email = normalize_email(data.email, field_name="customer.email")
+    external_id = (data.external_id or "").strip()
+    if not email and not external_id:
+        raise InvalidInput("customer", "An email or an external id is required.")
+    validate_length(external_id, limits.EXTERNAL_ID_MAX_LENGTH, field_name="customer.external_id")
+    validate_length(data.name or "", limits.NAME_MAX_LENGTH, field_name="customer.name")
+    metadata = validate_metadata(data.metadata, field_name="customer.metadata")
+
+    # No savepoint of its own: inside create_ticket's transaction it would cost two round
+    # trips per request; the insert below keeps the savepoint its race handling needs.
+    with transaction.atomic(savepoint=False):
+        existing = _find_customer(organization, email, external_id)
+        if existing is not None:
+            return _merge_into_customer(existing, data, email, actor), False
+        try:
+            with transaction.atomic():
+                customer = Customer.objects.create(
+                    organization=organization,
+                    email=email,
+                    external_id=external_id,
+                    name=data.name or "",
+                    metadata=metadata,
+                )
+        except IntegrityError:
+            existing = _find_customer(organization, email, external_id)
+            if existing is None:
+                raise
+            return _merge_into_customer(existing, data, email, actor), False
+        events.publish(
+            events.CustomerCreated(actor=actor, organization_id=organization.pk, customer_id=customer.pk)
+        )
+        return customer, True
+
+
+def update_customer(
+    *, customer: Customer, actor: Actor | None = None, name=None, email=None, metadata=None
+) -> Customer:
+    """Change a customer's details; metadata given here replaces the stored object."""
+    actor = actor or Actor.system()
+    with transaction.atomic():
+        customer = Customer.objects.select_for_update().get(pk=customer.pk)
+        wanted = {}
+        if name is not None:
+            wanted["name"] = validate_length(name, limits.NAME_MAX_LENGTH, field_name="name")
+        if email is not None:
+            normalized = normalize_email(email)
+            if not normalized and not customer.external_id:
+                raise InvalidInput("email", "A customer without an external id needs an email.")
+            clash = Customer.objects.filter(organization_id=customer.organization_id, email=normalized)
+            if normalized and clash.exclude(pk=customer.pk).exists():
+                raise InvalidInput("email", "Another customer already has this email.")
+            wanted["email"] = normalized
+        if metadata is not None:
+            wanted["metadata"] = validate_metadata(metadata)
+        changes = {
+            name: (getattr(customer, name), value)
+            for name, value in wanted.items()
+            if getattr(customer, name) != value
+        }
+        if changes:
+            for name, (_, after) in changes.items():
+                setattr(customer, name, after)
+            customer.save(update_fields=[*changes, "updated_at"])
+            events.publish(
+                events.CustomerUpdated(
+                    actor=actor,
+                    organization_id=customer.organization_id,
+                    customer_id=customer.pk,
+                    changes=changes,
+                )
+            )
+        return customer

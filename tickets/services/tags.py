@@ -1,0 +1,58 @@
+"""Tags: per organization, created on first use by name."""
+
+from collections.abc import Iterable
+
+from django.db import IntegrityError, transaction
+
+from accounts.models import Organization
+from helpdesk.parsers import forbidden_character_problem
+from tickets import limits
+from tickets.exceptions import InvalidInput
+from tickets.models import Tag
+
+
+def validate_tag_name(name: str, *, field_name: str = "name") -> str:
+    name = (name or "").strip()
+    if not 1 <= len(name) <= limits.TAG_NAME_MAX_LENGTH:
+        raise InvalidInput(field_name, f"Must be 1 to {limits.TAG_NAME_MAX_LENGTH} characters.")
+    problem = forbidden_character_problem(name)
+    if problem:
+        raise InvalidInput(field_name, problem)
+    return name
+
+
+def get_or_create_tag(*, organization: Organization, name: str) -> tuple[Tag, bool]:
+    name = validate_tag_name(name)
+    try:
+        with transaction.atomic():
+            return Tag.objects.get_or_create(organization=organization, name=name)
+    except IntegrityError:
+        return Tag.objects.get(organization=organization, name=name), False
+
+
+def rename_tag(*, tag: Tag, name: str) -> Tag:
+    name = validate_tag_name(name)
+    if Tag.objects.filter(organization_id=tag.organization_id, name=name).exclude(pk=tag.pk).exists():
+        raise InvalidInput("name", "A tag with this name exists.")
+    tag.name = name
+    tag.save(update_fields=["name"])
+    return tag
+
+
+def delete_tag(*, tag: Tag) -> None:
+    tag.delete()
+
+
+def resolve_tags(organization: Organization, tags: Iterable, *, field_name: str) -> list[Tag]:
+    """Tags given as Tag objects or names (created on first use), without repeats."""
+    resolved = []
+    for tag in tags:
+        if isinstance(tag, Tag):
+            if tag.organization_id != organization.pk:
+                raise InvalidInput(field_name, "Unknown tag.")
+            resolved.append(tag)
+        else:
+            resolved.append(get_or_create_tag(organization=organization, name=str(tag))[0])
+    if len(resolved) > limits.TAGS_PER_TICKET:
+        raise InvalidInput(field_name, f"At most {limits.TAGS_PER_TICKET} tags.")
+    return list({tag.pk: tag for tag in resolved}.values())

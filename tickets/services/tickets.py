@@ -1,0 +1,534 @@
+"""Tickets: opening one, and every change to its fields, tags, assignee and status.
+
+``update_ticket`` is the one path for a change: whatever face asks, the fields, the tags,
+the assignee and the status given together are applied in one order, under one lock,
+with one set of rules (below), and told as one set of events.
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict
+from datetime import datetime, timedelta
+
+from django.db import connection, transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from accounts.models import Membership, Organization
+from tickets import events, limits, search
+from tickets.actors import Actor
+from tickets.exceptions import (
+    DailyLimitReached,
+    IdempotencyConflict,
+    InvalidInput,
+    InvalidTransition,
+    PermissionDenied,
+    QuotaReached,
+)
+from tickets.models import Customer, Inbox, Message, Ticket, TicketEvent, new_access_key
+from tickets.querysets import OPEN_STATUSES
+from tickets.rendering import render_markdown
+
+from . import idempotency
+from .attachments import UploadedFile, store_attachments, validate_attachments
+from .customers import CustomerData, upsert_customer
+from .history import record_event
+from .tags import resolve_tags
+from .validation import validate_body, validate_choice, validate_length, validate_metadata, validate_subject
+
+Status = Ticket.Status
+
+# Which status may follow which. Who may make each move is narrowed in update_ticket.
+ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
+    Status.OPEN: frozenset({Status.IN_PROGRESS, Status.RESOLVED, Status.CLOSED}),
+    Status.IN_PROGRESS: frozenset({Status.OPEN, Status.RESOLVED, Status.CLOSED}),
+    Status.RESOLVED: frozenset({Status.OPEN, Status.IN_PROGRESS, Status.CLOSED}),
+    Status.CLOSED: frozenset({Status.OPEN}),
+}
+
+# A customer may close their own ticket and reopen a resolved one; nothing else.
+CUSTOMER_TRANSITIONS: dict[str, frozenset[str]] = {
+    Status.OPEN: frozenset({Status.CLOSED}),
+    Status.IN_PROGRESS: frozenset({Status.CLOSED}),
+    Status.RESOLVED: frozenset({Status.OPEN, Status.CLOSED}),
+    Status.CLOSED: frozenset(),
+}
+
+# What a public reply does to the status, by who wrote it. A customer's reply reopens a
+# resolved ticket and is refused on a closed one (closed is final but for an agent's
+# reopen); the organization's first answer means someone is working on it.
+AFTER_CUSTOMER_REPLY: dict[str, str] = {Status.RESOLVED: Status.OPEN}
+CUSTOMER_MAY_NOT_REPLY: frozenset[str] = frozenset({Status.CLOSED})
+AFTER_AGENT_REPLY: dict[str, str] = {Status.OPEN: Status.IN_PROGRESS}
+
+# Giving an open ticket an assignee means someone is working on it, unless the same call
+# names the status it wants.
+AFTER_ASSIGNMENT: dict[str, str] = {Status.OPEN: Status.IN_PROGRESS}
+
+
+def _start_of_today() -> datetime:
+    return timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def seconds_until_next_month() -> int:
+    start = _start_of_today().replace(day=1)
+    next_month = (start + timedelta(days=32)).replace(day=1)
+    return max(int((next_month - timezone.now()).total_seconds()), 1)
+
+
+def pick_auto_assignee(organization: Organization):
+    """The available N1 agent with the fewest open tickets (then the longest-standing)."""
+    membership = (
+        Membership.objects.filter(
+            organization=organization,
+            tier=Membership.Tier.N1,
+            is_available=True,
+            user__is_active=True,
+        )
+        .annotate(
+            open_tickets=Count(
+                "user__assigned_tickets",
+                filter=Q(
+                    user__assigned_tickets__organization=organization,
+                    user__assigned_tickets__status__in=OPEN_STATUSES,
+                ),
+            )
+        )
+        .order_by("open_tickets", "created_at", "pk")
+        .select_related("user")
+        .first()
+    )
+    return membership.user if membership else None
+
+
+def _take_ticket_number(inbox: Inbox) -> tuple[int, str]:
+    """The inbox's next ticket number (and its prefix), taken in one statement.
+
+    The UPDATE locks the inbox row until the transaction ends, so numbers are consecutive
+    with no gaps or repeats across processes; RETURNING saves the SELECT ... FOR UPDATE.
+    """
+    table = connection.ops.quote_name(Inbox._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET next_number = next_number + 1 WHERE id = %s "  # noqa: S608 - a model's table
+            "RETURNING next_number - 1, prefix",
+            [inbox.pk],
+        )
+        return cursor.fetchone()
+
+
+def _check_daily_limit(inbox: Inbox, customer: Customer, *, customer_is_new: bool) -> None:
+    if inbox.daily_limit_per_customer is None:
+        return
+    start = _start_of_today()
+    today = Ticket.objects.filter(inbox=inbox, customer=customer, created_at__gte=start)
+    if (0 if customer_is_new else today.count()) >= inbox.daily_limit_per_customer:
+        retry_after = int((start + timedelta(days=1) - timezone.now()).total_seconds())
+        raise DailyLimitReached(
+            f"This customer has reached the limit of {inbox.daily_limit_per_customer} "
+            "new tickets per day in this inbox.",
+            retry_after_seconds=max(retry_after, 1),
+        )
+
+
+def _check_monthly_quota(organization: Organization) -> None:
+    if organization.monthly_ticket_quota is None:
+        return
+    Organization.objects.select_for_update().filter(pk=organization.pk).first()
+    month_start = _start_of_today().replace(day=1)
+    used = Ticket.objects.filter(organization=organization, created_at__gte=month_start)
+    if used.count() >= organization.monthly_ticket_quota:
+        raise QuotaReached("The monthly ticket quota of this organization's plan is used up.")
+
+
+def create_ticket(
+    *,
+    inbox: Inbox,
+    customer: CustomerData | Customer,
+    subject: str,
+    message: str,
+    actor: Actor,
+    priority: str = Ticket.Priority.NORMAL,
+    category: str = "",
+    type: str = "",  # noqa: A002 - the domain's own word
+    channel: str = Ticket.Channel.API,
+    metadata: dict | None = None,
+    tags: Iterable = (),
+    reply_address: str = "",
+    attachments: Sequence[UploadedFile] = (),
+    idempotency_key: str = "",
+    auto_assign: bool | None = None,
+    email_message_id: str = "",
+    raw_email: str = "",
+) -> tuple[Ticket, bool]:
+    """Open a ticket for a customer (found or created) with its first message.
+
+    Returns ``(ticket, created)``; ``created`` is False when ``idempotency_key`` was seen
+    before from the same credential with the same request, and the earlier ticket is
+    returned. ``auto_assign`` None follows the inbox's setting.
+    """
+    organization = inbox.organization
+    subject = validate_subject(subject)
+    message = validate_body(message)
+    metadata = validate_metadata(metadata)
+    priority = validate_choice(priority, Ticket.Priority, field_name="priority")
+    channel = validate_choice(channel, Ticket.Channel, field_name="channel")
+    validate_length(category, limits.CATEGORY_MAX_LENGTH, field_name="category")
+    validate_length(type, limits.TYPE_MAX_LENGTH, field_name="type")
+    validate_length(reply_address, limits.REPLY_ADDRESS_MAX_LENGTH, field_name="reply_address")
+    validate_attachments(attachments)
+    idempotency_key = idempotency.validate_key(idempotency_key)
+    tags = list(tags)
+
+    with transaction.atomic():
+        claimed = None
+        if idempotency_key:
+            claimed, seen_before = idempotency.claim(
+                organization,
+                actor,
+                idempotency_key,
+                idempotency.fingerprint(
+                    action="create_ticket",
+                    inbox=inbox.pk,
+                    customer=customer.pk if isinstance(customer, Customer) else asdict(customer),
+                    subject=subject,
+                    message=message,
+                    priority=priority,
+                    category=category,
+                    type=type,
+                    metadata=metadata,
+                    tags=[str(getattr(tag, "pk", tag)) for tag in tags],
+                    reply_address=reply_address,
+                ),
+            )
+            if seen_before:
+                if claimed.ticket is None:
+                    raise IdempotencyConflict("This Idempotency-Key was used for another action.")
+                return claimed.ticket, False
+
+        customer_is_new = False
+        if isinstance(customer, Customer):
+            if customer.organization_id != organization.pk:
+                raise InvalidInput("customer", "Unknown customer.")
+        else:
+            customer, customer_is_new = upsert_customer(organization=organization, data=customer, actor=actor)
+        if not customer_is_new:
+            # Serialize this customer's creates so the daily count below is exact.  A customer
+            # inserted by this transaction is invisible to every other one and has no tickets
+            # yet: no lock and no count needed (two round trips saved on a first contact).
+            customer = Customer.objects.select_for_update().get(pk=customer.pk)
+        _check_daily_limit(inbox, customer, customer_is_new=customer_is_new)
+        _check_monthly_quota(organization)
+
+        number, prefix = _take_ticket_number(inbox)
+        now = timezone.now()
+        reference = f"{prefix}-{number}"
+        ticket = Ticket.objects.create(
+            organization=organization,
+            inbox=inbox,
+            number=number,
+            reference=reference,
+            subject=subject,
+            priority=priority,
+            category=category,
+            type=type,
+            channel=channel,
+            customer=customer,
+            reply_address=reply_address or customer.email,
+            metadata=metadata,
+            created_at=now,
+            updated_at=now,
+            search_document=(
+                search.new_document(reference=reference, subject=subject, body=message)
+                if search.is_supported()
+                else None
+            ),
+        )
+        if tags:
+            ticket.tags.set(resolve_tags(organization, tags, field_name="tags"))
+        first_message = Message.objects.create(
+            ticket=ticket,
+            kind=Message.Kind.REPLY,
+            author_type=Message.AuthorType.CUSTOMER,
+            author_customer=customer,
+            channel=channel,
+            body=message,
+            body_html=render_markdown(message),
+            email_message_id=email_message_id[:255],
+            raw_email=raw_email,
+            created_at=now,
+        )
+        store_attachments(first_message, attachments)
+        record_event(ticket, actor, TicketEvent.Action.CREATED, after={"status": ticket.status})
+        # The first message is part of ticket.created: no message.created of its own.
+        events.publish(
+            events.TicketCreated(actor=actor, organization_id=organization.pk, ticket_id=ticket.pk)
+        )
+
+        should_assign = (
+            inbox.auto_assignment == Inbox.AutoAssignment.LEAST_LOADED_N1
+            if auto_assign is None
+            else auto_assign
+        )
+        if should_assign:
+            assignee = pick_auto_assignee(organization)
+            if assignee is not None:
+                _apply_changes(ticket, Actor.system("Auto-assignment"), assignee=assignee)
+
+        if claimed is not None:
+            claimed.ticket = ticket
+            claimed.save(update_fields=["ticket"])
+    return ticket, True
+
+
+def lock_ticket(ticket: Ticket) -> Ticket:
+    return (
+        Ticket.objects.select_for_update()
+        .select_related("organization", "inbox", "customer")
+        .get(pk=ticket.pk)
+    )
+
+
+_UNSET = object()
+
+
+def _check_transition(ticket: Ticket, status: str, actor: Actor) -> None:
+    allowed = CUSTOMER_TRANSITIONS if actor.is_customer else ALLOWED_TRANSITIONS
+    if status not in allowed[ticket.status]:
+        raise InvalidTransition(
+            f"A {ticket.get_status_display().lower()} ticket cannot become "
+            f"{Ticket.Status(status).label.lower()}" + (" by its customer." if actor.is_customer else ".")
+        )
+
+
+def set_status_locked(ticket: Ticket, new_status: str, actor: Actor) -> None:
+    """Move a locked ticket to ``new_status`` (already checked), with its timestamps and event."""
+    old_status = ticket.status
+    now = timezone.now()
+    ticket.status = new_status
+    ticket.updated_at = now
+    if new_status == Status.RESOLVED:
+        ticket.resolved_at = now
+    elif new_status == Status.CLOSED:
+        ticket.closed_at = now
+        ticket.resolved_at = ticket.resolved_at or now
+    else:
+        ticket.resolved_at = None
+        ticket.closed_at = None
+    ticket.save(update_fields=["status", "updated_at", "resolved_at", "closed_at"])
+    record_event(
+        ticket, actor, TicketEvent.Action.STATUS_CHANGED, field="status", before=old_status, after=new_status
+    )
+    events.publish(
+        events.TicketStatusChanged(
+            actor=actor,
+            organization_id=ticket.organization_id,
+            ticket_id=ticket.pk,
+            before=old_status,
+            after=new_status,
+        )
+    )
+
+
+def _validated_changes(ticket_fields: dict) -> dict:
+    changes = {}
+    for name, value in ticket_fields.items():
+        if value is _UNSET:
+            continue
+        if name == "subject":
+            value = validate_subject(value)
+        elif name == "priority":
+            value = validate_choice(value, Ticket.Priority, field_name="priority")
+        elif name == "category":
+            value = validate_length(value or "", limits.CATEGORY_MAX_LENGTH, field_name="category")
+        elif name == "type":
+            value = validate_length(value or "", limits.TYPE_MAX_LENGTH, field_name="type")
+        elif name == "metadata":
+            value = validate_metadata(value)
+        elif name == "reply_address":
+            value = validate_length(value or "", limits.REPLY_ADDRESS_MAX_LENGTH, field_name="reply_address")
+        changes[name] = value
+    return changes
+
+
+def _apply_changes(
+    ticket: Ticket,
+    actor: Actor,
+    *,
+    fields: dict | None = None,
+    tags=_UNSET,
+    add_tags: Iterable = (),
+    remove_tags: Iterable = (),
+    assignee=_UNSET,
+    status=_UNSET,
+) -> dict:
+    """Apply validated changes to a locked ticket, in the one order; returns what changed.
+
+    The order: fields, tags, assignee, status. An assignment moves an open ticket to
+    in progress unless the same call asks for another status: what the caller names
+    wins over what a rule would infer.
+    """
+    changed: dict[str, tuple] = {}
+    for name, value in (fields or {}).items():
+        before = getattr(ticket, name)
+        if before != value:
+            setattr(ticket, name, value)
+            changed[name] = (before, value)
+            record_event(ticket, actor, TicketEvent.Action.UPDATED, field=name, before=before, after=value)
+
+    add_tags, remove_tags = list(add_tags), list(remove_tags)
+    if tags is not _UNSET or add_tags or remove_tags:
+        current = list(ticket.tags.all())
+        wanted = resolve_tags(ticket.organization, tags, field_name="tags") if tags is not _UNSET else current
+        if add_tags:
+            wanted = wanted + resolve_tags(ticket.organization, add_tags, field_name="tags")
+        if remove_tags:
+            removed = {str(getattr(tag, "name", tag)).strip().lower() for tag in remove_tags}
+            wanted = [tag for tag in wanted if tag.name.lower() not in removed]
+        wanted = list({tag.pk: tag for tag in wanted}.values())
+        if len(wanted) > limits.TAGS_PER_TICKET:
+            raise InvalidInput("tags", f"At most {limits.TAGS_PER_TICKET} tags.")
+        before_names = sorted(tag.name for tag in current)
+        after_names = sorted(tag.name for tag in wanted)
+        if before_names != after_names:
+            ticket.tags.set(wanted)
+            changed["tags"] = (before_names, after_names)
+            record_event(
+                ticket,
+                actor,
+                TicketEvent.Action.TAGS_CHANGED,
+                field="tags",
+                before=before_names,
+                after=after_names,
+            )
+
+    if changed:  # Only fields and tags so far.
+        ticket.updated_at = timezone.now()
+        ticket.save(update_fields=[name for name in changed if name != "tags"] + ["updated_at"])
+        if "subject" in changed and search.is_supported():
+            Ticket.objects.filter(pk=ticket.pk).update(search_document=search.rebuilt_document())
+
+    if assignee is not _UNSET and ticket.assignee_id != (assignee.pk if assignee else None):
+        before = ticket.assignee_id
+        ticket.assignee = assignee
+        ticket.updated_at = timezone.now()
+        ticket.save(update_fields=["assignee", "updated_at"])
+        after = assignee.pk if assignee else None
+        changed["assignee"] = (before, after)
+        record_event(ticket, actor, TicketEvent.Action.ASSIGNED, field="assignee", before=before, after=after)
+        events.publish(
+            events.TicketAssigned(
+                actor=actor,
+                organization_id=ticket.organization_id,
+                ticket_id=ticket.pk,
+                before=before,
+                after=after,
+            )
+        )
+        if assignee is not None and status is _UNSET and ticket.status in AFTER_ASSIGNMENT:
+            status = AFTER_ASSIGNMENT[ticket.status]
+
+    if status is not _UNSET and status != ticket.status:
+        before = ticket.status
+        set_status_locked(ticket, status, actor)
+        changed["status"] = (before, status)
+
+    if changed:
+        events.publish(
+            events.TicketUpdated(
+                actor=actor, organization_id=ticket.organization_id, ticket_id=ticket.pk, changes=changed
+            )
+        )
+    return changed
+
+
+def update_ticket(
+    *,
+    ticket: Ticket,
+    actor: Actor,
+    status=_UNSET,
+    assignee=_UNSET,
+    subject=_UNSET,
+    priority=_UNSET,
+    category=_UNSET,
+    type=_UNSET,  # noqa: A002
+    metadata=_UNSET,
+    reply_address=_UNSET,
+    tags=_UNSET,
+    add_tags: Iterable = (),
+    remove_tags: Iterable = (),
+) -> Ticket:
+    """Change a ticket: any of its fields, its tags, its assignee and its status, together.
+
+    Every face maps its request onto this one call. ``tags`` replaces the set;
+    ``add_tags``/``remove_tags`` change it under the ticket's lock, so concurrent adds are
+    never lost. ``assignee=None`` unassigns. A customer may only change the status, within
+    ``CUSTOMER_TRANSITIONS``; a move the map forbids is refused whole, changing nothing.
+    """
+    fields = _validated_changes(
+        {
+            "subject": subject,
+            "priority": priority,
+            "category": category,
+            "type": type,
+            "metadata": metadata,
+            "reply_address": reply_address,
+        }
+    )
+    add_tags, remove_tags = list(add_tags), list(remove_tags)
+    if actor.is_customer:
+        if assignee is not _UNSET:
+            raise PermissionDenied("Customers cannot assign tickets.")
+        if fields or tags is not _UNSET or add_tags or remove_tags:
+            raise PermissionDenied("Customers cannot edit tickets.")
+    if status is not _UNSET:
+        status = validate_choice(status, Ticket.Status, field_name="status")
+
+    with transaction.atomic():
+        ticket = lock_ticket(ticket)
+        if actor.is_customer and actor.customer.pk != ticket.customer_id:
+            raise PermissionDenied("Only the ticket's customer may change it.")
+        if status == ticket.status:
+            # Asking for the status the ticket has asks for nothing, as a form's untouched
+            # select does: the assignment rule below applies the same from every face.
+            status = _UNSET
+        if status is not _UNSET:
+            _check_transition(ticket, status, actor)
+        if assignee is not None and assignee is not _UNSET:
+            is_member = Membership.objects.filter(
+                organization_id=ticket.organization_id, user=assignee, user__is_active=True
+            ).exists()
+            if not is_member:
+                raise InvalidInput("assignee", "Not an agent of this organization.")
+        _apply_changes(
+            ticket,
+            actor,
+            fields=fields,
+            tags=tags,
+            add_tags=add_tags,
+            remove_tags=remove_tags,
+            assignee=assignee,
+            status=status,
+        )
+        return ticket
+
+
+def change_status(*, ticket: Ticket, status: str, actor: Actor) -> Ticket:
+    """Move a ticket through its lifecycle: ``update_ticket`` with the status alone."""
+    return update_ticket(ticket=ticket, actor=actor, status=status)
+
+
+def assign(*, ticket: Ticket, assignee, actor: Actor) -> Ticket:
+    """Give the ticket to an agent of its organization, or to nobody (``assignee=None``)."""
+    return update_ticket(ticket=ticket, actor=actor, assignee=assignee)
+
+
+def rotate_access_key(*, ticket: Ticket, actor: Actor) -> Ticket:
+    """Give the ticket a new private link; the old one stops working at once."""
+    if actor.is_customer:
+        raise PermissionDenied("Customers cannot rotate the private link.")
+    with transaction.atomic():
+        ticket = lock_ticket(ticket)
+        ticket.access_key = new_access_key()
+        ticket.save(update_fields=["access_key"])
+        record_event(ticket, actor, TicketEvent.Action.ACCESS_KEY_ROTATED)
+        return ticket

@@ -1,0 +1,14 @@
+"""Who hears each domain event: the one place where subscribers are registered.
+
+Called once at start-up (``TicketsConfig.ready``). Webhooks, SLA clocks, triggers and
+live updates subscribe here too, each beside the notifications.
+"""
+
+from . import events, notifications
+
+
+def register() -> None:
+    events.subscribe(events.TicketCreated, notifications.on_ticket_created)
+    events.subscribe(events.MessageCreated, notifications.on_message_created)
+    events.subscribe(events.TicketStatusChanged, notifications.on_status_changed)
+    events.subscribe(events.TicketAssigned, notifications.on_ticket_assigned)
