@@ -11,6 +11,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from accounts.permissions import IsIntegrator
+from helpdesk.schema import IDEMPOTENCY_KEY_PARAMETER
 from tickets import exceptions as domain
 from tickets import limits, services
 from tickets.models import Inbox
@@ -100,6 +101,7 @@ class NotFoundView(DialectNotFoundView, CrawlChatView):
 class CreateTicketView(CrawlChatView):
     @extend_schema(
         operation_id="crawlchat_create_ticket",
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
         summary="CrawlChat: create a ticket in a collection",
         description=(
             "Drop-in for CrawlChat's `POST /ticket/{COLLECTION_ID}`. The collection id is an "

@@ -16,6 +16,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from accounts.authentication import CustomerJWTAuthentication, CustomerTokenAuthentication
+from helpdesk.schema import IDEMPOTENCY_KEY_PARAMETER
 from tickets import limits, services
 from tickets.models import Delivery, Ticket
 from tickets.selectors import resolve_inbox
@@ -170,6 +171,7 @@ class NotFoundView(DialectNotFoundView, CtxfyView):
 class CreateTicketView(CtxfyView):
     @extend_schema(
         operation_id="ctxfy_create_support_ticket",
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
         summary="Ctxfy: create a support ticket",
         description=(
             "Drop-in for Ctxfy's `POST /v1/support/tickets`. Bearer: an organization API key "
