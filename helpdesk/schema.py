@@ -4,14 +4,12 @@
   shape (``Error``), with ``Retry-After`` on 429 and ``X-Request-ID`` on every response;
   the statuses any operation of its kind answers (``document_every_status``) in the
   shape of that operation's other errors, so a dialect's stay in its product's shape.
-  ``tickets/tests/test_schema_statuses.py`` (and the recorder in the root ``conftest.py``)
-  compare them with what the tests observe.
+  ``helpdesk/tests/status_recorder.py`` compares them with what the tests observe.
 - Our authentication classes are described as security schemes: an organization API key
   as ``X-API-Key`` or as a bearer token, an agent's personal token as a bearer token.
 """
 
 import copy
-import re
 
 from drf_spectacular import openapi
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -273,15 +271,3 @@ def document_every_status(result, generator, request, public):
                 responses[str(code)] = response
             operation["responses"] = dict(sorted(responses.items()))
     return result
-
-
-def operation_for(schema: dict, path: str) -> tuple[str, dict] | None:
-    """The documented path (``/api/v1/tickets/{id}``) a request's path falls under, and its
-    item; one trailing slash is tolerated, as the routes do."""
-    path = path.rstrip("/") or "/"
-    # A literal segment wins over a placeholder.
-    for template, item in sorted(schema["paths"].items(), key=lambda pair: pair[0].count("{")):
-        pattern = "^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$"
-        if re.match(pattern, path):
-            return template, item
-    return None
