@@ -10,6 +10,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from tickets.dashboard.filters import ordered
+from tickets.models import Ticket
 from tickets.pagination import COUNT_CAP, CappedCountPaginator, positive_number
 from tickets.tests import factories
 
@@ -192,3 +194,17 @@ def test_the_queue_never_answers_500_to_a_page_number(agent_client, seven_ticket
     # Not a page number: the first page; past the end: the last one.
     assert response.context["page"] == 1
     assert len(response.context["tickets"]) == 7
+
+
+@pytest.mark.parametrize("sort", ["-created", "created", "-updated", "-priority", "priority", "number"])
+def test_a_deep_queue_page_holds_the_rows_an_offset_would_in_every_sort(
+    agent_client, inbox, monkeypatch, sort
+):
+    monkeypatch.setattr("tickets.dashboard.queue.PER_PAGE", 2)
+    for number, priority in enumerate(["low", "urgent", "normal", "urgent", "high", "low", "normal"]):
+        factories.make_ticket(inbox, subject=f"Ticket number {number}", priority=priority)
+    expected = list(ordered(Ticket.objects.all(), sort).values_list("public_id", flat=True)[4:6])
+
+    response = agent_client.get(reverse("dashboard:queue"), {"view": "all", "page": 3, "sort": sort})
+
+    assert [ticket.public_id for ticket in response.context["tickets"]] == expected
