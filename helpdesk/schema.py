@@ -81,19 +81,13 @@ class ErrorSerializer(serializers.Serializer):
 
 
 class AutoSchema(openapi.AutoSchema):
-    """Adds the error responses each operation can give.
-
-    A view may name more with ``error_responses = {"<action>": [409, ...]}``.
-    """
+    """Adds the error responses that only the view knows it gives: a view names them with
+    ``error_responses = {"<action>": [409, ...]}``. The rest: ``document_every_status``."""
 
     def _error_codes(self) -> set[int]:
-        codes = {401, 403, 429}
-        if self.method in ("POST", "PUT", "PATCH") and self.get_request_serializer() is not None:
-            codes |= {400, 413, 415}
-        if self._is_list_view() and self.method == "GET":
-            codes |= {400, 404}  # a bad filter value; a page past the end
-        if "{" in self.path:
-            codes.add(404)
+        # 401 gives every operation the Error response that ``document_every_status`` copies
+        # for the statuses any operation of its kind answers; a view names the rest.
+        codes = {401}
         if self.method != "GET":
             action = getattr(self.view, "action", None)
             codes |= set(getattr(self.view, "error_responses", {}).get(action, ()))
@@ -216,8 +210,9 @@ def statuses_answered(path: str, method: str, operation: dict, path_item: dict) 
     Any operation: 401 (a credential is needed), 429 (throttled), 500, and 405 when its
     path refuses some method (each face answers a refused method in its own shape). A
     body: 400, 413, 415. An ``Idempotency-Key`` header: 422. An id in the path: 404. Query
-    parameters: 400. The native API also answers 403 (a credential of the wrong kind) and
-    503 (the database went away; ``helpdesk.api_errors``).
+    parameters: 400. The native API also answers 403 (a credential of the wrong kind), 503
+    (the database went away; ``helpdesk.api_errors``) and, on a list, 404 (a page past the
+    end).
     """
     statuses = {429, 500}
     if operation.get("security") != [{}]:
@@ -237,6 +232,8 @@ def statuses_answered(path: str, method: str, operation: dict, path_item: dict) 
         statuses.add(400)
     if path.startswith("/api/"):
         statuses |= {403, 503}
+        if any(parameter["in"] == "query" and parameter["name"] == "page" for parameter in parameters):
+            statuses.add(404)  # a page past the end
     return statuses
 
 
