@@ -9,7 +9,31 @@ from django.db import connection
 from django.test import Client
 from rest_framework.test import APIClient
 
+from helpdesk.tests import status_recorder
 from tickets.tests import factories
+
+# Statuses the run observes, against the OpenAPI document ---------------------------------
+
+
+def pytest_sessionstart(session):
+    status_recorder.install()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Fails a run whose requests got a status the OpenAPI document does not list for the
+    operation that answered it (see ``helpdesk/tests/status_recorder.py``)."""
+    if exitstatus != pytest.ExitCode.OK or not status_recorder.OBSERVED:
+        return
+    problems = status_recorder.undocumented(status_recorder.current_schema(), status_recorder.OBSERVED)
+    if not problems:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write("\n")
+        reporter.write_sep("=", "statuses observed that the OpenAPI document does not list", red=True)
+        for problem in problems:
+            reporter.write_line(problem)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(autouse=True)

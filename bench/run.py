@@ -190,17 +190,17 @@ def deep_pages(requested: int) -> tuple[int, int]:
     """The deep page measured of the queue and of the API list: ``requested``, or the last
     full page where a small data set has fewer (a page past the end measures nothing)."""
     from accounts.models import User
-    from tickets.api.pagination import COUNT_CAP as API_COUNT_CAP
     from tickets.api.pagination import PagePagination
     from tickets.dashboard.filters import DEFAULT_VIEW, apply_saved_view
     from tickets.dashboard.queue import PER_PAGE
     from tickets.models import Ticket
+    from tickets.pagination import COUNT_CAP as PAGINATOR_CAP
 
     tickets = Ticket.objects.filter(organization__slug="bench")
     agent = User.objects.get(email="agent0@bench.example")
-    in_queue = apply_saved_view(tickets, DEFAULT_VIEW, agent).count()
-    # The API lists pages up to its capped count.
-    listed = min(tickets.count(), API_COUNT_CAP)
+    # Both list pages up to the shared paginator's capped count.
+    in_queue = min(apply_saved_view(tickets, DEFAULT_VIEW, agent).count(), PAGINATOR_CAP)
+    listed = min(tickets.count(), PAGINATOR_CAP)
     queue = min(requested, max(1, in_queue // PER_PAGE))
     api = min(requested, max(1, listed // PagePagination.page_size))
     for name, page in (("queue", queue), ("API list", api)):

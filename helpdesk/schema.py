@@ -1,14 +1,19 @@
 """How the OpenAPI document describes our API beyond what drf-spectacular infers.
 
-- Every operation lists the errors it can answer with, each in the one error shape
-  (``Error``), with ``Retry-After`` on 429 and ``X-Request-ID`` on every response.
+- Every operation lists every status it can answer: the native API's in the one error
+  shape (``Error``), with ``Retry-After`` on 429 and ``X-Request-ID`` on every response;
+  the statuses any operation of its kind answers (``document_every_status``) in the
+  shape of that operation's other errors, so a dialect's stay in its product's shape.
+  ``helpdesk/tests/status_recorder.py`` compares them with what the tests observe.
 - Our authentication classes are described as security schemes: an organization API key
   as ``X-API-Key`` or as a bearer token, an agent's personal token as a bearer token.
 """
 
+import copy
+
 from drf_spectacular import openapi
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
 ERROR_DESCRIPTIONS = {
@@ -23,6 +28,23 @@ ERROR_DESCRIPTIONS = {
     429: "A limit was reached: request throttle, customer daily limit or monthly quota. "
     "`Retry-After` says when to try again.",
 }
+
+# What the statuses that ``document_every_status`` adds mean, whatever the face.
+STATUS_DESCRIPTIONS = {
+    **ERROR_DESCRIPTIONS,
+    405: "This method is not allowed on this path (the path's other operations are).",
+    500: "An unexpected error on our side; quote the request id.",
+    503: "The database was unavailable; nothing was saved. `Retry-After` says when to retry.",
+}
+
+IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="A retried POST with the same key returns the first result and creates nothing; "
+    "the same key with a different body is a 422.",
+)
 
 REQUEST_ID_HEADER = {
     "X-Request-ID": {
@@ -59,19 +81,13 @@ class ErrorSerializer(serializers.Serializer):
 
 
 class AutoSchema(openapi.AutoSchema):
-    """Adds the error responses each operation can give.
-
-    A view may name more with ``error_responses = {"<action>": [409, ...]}``.
-    """
+    """Adds the error responses that only the view knows it gives: a view names them with
+    ``error_responses = {"<action>": [409, ...]}``. The rest: ``document_every_status``."""
 
     def _error_codes(self) -> set[int]:
-        codes = {401, 403, 429}
-        if self.method in ("POST", "PUT", "PATCH") and self.get_request_serializer() is not None:
-            codes |= {400, 413, 415}
-        if self._is_list_view() and self.method == "GET":
-            codes |= {400, 404}  # a bad filter value; a page past the end
-        if "{" in self.path:
-            codes.add(404)
+        # 401 gives every operation the Error response that ``document_every_status`` copies
+        # for the statuses any operation of its kind answers; a view names the rest.
+        codes = {401}
         if self.method != "GET":
             action = getattr(self.view, "action", None)
             codes |= set(getattr(self.view, "error_responses", {}).get(action, ()))
@@ -182,4 +198,73 @@ def strip_trailing_slashes(result, generator, request, public):
     result["paths"] = {
         (path.rstrip("/") if path != "/" else path): item for path, item in result["paths"].items()
     }
+    return result
+
+
+METHODS = ("get", "put", "post", "delete", "patch")
+
+
+def statuses_answered(path: str, method: str, operation: dict, path_item: dict) -> set[int]:
+    """Every status an operation can answer besides the ones its view names itself.
+
+    Any operation: 401 (a credential is needed), 429 (throttled), 500, and 405 when its
+    path refuses some method (each face answers a refused method in its own shape). A
+    body: 400, 413, 415. An ``Idempotency-Key`` header: 422. An id in the path: 404. Query
+    parameters: 400. The native API also answers 403 (a credential of the wrong kind), 503
+    (the database went away; ``helpdesk.api_errors``) and, on a list, 404 (a page past the
+    end).
+    """
+    statuses = {429, 500}
+    if operation.get("security") != [{}]:
+        statuses.add(401)
+    if any(other not in path_item for other in METHODS):
+        statuses.add(405)
+    if "requestBody" in operation:
+        statuses |= {400, 413, 415}
+    parameters = operation.get("parameters", [])
+    if any(
+        parameter["in"] == "header" and parameter["name"] == "Idempotency-Key" for parameter in parameters
+    ):
+        statuses.add(422)
+    if "{" in path:
+        statuses.add(404)
+    if any(parameter["in"] == "query" for parameter in parameters):
+        statuses.add(400)
+    if path.startswith("/api/"):
+        statuses |= {403, 503}
+        if any(parameter["in"] == "query" and parameter["name"] == "page" for parameter in parameters):
+            statuses.add(404)  # a page past the end
+    return statuses
+
+
+def _template_error(responses: dict) -> dict | None:
+    """The operation's own error response to copy: its shape is the face's error shape."""
+    for code in ("400", "401", "404", "403", "429", "500"):
+        if code in responses and "content" in responses[code]:
+            return responses[code]
+    return next(
+        (response for code, response in responses.items() if code >= "400" and "content" in response), None
+    )
+
+
+def document_every_status(result, generator, request, public):
+    """Adds to each operation the statuses of ``statuses_answered`` it does not list yet."""
+    for path, path_item in result["paths"].items():
+        for method in METHODS:
+            operation = path_item.get(method)
+            if operation is None:
+                continue
+            responses = operation["responses"]
+            template = _template_error(responses)
+            if template is None:
+                continue
+            for code in sorted(statuses_answered(path, method, operation, path_item)):
+                if str(code) in responses:
+                    continue
+                response = copy.deepcopy(template)
+                response["description"] = STATUS_DESCRIPTIONS[code]
+                if code in (429, 503):
+                    response.setdefault("headers", {}).update(RETRY_AFTER_HEADER)
+                responses[str(code)] = response
+            operation["responses"] = dict(sorted(responses.items()))
     return result

@@ -345,6 +345,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "helpdesk.schema.strip_trailing_slashes",
+        "helpdesk.schema.document_every_status",
     ],
     # The dialects' own enums share field names (status, priority, channel) with ours.
     "ENUM_NAME_OVERRIDES": {

@@ -1,46 +1,8 @@
-from django.core.paginator import Paginator
-from django.db.models import QuerySet
-from django.utils.functional import cached_property
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
-# Past this many matching rows the total is reported as this number, so a list over
-# millions of tickets never counts the whole table.
-COUNT_CAP = 10_000
-
-
-class CappedCountPaginator(Paginator):
-    """Counts at most COUNT_CAP + 1 rows; pages reach only as far as the capped total."""
-
-    @cached_property
-    def count(self):
-        return (
-            self.object_list[: COUNT_CAP + 1].count()
-            if hasattr(self.object_list, "count")
-            else len(self.object_list)
-        )
-
-    def page(self, number):
-        """Past the first page, the page's ids are found first and only those rows read.
-
-        Finding them walks the list's index alone (an index-only scan), where reading
-        whole rows would fetch and join every skipped row before discarding it.
-        """
-        number = self.validate_number(number)
-        bottom = (number - 1) * self.per_page
-        rows = self.object_list
-        if bottom == 0 or not isinstance(rows, QuerySet):
-            return super().page(number)
-        top = min(bottom + self.per_page, self.count)
-        ids = list(rows.values_list("pk", flat=True)[bottom:top])
-        return self._get_page(list(rows.filter(pk__in=ids)), number, self)
-
-    @cached_property
-    def num_pages(self):
-        # Pages end at the capped total, so the last page listed is one that exists.
-        hits = max(1, min(self.count, COUNT_CAP))
-        return -(-hits // self.per_page)
+from tickets.pagination import CappedCountPaginator, positive_number
 
 
 class PagePagination(PageNumberPagination):
@@ -57,7 +19,7 @@ class PagePagination(PageNumberPagination):
         errors = {}
         for name in (self.page_query_param, self.page_size_query_param):
             raw = request.query_params.get(name)
-            if raw is not None and not (raw.isdigit() and int(raw) >= 1):
+            if raw is not None and positive_number(raw) is None:
                 errors[name] = "Must be a whole number of at least 1."
         if errors:
             raise ValidationError(errors)
@@ -68,13 +30,12 @@ class PagePagination(PageNumberPagination):
 
     def pagination_data(self) -> dict:
         paginator = self.page.paginator
-        total = paginator.count
         return {
             "page": self.page.number,
             "per_page": paginator.per_page,
-            "total": min(total, COUNT_CAP),
-            "total_pages": paginator.num_pages if total else 0,
-            "total_is_capped": total > COUNT_CAP,
+            "total": paginator.total,
+            "total_pages": paginator.num_pages if paginator.count else 0,
+            "total_is_capped": paginator.total_is_capped,
         }
 
     def get_paginated_response_schema(self, schema):

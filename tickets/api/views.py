@@ -11,6 +11,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from helpdesk.headers import idempotency_key
+from helpdesk.schema import IDEMPOTENCY_KEY_PARAMETER
 from tickets import services
 from tickets.actors import Actor
 from tickets.exceptions import InvalidInput
@@ -26,13 +27,7 @@ from tickets.selectors import (
 
 from . import serializers as api
 
-IDEMPOTENCY_HEADER = OpenApiParameter(
-    "Idempotency-Key",
-    str,
-    OpenApiParameter.HEADER,
-    required=False,
-    description="A retried POST with the same key returns the first result and creates nothing.",
-)
+IDEMPOTENCY_HEADER = IDEMPOTENCY_KEY_PARAMETER
 
 REPLAYED_HEADER = OpenApiParameter(
     "Idempotent-Replayed",

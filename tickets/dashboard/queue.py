@@ -1,7 +1,7 @@
 """The queue: saved views, filters, search, sort, pages, live rows and bulk actions."""
 
 from django.contrib import messages
-from django.db.models import IntegerField, Subquery
+from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -12,6 +12,7 @@ from accounts.models import Organization, User
 from tickets import services
 from tickets.exceptions import HelpdeskError, InvalidInput
 from tickets.models import Inbox, Tag, Ticket
+from tickets.pagination import CappedCount, CappedCountPaginator, positive_number
 from tickets.selectors import find_agent
 
 from .common import agent_required, describe_error, organization_tickets, safe_next
@@ -19,25 +20,17 @@ from .filters import DEFAULT_VIEW, SAVED_VIEWS, SORTS, QueueFilter, apply_saved_
 
 PER_PAGE = 25
 # Counts shown beside saved views and above the list stop here, so a million tickets
-# cost what a thousand do.
+# cost what a thousand do ("1000+"). Pages reach as far as the shared paginator's cap.
 COUNT_CAP = 1000
 SESSION_QUEUE = "dashboard_queue"
 FILTER_FIELDS = ("status", "priority", "inbox", "assignee", "tag", "created_after", "created_before")
 
 
-class CappedCount(Subquery):
-    """COUNT(*) of a subquery that stops at its LIMIT."""
-
-    template = "(SELECT COUNT(*) FROM (%(subquery)s) AS capped)"
-    output_field = IntegerField()
-
-
-def capped_counts(organization, **querysets) -> dict[str, int]:
-    """Each queryset's count, up to COUNT_CAP + 1, all in one round trip."""
-    counts = {
-        name: CappedCount(queryset.order_by().values("pk")[: COUNT_CAP + 1])
-        for name, queryset in querysets.items()
-    }
+def capped_counts(organization, total: QuerySet, **views: QuerySet) -> dict[str, int]:
+    """The list's count (capped as the paginator caps it) and each saved view's (capped at
+    COUNT_CAP), all in one round trip."""
+    counts = {"total": CappedCount(total, CappedCountPaginator.cap)}
+    counts.update({name: CappedCount(queryset, COUNT_CAP) for name, queryset in views.items()})
     return Organization.objects.filter(pk=organization.pk).values(**counts).get()
 
 
@@ -47,18 +40,12 @@ def organization_agents(organization):
     )
 
 
-def _page_number(request) -> int:
-    try:
-        return max(int(request.GET.get("page", "1")), 1)
-    except ValueError:
-        return 1
-
-
 def build_queue(request) -> dict:
     """The rows of the queue for this request's view, filters, sort and page.
 
-    Pages are fetched one row long to know whether a next page exists, so no page ever
-    counts the whole result.
+    Pages come from the shared paginator: its count stops at its cap and a deep page
+    finds its ids first. A page number that is not one (or lies past the end) shows the
+    first (or the last) page, as Django's ``Paginator.get_page`` does for HTML pages.
     """
     view = request.GET.get("view") or DEFAULT_VIEW
     if view not in SAVED_VIEWS:
@@ -69,24 +56,23 @@ def build_queue(request) -> dict:
     sort = request.GET.get("sort") or SAVED_VIEWS[view][2]
     if sort not in SORTS:
         sort = SAVED_VIEWS[view][2]
-    page = _page_number(request)
-    offset = (page - 1) * PER_PAGE
-    rows = list(ordered(tickets, sort).for_list()[offset : offset + PER_PAGE + 1])
-    has_next = len(rows) > PER_PAGE
-    rows = rows[:PER_PAGE]
+    everything = organization_tickets(request)
+    counts = capped_counts(
+        request.organization,
+        tickets,
+        **{name: apply_saved_view(everything, name, request.user) for name in ("mine", "unassigned", "open")},
+    )
+    paginator = CappedCountPaginator(ordered(tickets, sort).for_list(), PER_PAGE, count=counts.pop("total"))
+    page = paginator.get_page(positive_number(request.GET.get("page")) or 1)
+    rows = list(page.object_list)
 
     query = request.GET.copy()
     query.pop("page", None)
     query_without_page = query.urlencode()
     _remember_queue(request, rows, request.GET.urlencode())
-    everything = organization_tickets(request)
-    counts = capped_counts(
-        request.organization,
-        total=tickets,
-        **{name: apply_saved_view(everything, name, request.user) for name in ("mine", "unassigned", "open")},
-    )
     return {
-        "total": counts.pop("total"),
+        # Shown as "1000+" past COUNT_CAP, like the saved views' counts.
+        "total": paginator.count,
         "count_cap": COUNT_CAP,
         "view_counts": counts,
         "saved_views": [(name, label) for name, (label, _, _) in SAVED_VIEWS.items()],
@@ -94,11 +80,11 @@ def build_queue(request) -> dict:
         "sort": sort,
         "filter": queue_filter,
         "tickets": rows,
-        "page": page,
-        "has_next": has_next,
-        "has_previous": page > 1,
-        "first_row": offset + 1 if rows else 0,
-        "last_row": offset + len(rows),
+        "page": page.number,
+        "has_next": page.has_next(),
+        "has_previous": page.has_previous(),
+        "first_row": page.start_index() if rows else 0,
+        "last_row": page.end_index() if rows else 0,
         "query_without_page": query_without_page,
         "query": request.GET.urlencode(),
     }

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 
 from accounts.permissions import IsIntegrator
 from helpdesk.headers import idempotency_key
+from helpdesk.schema import IDEMPOTENCY_KEY_PARAMETER
 from tickets import exceptions as domain
 from tickets import limits, services
 from tickets.models import Inbox, Ticket
@@ -91,6 +92,7 @@ class NotFoundView(DialectNotFoundView, AppboxView):
 class CreateTicketView(AppboxView):
     @extend_schema(
         operation_id="appbox_create_ticket",
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
         summary="appbox: create a support ticket for a user of a paywall",
         description=(
             "Drop-in for appbox's `POST /api/v1/paywall/{paywallId}/create-ticket`. The paywall "

@@ -28,6 +28,7 @@ from rest_framework.views import APIView
 from accounts.principals import Principal
 from helpdesk.api_errors import status_phrase
 from tickets import exceptions as domain
+from tickets.pagination import CappedCountPaginator, positive_number
 
 logger = logging.getLogger("tickets.dialects")
 
@@ -400,7 +401,10 @@ class UnknownDialectView(DialectNotFoundView):
 def paginate(queryset, request, *, default_per_page: int = 20, max_per_page: int = 100):
     """``page``/``per_page`` from the query string: the page's rows and its pagination block.
 
-    A page past the end is an empty list (with the true totals), not an error.
+    The block is exactly the documented ``page``, ``per_page``, ``total``, ``total_pages``.
+    The count stops past ``COUNT_CAP`` rows (``total`` is then the cap, and the block adds
+    ``"total_is_capped": true``, as the native API says it); pages reach as far as the
+    capped total. A page past the end is an empty list with the totals, not an error.
     """
     errors = {}
     values = {}
@@ -409,25 +413,25 @@ def paginate(queryset, request, *, default_per_page: int = 20, max_per_page: int
         if raw == "":
             values[name] = default
             continue
-        try:
-            value = int(raw)
-        except ValueError:
-            errors[name] = ["Must be a whole number."]
-            continue
-        if value < 1 or (maximum is not None and value > maximum):
-            errors[name] = [f"Must be between 1 and {maximum}." if maximum else "Must be 1 or more."]
+        value = positive_number(raw)
+        if value is None or (maximum is not None and value > maximum):
+            errors[name] = [
+                f"Must be a whole number between 1 and {maximum}."
+                if maximum
+                else "Must be a whole number of at least 1."
+            ]
             continue
         values[name] = value
     if errors:
         raise exceptions.ValidationError(errors)
-    page, per_page = values["page"], values["per_page"]
-    total = queryset.count()
-    start = (page - 1) * per_page
-    rows = list(queryset[start : start + per_page]) if start < total else []
+    paginator = CappedCountPaginator(queryset, values["per_page"])
+    page = paginator.page_or_empty(values["page"])
     pagination = {
-        "page": page,
-        "per_page": per_page,
-        "total": total,
-        "total_pages": math.ceil(total / per_page),
+        "page": page.number,
+        "per_page": paginator.per_page,
+        "total": paginator.total,
+        "total_pages": paginator.num_pages if paginator.count else 0,
     }
-    return rows, pagination
+    if paginator.total_is_capped:
+        pagination["total_is_capped"] = True
+    return list(page.object_list), pagination

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 
 from accounts.permissions import IsIntegrator
 from helpdesk.headers import idempotency_key
+from helpdesk.schema import IDEMPOTENCY_KEY_PARAMETER
 from tickets import exceptions as domain
 from tickets import limits, services
 from tickets.models import Inbox
@@ -101,6 +102,7 @@ class NotFoundView(DialectNotFoundView, CrawlChatView):
 class CreateTicketView(CrawlChatView):
     @extend_schema(
         operation_id="crawlchat_create_ticket",
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
         summary="CrawlChat: create a ticket in a collection",
         description=(
             "Drop-in for CrawlChat's `POST /ticket/{COLLECTION_ID}`. The collection id is an "

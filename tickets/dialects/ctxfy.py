@@ -17,6 +17,7 @@ from rest_framework.response import Response
 
 from accounts.authentication import CustomerJWTAuthentication, CustomerTokenAuthentication
 from helpdesk.headers import idempotency_key
+from helpdesk.schema import IDEMPOTENCY_KEY_PARAMETER
 from tickets import limits, services
 from tickets.mail import outbound
 from tickets.models import Delivery, Ticket
@@ -173,6 +174,7 @@ class NotFoundView(DialectNotFoundView, CtxfyView):
 class CreateTicketView(CtxfyView):
     @extend_schema(
         operation_id="ctxfy_create_support_ticket",
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
         summary="Ctxfy: create a support ticket",
         description=(
             "Drop-in for Ctxfy's `POST /v1/support/tickets`. Bearer: an organization API key "

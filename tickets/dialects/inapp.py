@@ -25,6 +25,7 @@ from accounts.authentication import (
 )
 from accounts.permissions import IsAgent, IsCustomer
 from helpdesk.headers import idempotency_key
+from helpdesk.schema import IDEMPOTENCY_KEY_PARAMETER
 from tickets import exceptions as domain
 from tickets import limits, services
 from tickets.models import Message, Ticket
@@ -315,6 +316,7 @@ class NotFoundView(DialectNotFoundView, InappView):
 class UserTicketsView(UserView):
     @extend_schema(
         operation_id="inapp_create_ticket",
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
         summary="In-app: create a support ticket",
         tags=[TAG],
         request=InappCreateTicketInput,
@@ -368,6 +370,7 @@ class UserTicketView(UserView):
 class UserReplyView(UserView):
     @extend_schema(
         operation_id="inapp_reply",
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
         summary="In-app: reply to my ticket",
         description="A reply to a resolved ticket reopens it; a closed ticket takes no replies (409).",
         tags=[TAG],
@@ -472,6 +475,7 @@ class AdminTicketView(AdminView):
 class AdminReplyView(AdminView):
     @extend_schema(
         operation_id="inapp_admin_reply",
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
         summary="In-app admin: reply to a ticket (is_admin: true)",
         description="An admin reply to an open ticket moves it to in_progress. `is_internal: true` "
         "makes it an internal note the user never sees.",

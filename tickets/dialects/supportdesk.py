@@ -16,6 +16,7 @@ from rest_framework.response import Response
 
 from accounts.permissions import IsIntegrator
 from helpdesk.headers import idempotency_key
+from helpdesk.schema import IDEMPOTENCY_KEY_PARAMETER
 from tickets import exceptions as domain
 from tickets import limits, services
 from tickets.models import Customer, Tag, Ticket
@@ -183,6 +184,7 @@ class NotFoundView(DialectNotFoundView, SupportDeskView):
 class CreateTicketView(SupportDeskView):
     @extend_schema(
         operation_id="supportdesk_create_ticket",
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
         summary="SupportDesk: create a ticket on behalf of an existing customer",
         description=(
             "Drop-in for SupportDesk's `POST /api/v1/tickets/api-create`. The channel is API. "
