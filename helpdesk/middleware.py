@@ -28,12 +28,12 @@ API_PREFIX = "/api/"
 
 
 class ApiErrorsMiddleware:
-    """Keep the native API's error shape at the edges DRF does not reach.
+    """Keep the native API's error shape at the edge DRF does not reach: a 404 that
+    Django's resolver answers (an unknown route under /api/) is given the error shape even
+    when DEBUG would render its technical page.
 
-    - A body larger than ``DATA_UPLOAD_MAX_MEMORY_SIZE`` is refused with 413 before any view
-      reads it: DRF's JSON parser streams the body and never checks the limit itself.
-    - A 404 that Django's resolver answers (an unknown route under /api/) is given the error
-      shape even when DEBUG would render its technical page.
+    The body size is not checked here: ``StrictJSONParser`` is the one place a JSON body is
+    read, and refuses one over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` in the face's own shape.
     """
 
     def __init__(self, get_response):
@@ -42,26 +42,14 @@ class ApiErrorsMiddleware:
     def __call__(self, request):
         if not request.path.startswith(API_PREFIX):
             return self.get_response(request)
-        from django.conf import settings
-
         from .api_errors import json_error
 
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        if limit is not None and _content_length(request) > limit:
-            return json_error(request, 413, f"The request body is larger than the limit of {limit} bytes.")
         response = self.get_response(request)
         if response.status_code == 404 and not response.get("Content-Type", "").startswith(
             "application/json"
         ):
             return json_error(request, 404, "Not found.")
         return response
-
-
-def _content_length(request) -> int:
-    try:
-        return int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return 0
 
 
 class RefuseNulInPathMiddleware:
