@@ -21,10 +21,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.principals import Principal
+from helpdesk.fields import StrictCharField, StrictEmailField
 from helpdesk.parsers import StrictJSONParser
 from helpdesk.problems import DOMAIN_STATUS, Problem, log_server_side, problem_for
 
-__all__ = ["DOMAIN_STATUS", "Problem"]  # the dialects' modules take them from here
+# The dialects' modules take these from here.
+__all__ = ["DOMAIN_STATUS", "Problem", "StrictCharField", "StrictEmailField"]
 
 
 # Business codes by HTTP status, for the failures a dialect's document does not name itself
@@ -76,26 +78,6 @@ def now_iso() -> str:
 
 
 # Input fields --------------------------------------------------------------------------
-
-
-class StrictCharField(serializers.CharField):
-    """A string and only a string: a number or a boolean where text belongs is an error."""
-
-    default_error_messages = {"not_string": "Must be a string."}
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("not_string")
-        return super().to_internal_value(data)
-
-
-class StrictEmailField(serializers.EmailField):
-    default_error_messages = {"not_string": "Must be a string.", "invalid": "Invalid email format."}
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("not_string")
-        return super().to_internal_value(data).lower()
 
 
 class JSONObjectField(serializers.JSONField):
