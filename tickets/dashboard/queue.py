@@ -2,7 +2,7 @@
 
 from django.contrib import messages
 from django.db.models import IntegerField, Subquery
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -21,6 +21,10 @@ PER_PAGE = 25
 # Counts shown beside saved views and above the list stop here, so a million tickets
 # cost what a thousand do.
 COUNT_CAP = 1000
+# The deepest page the queue shows. Past it a page number is no page at all: a 404, like
+# any address that names nothing (``?page=99999999999999999999`` used to overflow the
+# database's integers as an OFFSET, a 500). Narrow the queue with filters to go deeper.
+MAX_PAGE = 10_000
 SESSION_QUEUE = "dashboard_queue"
 FILTER_FIELDS = ("status", "priority", "inbox", "assignee", "tag", "created_after", "created_before")
 
@@ -49,9 +53,12 @@ def organization_agents(organization):
 
 def _page_number(request) -> int:
     try:
-        return max(int(request.GET.get("page", "1")), 1)
+        page = int(request.GET.get("page", "1"))
     except ValueError:
         return 1
+    if page > MAX_PAGE:
+        raise Http404("No such page.")
+    return max(page, 1)
 
 
 def build_queue(request) -> dict:

@@ -670,6 +670,22 @@ def test_nul_in_a_page_path_is_a_404_page_not_a_500(client, path, db):
 
 
 @pytest.mark.parametrize(
+    ("page", "status_code"),
+    [
+        ("99999999999999999999", 404),  # an OFFSET past the database's integers: was a 500
+        ("10001", 404),  # past the deepest page the queue shows
+        ("10000", 200),  # the deepest page: empty here, but a page
+        ("1" * 5000, 200),  # too long for Python to read as a number: like "abc", page 1
+    ],
+    ids=["overflow", "past the last page", "last page", "not a number"],
+)
+def test_an_impossible_queue_page_is_a_404_page_not_a_500(agent_client, page, status_code, world):
+    response = agent_client.get(f"/desk/?view=all&page={page}")
+    assert response.status_code == status_code
+    assert response["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.parametrize(
     "form",
     [
         "username=agent%00%40acme.test&password=x%00y",
