@@ -8,11 +8,13 @@ face is a new row in ``ENTRY_POINTS``.
 """
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from unittest import mock
 
+import jwt
 import pytest
 from django.conf import settings
 from django.db import OperationalError
@@ -201,6 +203,7 @@ ENTRY_POINTS = [
 
 STATUS_CODES = {
     400: "VALIDATION_ERROR",
+    401: "UNAUTHORIZED",
     413: "PAYLOAD_TOO_LARGE",
     415: "UNSUPPORTED_MEDIA_TYPE",
     503: "SERVICE_UNAVAILABLE",
@@ -667,6 +670,36 @@ def test_nul_in_a_page_path_is_a_404_page_not_a_500(client, path, db):
     response = client.get(path)
     assert response.status_code == 404
     assert response["Content-Type"].startswith("text/html")
+
+
+def _customer_jwt(organization, **claims) -> str:
+    payload = {"iss": organization.public_id, "sub": "user-42", "exp": int(time.time()) + 600}
+    return jwt.encode({**payload, **claims}, organization.jwt_secret, algorithm="HS256")
+
+
+@pytest.mark.parametrize(
+    ("path", "assert_shape"),
+    [("/api/v1/me/tickets", assert_error), (INAPP_TICKETS, assert_inapp_error)],
+    ids=["customer api", "inapp"],
+)
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"sub": "user\x0042"},
+        {"name": "Jane\x00Doe"},
+        {"email": "jane\x00@example.com"},
+        {"sub": "user\ud80042"},
+        {"iss": "01JC3V5Q8W1S7Y2K4M6N8P0R2T\x00"},
+    ],
+    ids=["NUL in sub", "NUL in name", "NUL in email", "surrogate in sub", "NUL in iss"],
+)
+def test_a_customer_jwt_with_text_that_cannot_be_stored_is_a_401_and_stores_nothing(
+    path, assert_shape, claims, organization, world
+):
+    before = snapshot()
+    response = _bearer(_customer_jwt(organization, **claims)).get(path)
+    assert_shape(response, 401)
+    assert snapshot() == before
 
 
 @pytest.mark.parametrize(
