@@ -9,7 +9,10 @@ from rest_framework.response import Response
 
 from .problems import Problem, log_server_side, problem_for, status_phrase
 
-__all__ = ["error_body", "exception_handler", "json_error", "status_phrase"]
+__all__ = ["JSON_PREFIXES", "error_body", "exception_handler", "json_error", "problem_body", "status_phrase"]
+
+# Machine-facing prefixes answer errors in JSON, people get pages.
+JSON_PREFIXES = ("/api/", "/compat/", "/anymail/")
 
 
 def error_body(request, status_code: int, message: str, details=None) -> dict:

@@ -71,3 +71,43 @@ class RefuseNulInPathMiddleware:
 
             raise Http404("No such page.")
         return self.get_response(request)
+
+
+class DatabaseOutageMiddleware:
+    """A database outage is a 503 with ``Retry-After`` on every face, never a 500.
+
+    The JSON faces under DRF (native API, customer API, dialects) answer it themselves,
+    through ``helpdesk.problems``; this catches it everywhere else — the dashboard, the
+    portal, sign-in, the inbound mail webhooks (whose providers then retry), ``/healthz``
+    — from the same Problem, as JSON under the machine prefixes and as a page elsewhere.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        from django.db import InterfaceError, OperationalError
+
+        if not isinstance(exception, OperationalError | InterfaceError):
+            return None
+        from django.http import HttpResponse
+        from django.template.loader import render_to_string
+
+        from .api_errors import JSON_PREFIXES, problem_body
+        from .problems import log_server_side, problem_for
+
+        problem = problem_for(exception, request=request)
+        log_server_side(problem, exception, request, face="Django")
+        if request.path.startswith(JSON_PREFIXES):
+            from django.http import JsonResponse
+
+            response = JsonResponse(problem_body(request, problem), status=problem.status)
+        else:
+            # Rendered without the request: its context processors would ask the database.
+            response = HttpResponse(render_to_string("503.html"), status=problem.status)
+        for name, value in problem.headers.items():
+            response[name] = value
+        return response
