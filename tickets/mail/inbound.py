@@ -68,8 +68,10 @@ class InboundResult:
 
 # What anymail's parsers raise on a payload that is not the provider's documented shape:
 # a missing field (KeyError, MultiValueDictKeyError), broken JSON (ValueError), a list or
-# a string where an object belongs (TypeError, AttributeError). The webhook answers 400.
-MALFORMED_PAYLOAD_ERRORS = (KeyError, ValueError, TypeError, AttributeError)
+# a string where an object belongs (TypeError, AttributeError), JSON nested too deep for
+# Python's json (RecursionError: a JSON body is measured before, see the middleware, but
+# Mailgun carries JSON inside a form field). The webhook answers 400.
+MALFORMED_PAYLOAD_ERRORS = (KeyError, ValueError, TypeError, AttributeError, RecursionError)
 
 
 class InboundHandlingError(RuntimeError):

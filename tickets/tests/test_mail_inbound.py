@@ -801,6 +801,9 @@ MALFORMED_PAYLOADS = [
     ("postmark", "[1, 2, 3]", "application/json"),
     ("postmark", '{"FromFull": "not an object", "ToFull": 7, "Headers": "x"}', "application/json"),
     ("postmark", "Subject=hello", "application/x-www-form-urlencoded"),
+    # Nested past Python's json recursion (RecursionError, a 500 and retries for ever).
+    ("postmark", '{"From": ' + "[" * 10_000 + "]" * 10_000 + "}", "application/json"),
+    ("mailgun", {**mailgun_signature(), "message-headers": "[" * 10_000 + "]" * 10_000}, None),
 ]
 
 
