@@ -188,7 +188,7 @@ def problem_for(exc, *, request=None, domain_status: dict[type, int] = DOMAIN_ST
         method = getattr(request, "method", "") or "This method"
         return Problem(405, f"Method {method} is not allowed here.", code="method_not_allowed")
     if isinstance(exc, exceptions.NotFound):
-        return Problem(404, "Not found.", code="not_found")
+        return Problem(404, str(exc.detail), code="not_found")
     if isinstance(exc, exceptions.PermissionDenied):
         return Problem(403, str(exc.detail), code="forbidden")
     detail = exc.detail if isinstance(exc.detail, str) else exc.default_detail
