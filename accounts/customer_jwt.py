@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import jwt
 
+from helpdesk.parsers import forbidden_character_problem
+
 from .models import Organization
 
 ALGORITHMS = ("HS256", "RS256")
@@ -66,6 +68,9 @@ def organization_named_by(header: dict, unverified_claims: dict) -> Organization
     name = issuer if issuer not in (None, "") else header.get("kid")
     if not isinstance(name, str) or not name:
         raise InvalidCustomerJWT("The token names no organization (iss claim or kid header).")
+    if forbidden_character_problem(name):
+        # No organization's id has one; PostgreSQL would refuse the lookup outright.
+        raise InvalidCustomerJWT("Unknown issuer.")
     organization = Organization.objects.filter(public_id=name).first()
     if organization is None:
         raise InvalidCustomerJWT("Unknown issuer.")
@@ -112,6 +117,12 @@ def decode(token: str, *, organization_resolver=organization_named_by) -> Custom
         raise InvalidCustomerJWT("The sub claim must name the customer.")
     if not isinstance(email, str) or not isinstance(name, str):
         raise InvalidCustomerJWT("The email and name claims must be strings.")
+    # A JWT's JSON may carry NUL (\u0000) or a lone surrogate, which PostgreSQL cannot
+    # store or even look up: the integrator's token is broken, so it is refused like one.
+    for claim, value in (("sub", external_id), ("email", email), ("name", name)):
+        problem = forbidden_character_problem(value)
+        if problem:
+            raise InvalidCustomerJWT(f"The {claim} claim cannot be used. {problem}")
     return CustomerClaims(
         organization=organization, external_id=external_id.strip(), email=email.strip(), name=name.strip()
     )

@@ -28,12 +28,12 @@ API_PREFIX = "/api/"
 
 
 class ApiErrorsMiddleware:
-    """Keep the native API's error shape at the edges DRF does not reach.
+    """Keep the native API's error shape at the edge DRF does not reach: a 404 that
+    Django's resolver answers (an unknown route under /api/) is given the error shape even
+    when DEBUG would render its technical page.
 
-    - A body larger than ``DATA_UPLOAD_MAX_MEMORY_SIZE`` is refused with 413 before any view
-      reads it: DRF's JSON parser streams the body and never checks the limit itself.
-    - A 404 that Django's resolver answers (an unknown route under /api/) is given the error
-      shape even when DEBUG would render its technical page.
+    The body size is not checked here: ``StrictJSONParser`` is the one place a JSON body is
+    read, and refuses one over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` in the face's own shape.
     """
 
     def __init__(self, get_response):
@@ -42,26 +42,14 @@ class ApiErrorsMiddleware:
     def __call__(self, request):
         if not request.path.startswith(API_PREFIX):
             return self.get_response(request)
-        from django.conf import settings
-
         from .api_errors import json_error
 
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        if limit is not None and _content_length(request) > limit:
-            return json_error(request, 413, f"The request body is larger than the limit of {limit} bytes.")
         response = self.get_response(request)
         if response.status_code == 404 and not response.get("Content-Type", "").startswith(
             "application/json"
         ):
             return json_error(request, 404, "Not found.")
         return response
-
-
-def _content_length(request) -> int:
-    try:
-        return int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return 0
 
 
 class RefuseNulInPathMiddleware:
@@ -83,3 +71,43 @@ class RefuseNulInPathMiddleware:
 
             raise Http404("No such page.")
         return self.get_response(request)
+
+
+class DatabaseOutageMiddleware:
+    """A database outage is a 503 with ``Retry-After`` on every face, never a 500.
+
+    The JSON faces under DRF (native API, customer API, dialects) answer it themselves,
+    through ``helpdesk.problems``; this catches it everywhere else — the dashboard, the
+    portal, sign-in, the inbound mail webhooks (whose providers then retry), ``/healthz``
+    — from the same Problem, as JSON under the machine prefixes and as a page elsewhere.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        from django.db import InterfaceError, OperationalError
+
+        if not isinstance(exception, OperationalError | InterfaceError):
+            return None
+        from django.http import HttpResponse
+        from django.template.loader import render_to_string
+
+        from .api_errors import JSON_PREFIXES, problem_body
+        from .problems import log_server_side, problem_for
+
+        problem = problem_for(exception, request=request)
+        log_server_side(problem, exception, request, face="Django")
+        if request.path.startswith(JSON_PREFIXES):
+            from django.http import JsonResponse
+
+            response = JsonResponse(problem_body(request, problem), status=problem.status)
+        else:
+            # Rendered without the request: its context processors would ask the database.
+            response = HttpResponse(render_to_string("503.html"), status=problem.status)
+        for name, value in problem.headers.items():
+            response[name] = value
+        return response

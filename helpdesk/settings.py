@@ -87,6 +87,7 @@ MIDDLEWARE = [
     "helpdesk.middleware.RequestIDMiddleware",
     "helpdesk.middleware.RefuseNulInPathMiddleware",
     "helpdesk.middleware.ApiErrorsMiddleware",
+    "helpdesk.middleware.DatabaseOutageMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -22,6 +22,7 @@ from accounts import services as account_services
 from accounts.authentication import CustomerJWTAuthentication, CustomerTokenAuthentication
 from accounts.models import CustomerToken
 from accounts.permissions import IsCustomer, IsIntegrator
+from helpdesk.fields import StrictCharField
 from helpdesk.headers import idempotency_key
 from helpdesk.schema import bearer, security_scheme
 from tickets import limits, services
@@ -232,21 +233,17 @@ class MyTicketDetailSerializer(MyTicketSerializer):
 
 
 class MyTicketCreateSerializer(serializers.Serializer):
-    inbox = serializers.CharField(
+    inbox = StrictCharField(
         required=False, max_length=26, help_text="Inbox public id; the organization's default when left out."
     )
-    subject = serializers.CharField(
-        min_length=limits.SUBJECT_MIN_LENGTH, max_length=limits.SUBJECT_MAX_LENGTH
-    )
-    message = serializers.CharField(
-        min_length=limits.MESSAGE_MIN_LENGTH, max_length=limits.MESSAGE_MAX_LENGTH
-    )
+    subject = StrictCharField(min_length=limits.SUBJECT_MIN_LENGTH, max_length=limits.SUBJECT_MAX_LENGTH)
+    message = StrictCharField(min_length=limits.MESSAGE_MIN_LENGTH, max_length=limits.MESSAGE_MAX_LENGTH)
     priority = serializers.ChoiceField(choices=Ticket.Priority.choices, default=Ticket.Priority.NORMAL)
-    category = serializers.CharField(required=False, allow_blank=True, max_length=limits.CATEGORY_MAX_LENGTH)
+    category = StrictCharField(required=False, allow_blank=True, max_length=limits.CATEGORY_MAX_LENGTH)
 
 
 class MyReplySerializer(serializers.Serializer):
-    body = serializers.CharField(min_length=limits.MESSAGE_MIN_LENGTH, max_length=limits.MESSAGE_MAX_LENGTH)
+    body = StrictCharField(min_length=limits.MESSAGE_MIN_LENGTH, max_length=limits.MESSAGE_MAX_LENGTH)
 
 
 class MyTicketFilter(django_filters.FilterSet):

@@ -5,6 +5,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import User
+from helpdesk.fields import StrictCharField, StrictEmailField
 from tickets import limits
 from tickets.exceptions import InvalidInput
 from tickets.models import Attachment, Customer, Inbox, Message, Tag, Ticket, TicketEvent
@@ -159,24 +160,6 @@ class EventSerializer(serializers.ModelSerializer):
 #
 # Inputs are strict about types: a number where text is expected, or text where an object
 # is expected, is a 400 naming the field rather than a silent conversion.
-
-
-class StrictCharField(serializers.CharField):
-    default_error_messages = {"invalid": "Must be a string."}
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class StrictEmailField(serializers.EmailField):
-    default_error_messages = {"invalid": "Invalid email format.", "not_a_string": "Must be a string."}
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("not_a_string")
-        return super().to_internal_value(data).lower()
 
 
 class EnumField(serializers.ChoiceField):

@@ -154,16 +154,13 @@ class CtxfyView(DialectView):
     invalid_message = BAD_REQUEST_MESSAGE
 
     def error_body(self, problem: Problem) -> dict:
-        if problem.status >= 500:
-            return {
-                "error": "Internal Server Error",
-                "message": SERVER_ERROR_MESSAGE,
-                "code": problem.status,
-                "requestId": self.request_id,
-            }
-        body = {"error": problem.phrase, "message": problem.message, "code": problem.status}
+        # The document's own 500 message; a 503 (the database away) says to retry.
+        message = SERVER_ERROR_MESSAGE if problem.is_unexpected else problem.message
+        body = {"error": problem.phrase, "message": message, "code": problem.status}
         if problem.status == 400:
             body["details"] = problem.details
+        if problem.status >= 500:
+            body["requestId"] = self.request_id
         return body
 
 

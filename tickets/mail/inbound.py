@@ -9,10 +9,11 @@ What an email becomes (docs/deploy.md, "Inbound email"):
 1. The thread: the signed per-ticket reply address among the recipients, then
    ``In-Reply-To``/``References`` against the Message-IDs we sent and received, then
    ``[PREFIX-123]`` in the subject within the organization of the inbox it was sent to.
-2. Automatic mail (auto-replies, bounces, lists, mailer-daemon) is recorded as an internal
-   note on its ticket and never answered, so no mail loop can start; with no ticket it is
-   dropped (logged). Our own mail coming back (it carries ``X-Helpdesk-Kind``) is
-   ignored; the support mailbox's mail counts only as an answer through a reply address.
+2. Automatic mail (auto-replies, bounces, lists, mailer-daemon, and mail with no usable
+   From address such as ``From: <>``) is recorded as an internal note on its ticket and
+   never answered, so no mail loop can start; with no ticket it is dropped (logged). Our
+   own mail coming back (it carries ``X-Helpdesk-Kind``) is ignored; the support
+   mailbox's mail counts only as an answer through a reply address.
 3. On a known ticket, the ticket's customer adds a reply (a closed ticket gets a new,
    linked ticket instead); an agent of the organization adds a public reply when the mail
    came to the signed reply address (else an internal note, since a From header is easy
@@ -27,7 +28,9 @@ What an email becomes (docs/deploy.md, "Inbound email"):
 import logging
 import re
 from dataclasses import dataclass
+from email.errors import HeaderParseError
 
+from anymail.exceptions import AnymailInvalidAddress
 from django.conf import settings
 from django.db.models import Q
 
@@ -63,8 +66,10 @@ class InboundResult:
 
 # What anymail's parsers raise on a payload that is not the provider's documented shape:
 # a missing field (KeyError, MultiValueDictKeyError), broken JSON (ValueError), a list or
-# a string where an object belongs (TypeError, AttributeError). The webhook answers 400.
-MALFORMED_PAYLOAD_ERRORS = (KeyError, ValueError, TypeError, AttributeError)
+# a string where an object belongs (TypeError, AttributeError), JSON nested too deep for
+# Python's json (RecursionError: a JSON body is measured before, see the middleware, but
+# Mailgun carries JSON inside a form field). The webhook answers 400.
+MALFORMED_PAYLOAD_ERRORS = (KeyError, ValueError, TypeError, AttributeError, RecursionError)
 
 
 class InboundHandlingError(RuntimeError):
@@ -106,7 +111,17 @@ def raw_source(email) -> str:
 
 
 def sender_of(email) -> tuple[str, str]:
-    sender = email.from_email
+    """The From address (lower case) and display name; ``("", "")`` when there is none.
+
+    ``From: <>`` (the null sender bounces and some robots use) or an unparseable From
+    names nobody we could answer: such mail is handled like any automatic mail, never
+    a failure of the webhook (anymail raises on reading it; that was a 500, retried by
+    the provider for ever).
+    """
+    try:
+        sender = email.from_email
+    except (AnymailInvalidAddress, HeaderParseError):
+        return "", ""
     if isinstance(sender, list):
         sender = sender[0] if sender else None
     if sender is None:
@@ -316,12 +331,10 @@ def process(email) -> InboundResult:
     """Turn one received email into a ticket change, through the services."""
     raw = raw_source(email)
     sender, sender_name = sender_of(email)
-    if (
-        not sender
-        or email.get(OWN_MAIL_HEADER) is not None
-        or sender.startswith(f"{addresses.REPLY_LOCAL_PART}+")
-    ):
-        return InboundResult("dropped", reason="our own email, or from nobody")
+    if email.get(OWN_MAIL_HEADER) is not None or sender.startswith(f"{addresses.REPLY_LOCAL_PART}+"):
+        return InboundResult("dropped", reason="our own email")
+    # Mail from nobody (no usable From) goes on as automatic mail (is_automatic): kept as
+    # a note on the ticket it answers, else dropped with the reason logged.
     # The support mailbox (SUPPORT_EMAIL, an inbox's support_email) is ours too: its
     # mail is only trusted as a reply through a ticket's signed reply address.
     from_support_mailbox = addresses.is_own_address(sender)
@@ -358,10 +371,11 @@ def process(email) -> InboundResult:
         return InboundResult("agent_reply", ticket, message)
 
     if automatic:
+        who = sender or "an unknown sender (no usable From address)"
         if ticket is None:
-            logger.warning("Automatic email from %s matched no ticket; dropped (%s)", sender, subject)
+            logger.warning("Automatic email from %s matched no ticket; dropped (%s)", who, subject)
             return InboundResult("dropped", reason="automatic email without a ticket")
-        note = f"Automatic email from {sender} (not answered): {subject}\n\n{body}"
+        note = f"Automatic email from {who} (not answered): {subject}\n\n{body}"
         message, _ = services.add_message(
             ticket=ticket,
             body=note[: limits.MESSAGE_MAX_LENGTH],

@@ -18,6 +18,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import HttpResponse, QueryDict
 from django.utils.datastructures import MultiValueDict
 
+from helpdesk.parsers import MAX_JSON_DEPTH, nesting_depth
+
 from .inbound import MALFORMED_PAYLOAD_ERRORS
 
 logger = logging.getLogger("tickets.mail")
@@ -47,6 +49,10 @@ def parse_multipart(content_type: str, body: bytes, encoding: str) -> tuple[Quer
     return post, files
 
 
+def _too_deep(body: bytes) -> bool:
+    return nesting_depth(body.decode("utf-8", errors="replace")) > MAX_JSON_DEPTH
+
+
 class InboundEmailBodyMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -63,6 +69,10 @@ class InboundEmailBodyMiddleware:
             if len(body) > settings.INBOUND_EMAIL_MAX_BYTES:
                 return HttpResponse("Email too large.", status=413, content_type="text/plain")
             request._body = body
+            if request.content_type == "application/json" and _too_deep(body):
+                # Postmark posts JSON that anymail decodes recursively: measured first.
+                logger.error("Inbound email payload nested too deeply at %s", request.path)
+                return HttpResponse("Malformed inbound email payload.", status=400, content_type="text/plain")
             if request.content_type == "multipart/form-data":
                 request._post, request._files = parse_multipart(
                     request.META["CONTENT_TYPE"], body, request.encoding or settings.DEFAULT_CHARSET

@@ -8,17 +8,23 @@ face is a new row in ``ENTRY_POINTS``.
 """
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from unittest import mock
 
+import jwt
 import pytest
 from django.conf import settings
+from django.db import OperationalError
+from django.db.backends.utils import CursorWrapper
 from django.http.response import HttpResponseBase
 from rest_framework.test import APIClient
 
 from accounts.models import CustomerToken
 from helpdesk.api_errors import status_phrase
+from helpdesk.parsers import MAX_JSON_DEPTH
 from tickets import services
 from tickets.models import Customer, Message, Tag, Ticket, TicketEvent
 from tickets.tests import factories
@@ -158,6 +164,30 @@ ENTRY_POINTS = [
         required_fields=("name",),
     ),
     EntryPoint(
+        name="customer api: create ticket",
+        method="post",
+        path=lambda world: "/api/v1/me/tickets",
+        body=lambda world: {
+            "subject": "Payment not received",
+            "message": "The payment has not appeared in my account.",
+            "priority": "high",
+            "category": "billing",
+        },
+        text_fields=("subject", "message", "category"),
+        enum_fields=("priority",),
+        required_fields=("subject", "message"),
+        client=lambda world: world.customer_client,
+    ),
+    EntryPoint(
+        name="customer api: reply",
+        method="post",
+        path=lambda world: f"/api/v1/me/tickets/{world.ticket.public_id}/messages",
+        body=lambda world: {"body": "It was on March 14th at 2pm."},
+        text_fields=("body",),
+        required_fields=("body",),
+        client=lambda world: world.customer_client,
+    ),
+    EntryPoint(
         name="api: rename tag",
         method="patch",
         path=lambda world: f"/api/v1/tags/{world.tag.pk}",
@@ -171,7 +201,13 @@ ENTRY_POINTS = [
 # The dialects: each seed product's write endpoints, each with its own error shape
 # (docs/dialects.md). They share DialectView's parsing, so each row proves the shape.
 
-STATUS_CODES = {400: "VALIDATION_ERROR", 413: "PAYLOAD_TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE"}
+STATUS_CODES = {
+    400: "VALIDATION_ERROR",
+    401: "UNAUTHORIZED",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    503: "SERVICE_UNAVAILABLE",
+}
 
 
 def _json(response: HttpResponseBase, status_code: int) -> dict:
@@ -181,10 +217,16 @@ def _json(response: HttpResponseBase, status_code: int) -> dict:
     return response.json()
 
 
+def _server_side(response, status_code: int) -> set:
+    """A 5xx body quotes the request id (``requestId``) in every dialect; nothing else does."""
+    return {"requestId"} if status_code >= 500 else set()
+
+
 def assert_appbox_error(response, status_code: int) -> dict:
     """appbox / CrawlChat: ``{"error": "<reason phrase>", "message", "details"?}``."""
     body = _json(response, status_code)
-    assert set(body) <= {"error", "message", "details"}, body
+    assert set(body) <= {"error", "message", "details"} | _server_side(response, status_code), body
+    assert body.get("requestId", response["X-Request-ID"]) == response["X-Request-ID"]
     assert body["error"] == status_phrase(status_code)
     assert isinstance(body["message"], str) and body["message"]
     assert status_code != 400 or body["details"], body
@@ -194,7 +236,9 @@ def assert_appbox_error(response, status_code: int) -> dict:
 def assert_ctxfy_error(response, status_code: int) -> dict:
     """Ctxfy: ``{"error", "message", "code"}``, plus ``details`` on a 400, as documented."""
     body = _json(response, status_code)
-    assert set(body) == {"error", "message", "code"} | ({"details"} if status_code == 400 else set()), body
+    assert set(body) == {"error", "message", "code"} | ({"details"} if status_code == 400 else set()) | (
+        _server_side(response, status_code)
+    ), body
     assert body["error"] == status_phrase(status_code)
     assert body["code"] == status_code
     if status_code == 400:
@@ -207,7 +251,7 @@ def assert_envelope_error(response, status_code: int) -> dict:
     """In-app / SupportDesk: ``{"success": false, "error": {"code", "message", "details"}}``."""
     body = _json(response, status_code)
     assert body["success"] is False
-    assert set(body["error"]) == {"code", "message", "details"}, body
+    assert set(body["error"]) == {"code", "message", "details"} | _server_side(response, status_code), body
     assert body["error"]["code"] == STATUS_CODES[status_code]
     assert isinstance(body["error"]["message"], str) and body["error"]["message"]
     assert status_code != 400 or body["error"]["details"], body
@@ -525,6 +569,44 @@ def test_body_over_the_size_limit_is_a_413_and_stores_nothing(entry, world):
     assert snapshot() == before
 
 
+def _deeply_nested(body: dict, depth: int) -> str:
+    """The valid body with one more field nested ``depth`` arrays deep."""
+    return encode(body)[:-1] + ', "nested": ' + "[" * depth + "]" * depth + "}"
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS, ids=lambda entry: entry.name)
+@pytest.mark.parametrize("depth", [500, 10_000])
+def test_deeply_nested_json_is_a_400_in_the_face_shape_and_stores_nothing(entry, depth, world):
+    # 10,000 levels made Python's json raise RecursionError (a 500); a few hundred were
+    # parsed, then walked recursively, or silently accepted by the dialects.
+    before = snapshot()
+    response = send(entry, world, _deeply_nested(entry.body(world), depth))
+    entry.assert_shape(response, 400)
+    assert snapshot() == before
+
+
+def test_nesting_up_to_the_limit_is_still_accepted(world):
+    entry = ENTRY_POINTS[0]
+    body = {**entry.body(world), "metadata": {"plan": "pro"}}
+    # Depth counts every array and object, the body itself included.
+    raw = _deeply_nested(body, MAX_JSON_DEPTH - 1)
+    assert send(entry, world, raw).status_code == 201
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS, ids=lambda entry: entry.name)
+def test_a_database_outage_is_a_503_with_retry_after_in_the_face_shape(entry, world):
+    # Every query fails as if PostgreSQL had gone away; the first one (the credential's
+    # lookup) is where it shows.
+    before = snapshot()
+    with mock.patch.object(
+        CursorWrapper, "execute", side_effect=OperationalError("server closed the connection")
+    ):
+        response = send(entry, world, encode(entry.body(world)))
+    entry.assert_shape(response, 503)
+    assert int(response["Retry-After"]) > 0
+    assert snapshot() == before
+
+
 @pytest.mark.parametrize(
     "query",
     [
@@ -587,6 +669,48 @@ def test_garbage_in_a_path_parameter_is_a_404_in_the_error_shape(api, path, worl
 def test_nul_in_a_page_path_is_a_404_page_not_a_500(client, path, db):
     response = client.get(path)
     assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+
+
+def _customer_jwt(organization, **claims) -> str:
+    payload = {"iss": organization.public_id, "sub": "user-42", "exp": int(time.time()) + 600}
+    return jwt.encode({**payload, **claims}, organization.jwt_secret, algorithm="HS256")
+
+
+@pytest.mark.parametrize(
+    ("path", "assert_shape"),
+    [("/api/v1/me/tickets", assert_error), (INAPP_TICKETS, assert_inapp_error)],
+    ids=["customer api", "inapp"],
+)
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"sub": "user\x0042"},
+        {"name": "Jane\x00Doe"},
+        {"email": "jane\x00@example.com"},
+        {"sub": "user\ud80042"},
+        {"iss": "01JC3V5Q8W1S7Y2K4M6N8P0R2T\x00"},
+    ],
+    ids=["NUL in sub", "NUL in name", "NUL in email", "surrogate in sub", "NUL in iss"],
+)
+def test_a_customer_jwt_with_text_that_cannot_be_stored_is_a_401_and_stores_nothing(
+    path, assert_shape, claims, organization, world
+):
+    before = snapshot()
+    response = _bearer(_customer_jwt(organization, **claims)).get(path)
+    assert_shape(response, 401)
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize(
+    "page",
+    ["99999999999999999999", "1" * 5000],
+    ids=["past the database's integers as an OFFSET (was a 500)", "too long for Python to read as a number"],
+)
+def test_an_impossible_queue_page_is_a_page_not_a_500(agent_client, page, world):
+    # Django's get_page, as HTML pages do: past the end is the last page, not a number the first.
+    response = agent_client.get(f"/desk/?view=all&page={page}")
+    assert response.status_code == 200
     assert response["Content-Type"].startswith("text/html")
 
 

@@ -5,12 +5,14 @@ The mail provider being down is the email face's promise: a failed delivery is r
 and recorded without failing or losing the ticket (see ``tickets/tests/test_mail*.py``).
 """
 
+import base64
 import json
 import logging
 from unittest import mock
 
 import pytest
 from django.db import OperationalError
+from django.db.backends.utils import CursorWrapper
 from django.test import override_settings
 from rest_framework.test import APIClient
 
@@ -105,6 +107,55 @@ def test_a_retry_after_the_outage_creates_the_ticket_exactly_once(api_no_raise, 
     )
     assert second.status_code == 201, second.content
     assert Ticket.objects.count() == 1
+
+
+# Every other face: pages, webhooks, the health check -------------------------------------------
+
+
+@pytest.mark.parametrize("who", ["agent", "customer", "anonymous"])
+def test_a_database_outage_on_a_page_is_a_503_page_with_retry_after(agent_client, client, ticket, who):
+    browser, path = {
+        "agent": (agent_client, "/desk/"),
+        "customer": (client, f"/t/{ticket.public_id}/{ticket.access_key}/"),
+        "anonymous": (client, "/accounts/login/"),
+    }[who]
+    browser.raise_request_exception = False
+    with mock.patch.object(CursorWrapper, "execute", side_effect=OperationalError("gone")):
+        response = browser.get(path) if who != "anonymous" else browser.post(path, {"username": "a@b.c"})
+    assert response.status_code == 503
+    assert response["Content-Type"].startswith("text/html")
+    assert b"briefly unavailable" in response.content
+    assert int(response["Retry-After"]) > 0
+
+
+def test_a_database_outage_on_the_inbound_mail_webhook_is_a_503_so_the_provider_retries(
+    client, inbox, settings
+):
+    settings.ANYMAIL = {"WEBHOOK_SECRET": "anymail:webhook-secret"}
+    client.raise_request_exception = False
+    payload = {
+        "email": "From: Jane <jane@example.com>\r\nTo: support@acme.test\r\nSubject: Hi\r\n\r\nHello",
+        "to": "support@acme.test",
+        "from": "Jane <jane@example.com>",
+        "subject": "Hi",
+        "envelope": json.dumps({"to": ["support@acme.test"], "from": "jane@example.com"}),
+        "charsets": json.dumps({"to": "UTF-8", "subject": "UTF-8", "from": "UTF-8"}),
+    }
+    auth = {"HTTP_AUTHORIZATION": "Basic " + base64.b64encode(b"anymail:webhook-secret").decode()}
+    with mock.patch.object(CursorWrapper, "execute", side_effect=OperationalError("gone")):
+        response = client.post("/anymail/sendgrid/inbound/", payload, **auth)
+    body = assert_error(response, 503)
+    assert "nothing was saved" in body["message"]
+    assert int(response["Retry-After"]) > 0
+
+
+def test_the_health_check_reports_a_database_outage_as_503(client, db):
+    client.raise_request_exception = False
+    with mock.patch.object(CursorWrapper, "execute", side_effect=OperationalError("gone")):
+        response = client.get("/healthz")
+    # A load balancer reads the status: 503 takes the instance out of rotation for a while.
+    assert response.status_code == 503
+    assert int(response["Retry-After"]) > 0
 
 
 # Redis down ----------------------------------------------------------------------------------

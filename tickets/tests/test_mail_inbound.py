@@ -524,6 +524,43 @@ def test_an_auto_reply_matching_no_ticket_opens_nothing(client, inbox):
     assert mail.outbox == []
 
 
+@pytest.mark.parametrize("sender", ["<>", "Someone <>"])
+def test_mail_from_no_usable_address_matching_no_ticket_is_dropped_with_a_reason_not_a_500(
+    client, inbox, sender, caplog
+):
+    # anymail cannot read such a From: the webhook answered 500 and the provider retried.
+    response = post_sendgrid(client, make_email(sender=sender, subject="Hello there"))
+
+    assert response.status_code == 200
+    assert Ticket.objects.count() == 0
+    assert mail.outbox == []
+    assert "unknown sender (no usable From address) matched no ticket; dropped" in caplog.text
+
+
+def test_mail_from_no_usable_address_answering_our_notification_is_kept_as_a_note(
+    client, ticket, django_capture_on_commit_callbacks
+):
+    confirmation = Delivery.objects.get(ticket=ticket, kind=Delivery.Kind.CONFIRMATION)
+    deliveries_before = Delivery.objects.count()
+    reply = make_email(
+        sender="<>",
+        to=addresses.reply_address(ticket),
+        subject="Re: [INV-1] We received your request",
+        text="Your message could not be delivered.",
+        headers={"In-Reply-To": confirmation.message_id_header},
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post_sendgrid(client, reply).status_code == 200
+
+    note = only_new_message(ticket)
+    assert note.kind == Message.Kind.NOTE
+    assert "Your message could not be delivered." in note.body
+    assert "no usable From address" in note.body
+    assert Delivery.objects.count() == deliveries_before
+    assert mail.outbox == []
+
+
 def test_mail_from_our_own_address_is_ignored(client, inbox):
     post_sendgrid(client, make_email(sender="helpdesk@acme.test", subject="Loop?"))
 
@@ -762,6 +799,9 @@ MALFORMED_PAYLOADS = [
     ("postmark", "[1, 2, 3]", "application/json"),
     ("postmark", '{"FromFull": "not an object", "ToFull": 7, "Headers": "x"}', "application/json"),
     ("postmark", "Subject=hello", "application/x-www-form-urlencoded"),
+    # Nested past Python's json recursion (RecursionError, a 500 and retries for ever).
+    ("postmark", '{"From": ' + "[" * 10_000 + "]" * 10_000 + "}", "application/json"),
+    ("mailgun", {**mailgun_signature(), "message-headers": "[" * 10_000 + "]" * 10_000}, None),
 ]
 
 
