@@ -21,6 +21,7 @@ from accounts.models import ApiKey, AuditEvent, Membership
 from tickets import exceptions, services
 from tickets.actors import Actor
 from tickets.models import Inbox, SavedReply, Ticket
+from tickets.querysets import OPEN_STATUSES
 
 from . import settings_forms as forms
 
@@ -86,7 +87,7 @@ def inbox_list(request):
     organization = request.membership.organization
     inboxes = Inbox.objects.filter(organization=organization).annotate(
         open_tickets=Count(
-            "tickets", filter=Q(tickets__status__in=[Ticket.Status.OPEN, Ticket.Status.IN_PROGRESS])
+            "tickets", filter=Q(tickets__status__in=OPEN_STATUSES)
         )
     )
     return _render(request, "dashboard/settings/inboxes.html", "inboxes", {"inboxes": inboxes})
@@ -141,7 +142,7 @@ def _member_rows(organization):
                 "user__assigned_tickets",
                 filter=Q(
                     user__assigned_tickets__organization=organization,
-                    user__assigned_tickets__status__in=[Ticket.Status.OPEN, Ticket.Status.IN_PROGRESS],
+                    user__assigned_tickets__status__in=OPEN_STATUSES,
                 ),
             )
         )

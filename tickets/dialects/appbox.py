@@ -15,7 +15,8 @@ from helpdesk.headers import idempotency_key
 from helpdesk.schema import IDEMPOTENCY_KEY_PARAMETER
 from tickets import exceptions as domain
 from tickets import limits, services
-from tickets.models import Inbox, Ticket
+from tickets.models import Ticket
+from tickets.selectors import resolve_inbox
 
 from .authentication import HeaderApiKeyAuthentication
 from .base import (
@@ -135,18 +136,18 @@ class CreateTicketView(AppboxView):
     )
     def post(self, request, paywall_id: str):
         principal = request.auth
-        inbox = (
-            Inbox.objects.select_related("organization")
-            .filter(public_id=paywall_id, organization_id__in=principal.organization_ids)
-            .first()
-            if looks_like_public_id(paywall_id)
-            else None
-        )
         # An unknown paywall answers like another owner's: the key learns nothing about
         # which ids exist elsewhere, and the answer stays within the documented codes.
-        restricted = principal.restricted_inbox_id
-        if inbox is None or (restricted is not None and inbox.pk != restricted):
+        if not looks_like_public_id(paywall_id):
             raise domain.PermissionDenied(PAYWALL_MISMATCH)
+        try:
+            inbox = resolve_inbox(
+                organization_ids=principal.organization_ids,
+                restricted_inbox_id=principal.restricted_inbox_id,
+                public_id=paywall_id,
+            )
+        except (domain.NotFound, domain.PermissionDenied):
+            raise domain.PermissionDenied(PAYWALL_MISMATCH) from None
         data = self.validated(AppboxCreateTicketInput)
         ticket, _ = services.create_ticket(
             inbox=inbox,

@@ -15,7 +15,7 @@ from helpdesk.headers import idempotency_key
 from helpdesk.schema import IDEMPOTENCY_KEY_PARAMETER
 from tickets import exceptions as domain
 from tickets import limits, services
-from tickets.models import Inbox
+from tickets.selectors import resolve_inbox
 
 from .authentication import HeaderApiKeyAuthentication
 from .base import (
@@ -143,17 +143,18 @@ class CreateTicketView(CrawlChatView):
     )
     def post(self, request, collection_id: str):
         principal = request.auth
-        inbox = (
-            Inbox.objects.select_related("organization")
-            .filter(public_id=collection_id, organization_id__in=principal.organization_ids)
-            .first()
-            if looks_like_public_id(collection_id)
-            else None
-        )
-        if inbox is None:
+        if not looks_like_public_id(collection_id):
             raise domain.NotFound("Collection not found.")
-        if principal.restricted_inbox_id is not None and inbox.pk != principal.restricted_inbox_id:
-            raise domain.PermissionDenied("This API key is restricted to another collection.")
+        try:
+            inbox = resolve_inbox(
+                organization_ids=principal.organization_ids,
+                restricted_inbox_id=principal.restricted_inbox_id,
+                public_id=collection_id,
+            )
+        except domain.NotFound:
+            raise domain.NotFound("Collection not found.") from None
+        except domain.PermissionDenied:
+            raise domain.PermissionDenied("This API key is restricted to another collection.") from None
         data = self.validated(CrawlChatCreateTicketInput)
         ticket, _ = services.create_ticket(
             inbox=inbox,
