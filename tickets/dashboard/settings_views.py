@@ -86,9 +86,7 @@ def index(request):
 def inbox_list(request):
     organization = request.membership.organization
     inboxes = Inbox.objects.filter(organization=organization).annotate(
-        open_tickets=Count(
-            "tickets", filter=Q(tickets__status__in=OPEN_STATUSES)
-        )
+        open_tickets=Count("tickets", filter=Q(tickets__status__in=OPEN_STATUSES))
     )
     return _render(request, "dashboard/settings/inboxes.html", "inboxes", {"inboxes": inboxes})
 
