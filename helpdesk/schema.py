@@ -33,6 +33,7 @@ ERROR_DESCRIPTIONS = {
 STATUS_DESCRIPTIONS = {
     **ERROR_DESCRIPTIONS,
     405: "This method is not allowed on this path (the path's other operations are).",
+    406: "The `Accept` header asks for something other than JSON.",
     500: "An unexpected error on our side; quote the request id.",
     503: "The database was unavailable; nothing was saved. `Retry-After` says when to retry.",
 }
@@ -207,14 +208,15 @@ METHODS = ("get", "put", "post", "delete", "patch")
 def statuses_answered(path: str, method: str, operation: dict, path_item: dict) -> set[int]:
     """Every status an operation can answer besides the ones its view names itself.
 
-    Any operation: 401 (a credential is needed), 429 (throttled), 500, and 405 when its
-    path refuses some method (each face answers a refused method in its own shape). A
-    body: 400, 413, 415. An ``Idempotency-Key`` header: 422. An id in the path: 404. Query
-    parameters: 400. The native API also answers 403 (a credential of the wrong kind), 503
-    (the database went away; ``helpdesk.api_errors``) and, on a list, 404 (a page past the
-    end).
+    Any operation: 401 (a credential is needed), 429 (throttled), 500, 503 (the database
+    went away; ``helpdesk.problems``), and 405 when its path refuses some method (each face
+    answers a refused method in its own shape). A body: 400, 413, 415. An
+    ``Idempotency-Key`` header: 422. An id in the path: 404. Query parameters: 400. The
+    native API also answers 403 (a credential of the wrong kind), 406 (an ``Accept`` header
+    it cannot satisfy; the dialects answer JSON whatever is asked) and, on a list, 404 (a
+    page past the end).
     """
-    statuses = {429, 500}
+    statuses = {429, 500, 503}
     if operation.get("security") != [{}]:
         statuses.add(401)
     if any(other not in path_item for other in METHODS):
@@ -231,7 +233,7 @@ def statuses_answered(path: str, method: str, operation: dict, path_item: dict) 
     if any(parameter["in"] == "query" for parameter in parameters):
         statuses.add(400)
     if path.startswith("/api/"):
-        statuses |= {403, 503}
+        statuses |= {403, 406}
         if any(parameter["in"] == "query" and parameter["name"] == "page" for parameter in parameters):
             statuses.add(404)  # a page past the end
     return statuses
