@@ -12,6 +12,21 @@ from rest_framework.test import APIClient
 from helpdesk.tests import status_recorder
 from tickets.tests import factories
 
+# PostgreSQL-only tests -------------------------------------------------------------------
+
+POSTGRES_ONLY = "needs PostgreSQL: run with DATABASE_URL=postgres://... (CI does)"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skips the tests marked ``postgres`` when the run is on SQLite, with the reason shown
+    (``-ra``): the one place that decides, so no test can skip quietly for another reason."""
+    if connection.vendor == "postgresql":
+        return
+    for item in items:
+        if item.get_closest_marker("postgres"):
+            item.add_marker(pytest.mark.skip(reason=POSTGRES_ONLY))
+
+
 # Statuses the run observes, against the OpenAPI document ---------------------------------
 
 
@@ -123,12 +138,6 @@ def api(client_for_key, api_key) -> APIClient:
 @pytest.fixture
 def ticket(inbox):
     return factories.make_ticket(inbox)
-
-
-@pytest.fixture
-def needs_postgres():
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL: run with DATABASE_URL=postgres://... (CI does)")
 
 
 # Browser tests ---------------------------------------------------------------------------

@@ -75,19 +75,6 @@ class AgentTokenAuthentication(BearerAuthentication):
 # another kind, so they chain with each other and with the classes above.
 
 
-def _expected_organization_id(request) -> int | None:
-    """The organization a view is bound to, when it is (a dialect route may be)."""
-    view = (getattr(request, "parser_context", None) or {}).get("view")
-    resolver = getattr(view, "customer_organization_id", None)
-    return resolver(request) if callable(resolver) else None
-
-
-def _check_organization(request, organization_id: int) -> None:
-    expected = _expected_organization_id(request)
-    if expected is not None and expected != organization_id:
-        raise exceptions.AuthenticationFailed(BAD_CREDENTIAL)
-
-
 class CustomerTokenAuthentication(BearerAuthentication):
     """A customer token minted by the integrator: ``Authorization: Bearer hdc_...``."""
 
@@ -102,7 +89,6 @@ class CustomerTokenAuthentication(BearerAuthentication):
         # A token is only ever good for its own organization's customer.
         if customer.organization_id != customer_token.organization_id:
             raise exceptions.AuthenticationFailed(BAD_CREDENTIAL)
-        _check_organization(request, customer_token.organization_id)
         _touch(customer_token)
         return (None, Principal.for_customer(customer, f"customer_token:{customer_token.pk}"))
 
@@ -110,27 +96,16 @@ class CustomerTokenAuthentication(BearerAuthentication):
 class CustomerJWTAuthentication(BearerAuthentication):
     """A JWT from the integrator's own sign-in, naming the customer (accounts/customer_jwt.py)."""
 
-    def organization_for(self, request, header: dict, unverified_claims: dict):
-        """Which organization's keys verify this token. Subclasses may name it otherwise."""
-        return customer_jwt.organization_named_by(header, unverified_claims)
-
     def authenticate(self, request):
         token = bearer_token(request)
         if token is None:
             return None
         try:
-            claims = customer_jwt.decode(
-                token,
-                organization_resolver=lambda header, unverified: self.organization_for(
-                    request, header, unverified
-                ),
-            )
+            claims = customer_jwt.decode(token)
         except customer_jwt.NotAJWT:
             return None
         except customer_jwt.InvalidCustomerJWT:
             raise exceptions.AuthenticationFailed(BAD_CREDENTIAL) from None
-        _check_organization(request, claims.organization.pk)
-
         try:
             customer, _ = services.upsert_customer(
                 organization=claims.organization,

@@ -87,7 +87,7 @@ def verification_key(organization: Organization, algorithm: str):
     raise InvalidCustomerJWT("Unsupported algorithm.")
 
 
-def decode(token: str, *, organization_resolver=organization_named_by) -> CustomerClaims:
+def decode(token: str) -> CustomerClaims:
     """Verify a customer JWT and return who it names. Raises NotAJWT or InvalidCustomerJWT."""
     header = read_header(token)
     algorithm = header.get("alg")
@@ -97,7 +97,7 @@ def decode(token: str, *, organization_resolver=organization_named_by) -> Custom
         unverified = jwt.decode(token, options={"verify_signature": False})
     except jwt.PyJWTError:
         raise InvalidCustomerJWT("Malformed token.") from None
-    organization = organization_resolver(header, unverified)
+    organization = organization_named_by(header, unverified)
     try:
         claims = jwt.decode(
             token,

@@ -375,8 +375,9 @@ def test_a_saved_reply_needs_a_title_and_a_body(organization, owner):
         )
 
 
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_two_owners_demoting_each_other_at_once_leave_one_owner(needs_postgres):
+def test_two_owners_demoting_each_other_at_once_leave_one_owner():
     import threading
 
     from django.db import connection

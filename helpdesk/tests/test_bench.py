@@ -18,10 +18,7 @@ import pytest
 BASE_DIR = Path(__file__).resolve().parents[2]
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 
-pytestmark = pytest.mark.skipif(
-    not DATABASE_URL.startswith(("postgres://", "postgresql://")),
-    reason="needs PostgreSQL: run with DATABASE_URL=postgres://... (CI does)",
-)
+pytestmark = pytest.mark.postgres
 
 ROWS = [
     "create-ticket POST /api/v1/tickets",

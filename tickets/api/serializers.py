@@ -185,10 +185,6 @@ class MetadataField(serializers.JSONField):
             raise serializers.ValidationError(error.message) from None
 
 
-# Kept for callers that imported the earlier name.
-StrictJSONObjectField = MetadataField
-
-
 class TagNamesField(serializers.ListField):
     def __init__(self, **kwargs):
         super().__init__(

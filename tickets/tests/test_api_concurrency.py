@@ -51,9 +51,8 @@ def fresh_throttles():
     cache.clear()
 
 
-def test_twenty_simultaneous_creates_for_one_new_customer_with_a_limit_of_two(
-    needs_postgres, fresh_throttles
-):
+@pytest.mark.postgres
+def test_twenty_simultaneous_creates_for_one_new_customer_with_a_limit_of_two(fresh_throttles):
     organization = factories.make_organization()
     inbox = factories.make_inbox(organization, prefix="RACE", daily_limit_per_customer=2, is_default=True)
     _, key = factories.make_api_key(organization)
@@ -75,9 +74,8 @@ def test_twenty_simultaneous_creates_for_one_new_customer_with_a_limit_of_two(
     assert Ticket.objects.filter(inbox=inbox).count() == 2
 
 
-def test_fifty_simultaneous_creates_in_one_inbox_get_fifty_consecutive_numbers(
-    needs_postgres, fresh_throttles
-):
+@pytest.mark.postgres
+def test_fifty_simultaneous_creates_in_one_inbox_get_fifty_consecutive_numbers(fresh_throttles):
     organization = factories.make_organization()
     inbox = factories.make_inbox(organization, prefix="SEQ", is_default=True)
     _, key = factories.make_api_key(organization)
@@ -94,7 +92,8 @@ def test_fifty_simultaneous_creates_in_one_inbox_get_fifty_consecutive_numbers(
     assert inbox.next_number == 51
 
 
-def test_concurrent_retries_with_one_idempotency_key_create_one_ticket(needs_postgres, fresh_throttles):
+@pytest.mark.postgres
+def test_concurrent_retries_with_one_idempotency_key_create_one_ticket(fresh_throttles):
     organization = factories.make_organization()
     inbox = factories.make_inbox(organization, prefix="IDEM", is_default=True)
     _, key = factories.make_api_key(organization)
@@ -108,7 +107,8 @@ def test_concurrent_retries_with_one_idempotency_key_create_one_ticket(needs_pos
     assert sum(1 for response in responses if response.get("Idempotent-Replayed") == "true") == 9
 
 
-def test_concurrent_creates_under_a_monthly_quota_stop_exactly_at_it(needs_postgres, fresh_throttles):
+@pytest.mark.postgres
+def test_concurrent_creates_under_a_monthly_quota_stop_exactly_at_it(fresh_throttles):
     organization = factories.make_organization(monthly_ticket_quota=5)
     factories.make_inbox(organization, prefix="QUO", is_default=True)
     _, key = factories.make_api_key(organization)

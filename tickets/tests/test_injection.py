@@ -79,15 +79,6 @@ def sending_mail(settings):
     settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
 
 
-def needs_admin(model_name: str):
-    from django.urls import NoReverseMatch, reverse
-
-    try:
-        reverse(f"admin:tickets_{model_name.lower()}_changelist")
-    except NoReverseMatch:
-        pytest.skip(f"tickets.{model_name} is not in the admin yet")
-
-
 @pytest.fixture
 def poisoned(organization, inbox, agent, django_capture_on_commit_callbacks):
     """A ticket with a payload in every field that is ever displayed."""
@@ -147,32 +138,28 @@ HTML_SURFACES = [
         lambda ticket, agent: agent_client(agent).get(f"/desk/tickets/{ticket.public_id}/timeline"),
     ),
     ("dashboard notifications", lambda ticket, agent: agent_client(agent).get("/desk/notifications/")),
+    # A model missing from the admin answers 404 here, and the row fails: it is never skipped.
     (
         "admin ticket list",
-        lambda ticket, agent: (
-            needs_admin("Ticket")
-            or staff_client(ticket.organization).get("/admin/tickets/ticket/", {"q": PAYLOADS[0]})
+        lambda ticket, agent: staff_client(ticket.organization).get(
+            "/admin/tickets/ticket/", {"q": PAYLOADS[0]}
         ),
     ),
     (
         "admin ticket page",
-        lambda ticket, agent: (
-            needs_admin("Ticket")
-            or staff_client(ticket.organization).get(f"/admin/tickets/ticket/{ticket.pk}/change/")
+        lambda ticket, agent: staff_client(ticket.organization).get(
+            f"/admin/tickets/ticket/{ticket.pk}/change/"
         ),
     ),
     (
         "admin customer page",
-        lambda ticket, agent: (
-            needs_admin("Customer")
-            or staff_client(ticket.organization).get(f"/admin/tickets/customer/{ticket.customer_id}/change/")
+        lambda ticket, agent: staff_client(ticket.organization).get(
+            f"/admin/tickets/customer/{ticket.customer_id}/change/"
         ),
     ),
     (
         "admin message list",
-        lambda ticket, agent: (
-            needs_admin("Message") or staff_client(ticket.organization).get("/admin/tickets/message/")
-        ),
+        lambda ticket, agent: staff_client(ticket.organization).get("/admin/tickets/message/"),
     ),
 ]
 

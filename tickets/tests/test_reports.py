@@ -153,7 +153,8 @@ def test_a_former_members_tickets_keep_their_numbers(organization, data):
     assert "Bob (former member)" in labels
 
 
-def test_on_postgresql_medians_are_aggregated_in_the_database(needs_postgres, organization, data):
+@pytest.mark.postgres
+def test_on_postgresql_medians_are_aggregated_in_the_database(organization, data):
     filters = filters_for(organization)
     with CaptureQueriesContext(connection) as captured:
         reports.overall_timing(filters)

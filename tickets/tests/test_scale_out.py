@@ -27,7 +27,7 @@ from django_tasks_db.models import DBTaskResult
 from tickets.models import Delivery, Ticket
 from tickets.tests import factories
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -120,8 +120,6 @@ def cluster(django_db_setup, django_db_blocker):
     Started once (each test's data is flushed between tests, the processes stay) and always
     stopped, by their pids, at the end.
     """
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL: run with DATABASE_URL=postgres://... (CI does)")
     collector = SmtpCollector()
     smtp = Controller(collector, hostname="127.0.0.1", port=_free_port())
     smtp.start()

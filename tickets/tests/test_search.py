@@ -9,7 +9,7 @@ from tickets.models import Ticket
 
 from . import factories
 
-pytestmark = pytest.mark.usefixtures("needs_postgres")
+pytestmark = pytest.mark.postgres
 
 
 def found(text: str) -> set[str]:

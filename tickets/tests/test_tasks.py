@@ -198,10 +198,9 @@ def test_stuck_queued_deliveries_are_picked_up_by_the_sweeper(
     assert set(Delivery.objects.values_list("status", flat=True)) == {"sent"}
 
 
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_the_db_worker_on_postgresql_picks_up_a_queued_notification_and_sends_it(
-    needs_postgres, api, inbox, settings
-):
+def test_the_db_worker_on_postgresql_picks_up_a_queued_notification_and_sends_it(api, inbox, settings):
     FlakyProvider.down = False
     settings.TASKS = DATABASE_TASKS
 
