@@ -339,6 +339,14 @@ def quick_button(status: str):
     return act
 
 
+def take_button():
+    def act(world, ticket):
+        url = reverse("dashboard:take_ticket", args=[ticket.public_id])
+        _redirected(_signed_in(world.agent).post(url), False)
+
+    return act
+
+
 def composer(status_after: str = ""):
     def act(world, ticket):
         url = reverse("dashboard:add_message", args=[ticket.public_id])
@@ -352,12 +360,14 @@ def bulk(action: str, **fields):
     """The queue's bulk bar posts all of its controls; the button pressed names the action."""
 
     def act(world, ticket):
+        # The selects' first options: the assignee "Me", the first status and "normal".
         form = {
             "next": reverse("dashboard:queue"),
             "ticket": [ticket.public_id],
             "assignee": str(world.agent.pk),
         }
-        form.update({"status": "open", "priority": "normal", "tag": "", "action": action, **fields})
+        form.update({"status": "open", "priority": "normal", "tag": "", "action": action})
+        form.update(_filled(fields, world, as_text=True))
         _redirected(_signed_in(world.agent).post(reverse("dashboard:bulk"), form), False)
 
     return act
@@ -453,6 +463,30 @@ def test_open_with_an_assignee_on_an_open_ticket_is_in_progress_on_every_face(
 ):
     # The issue's own example: naming the status the ticket already has asks for nothing,
     # so the assignment rule (an assigned open ticket is in progress) applies everywhere.
+    before = snapshot(open_ticket)
+
+    outcome = perform(face, world, open_ticket, heard, django_capture_on_commit_callbacks)
+
+    assert outcome == _assigned_and_moved(world, before, "in_progress")
+
+
+# Assigning alone: the same rule moves the open ticket on. Django admin's "Assign to me"
+# gives the ticket to the staff member, not to this agent: test_admin.py covers it.
+ASSIGN_FACES = faces(
+    Face("native API, agent token", AGENT, native(assignee=THE_AGENT)),
+    Face("native API, integrator key", INTEGRATOR, native(by_key=True, assignee=THE_AGENT)),
+    Face("inapp admin PATCH", AGENT, inapp_admin(assignee_id=THE_AGENT)),
+    Face("dashboard sidebar", AGENT, sidebar(assignee=THE_AGENT)),
+    Face("dashboard take button", AGENT, take_button()),
+    Face("dashboard bulk assign", AGENT, bulk("assign", assignee=THE_AGENT)),
+    Face("admin change form", AGENT, admin_form(assignee=THE_AGENT)),
+)
+
+
+@pytest.mark.parametrize("face", ASSIGN_FACES)
+def test_assigning_an_open_ticket_puts_it_in_progress_on_every_face(
+    face, world, open_ticket, heard, django_capture_on_commit_callbacks
+):
     before = snapshot(open_ticket)
 
     outcome = perform(face, world, open_ticket, heard, django_capture_on_commit_callbacks)
@@ -780,21 +814,23 @@ KEY = "signup-4711-question"
 
 
 @dataclasses.dataclass(frozen=True)
-class CreateFace:
+class KeyedFace:
+    """A request that takes an Idempotency-Key, sent as one of the face's two callers."""
+
     name: str
     caller: str  # "key" (X-API-Key), "bearer key", "agent" or "customer"; two of each
-    path: str  # ``{inbox}`` is the inbox's public id
+    path: str  # ``{inbox}`` is the inbox's public id, ``{id}`` the ticket's
     body: dict
-    names: Callable[[dict], dict]  # the answer -> how it names the ticket
+    names: Callable[[dict], dict] | None = None  # a create's answer -> how it names the ticket
 
-    def post(self, world: World, which: int, key: str = KEY):
+    def post(self, world: World, which: int, key: str = KEY, ticket: Ticket | None = None):
         client = {
             "key": lambda: _api(HTTP_X_API_KEY=world.keys[which]),
             "bearer key": lambda: _bearer(world.keys[which]),
             "agent": lambda: _bearer(world.agent_tokens[which]),
             "customer": lambda: _bearer(customer_token(world.customers[which])),
         }[self.caller]()
-        path = self.path.format(inbox=world.inbox.public_id)
+        path = self.path.format(inbox=world.inbox.public_id, id=ticket.public_id if ticket else "")
         return client.post(path, self.body, format="json", HTTP_IDEMPOTENCY_KEY=key)
 
     def create(self, world: World, which: int, key: str = KEY) -> Ticket:
@@ -807,51 +843,51 @@ NATIVE_BODY = {"customer": {"email": "jane@example.com"}, "subject": "Charged tw
 BY_ID = lambda body: {"public_id": body["id"]}  # noqa: E731 - a table cell
 
 CREATE_FACES = [
-    CreateFace("native API, integrator key", "key", "/api/v1/tickets", NATIVE_BODY, BY_ID),
-    CreateFace("native API, agent token", "agent", "/api/v1/tickets", NATIVE_BODY, BY_ID),
-    CreateFace(
+    KeyedFace("native API, integrator key", "key", "/api/v1/tickets", NATIVE_BODY, BY_ID),
+    KeyedFace("native API, agent token", "agent", "/api/v1/tickets", NATIVE_BODY, BY_ID),
+    KeyedFace(
         "customer API",
         "customer",
         "/api/v1/me/tickets",
         {"subject": "Charged twice", "message": "Twice."},
         BY_ID,
     ),
-    CreateFace(
+    KeyedFace(
         "appbox",
         "key",
         "/compat/appbox/api/v1/paywall/{inbox}/create-ticket",
         {"email": "jane@example.com", "subject": "Charged twice", "message": "Twice, in March."},
         lambda body: {"number": body["ticket"]["id"]},
     ),
-    CreateFace(
+    KeyedFace(
         "ctxfy, integrator key",
         "bearer key",
         "/compat/ctxfy/v1/support/tickets",
         {"type": "billing", "reply_address": "jane@example.com", "message": "Charged twice."},
         BY_ID,
     ),
-    CreateFace(
+    KeyedFace(
         "ctxfy, customer token",
         "customer",
         "/compat/ctxfy/v1/support/tickets",
         {"type": "billing", "reply_address": "jane@example.com", "message": "Charged twice."},
         BY_ID,
     ),
-    CreateFace(
+    KeyedFace(
         "supportdesk",
         "key",
         "/compat/supportdesk/api/v1/tickets/api-create",
         {"customerExternalId": "user_42", "subject": "Payment failed", "description": "CARD_DECLINED."},
         lambda body: {"public_id": body["data"]["id"]},
     ),
-    CreateFace(
+    KeyedFace(
         "crawlchat",
         "key",
         "/compat/crawlchat/ticket/{inbox}",
         {"userEmail": "jane@example.com", "title": "Charged twice", "message": "Twice, in March."},
         lambda body: {"number": body["ticketNumber"]},
     ),
-    CreateFace(
+    KeyedFace(
         "inapp user create", "customer", INAPP_USER, {"subject": "Charged twice", "body": "Twice."}, BY_ID
     ),
 ]
@@ -903,3 +939,32 @@ def test_a_customers_key_never_replays_or_blocks_the_integrators_or_an_agents_cr
     by_agent = CREATING["native API, agent token"].create(world, 0)
 
     assert len({*by_customers, by_integrator, by_agent}) == 4
+
+
+# A reply sent again with its Idempotency-Key: every face that takes one answers the first
+# message again and adds nothing. (The portal's, dashboard's and admin's forms take none.)
+REPLY_WITH_KEY_FACES = [
+    KeyedFace("native API, agent token", "agent", "/api/v1/tickets/{id}/messages", {"body": AGENT_REPLY}),
+    KeyedFace("native API, integrator key", "key", "/api/v1/tickets/{id}/messages", {"body": AGENT_REPLY}),
+    KeyedFace("customer API", "customer", "/api/v1/me/tickets/{id}/messages", {"body": CUSTOMER_REPLY}),
+    KeyedFace("inapp user reply", "customer", INAPP_USER + "/{id}/messages", {"body": CUSTOMER_REPLY}),
+    KeyedFace("inapp admin reply", "agent", INAPP_ADMIN + "/{id}/messages", {"body": AGENT_REPLY}),
+]
+
+
+@pytest.mark.parametrize("face", [pytest.param(face, id=face.name) for face in REPLY_WITH_KEY_FACES])
+def test_a_retried_reply_answers_the_first_message_and_adds_nothing_on_every_face(
+    face, world, open_ticket, heard, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        first = face.post(world, 0, KEY, open_ticket)
+    assert first.status_code == 201, first.content[:500]
+    assert [event.name for event in heard].count("message.created") == 1
+    stored, told = _stored(), len(heard)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        retried = face.post(world, 0, KEY, open_ticket)
+
+    assert (retried.status_code, retried.json()) == (201, first.json())
+    assert _stored() == stored
+    assert heard[told:] == []
