@@ -132,10 +132,11 @@ def delete_inbox(*, inbox: Inbox, actor: Actor) -> None:
     """Remove an inbox that was set up by mistake or never used.
 
     Refused while it holds tickets (their references and history live in it: close them
-    instead, or keep the inbox), while an API key still restricted to it works (deleting
-    the inbox would silently delete the key: revoke it first), and for the default inbox
-    while the organization has others (make another one the default first: the API and
-    the portal send tickets without an inbox there).
+    instead, or keep the inbox), while an API key is restricted to it (deleting the inbox
+    would delete the key with it: a working key would stop without a revocation, a revoked
+    one would leave no record), and for the default inbox while the organization has
+    others (make another one the default first: the API and the portal send tickets
+    without an inbox there).
     """
     organization = inbox.organization
     with transaction.atomic():
@@ -145,9 +146,9 @@ def delete_inbox(*, inbox: Inbox, actor: Actor) -> None:
         inbox = Inbox.objects.select_for_update().get(pk=inbox.pk)
         if inbox.tickets.exists():
             raise InvalidInput("inbox", f"The inbox {inbox.name} has tickets; an inbox with tickets is kept.")
-        if inbox.api_keys.filter(revoked=False).exists():
+        if inbox.api_keys.exists():
             raise InvalidInput(
-                "inbox", f"An API key restricted to the inbox {inbox.name} still works; revoke it first."
+                "inbox", f"API keys are restricted to the inbox {inbox.name}; an inbox with keys is kept."
             )
         if inbox.is_default and Inbox.objects.filter(organization=organization).exclude(pk=inbox.pk).exists():
             raise InvalidInput(
