@@ -620,3 +620,18 @@ def test_customer_tokens_minted_and_revoked_in_admin_are_audited(staff_client, s
     assert [event.actor_user for event in audit("customer_token_revoked", organization=organization)] == [
         staff
     ]
+
+
+def test_promoting_one_owner_and_removing_the_other_in_one_inline_save_keeps_an_owner(
+    staff_client, organization, owner, agent
+):
+    url = admin_url(Organization, "change", organization.pk)
+    data = browser_form(staff_client, url, _save="Save")
+    rows = {value: key.removesuffix("-user") for key, value in data.items() if key.endswith("-user")}
+
+    response = staff_client.post(
+        url, {**data, f"{rows[str(agent.pk)]}-role": "owner", f"{rows[str(owner.pk)]}-DELETE": "on"}
+    )
+
+    assert response.status_code == 302
+    assert list(organization.memberships.values_list("user__email", "role")) == [("agent@acme.test", "owner")]
