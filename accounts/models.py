@@ -271,6 +271,9 @@ class AuditEvent(models.Model):
     class Action(models.TextChoices):
         INBOX_CREATED = "inbox_created", "Inbox created"
         INBOX_UPDATED = "inbox_updated", "Inbox updated"
+        INBOX_DELETED = "inbox_deleted", "Inbox deleted"
+        ORGANIZATION_CREATED = "organization_created", "Organization created"
+        ORGANIZATION_UPDATED = "organization_updated", "Organization updated"
         MEMBER_INVITED = "member_invited", "Member invited"
         INVITATION_RESENT = "invitation_resent", "Invitation sent again"
         MEMBER_UPDATED = "member_updated", "Member updated"
@@ -284,6 +287,9 @@ class AuditEvent(models.Model):
         SAVED_REPLY_DELETED = "saved_reply_deleted", "Saved reply deleted"
         AGENT_TOKEN_CREATED = "agent_token_created", "Personal API token created"
         AGENT_TOKEN_REVOKED = "agent_token_revoked", "Personal API token revoked"
+        CUSTOMER_TOKEN_CREATED = "customer_token_created", "Customer token created"
+        CUSTOMER_TOKEN_REVOKED = "customer_token_revoked", "Customer token revoked"
+        USER_DELETED = "user_deleted", "User deleted"
 
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, null=True, blank=True, related_name="audit_events"

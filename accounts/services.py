@@ -7,6 +7,7 @@ where an invariant spans rows (the last owner), domain errors from
 API) call these; they never save these rows themselves.
 """
 
+import re
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -34,6 +35,7 @@ from .models import (
 )
 
 _UNSET = object()
+SLUG_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,59}")
 
 # Customer tokens --------------------------------------------------------------------------
 # Minted by an integrator (organization API key) so its customer can call the customer API
@@ -67,8 +69,14 @@ def customer_token_expiry(*, expires_in: int | None = None, expires_at: datetime
     return now + lifetime
 
 
-def mint_customer_token(*, customer, expires_at: datetime) -> tuple[CustomerToken, str]:
-    """A new token for ``customer``; returns ``(token, plaintext)`` — show the plaintext once."""
+def mint_customer_token(
+    *, customer, expires_at: datetime, actor: Actor | None = None
+) -> tuple[CustomerToken, str]:
+    """A new token for ``customer``; returns ``(token, plaintext)`` — show the plaintext once.
+
+    An ``actor`` (staff in admin) leaves an audit event; the integrator's routine minting
+    through the customer-token API, one per sign-in of its customer, passes none.
+    """
     if expires_at <= timezone.now():
         raise InvalidInput("expires_at", "Must be in the future.")
     with transaction.atomic():
@@ -77,33 +85,156 @@ def mint_customer_token(*, customer, expires_at: datetime) -> tuple[CustomerToke
         )
         plaintext = token.assign_secret()
         token.save()
+        if actor is not None:
+            record_audit_event(
+                organization=customer.organization,
+                actor=actor,
+                action=AuditEvent.Action.CUSTOMER_TOKEN_CREATED,
+                target=str(token),
+                changes={"expires_at": expires_at.isoformat()},
+            )
     return token, plaintext
 
 
-def revoke_customer_token(*, token: CustomerToken) -> CustomerToken:
-    """Stop a token working at once; revoking twice keeps the first revocation time."""
+def revoke_customer_token(*, token: CustomerToken, actor: Actor | None = None) -> CustomerToken:
+    """Stop a token working at once; revoking twice keeps the first revocation time.
+
+    As for minting, an ``actor`` (staff in admin) leaves an audit event.
+    """
     with transaction.atomic():
-        token = CustomerToken.objects.select_for_update().get(pk=token.pk)
+        token = CustomerToken.objects.select_for_update().select_related("customer").get(pk=token.pk)
         if token.revoked_at is None:
             token.revoked_at = timezone.now()
             token.save(update_fields=["revoked_at"])
+            if actor is not None:
+                record_audit_event(
+                    organization=token.organization,
+                    actor=actor,
+                    action=AuditEvent.Action.CUSTOMER_TOKEN_REVOKED,
+                    target=str(token),
+                )
     return token
 
 
 # Availability (the agent dashboard) ---------------------------------------------------
 
 
-def set_availability(*, membership: Membership, is_available: bool) -> Membership:
-    """Say whether this agent takes auto-assigned tickets in this organization."""
+def set_availability(*, membership: Membership, is_available: bool, actor: Actor | None = None) -> Membership:
+    """Say whether this agent takes auto-assigned tickets in this organization.
+
+    The agent says so for themselves (no ``actor``, the dashboard's toggle); anyone else
+    must be allowed to manage the organization (staff, an owner or an admin).
+    """
+    actor = actor or Actor.agent(membership.user)
     with transaction.atomic():
-        locked = Membership.objects.select_for_update().select_related("organization").get(pk=membership.pk)
+        if actor.user is None or actor.user.pk != membership.user_id:
+            require_manager(membership.organization, actor)
+        locked = (
+            Membership.objects.select_for_update()
+            .select_related("organization", "user")
+            .get(pk=membership.pk)
+        )
         if locked.is_available != is_available:
+            record_audit_event(
+                organization=locked.organization,
+                actor=actor,
+                action=AuditEvent.Action.MEMBER_UPDATED,
+                target=locked.user.email,
+                changes={"is_available": {"before": locked.is_available, "after": is_available}},
+            )
             locked.is_available = is_available
             locked.save(update_fields=["is_available"])
         return locked
 
 
 # Organization settings ----------------------------------------------------------------
+
+
+# The organization itself
+
+ORGANIZATION_EDITABLE_FIELDS = ("name", "slug", "plan", "monthly_ticket_quota")
+
+
+def _clean_organization_fields(fields: dict, *, organization: Organization | None = None) -> dict:
+    cleaned = dict(fields)
+    if "name" in cleaned:
+        cleaned["name"] = (cleaned["name"] or "").strip()
+        if not cleaned["name"] or len(cleaned["name"]) > 150:
+            raise InvalidInput("name", "An organization needs a name of at most 150 characters.")
+    if "slug" in cleaned:
+        cleaned["slug"] = (cleaned["slug"] or "").strip().lower()
+        if not SLUG_PATTERN.fullmatch(cleaned["slug"]):
+            raise InvalidInput("slug", "Use 1–60 lowercase letters, digits, hyphens or underscores.")
+        clash = Organization.objects.filter(slug=cleaned["slug"])
+        if organization is not None:
+            clash = clash.exclude(pk=organization.pk)
+        if clash.exists():
+            raise InvalidInput("slug", "Another organization uses this slug.")
+    if "plan" in cleaned and cleaned["plan"] not in Organization.Plan.values:
+        raise InvalidInput("plan", "Unknown plan.")
+    if "monthly_ticket_quota" in cleaned:
+        quota = cleaned["monthly_ticket_quota"]
+        if quota is not None and quota < 0:
+            raise InvalidInput("monthly_ticket_quota", "Use 0 or more, or leave empty for no limit.")
+    return cleaned
+
+
+def create_organization(
+    *,
+    actor: Actor,
+    name: str,
+    slug: str,
+    plan: str = Organization.Plan.FREE,
+    monthly_ticket_quota: int | None = None,
+) -> Organization:
+    """A new tenant, with a fresh JWT secret; staff only (no one is a member of it yet)."""
+    if actor.user is None or not actor.user.is_staff:
+        raise PermissionDenied("Only staff can create an organization.")
+    fields = _clean_organization_fields(
+        {"name": name, "slug": slug, "plan": plan, "monthly_ticket_quota": monthly_ticket_quota}
+    )
+    with transaction.atomic():
+        organization = Organization.objects.create(**fields)
+        record_audit_event(
+            organization=organization,
+            actor=actor,
+            action=AuditEvent.Action.ORGANIZATION_CREATED,
+            target=organization.name,
+            changes=fields,
+        )
+    return organization
+
+
+def update_organization(*, organization: Organization, actor: Actor, **fields) -> Organization:
+    """Change the name, slug, plan or quota; the audit event lists each change, before and after.
+
+    The plan and the monthly quota are what the customer pays for: staff set them.
+    """
+    unknown = set(fields) - set(ORGANIZATION_EDITABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"update_organization() got unexpected fields: {', '.join(sorted(unknown))}")
+    fields = _clean_organization_fields(fields, organization=organization)
+    with transaction.atomic():
+        require_manager(organization, actor)
+        if {"plan", "monthly_ticket_quota"} & set(fields) and not (actor.user and actor.user.is_staff):
+            raise PermissionDenied("Only staff can change the plan or the monthly quota.")
+        organization = Organization.objects.select_for_update().get(pk=organization.pk)
+        changes = {}
+        for name, value in fields.items():
+            before = getattr(organization, name)
+            if before != value:
+                changes[name] = {"before": before, "after": value}
+                setattr(organization, name, value)
+        if changes:
+            organization.save(update_fields=list(changes))
+            record_audit_event(
+                organization=organization,
+                actor=actor,
+                action=AuditEvent.Action.ORGANIZATION_UPDATED,
+                target=organization.name,
+                changes=changes,
+            )
+    return organization
 
 
 # Members
@@ -130,6 +261,7 @@ def invite_member(
     name: str = "",
     role: str = Membership.Role.AGENT,
     tier: str = Membership.Tier.N1,
+    is_available: bool = True,
 ) -> tuple[Membership, bool]:
     """Add a person to the organization by email; returns ``(membership, user_created)``.
 
@@ -156,13 +288,18 @@ def invite_member(
             user.save()
         elif Membership.objects.filter(organization=organization, user=user).exists():
             raise InvalidInput("email", "This person is already a member of the organization.")
-        membership = Membership.objects.create(user=user, organization=organization, role=role, tier=tier)
+        membership = Membership.objects.create(
+            user=user, organization=organization, role=role, tier=tier, is_available=is_available
+        )
+        changes = {"role": role, "tier": tier, "new_user": user_created}
+        if not is_available:
+            changes["is_available"] = False
         record_audit_event(
             organization=organization,
             actor=actor,
             action=AuditEvent.Action.MEMBER_INVITED,
             target=email,
-            changes={"role": role, "tier": tier, "new_user": user_created},
+            changes=changes,
         )
         transaction.on_commit(
             partial(send_invitation, membership_id=membership.pk, inviter=actor.label, new_user=user_created)
@@ -264,11 +401,41 @@ def remove_member(*, membership: Membership, actor: Actor) -> None:
         )
 
 
+def delete_user(*, user: User, actor: Actor) -> None:
+    """Delete a person's account: first out of each organization through ``remove_member``
+    (so their open tickets become unassigned and no organization loses its last owner),
+    then the user row. Staff only; nobody deletes their own account here."""
+    if actor.user is None or not actor.user.is_staff:
+        raise PermissionDenied("Only staff can delete a user.")
+    if actor.user.pk == user.pk:
+        raise PermissionDenied("You cannot delete your own account.")
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user.pk)
+        memberships = Membership.objects.filter(user=user).select_related("organization")
+        organizations = []
+        for membership in memberships.order_by("organization__name"):
+            remove_member(membership=membership, actor=actor)
+            organizations.append(membership.organization.name)
+        record_audit_event(
+            organization=None,
+            actor=actor,
+            action=AuditEvent.Action.USER_DELETED,
+            target=user.email,
+            changes={"organizations": organizations},
+        )
+        user.delete()
+
+
 # API keys
 
 
 def create_api_key(
-    *, organization: Organization, actor: Actor, name: str, inbox: Inbox | None = None
+    *,
+    organization: Organization,
+    actor: Actor,
+    name: str,
+    inbox: Inbox | None = None,
+    expiry_date: datetime | None = None,
 ) -> tuple[ApiKey, str]:
     """A new organization API key; the plaintext is returned once and stored only hashed."""
     name = (name or "").strip()
@@ -278,13 +445,18 @@ def create_api_key(
         raise InvalidInput("inbox", "Unknown inbox.")
     with transaction.atomic():
         require_manager(organization, actor)
-        api_key, plaintext = ApiKey.objects.create_key(organization=organization, name=name[:50], inbox=inbox)
+        api_key, plaintext = ApiKey.objects.create_key(
+            organization=organization, name=name[:50], inbox=inbox, expiry_date=expiry_date
+        )
+        changes = {"inbox": inbox.name if inbox else None}
+        if expiry_date is not None:
+            changes["expiry_date"] = expiry_date.isoformat()
         record_audit_event(
             organization=organization,
             actor=actor,
             action=AuditEvent.Action.API_KEY_CREATED,
             target=f"{api_key.name} ({api_key.display_prefix}…)",
-            changes={"inbox": inbox.name if inbox else None},
+            changes=changes,
         )
     return api_key, plaintext
 
@@ -369,8 +541,16 @@ def set_jwt_public_key(*, organization: Organization, actor: Actor, pem: str) ->
 # Personal API tokens
 
 
-def create_agent_token(*, user: User, name: str, expires_at=None) -> tuple[AgentToken, str]:
-    """A personal API token for the agent API; the plaintext ``hda_...`` is returned once."""
+def create_agent_token(
+    *, user: User, name: str, expires_at=None, actor: Actor | None = None
+) -> tuple[AgentToken, str]:
+    """A personal API token for the agent API; the plaintext ``hda_...`` is returned once.
+
+    Made by the agent for themselves, or by staff for them (``actor``).
+    """
+    actor = actor or Actor.agent(user)
+    if actor.user is None or (actor.user.pk != user.pk and not actor.user.is_staff):
+        raise PermissionDenied("Only the person themselves or staff can make their token.")
     name = (name or "").strip()
     if not name:
         raise InvalidInput("name", "Give the token a name, e.g. where you will use it.")
@@ -382,9 +562,10 @@ def create_agent_token(*, user: User, name: str, expires_at=None) -> tuple[Agent
         token.save()
         record_audit_event(
             organization=None,
-            actor=Actor.agent(user),
+            actor=actor,
             action=AuditEvent.Action.AGENT_TOKEN_CREATED,
             target=str(token),
+            changes={} if actor.user.pk == user.pk else {"user": user.email},
         )
     return token, plaintext
 

@@ -9,8 +9,10 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework_api_key.models import APIKey as LibraryAPIKey
 
-from accounts.models import AgentToken, ApiKey, CustomerToken, Membership, Organization, User
+from accounts.models import AgentToken, ApiKey, AuditEvent, CustomerToken, Membership, Organization, User
 from tickets import services
+from tickets.actors import Actor
+from tickets.models import TicketEvent
 from tickets.tests import factories
 from tickets.tests.admin_helpers import (
     admin_url,
@@ -293,3 +295,343 @@ def test_an_organization_is_added_with_its_first_inbox_inline(staff_client):
     assert response.status_code == 302, response.context and response.context["adminform"].form.errors
     organization = Organization.objects.get(slug="initech")
     assert organization.inboxes.get().prefix == "INI"
+
+
+# Every write goes through a service and leaves an audit event ---------------------------------
+
+
+def audit(action: str, **filters) -> list[AuditEvent]:
+    return list(AuditEvent.objects.filter(action=action, **filters))
+
+
+def delete_in_admin(client: Client, instance):
+    """The delete page's confirmation, as a browser posts it."""
+    return client.post(admin_url(type(instance), "delete", instance.pk), {"post": "yes"}, follow=True)
+
+
+def delete_selected(client: Client, model, instances):
+    """Django's "Delete selected" action, confirmed."""
+    return client.post(
+        admin_url(model),
+        {"action": "delete_selected", "post": "yes", "_selected_action": [str(i.pk) for i in instances]},
+        follow=True,
+    )
+
+
+def test_rotating_a_jwt_secret_in_admin_is_audited_with_the_staff_members_name(
+    staff_client, staff, organization
+):
+    staff_client.post(
+        admin_url(Organization), {"action": "rotate_jwt_secret", "_selected_action": [organization.pk]}
+    )
+
+    (event,) = audit("jwt_secret_rotated", organization=organization)
+    assert (event.actor_user, event.actor_label) == (staff, "Ada Admin")
+
+
+def test_deleting_the_last_owners_membership_is_refused_and_changes_nothing(
+    staff_client, organization, owner, agent
+):
+    membership = owner.memberships.get()
+
+    response = delete_in_admin(staff_client, membership)
+
+    assert "Nothing was deleted: The organization needs at least one owner." in messages_of(response)
+    assert Membership.objects.filter(pk=membership.pk).exists()
+    assert not audit("member_removed")
+
+
+def test_deleting_an_agents_membership_unassigns_their_open_tickets(
+    staff_client, staff, organization, inbox, owner, agent
+):
+    ticket = factories.make_ticket(inbox)
+    services.assign(ticket=ticket, assignee=agent, actor=Actor.agent(owner))
+    membership = agent.memberships.get()
+
+    response = delete_in_admin(staff_client, membership)
+
+    assert response.status_code == 200
+    assert not Membership.objects.filter(pk=membership.pk).exists()
+    ticket.refresh_from_db()
+    assert ticket.assignee is None
+    (event,) = audit("member_removed", organization=organization)
+    assert (event.target, event.actor_user) == ("agent@acme.test", staff)
+
+
+def test_deleting_selected_memberships_with_the_last_owner_among_them_deletes_none(
+    staff_client, organization, owner, agent
+):
+    memberships = [agent.memberships.get(), owner.memberships.get()]
+
+    response = delete_selected(staff_client, Membership, memberships)
+
+    assert any("The organization needs at least one owner." in text for text in messages_of(response))
+    assert Membership.objects.filter(organization=organization).count() == 2
+    assert not audit("member_removed")
+
+
+def test_demoting_the_last_owner_on_the_membership_page_is_refused(staff_client, organization, owner):
+    membership = owner.memberships.get()
+    url = admin_url(Membership, "change", membership.pk)
+
+    response = staff_client.post(
+        url, browser_form(staff_client, url, role="agent", _save="Save"), follow=True
+    )
+
+    assert "Nothing was saved: The organization needs at least one owner." in messages_of(response)
+    membership.refresh_from_db()
+    assert membership.role == "owner"
+
+
+def test_availability_changed_in_the_list_or_by_an_action_is_audited(
+    staff_client, staff, organization, agent
+):
+    membership = agent.memberships.get()
+
+    staff_client.post(
+        admin_url(Membership),
+        {
+            "form-TOTAL_FORMS": "1",
+            "form-INITIAL_FORMS": "1",
+            "form-0-id": str(membership.pk),
+            "_save": "Save",
+        },
+    )
+    membership.refresh_from_db()
+    assert membership.is_available is False
+    staff_client.post(
+        admin_url(Membership), {"action": "mark_available", "_selected_action": [str(membership.pk)]}
+    )
+
+    membership.refresh_from_db()
+    assert membership.is_available is True
+    events = AuditEvent.objects.filter(action="member_updated", actor_user=staff).order_by("pk")
+    assert [event.changes for event in events] == [
+        {"is_available": {"before": True, "after": False}},
+        {"is_available": {"before": False, "after": True}},
+    ]
+
+
+def test_a_membership_added_in_admin_is_an_invitation_with_its_audit_event(
+    staff_client, staff, organization, other_agent
+):
+    data = browser_form(
+        staff_client,
+        admin_url(Membership, "add"),
+        user=str(other_agent.pk),
+        organization=str(organization.pk),
+        role="admin",
+        tier="n2",
+        _save="Save",
+    )
+
+    assert staff_client.post(admin_url(Membership, "add"), data).status_code == 302
+
+    membership = Membership.objects.get(user=other_agent, organization=organization)
+    assert (membership.role, membership.tier) == ("admin", "n2")
+    (event,) = audit("member_invited", organization=organization)
+    assert (event.target, event.actor_user) == ("agent@globex.test", staff)
+
+
+def test_removing_a_membership_on_the_users_page_unassigns_their_open_tickets(
+    staff_client, staff, organization, inbox, owner, agent
+):
+    ticket = factories.make_ticket(inbox)
+    services.assign(ticket=ticket, assignee=agent, actor=Actor.agent(owner))
+    url = admin_url(User, "change", agent.pk)
+
+    response = staff_client.post(url, browser_form(staff_client, url, **{"memberships-0-DELETE": "on"}))
+
+    assert response.status_code == 302
+    assert not agent.memberships.exists()
+    ticket.refresh_from_db()
+    assert ticket.assignee is None
+    assert audit("member_removed", actor_user=staff)
+
+
+def test_demoting_the_last_owner_in_the_organizations_inline_is_refused(staff_client, organization, owner):
+    url = admin_url(Organization, "change", organization.pk)
+    data = browser_form(staff_client, url, _save="Save")
+    row = next(key for key, value in data.items() if key.endswith("-user") and value == str(owner.pk))
+
+    response = staff_client.post(url, {**data, row.replace("-user", "-role"): "agent"}, follow=True)
+
+    assert "Nothing was saved: The organization needs at least one owner." in messages_of(response)
+    assert owner.memberships.get().role == "owner"
+
+
+def test_deleting_a_user_who_is_the_last_owner_is_refused(staff_client, organization, owner):
+    response = delete_in_admin(staff_client, owner)
+
+    assert any("The organization needs at least one owner." in text for text in messages_of(response))
+    assert User.objects.filter(pk=owner.pk).exists() and owner.memberships.exists()
+
+
+def test_deleting_an_agents_account_unassigns_their_tickets_and_is_audited(
+    staff_client, staff, organization, inbox, owner, agent
+):
+    ticket = factories.make_ticket(inbox)
+    services.assign(ticket=ticket, assignee=agent, actor=Actor.agent(owner))
+
+    delete_in_admin(staff_client, agent)
+
+    assert not User.objects.filter(pk=agent.pk).exists()
+    ticket.refresh_from_db()
+    assert ticket.assignee is None
+    unassigned = TicketEvent.objects.get(ticket=ticket, action="assigned", actor_user=staff)
+    assert (unassigned.before, unassigned.after) == (agent.pk, None)
+    (removed,) = audit("member_removed", organization=organization)
+    (deleted,) = audit("user_deleted", actor_user=staff)
+    assert removed.target == deleted.target == "agent@acme.test"
+    assert deleted.changes == {"organizations": ["Acme"]}
+
+
+def test_an_organization_is_created_and_changed_through_the_services(staff_client, staff):
+    add = browser_form(
+        staff_client,
+        admin_url(Organization, "add"),
+        name="Initech",
+        slug="initech",
+        plan="team",
+        _save="Save",
+    )
+    assert staff_client.post(admin_url(Organization, "add"), add).status_code == 302
+    organization = Organization.objects.get(slug="initech")
+    url = admin_url(Organization, "change", organization.pk)
+
+    response = staff_client.post(
+        url, browser_form(staff_client, url, plan="business", monthly_ticket_quota="500", _save="Save")
+    )
+
+    assert response.status_code == 302
+    organization.refresh_from_db()
+    assert (organization.plan, organization.monthly_ticket_quota) == ("business", 500)
+    (created,) = audit("organization_created", organization=organization, actor_user=staff)
+    (updated,) = audit("organization_updated", organization=organization, actor_user=staff)
+    assert created.changes["plan"] == "team"
+    assert updated.changes == {
+        "plan": {"before": "team", "after": "business"},
+        "monthly_ticket_quota": {"before": None, "after": 500},
+    }
+
+
+def test_an_inbox_added_in_the_organizations_inline_is_audited(staff_client, staff, organization, inbox):
+    url = admin_url(Organization, "change", organization.pk)
+    data = browser_form(staff_client, url, _save="Save")
+    row = int(data["inboxes-TOTAL_FORMS"])
+    data.update(
+        {
+            "inboxes-TOTAL_FORMS": str(row + 1),
+            f"inboxes-{row}-name": "Sales",
+            f"inboxes-{row}-prefix": "SAL",
+            f"inboxes-{row}-is_default": "on",
+            f"inboxes-{row}-auto_assignment": "off",
+        }
+    )
+
+    response = staff_client.post(url, data)
+
+    assert response.status_code == 302, response.context and response.context["inline_admin_formsets"]
+    sales = organization.inboxes.get(prefix="SAL")
+    inbox.refresh_from_db()
+    assert sales.is_default and not inbox.is_default
+    assert audit("inbox_created", organization=organization, actor_user=staff)
+
+
+def test_organizations_cannot_be_deleted_in_admin(staff_client, organization):
+    response = staff_client.post(admin_url(Organization, "delete", organization.pk), {"post": "yes"})
+
+    assert response.status_code == 403
+    assert Organization.objects.filter(pk=organization.pk).exists()
+
+
+def test_a_new_api_key_is_audited_and_revoked_from_its_own_page(staff_client, staff, organization):
+    data = browser_form(
+        staff_client, admin_url(ApiKey, "add"), organization=str(organization.pk), name="CRM", _save="Save"
+    )
+    staff_client.post(admin_url(ApiKey, "add"), data)
+    api_key = ApiKey.objects.get(name="CRM")
+
+    staff_client.post(
+        admin_url(ApiKey, "change", api_key.pk),
+        {"CHANGE_FORM-action": "revoke_keys", "_selected_action": [str(api_key.pk)]},
+    )
+
+    api_key.refresh_from_db()
+    assert api_key.revoked
+    assert [event.actor_user for event in audit("api_key_created", organization=organization)] == [staff]
+    assert [event.actor_user for event in audit("api_key_revoked", organization=organization)] == [staff]
+
+
+def test_revoking_api_keys_in_bulk_records_an_audit_event_each(staff_client, staff, organization):
+    keys = [factories.make_api_key(organization, name=name)[0] for name in ("One", "Two")]
+
+    staff_client.post(admin_url(ApiKey), {"action": "revoke_keys", "_selected_action": [k.pk for k in keys]})
+
+    assert sorted(event.target.split(" ")[0] for event in audit("api_key_revoked", actor_user=staff)) == [
+        "One",
+        "Two",
+    ]
+
+
+def test_credentials_are_not_edited_or_deleted_in_admin(staff_client, organization, agent):
+    api_key, _ = factories.make_api_key(organization, name="Backend")
+    token, _ = factories.make_agent_token(agent)
+    for credential in (api_key, token):
+        url = admin_url(type(credential), "change", credential.pk)
+        staff_client.post(url, {"name": "Renamed", "_save": "Save"})
+        assert staff_client.post(admin_url(type(credential), "delete", credential.pk)).status_code == 403
+        credential.refresh_from_db()
+        assert credential.name == "Backend" if credential is api_key else credential.name == "Laptop"
+
+
+def test_an_agent_token_made_by_staff_is_audited_as_theirs_for_the_agent(staff_client, staff, agent):
+    data = browser_form(
+        staff_client, admin_url(AgentToken, "add"), user=str(agent.pk), name="CLI", _save="Save"
+    )
+    staff_client.post(admin_url(AgentToken, "add"), data)
+    token = AgentToken.objects.get(name="CLI")
+
+    staff_client.post(admin_url(AgentToken), {"action": "revoke_tokens", "_selected_action": [token.pk]})
+
+    (created,) = audit("agent_token_created")
+    (revoked,) = audit("agent_token_revoked")
+    assert (created.actor_user, created.changes) == (staff, {"user": "agent@acme.test"})
+    assert revoked.actor_user == staff
+
+
+def test_customer_tokens_minted_and_revoked_in_admin_are_audited(staff_client, staff, organization):
+    customer, _ = services.upsert_customer(
+        organization=organization, data=services.CustomerData(external_id="user_42")
+    )
+    data = browser_form(
+        staff_client, admin_url(CustomerToken, "add"), customer=str(customer.pk), _save="Save"
+    )
+    staff_client.post(admin_url(CustomerToken, "add"), data)
+    token = CustomerToken.objects.get()
+
+    staff_client.post(admin_url(CustomerToken), {"action": "revoke_tokens", "_selected_action": [token.pk]})
+
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+    assert [event.actor_user for event in audit("customer_token_created", organization=organization)] == [
+        staff
+    ]
+    assert [event.actor_user for event in audit("customer_token_revoked", organization=organization)] == [
+        staff
+    ]
+
+
+def test_promoting_one_owner_and_removing_the_other_in_one_inline_save_keeps_an_owner(
+    staff_client, organization, owner, agent
+):
+    url = admin_url(Organization, "change", organization.pk)
+    data = browser_form(staff_client, url, _save="Save")
+    rows = {value: key.removesuffix("-user") for key, value in data.items() if key.endswith("-user")}
+
+    response = staff_client.post(
+        url, {**data, f"{rows[str(agent.pk)]}-role": "owner", f"{rows[str(owner.pk)]}-DELETE": "on"}
+    )
+
+    assert response.status_code == 302
+    assert list(organization.memberships.values_list("user__email", "role")) == [("agent@acme.test", "owner")]

@@ -48,6 +48,11 @@ class CustomerAdmin(ServiceErrorsMixin, admin.ModelAdmin):
     date_hierarchy = "created_at"
     readonly_fields = ("public_id", "created_at", "updated_at", "recent_tickets")
 
+    def has_delete_permission(self, request, obj=None):
+        # No service deletes customers (their history, references and events go with them):
+        # staff close them instead. Django's delete page and "delete selected" are not offered.
+        return False
+
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(ticket_total=count_of(Ticket, "customer"))
 

@@ -1,17 +1,23 @@
-"""Inboxes, tags and saved replies: what an organization sets up once."""
+"""Inboxes, tags and saved replies: what an organization sets up once, each written by
+its service as the signed-in staff member, with its audit event."""
 
 from django import forms
 from django.contrib import admin
 from django.utils.text import Truncator
 
-from helpdesk.admin_common import ServiceErrorsMixin, count_of
+from helpdesk.admin_common import InboxForm, ServiceErrorsMixin, count_of, inbox_fields
 
 from .. import services
+from ..actors import Actor
 from ..models import Inbox, SavedReply, Tag, Ticket
 
 
 @admin.register(Inbox)
-class InboxAdmin(admin.ModelAdmin):
+class InboxAdmin(ServiceErrorsMixin, admin.ModelAdmin):
+    """``create_inbox``, ``update_inbox`` and ``delete_inbox``: an inbox with tickets, a
+    working API key restricted to it, or the default while others exist is not deleted."""
+
+    form = InboxForm
     list_display = (
         "name",
         "prefix",
@@ -52,6 +58,26 @@ class InboxAdmin(admin.ModelAdmin):
     @admin.display(description="Tickets", ordering="ticket_total")
     def ticket_count(self, inbox):
         return inbox.ticket_total
+
+    def save_model(self, request, obj, form, change):
+        actor = Actor.agent(request.user)
+        if change:
+            services.update_inbox(inbox=obj, actor=actor, **inbox_fields(form, form.changed_data))
+        else:
+            inbox = services.create_inbox(
+                organization=form.cleaned_data["organization"],
+                actor=actor,
+                **inbox_fields(form, form.cleaned_data.keys()),
+            )
+            obj.pk = inbox.pk
+        obj.refresh_from_db()
+
+    def delete_model(self, request, obj):
+        services.delete_inbox(inbox=obj, actor=Actor.agent(request.user))
+
+    def delete_queryset(self, request, queryset):
+        for inbox in queryset.select_related("organization").order_by("pk"):
+            services.delete_inbox(inbox=inbox, actor=Actor.agent(request.user))
 
 
 class TagForm(forms.ModelForm):
@@ -109,13 +135,43 @@ class TagAdmin(ServiceErrorsMixin, admin.ModelAdmin):
 
 
 @admin.register(SavedReply)
-class SavedReplyAdmin(admin.ModelAdmin):
+class SavedReplyAdmin(ServiceErrorsMixin, admin.ModelAdmin):
+    """``create_saved_reply``, ``update_saved_reply`` and ``delete_saved_reply``."""
+
     list_display = ("title", "organization", "excerpt", "created_at")
     list_filter = ("organization",)
     list_select_related = ("organization",)
     search_fields = ("title", "body")
     autocomplete_fields = ("organization",)
+    fields = ("organization", "title", "body")
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("organization",) if obj is not None else ()
 
     @admin.display(description="Body")
     def excerpt(self, saved_reply):
         return Truncator(saved_reply.body).chars(80)
+
+    def save_model(self, request, obj, form, change):
+        actor = Actor.agent(request.user)
+        data = form.cleaned_data
+        if change:
+            services.update_saved_reply(
+                saved_reply=obj,
+                actor=actor,
+                title=data.get("title", obj.title),
+                body=data.get("body", obj.body),
+            )
+        else:
+            saved_reply = services.create_saved_reply(
+                organization=data["organization"], actor=actor, title=data["title"], body=data["body"]
+            )
+            obj.pk = saved_reply.pk
+        obj.refresh_from_db()
+
+    def delete_model(self, request, obj):
+        services.delete_saved_reply(saved_reply=obj, actor=Actor.agent(request.user))
+
+    def delete_queryset(self, request, queryset):
+        for saved_reply in queryset.select_related("organization").order_by("pk"):
+            services.delete_saved_reply(saved_reply=saved_reply, actor=Actor.agent(request.user))

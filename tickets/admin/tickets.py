@@ -259,6 +259,11 @@ class TicketAdmin(ServiceErrorsMixin, admin.ModelAdmin):
         "rotate_private_link",
     )
 
+    def has_delete_permission(self, request, obj=None):
+        # No service deletes tickets (their history, references and events go with them):
+        # staff close them instead. Django's delete page and "delete selected" are not offered.
+        return False
+
     # Reading ------------------------------------------------------------------------
 
     def get_queryset(self, request):

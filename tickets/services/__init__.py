@@ -19,7 +19,7 @@ from .attachments import (
 )
 from .customers import CustomerData, update_customer, upsert_customer
 from .idempotency import validate_key as validate_idempotency_key
-from .inboxes import INBOX_EDITABLE_FIELDS, create_inbox, update_inbox
+from .inboxes import INBOX_EDITABLE_FIELDS, create_inbox, delete_inbox, update_inbox
 from .messages import add_message
 from .saved_replies import create_saved_reply, delete_saved_reply, update_saved_reply
 from .tags import delete_tag, get_or_create_tag, rename_tag, validate_tag_name
@@ -55,6 +55,7 @@ __all__ = [
     "create_inbox",
     "create_saved_reply",
     "create_ticket",
+    "delete_inbox",
     "delete_saved_reply",
     "delete_tag",
     "get_or_create_tag",

@@ -126,3 +126,39 @@ def update_inbox(*, inbox: Inbox, actor: Actor, **fields) -> Inbox:
                 changes=changes,
             )
     return inbox
+
+
+def delete_inbox(*, inbox: Inbox, actor: Actor) -> None:
+    """Remove an inbox that was set up by mistake or never used.
+
+    Refused while it holds tickets (their references and history live in it: close them
+    instead, or keep the inbox), while an API key is restricted to it (deleting the inbox
+    would delete the key with it: a working key would stop without a revocation, a revoked
+    one would leave no record), and for the default inbox while the organization has
+    others (make another one the default first: the API and the portal send tickets
+    without an inbox there).
+    """
+    organization = inbox.organization
+    with transaction.atomic():
+        require_manager(organization, actor)
+        # The organization's lock serializes this with create_inbox/update_inbox's default switch.
+        Organization.objects.select_for_update().filter(pk=organization.pk).first()
+        inbox = Inbox.objects.select_for_update().get(pk=inbox.pk)
+        if inbox.tickets.exists():
+            raise InvalidInput("inbox", f"The inbox {inbox.name} has tickets; an inbox with tickets is kept.")
+        if inbox.api_keys.exists():
+            raise InvalidInput(
+                "inbox", f"API keys are restricted to the inbox {inbox.name}; an inbox with keys is kept."
+            )
+        if inbox.is_default and Inbox.objects.filter(organization=organization).exclude(pk=inbox.pk).exists():
+            raise InvalidInput(
+                "inbox", f"The inbox {inbox.name} is the default; make another inbox the default first."
+            )
+        record_audit_event(
+            organization=organization,
+            actor=actor,
+            action=AuditEvent.Action.INBOX_DELETED,
+            target=str(inbox),
+            changes={"name": inbox.name, "prefix": inbox.prefix, "was_default": inbox.is_default},
+        )
+        inbox.delete()

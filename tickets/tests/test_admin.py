@@ -5,14 +5,15 @@ import json
 
 import pytest
 
-from accounts.models import Membership, User
-from tickets import services
+from accounts.models import AuditEvent, Membership, User
+from tickets import limits, services
 from tickets.actors import Actor
 from tickets.models import (
     Attachment,
     Customer,
     Delivery,
     IdempotencyKey,
+    Inbox,
     Message,
     Notification,
     SavedReply,
@@ -572,3 +573,161 @@ def test_json_metadata_is_shown_and_kept_on_save(staff_client, inbox):
     ticket.refresh_from_db()
     assert ticket.metadata == {"orderId": "12345", "amount": 99.9}
     assert not TicketEvent.objects.filter(ticket=ticket, action="updated").exists()
+
+
+# Inboxes and saved replies: through their services, each with its audit event -----------------
+
+
+def audit(action: str, **filters) -> list[AuditEvent]:
+    return list(AuditEvent.objects.filter(action=action, **filters))
+
+
+def delete_in_admin(client, instance):
+    return client.post(admin_url(type(instance), "delete", instance.pk), {"post": "yes"}, follow=True)
+
+
+def delete_selected(client, model, instances):
+    return client.post(
+        admin_url(model),
+        {"action": "delete_selected", "post": "yes", "_selected_action": [str(i.pk) for i in instances]},
+        follow=True,
+    )
+
+
+def test_an_inbox_added_and_changed_in_admin_is_audited_and_may_take_the_default(
+    staff_client, staff, organization, inbox
+):
+    add = browser_form(
+        staff_client,
+        admin_url(Inbox, "add"),
+        organization=str(organization.pk),
+        name="Sales",
+        prefix="SAL",
+        _save="Save",
+    )
+    assert staff_client.post(admin_url(Inbox, "add"), add).status_code == 302
+    sales = Inbox.objects.get(prefix="SAL")
+    url = admin_url(Inbox, "change", sales.pk)
+
+    response = staff_client.post(
+        url, browser_form(staff_client, url, is_default="on", daily_limit_per_customer="3", _save="Save")
+    )
+
+    assert response.status_code == 302, response.context and response.context["adminform"].form.errors
+    sales.refresh_from_db()
+    inbox.refresh_from_db()
+    assert (sales.is_default, sales.daily_limit_per_customer, inbox.is_default) == (True, 3, False)
+    assert [event.target for event in audit("inbox_created", actor_user=staff)] == ["Sales (SAL)"]
+    (updated,) = audit("inbox_updated", actor_user=staff)
+    assert updated.changes == {
+        "is_default": {"before": False, "after": True},
+        "daily_limit_per_customer": {"before": None, "after": 3},
+    }
+
+
+def test_an_inbox_with_tickets_is_not_deleted(staff_client, organization, inbox, ticket):
+    spare = factories.make_inbox(organization, name="Spare", prefix="SPA")
+    Ticket.objects.filter(pk=ticket.pk).update(inbox=spare)
+
+    response = delete_in_admin(staff_client, spare)
+
+    # Django's delete page already stops at the protected tickets; delete_inbox would too.
+    assert "<title>Cannot delete inbox" in response.content.decode()
+    assert Inbox.objects.filter(pk=spare.pk).exists()
+    assert not audit("inbox_deleted")
+
+
+def test_the_default_inbox_is_not_deleted_while_the_organization_has_others(
+    staff_client, organization, inbox
+):
+    factories.make_inbox(organization, name="Spare", prefix="SPA")
+
+    response = delete_in_admin(staff_client, inbox)
+
+    assert (
+        "Nothing was deleted: The inbox Invoices is the default; make another inbox the default first."
+        in messages_of(response)
+    )
+    assert Inbox.objects.filter(pk=inbox.pk).exists()
+    assert not audit("inbox_deleted")
+
+
+def test_an_unused_inbox_is_deleted_with_its_audit_event(staff_client, staff, organization, inbox):
+    spare = factories.make_inbox(organization, name="Spare", prefix="SPA")
+
+    delete_in_admin(staff_client, spare)
+
+    assert not Inbox.objects.filter(pk=spare.pk).exists()
+    (event,) = audit("inbox_deleted", organization=organization)
+    assert (event.target, event.actor_label) == ("Spare (SPA)", "Ada Admin")
+
+
+def test_deleting_selected_inboxes_with_one_refused_deletes_none(staff_client, organization, inbox):
+    spare = factories.make_inbox(organization, name="Spare", prefix="SPA")
+
+    response = delete_selected(staff_client, Inbox, [spare, inbox])
+
+    assert any("make another inbox the default first" in text for text in messages_of(response))
+    assert Inbox.objects.filter(organization=organization).count() == 2
+    assert not audit("inbox_deleted")
+
+
+def test_saved_replies_are_created_changed_and_deleted_through_the_services(
+    staff_client, staff, organization
+):
+    add = browser_form(
+        staff_client,
+        admin_url(SavedReply, "add"),
+        organization=str(organization.pk),
+        title="Refund",
+        body="Hello {{ customer_name }}, refunded.",
+        _save="Save",
+    )
+    assert staff_client.post(admin_url(SavedReply, "add"), add).status_code == 302
+    reply = SavedReply.objects.get()
+    url = admin_url(SavedReply, "change", reply.pk)
+    assert (
+        staff_client.post(url, browser_form(staff_client, url, title="Refund done", _save="Save")).status_code
+        == 302
+    )
+    other = services.create_saved_reply(
+        organization=organization, actor=Actor.agent(staff), title="Other", body="Hi."
+    )
+
+    delete_selected(staff_client, SavedReply, [reply, other])
+
+    assert not SavedReply.objects.exists()
+    assert [e.target for e in audit("saved_reply_created", actor_user=staff)] == ["Other", "Refund"]
+    assert [e.target for e in audit("saved_reply_updated", actor_user=staff)] == ["Refund done"]
+    assert sorted(e.target for e in audit("saved_reply_deleted", actor_user=staff)) == [
+        "Other",
+        "Refund done",
+    ]
+
+
+def test_a_saved_reply_the_service_refuses_shows_its_message_and_saves_nothing(staff_client, organization):
+    add = browser_form(
+        staff_client,
+        admin_url(SavedReply, "add"),
+        organization=str(organization.pk),
+        title="Novel",
+        body="x" * (limits.MESSAGE_MAX_LENGTH + 1),
+        _save="Save",
+    )
+
+    response = staff_client.post(admin_url(SavedReply, "add"), add, follow=True)
+
+    lengths = f"{limits.MESSAGE_MIN_LENGTH} and {limits.MESSAGE_MAX_LENGTH}"
+    assert f"Nothing was saved: Must be between {lengths} characters." in messages_of(response)
+    assert not SavedReply.objects.exists()
+    assert not audit("saved_reply_created")
+
+
+@pytest.mark.parametrize("model", [Ticket, Customer], ids=lambda m: m.__name__)
+def test_tickets_and_customers_are_not_deleted_in_admin(staff_client, thread, model):
+    instance = model.objects.first()
+
+    response = staff_client.post(admin_url(model, "delete", instance.pk), {"post": "yes"})
+
+    assert response.status_code == 403
+    assert model.objects.filter(pk=instance.pk).exists()
