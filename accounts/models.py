@@ -290,6 +290,9 @@ class AuditEvent(models.Model):
         CUSTOMER_TOKEN_CREATED = "customer_token_created", "Customer token created"
         CUSTOMER_TOKEN_REVOKED = "customer_token_revoked", "Customer token revoked"
         USER_DELETED = "user_deleted", "User deleted"
+        TAG_RENAMED = "tag_renamed", "Tag renamed"
+        TAG_DELETED = "tag_deleted", "Tag deleted"
+        IDEMPOTENCY_KEYS_FORGOTTEN = "idempotency_keys_forgotten", "Idempotency keys forgotten"
 
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, null=True, blank=True, related_name="audit_events"

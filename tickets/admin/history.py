@@ -7,6 +7,7 @@ from django.utils.text import Truncator
 from helpdesk.admin_common import ReadOnlyAdmin
 
 from .. import services
+from ..actors import Actor
 from ..models import Attachment, Delivery, IdempotencyKey, Message, Notification, TicketEvent
 from ..tasks import retry_deliveries
 
@@ -97,6 +98,14 @@ class IdempotencyKeyAdmin(ReadOnlyAdmin):
     def has_delete_permission(self, request, obj=None):
         # Forgetting a key lets a client reuse it; that is a decision staff may make.
         return super(ReadOnlyAdmin, self).has_delete_permission(request, obj)
+
+    def delete_model(self, request, obj):
+        services.forget_idempotency_keys(keys=[obj], actor=Actor.agent(request.user))
+
+    def delete_queryset(self, request, queryset):
+        services.forget_idempotency_keys(
+            keys=queryset.select_related("organization"), actor=Actor.agent(request.user)
+        )
 
 
 @admin.register(Delivery)

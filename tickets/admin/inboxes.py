@@ -120,18 +120,19 @@ class TagAdmin(ServiceErrorsMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            services.rename_tag(tag=obj, name=form.cleaned_data["name"])
+            services.rename_tag(tag=obj, name=form.cleaned_data["name"], actor=Actor.agent(request.user))
         else:
             tag, _ = services.get_or_create_tag(organization=obj.organization, name=obj.name)
             obj.pk = tag.pk
             obj.refresh_from_db()
 
     def delete_model(self, request, obj):
-        services.delete_tag(tag=obj)
+        services.delete_tag(tag=obj, actor=Actor.agent(request.user))
 
     def delete_queryset(self, request, queryset):
+        actor = Actor.agent(request.user)
         for tag in queryset:
-            services.delete_tag(tag=tag)
+            services.delete_tag(tag=tag, actor=actor)
 
 
 @admin.register(SavedReply)

@@ -333,11 +333,11 @@ class TagViewSet(
         tag = self.get_object()
         payload = api.TagInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        tag = services.rename_tag(tag=tag, name=payload.validated_data["name"])
+        tag = services.rename_tag(tag=tag, name=payload.validated_data["name"], actor=request.auth.actor)
         return Response(api.TagSerializer(tag).data)
 
     def perform_destroy(self, instance):
-        services.delete_tag(tag=instance)
+        services.delete_tag(tag=instance, actor=self.request.auth.actor)
 
 
 @extend_schema_view(

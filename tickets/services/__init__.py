@@ -18,6 +18,7 @@ from .attachments import (
     validate_attachments,
 )
 from .customers import CustomerData, update_customer, upsert_customer
+from .idempotency import forget_keys as forget_idempotency_keys
 from .idempotency import validate_key as validate_idempotency_key
 from .inboxes import INBOX_EDITABLE_FIELDS, create_inbox, delete_inbox, update_inbox
 from .messages import add_message
@@ -58,6 +59,7 @@ __all__ = [
     "delete_inbox",
     "delete_saved_reply",
     "delete_tag",
+    "forget_idempotency_keys",
     "get_or_create_tag",
     "mark_notifications_read",
     "normalize_email",

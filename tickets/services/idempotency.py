@@ -6,10 +6,12 @@ customer), so one caller's key can never replay — or block — another caller'
 
 import hashlib
 import json
+from collections.abc import Iterable
 
 from django.db import IntegrityError, transaction
 
-from accounts.models import Organization
+from accounts.audit import record_audit_event
+from accounts.models import AuditEvent, Organization
 from tickets.actors import Actor
 from tickets.exceptions import IdempotencyConflict, InvalidInput
 from tickets.models import IdempotencyKey
@@ -55,3 +57,22 @@ def claim(organization: Organization, actor: Actor, key: str, request_fingerprin
                 "This Idempotency-Key was already used with a different request."
             ) from None
         return earlier, True
+
+
+def forget_keys(*, keys: Iterable[IdempotencyKey], actor: Actor) -> int:
+    """Forget remembered keys, so their clients may use them again; audited per organization."""
+    keys = list(keys)
+    with transaction.atomic():
+        by_organization: dict[int, list[IdempotencyKey]] = {}
+        for row in keys:
+            by_organization.setdefault(row.organization_id, []).append(row)
+        for rows in by_organization.values():
+            record_audit_event(
+                organization=rows[0].organization,
+                actor=actor,
+                action=AuditEvent.Action.IDEMPOTENCY_KEYS_FORGOTTEN,
+                target=f"{len(rows)} key{'s' if len(rows) != 1 else ''}",
+                changes={"keys": [row.key for row in rows][:100]},
+            )
+        IdempotencyKey.objects.filter(pk__in=[row.pk for row in keys]).delete()
+    return len(keys)

@@ -4,10 +4,12 @@ from collections.abc import Iterable
 
 from django.db import IntegrityError, transaction
 
-from accounts.models import Organization
+from accounts.audit import record_audit_event
+from accounts.models import AuditEvent, Organization
 from helpdesk.parsers import forbidden_character_problem
 from tickets import limits
-from tickets.exceptions import InvalidInput
+from tickets.actors import Actor
+from tickets.exceptions import InvalidInput, PermissionDenied
 from tickets.models import Tag
 
 
@@ -30,17 +32,41 @@ def get_or_create_tag(*, organization: Organization, name: str) -> tuple[Tag, bo
         return Tag.objects.get(organization=organization, name=name), False
 
 
-def rename_tag(*, tag: Tag, name: str) -> Tag:
+def rename_tag(*, tag: Tag, name: str, actor: Actor) -> Tag:
+    """Rename a tag on every ticket that has it; the audit log says from what to what."""
+    if actor.is_customer:
+        raise PermissionDenied("Customers cannot change tags.")
     name = validate_tag_name(name)
-    if Tag.objects.filter(organization_id=tag.organization_id, name=name).exclude(pk=tag.pk).exists():
-        raise InvalidInput("name", "A tag with this name exists.")
-    tag.name = name
-    tag.save(update_fields=["name"])
+    with transaction.atomic():
+        tag = Tag.objects.select_for_update().get(pk=tag.pk)
+        if Tag.objects.filter(organization_id=tag.organization_id, name=name).exclude(pk=tag.pk).exists():
+            raise InvalidInput("name", "A tag with this name exists.")
+        if tag.name != name:
+            record_audit_event(
+                organization=tag.organization,
+                actor=actor,
+                action=AuditEvent.Action.TAG_RENAMED,
+                target=name,
+                changes={"name": {"before": tag.name, "after": name}},
+            )
+            tag.name = name
+            tag.save(update_fields=["name"])
     return tag
 
 
-def delete_tag(*, tag: Tag) -> None:
-    tag.delete()
+def delete_tag(*, tag: Tag, actor: Actor) -> None:
+    """Take a tag off every ticket and forget it; the audit log keeps how many it was on."""
+    if actor.is_customer:
+        raise PermissionDenied("Customers cannot change tags.")
+    with transaction.atomic():
+        record_audit_event(
+            organization=tag.organization,
+            actor=actor,
+            action=AuditEvent.Action.TAG_DELETED,
+            target=tag.name,
+            changes={"tickets": tag.tickets.count()},
+        )
+        tag.delete()
 
 
 def resolve_tags(organization: Organization, tags: Iterable, *, field_name: str) -> list[Tag]:

@@ -731,3 +731,57 @@ def test_tickets_and_customers_are_not_deleted_in_admin(staff_client, thread, mo
 
     assert response.status_code == 403
     assert model.objects.filter(pk=instance.pk).exists()
+
+
+def test_deleting_a_tag_in_admin_takes_it_off_its_tickets_and_is_audited(staff_client, staff, inbox):
+    ticket = factories.make_ticket(inbox, tags=["refund"])
+    tag = ticket.tags.get()
+
+    delete_in_admin(staff_client, tag)
+
+    assert not Tag.objects.filter(pk=tag.pk).exists()
+    assert list(ticket.tags.all()) == []
+    (event,) = audit(AuditEvent.Action.TAG_DELETED, organization=inbox.organization)
+    assert (event.actor_user, event.target, event.changes) == (staff, "refund", {"tickets": 1})
+
+
+def test_renaming_a_tag_in_admin_is_audited_with_the_old_and_new_name(staff_client, staff, inbox):
+    tag, _ = services.get_or_create_tag(organization=inbox.organization, name="refund")
+    url = admin_url(Tag, "change", tag.pk)
+
+    staff_client.post(url, browser_form(staff_client, url, name="refunds", _save="Save"))
+
+    tag.refresh_from_db()
+    assert tag.name == "refunds"
+    (event,) = audit(AuditEvent.Action.TAG_RENAMED)
+    assert event.changes == {"name": {"before": "refund", "after": "refunds"}}
+
+
+def test_forgetting_idempotency_keys_in_admin_lets_the_client_reuse_them_and_is_audited(
+    staff_client, staff, inbox
+):
+    ticket, _ = services.create_ticket(
+        inbox=inbox,
+        customer=services.CustomerData(email="jane@example.test"),
+        subject="Refund please",
+        message="Order 12",
+        actor=Actor.system("Backend"),
+        idempotency_key="order-12",
+    )
+    key = IdempotencyKey.objects.get()
+
+    delete_selected(staff_client, IdempotencyKey, [key])
+
+    assert not IdempotencyKey.objects.exists()
+    (event,) = audit(AuditEvent.Action.IDEMPOTENCY_KEYS_FORGOTTEN, organization=inbox.organization)
+    assert event.actor_user == staff
+    assert event.changes == {"keys": ["system:order-12"]}
+    again, created = services.create_ticket(
+        inbox=inbox,
+        customer=services.CustomerData(email="jane@example.test"),
+        subject="Another subject",
+        message="Order 12",
+        actor=Actor.system("Backend"),
+        idempotency_key="order-12",
+    )
+    assert created and again.pk != ticket.pk
