@@ -4,6 +4,7 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions
 
 from tickets import services
+from tickets.actors import Actor
 from tickets.exceptions import InvalidInput
 
 from . import customer_jwt
@@ -112,6 +113,7 @@ class CustomerJWTAuthentication(BearerAuthentication):
                 data=services.CustomerData(
                     external_id=claims.external_id, email=claims.email, name=claims.name
                 ),
+                actor=Actor.system("Customer JWT"),
             )
         except InvalidInput:
             # e.g. the token's email belongs to a customer with another external id.

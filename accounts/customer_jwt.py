@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import jwt
 
-from helpdesk.parsers import forbidden_character_problem
+from helpdesk.text import forbidden_character_problem
 
 from .models import Organization
 

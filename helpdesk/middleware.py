@@ -1,6 +1,13 @@
 import re
 import secrets
 
+from django.db import InterfaceError, OperationalError
+from django.http import Http404, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
+
+from .api_errors import JSON_PREFIXES, problem_body
+from .problems import log_server_side, problem_for
+
 _ACCEPTABLE_REQUEST_ID = re.compile(r"^[A-Za-z0-9_.:-]{8,100}$")
 
 
@@ -67,8 +74,6 @@ class RefuseNulInPathMiddleware:
     def __call__(self, request):
         # The dialects answer a NUL in their ids themselves, in their own documented shape.
         if "\x00" in request.path and not request.path.startswith("/compat/"):
-            from django.http import Http404
-
             raise Http404("No such page.")
         return self.get_response(request)
 
@@ -89,21 +94,11 @@ class DatabaseOutageMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        from django.db import InterfaceError, OperationalError
-
         if not isinstance(exception, OperationalError | InterfaceError):
             return None
-        from django.http import HttpResponse
-        from django.template.loader import render_to_string
-
-        from .api_errors import JSON_PREFIXES, problem_body
-        from .problems import log_server_side, problem_for
-
         problem = problem_for(exception, request=request)
         log_server_side(problem, exception, request, face="Django")
         if request.path.startswith(JSON_PREFIXES):
-            from django.http import JsonResponse
-
             response = JsonResponse(problem_body(request, problem), status=problem.status)
         else:
             # Rendered without the request: its context processors would ask the database.

@@ -26,11 +26,12 @@ from rest_framework import parsers
 from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.utils import json
 
+from .text import forbidden_character_problem
+
 # Far deeper than any documented body (metadata itself may nest 3 levels), far shallower
 # than anything that strains a recursive walk.
 MAX_JSON_DEPTH = 32
 
-_FORBIDDEN = re.compile("[\x00\ud800-\udfff]")
 # A string, or an unterminated one up to the end: the match never fails, so it never
 # backtracks (a closing quote that must be found is quadratic on '"\\"\\"\\"...').
 _JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)
@@ -49,16 +50,6 @@ def nesting_depth(text: str) -> int:
     """
     brackets = _NOT_A_BRACKET.sub("", _JSON_STRING.sub("", text)).encode("ascii")
     return max(accumulate(map(_DEPTH_STEP.__getitem__, brackets)), default=0)
-
-
-def forbidden_character_problem(text: str) -> str | None:
-    """Why ``text`` cannot be stored, or None when it can."""
-    match = _FORBIDDEN.search(text)
-    if match is None:
-        return None
-    if match.group() == "\x00":
-        return "Null characters are not allowed."
-    return f"Surrogate characters are not allowed: U+{ord(match.group()):04X}."
 
 
 def find_forbidden_character(value, path: str = "") -> tuple[str, str] | None:

@@ -200,13 +200,7 @@ def _domain_problem(exc: domain.HelpdeskError, domain_status: dict[type, int]) -
     if isinstance(exc, domain.InvalidInput):
         details = [{"field": exc.field or None, "message": exc.message}]
         return Problem(status, summary(details), code="validation_error", details=details)
-    retry_after = None
-    if status == 429 and isinstance(exc, domain.DailyLimitReached):
-        retry_after = exc.retry_after_seconds
-    elif status == 429 and isinstance(exc, domain.QuotaReached):
-        from tickets.services import seconds_until_next_month
-
-        retry_after = seconds_until_next_month()
+    retry_after = getattr(exc, "retry_after_seconds", None) if status == 429 else None
     return Problem(status, exc.message, code=exc.code, retry_after=retry_after)
 
 

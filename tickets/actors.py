@@ -26,12 +26,14 @@ class Actor:
         return cls(kind=ActorKind.AGENT, label=user.display_name, user=user, credential=f"agent:{user.pk}")
 
     @classmethod
-    def for_customer(cls, customer) -> "Actor":
+    def for_customer(cls, customer, *, credential: str = "") -> "Actor":
+        """The customer acting; ``credential`` names who sent it when that is not the
+        customer themselves (an integrator posting a reply on their behalf)."""
         return cls(
             kind=ActorKind.CUSTOMER,
             label=customer.display_name,
             customer=customer,
-            credential=f"customer:{customer.pk}",
+            credential=credential or f"customer:{customer.pk}",
         )
 
     @classmethod

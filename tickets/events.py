@@ -96,10 +96,6 @@ def subscribe(event_type: type[DomainEvent], subscriber: Subscriber) -> None:
         _subscribers[event_type].append(subscriber)
 
 
-def subscribers_of(event_type: type[DomainEvent]) -> list[Subscriber]:
-    return list(_subscribers[event_type])
-
-
 def dispatch(event: DomainEvent) -> None:
     """Hand ``event`` to each subscriber now; one's failure never stops the others."""
     for subscriber in _subscribers[type(event)]:

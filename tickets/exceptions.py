@@ -36,6 +36,10 @@ class DailyLimitReached(HelpdeskError):
 class QuotaReached(HelpdeskError):
     code = "plan_limit_reached"
 
+    def __init__(self, message: str, retry_after_seconds: int):
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
 
 class InvalidTransition(HelpdeskError):
     code = "invalid_transition"

@@ -230,15 +230,19 @@ def status_changed(
 
 @_never_raise
 def ticket_assigned(
-    ticket_id: int, actor_user_id: int | None = None, actor_label: str = ""
+    ticket_id: int, assignee_id: int, actor_user_id: int | None = None, actor_label: str = ""
 ) -> list[Delivery]:
-    """The new assignee is told by email (unless they took the ticket themselves)."""
+    """The assignee is told by email (unless they took the ticket themselves).
+
+    Only while the ticket is still theirs: a reassignment before this ran tells the newer
+    assignee through its own event, and nobody hears twice.
+    """
     if not outbound.sending_enabled():
         return []
     ticket = _load_ticket(ticket_id)
-    if ticket is None or ticket.assignee is None:
+    if ticket is None or ticket.assignee_id != assignee_id:
         return []
-    if actor_user_id == ticket.assignee_id:
+    if actor_user_id == assignee_id:
         return []
     first = ticket.messages.select_related("author_customer").order_by("created_at", "id").first()
     context = {
@@ -324,7 +328,7 @@ def notify_status_changed(
 @task()
 def notify_assignee(ticket_id: int, assignee_id: int, actor_user_id: int | None, actor_label: str) -> None:
     assignee_alerted(ticket_id, assignee_id)
-    ticket_assigned(ticket_id, actor_user_id, actor_label)
+    ticket_assigned(ticket_id, assignee_id, actor_user_id, actor_label)
 
 
 # Subscribers of the domain events (registered in tickets/subscribers.py).

@@ -8,6 +8,7 @@ from django.utils.html import format_html_join
 from helpdesk.admin_common import ServiceErrorsMixin, clean_with, count_of
 
 from .. import services
+from ..actors import Actor
 from ..models import Customer, Ticket
 
 
@@ -112,6 +113,7 @@ class CustomerAdmin(ServiceErrorsMixin, admin.ModelAdmin):
                     name=data["name"],
                     metadata=data["metadata"] or {},
                 ),
+                actor=Actor.agent(request.user),
             )
             obj.pk = customer.pk
         else:
@@ -119,5 +121,5 @@ class CustomerAdmin(ServiceErrorsMixin, admin.ModelAdmin):
                 name: data[name] for name in ("name", "email", "metadata") if name in form.changed_data
             }
             if changed:
-                services.update_customer(customer=obj, **changed)
+                services.update_customer(customer=obj, actor=Actor.agent(request.user), **changed)
         obj.refresh_from_db()

@@ -108,6 +108,9 @@ class TicketChangeForm(TicketFormBase):
             ]
         if "tag_names" in self.fields:
             self.fields["tag_names"].initial = ", ".join(tag.name for tag in ticket.tags.all())
+            # The page carries the tags it showed, so a save changes only what was edited
+            # here: a tag someone else added meanwhile stays.
+            self.fields["tag_names"].show_hidden_initial = True
 
     def clean(self):
         cleaned = super().clean()
@@ -115,11 +118,18 @@ class TicketChangeForm(TicketFormBase):
         return cleaned
 
     @property
-    def tags_changed(self) -> bool:
-        if "tag_names" not in self.cleaned_data:
-            return False
-        before = sorted(tag.name for tag in self.instance.tags.all())
-        return sorted(self.cleaned_data["tag_names"]) != before
+    def tag_changes(self) -> dict:
+        """``add_tags``/``remove_tags`` for update_ticket: the edit against what was shown."""
+        if "tag_names" not in self.cleaned_data or "tag_names" not in self.changed_data:
+            return {}
+        shown = set(parse_tag_names(self.data.get(self.add_initial_prefix("tag_names"), "")))
+        wanted = set(self.cleaned_data["tag_names"])
+        changes = {}
+        if wanted - shown:
+            changes["add_tags"] = sorted(wanted - shown)
+        if shown - wanted:
+            changes["remove_tags"] = sorted(shown - wanted)
+        return changes
 
 
 class MessageInlineForm(forms.ModelForm):
@@ -347,6 +357,8 @@ class TicketAdmin(ServiceErrorsMixin, admin.ModelAdmin):
                 metadata=data.get("metadata") or {},
                 tags=data.get("tag_names", []),
                 reply_address=data.get("reply_address", ""),
+                # An assignee chosen here replaces the inbox's auto-assignment.
+                auto_assign=False if data.get("assignee") is not None else None,
             )
             if data.get("assignee") is not None:
                 services.assign(ticket=ticket, assignee=data["assignee"], actor=actor)
@@ -383,8 +395,7 @@ class TicketAdmin(ServiceErrorsMixin, admin.ModelAdmin):
                 for name in (*UPDATABLE_FIELDS, "assignee", "status")
                 if name in form.changed_data
             }
-            if form.tags_changed:
-                changes["tags"] = data["tag_names"]
+            changes.update(form.tag_changes)
             if changes:
                 services.update_ticket(ticket=ticket, actor=actor, **changes)
         ticket.refresh_from_db()

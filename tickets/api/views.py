@@ -192,9 +192,11 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         payload = api.MessageCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
-        actor = (
-            Actor.for_customer(ticket.customer) if data["author_type"] == "customer" else request.auth.actor
-        )
+        actor = request.auth.actor
+        if data["author_type"] == "customer":
+            # Written as the customer, but the key stays the caller's: its Idempotency-Keys
+            # must never meet the customer's own.
+            actor = Actor.for_customer(ticket.customer, credential=actor.credential)
         message, created = services.add_message(
             ticket=ticket,
             body=data["body"],
@@ -268,6 +270,7 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
                     name=data.get("name", ""),
                     metadata=data.get("metadata") or {},
                 ),
+                actor=request.auth.actor,
             )
         except InvalidInput as error:
             # The service names fields as a ticket's nested customer; here they are top level.
@@ -287,7 +290,9 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         customer = self.get_object()
         payload = api.CustomerUpdateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        customer = services.update_customer(customer=customer, **payload.validated_data)
+        customer = services.update_customer(
+            customer=customer, actor=request.auth.actor, **payload.validated_data
+        )
         return Response(api.CustomerSerializer(customer).data)
 
 

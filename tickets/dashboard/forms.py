@@ -37,11 +37,19 @@ class PropertiesForm(forms.Form):
     category = forms.CharField(max_length=limits.CATEGORY_MAX_LENGTH, required=False)
     tags = forms.CharField(required=False, help_text="Comma-separated.")
 
-    def clean_tags(self):
-        raw = self.cleaned_data.get("tags", "")
+    tags_was = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    @staticmethod
+    def _names(raw: str) -> list[str]:
         names = []
         for name in raw.split(","):
             name = name.strip()
             if name and name not in names:
                 names.append(name)
         return names
+
+    def clean_tags(self):
+        return self._names(self.cleaned_data.get("tags", ""))
+
+    def clean_tags_was(self):
+        return self._names(self.cleaned_data.get("tags_was", ""))

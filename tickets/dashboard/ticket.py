@@ -240,9 +240,14 @@ def _apply_properties(request, ticket, data) -> bool:
     if "category" in sent and data["category"] != ticket.category:
         changes["category"] = data["category"]
     if "tags" in sent:
-        current = sorted(tag.name for tag in ticket.tags.all())
-        if sorted(data["tags"]) != current:
-            changes["tags"] = data["tags"]
+        # Only what this agent changed in the field, against what the page showed: a tag
+        # someone else added meanwhile stays.
+        shown = set(data["tags_was"]) if "tags_was" in sent else {tag.name for tag in ticket.tags.all()}
+        wanted = set(data["tags"])
+        if wanted - shown:
+            changes["add_tags"] = sorted(wanted - shown)
+        if shown - wanted:
+            changes["remove_tags"] = sorted(shown - wanted)
     # Compared with the status the form showed: a select left as it was asks for nothing.
     status_was = sent.get("status_was", ticket.status)
     if "status" in sent and data["status"] and data["status"] != status_was:

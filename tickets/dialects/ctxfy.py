@@ -225,11 +225,15 @@ class CreateTicketView(CtxfyView):
                 customer = principal.customer
             elif _is_email(reply_address):
                 customer, _ = services.upsert_customer(
-                    organization=inbox.organization, data=services.CustomerData(email=reply_address)
+                    organization=inbox.organization,
+                    data=services.CustomerData(email=reply_address),
+                    actor=principal.actor,
                 )
             else:
                 customer, _ = services.upsert_customer(
-                    organization=inbox.organization, data=services.CustomerData(external_id=reply_address)
+                    organization=inbox.organization,
+                    data=services.CustomerData(external_id=reply_address),
+                    actor=principal.actor,
                 )
             ticket, _ = services.create_ticket(
                 inbox=inbox,

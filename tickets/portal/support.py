@@ -44,7 +44,9 @@ def _customer_for(inbox: Inbox, email: str, name: str) -> Customer:
     if existing is not None:
         return existing
     customer, _ = services.upsert_customer(
-        organization=inbox.organization, data=services.CustomerData(email=email, name=name)
+        organization=inbox.organization,
+        data=services.CustomerData(email=email, name=name),
+        actor=Actor.system("Support form"),
     )
     return customer
 

@@ -103,12 +103,12 @@ def add_message(
         )
 
         ticket.updated_at = now
-        changes = {"updated_at": now}
+        columns = {"updated_at": now}
         if is_public and not actor.is_customer and ticket.first_response_at is None:
-            ticket.first_response_at = changes["first_response_at"] = now
+            ticket.first_response_at = columns["first_response_at"] = now
         if search.is_supported():
-            changes["search_document"] = search.document_with(body)
-        Ticket.objects.filter(pk=ticket.pk).update(**changes)
+            columns["search_document"] = search.document_with(body)
+        Ticket.objects.filter(pk=ticket.pk).update(**columns)
         events.publish(
             events.MessageCreated(
                 actor=actor,
@@ -122,7 +122,17 @@ def add_message(
         if is_public:
             after_reply = AFTER_CUSTOMER_REPLY if actor.is_customer else AFTER_AGENT_REPLY
             if ticket.status in after_reply:
-                set_status_locked(ticket, after_reply[ticket.status], actor)
+                before = ticket.status
+                set_status_locked(ticket, after_reply[before], actor)
+                # As update_ticket tells every status change: ticket.updated carries it too.
+                events.publish(
+                    events.TicketUpdated(
+                        actor=actor,
+                        organization_id=ticket.organization_id,
+                        ticket_id=ticket.pk,
+                        changes={"status": (before, ticket.status)},
+                    )
+                )
 
         if claimed is not None:
             claimed.message = message

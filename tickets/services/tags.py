@@ -6,7 +6,7 @@ from django.db import IntegrityError, transaction
 
 from accounts.audit import record_audit_event
 from accounts.models import AuditEvent, Organization
-from helpdesk.parsers import forbidden_character_problem
+from helpdesk.text import forbidden_character_problem
 from tickets import limits
 from tickets.actors import Actor
 from tickets.exceptions import InvalidInput, PermissionDenied

@@ -137,7 +137,10 @@ def _check_monthly_quota(organization: Organization) -> None:
     month_start = _start_of_today().replace(day=1)
     used = Ticket.objects.filter(organization=organization, created_at__gte=month_start)
     if used.count() >= organization.monthly_ticket_quota:
-        raise QuotaReached("The monthly ticket quota of this organization's plan is used up.")
+        raise QuotaReached(
+            "The monthly ticket quota of this organization's plan is used up.",
+            retry_after_seconds=seconds_until_next_month(),
+        )
 
 
 def create_ticket(

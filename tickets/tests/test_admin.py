@@ -785,3 +785,52 @@ def test_forgetting_idempotency_keys_in_admin_lets_the_client_reuse_them_and_is_
         idempotency_key="order-12",
     )
     assert created and again.pk != ticket.pk
+
+
+def test_the_change_form_keeps_a_tag_someone_else_added_while_it_was_open(staff_client, inbox, agent):
+    ticket = factories.make_ticket(inbox, tags=["billing"])
+    url = admin_url(Ticket, "change", ticket.pk)
+    shown = browser_form(staff_client, url, priority="high", tag_names="billing, refund", _save="Save")
+    services.update_ticket(ticket=ticket, add_tags=["vip"], actor=Actor.agent(agent))
+
+    response = staff_client.post(url, shown)
+
+    assert response.status_code == 302
+    ticket.refresh_from_db()
+    assert ticket.priority == "high"
+    assert sorted(tag.name for tag in ticket.tags.all()) == ["billing", "refund", "vip"]
+
+
+def test_an_assignee_chosen_when_adding_a_ticket_replaces_auto_assignment_and_is_mailed_once(
+    staff_client, organization, settings, mailoutbox, django_capture_on_commit_callbacks
+):
+    settings.SUPPORT_EMAIL_SENDER = "console"
+    settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+    inbox = factories.make_inbox(
+        organization, prefix="AUTO", auto_assignment=Inbox.AutoAssignment.LEAST_LOADED_N1
+    )
+    factories.make_agent(organization, email="first-in-line@acme.test")
+    chosen = factories.make_agent(organization, email="chosen@acme.test", is_available=False)
+    customer, _ = services.upsert_customer(
+        organization=organization, data=services.CustomerData(email="jane@example.test")
+    )
+    url = admin_url(Ticket, "add")
+    form = browser_form(
+        staff_client,
+        url,
+        inbox=str(inbox.pk),
+        customer=str(customer.pk),
+        subject="Refund please",
+        message="Order 12",
+        assignee=str(chosen.pk),
+        _save="Save",
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(url, form)
+
+    assert response.status_code == 302, response.context and response.context["adminform"].form.errors
+    ticket = Ticket.objects.get(inbox=inbox)
+    assert ticket.assignee == chosen
+    assigned = Delivery.objects.filter(ticket=ticket, kind=Delivery.Kind.ASSIGNED)
+    assert list(assigned.values_list("recipient", flat=True)) == ["chosen@acme.test"]

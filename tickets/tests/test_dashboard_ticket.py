@@ -269,6 +269,29 @@ def test_properties_form_changes_each_field_through_services(agent_client, ticke
     assert events.filter(action="tags_changed").exists()
 
 
+def test_the_sidebar_keeps_a_tag_someone_else_added_while_the_page_was_open(
+    agent_client, ticket, agent, owner
+):
+    services.update_ticket(ticket=ticket, tags=["billing"], actor=Actor.agent(agent))
+    # The page is shown with "billing"; meanwhile another agent adds "vip".
+    services.update_ticket(ticket=ticket, add_tags=["vip"], actor=Actor.agent(owner))
+
+    agent_client.post(
+        url(ticket, "dashboard:update_ticket"),
+        {
+            "status_was": "open",
+            "status": "open",
+            "priority": "high",
+            "tags": "billing, refund",
+            "tags_was": "billing",
+        },
+    )
+
+    ticket.refresh_from_db()
+    assert ticket.priority == "high"
+    assert sorted(tag.name for tag in ticket.tags.all()) == ["billing", "refund", "vip"]
+
+
 def test_status_change_is_recorded_and_shown_in_the_timeline(agent_client, ticket, agent):
     agent_client.post(url(ticket, "dashboard:update_ticket"), {"status_was": "open", "status": "resolved"})
     ticket.refresh_from_db()

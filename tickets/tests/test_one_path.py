@@ -599,6 +599,7 @@ def test_an_agent_reply_moves_an_open_ticket_to_in_progress_on_every_face(
         events=(
             ("message.created", {"is_public": True}),
             ("ticket.status_changed", {"before": "open", "after": "in_progress"}),
+            ("ticket.updated", {"changes": {"status": ("open", "in_progress")}}),
         ),
     )
 
@@ -632,6 +633,7 @@ def test_replying_and_resolving_at_once_ends_the_same_on_every_face(
         events=(
             ("message.created", {"is_public": True}),
             ("ticket.status_changed", {"before": "open", "after": "in_progress"}),
+            ("ticket.updated", {"changes": {"status": ("open", "in_progress")}}),
             ("ticket.status_changed", {"before": "in_progress", "after": "resolved"}),
             ("ticket.updated", {"changes": {"status": ("in_progress", "resolved")}}),
         ),
@@ -667,6 +669,7 @@ def test_a_customer_reply_reopens_a_resolved_ticket_on_every_face(
         events=(
             ("message.created", {"is_public": True}),
             ("ticket.status_changed", {"before": "resolved", "after": "open"}),
+            ("ticket.updated", {"changes": {"status": ("resolved", "open")}}),
         ),
     )
 
@@ -928,6 +931,17 @@ def test_the_same_key_from_another_credential_opens_its_own_ticket_on_every_face
     assert Ticket.objects.count() == 2
 
 
+@pytest.mark.parametrize("face", [pytest.param(face, id=face.name) for face in CREATE_FACES])
+def test_an_over_long_key_is_a_400_that_creates_nothing_on_every_face(face, world):
+    stored = _stored()
+
+    response = face.post(world, 0, key="k" * 201)
+
+    assert response.status_code == 400, response.content[:500]
+    assert "Idempotency-Key" in response.content.decode()
+    assert _stored() == stored
+
+
 def test_a_customers_key_never_replays_or_blocks_the_integrators_or_an_agents_create(world):
     # The case: a customer token sends a key through inapp or Ctxfy; the
     # integrator's later create with the same key was a 422.
@@ -968,3 +982,24 @@ def test_a_retried_reply_answers_the_first_message_and_adds_nothing_on_every_fac
     assert (retried.status_code, retried.json()) == (201, first.json())
     assert _stored() == stored
     assert heard[told:] == []
+
+
+def test_a_reply_written_as_the_customer_by_the_integrator_keeps_the_integrators_key(world, open_ticket):
+    # The customer's own key and the integrator's, on a reply in the customer's name, are two
+    # keys: neither replays nor blocks the other.
+    customer_reply = REPLY_WITH_KEY_FACES[2]
+    on_their_behalf = KeyedFace(
+        "native API, integrator as the customer",
+        "key",
+        "/api/v1/tickets/{id}/messages",
+        {"body": "Written for the customer.", "author_type": "customer"},
+    )
+    open_ticket.customer = world.customers[0]
+    open_ticket.save(update_fields=["customer"])
+
+    theirs = customer_reply.post(world, 0, KEY, open_ticket)
+    ours = on_their_behalf.post(world, 0, KEY, open_ticket)
+
+    assert (theirs.status_code, ours.status_code) == (201, 201), ours.content[:500]
+    assert theirs.json()["id"] != ours.json()["id"]
+    assert open_ticket.messages.filter(author_type=Message.AuthorType.CUSTOMER).count() == 3
