@@ -1,11 +1,12 @@
 """Reads that more than one face needs, scoped to who is asking."""
 
-from django.db.models import Prefetch
+from django.db.models import Count, Prefetch, Q
 
-from accounts.models import User
+from accounts.models import Membership, User
 
 from .exceptions import InvalidInput, NotFound, PermissionDenied
 from .models import Inbox, Message, Ticket
+from .querysets import OPEN_STATUSES
 
 
 def resolve_inbox(
@@ -84,3 +85,16 @@ def find_agent(*, organization_id: int, reference, field_name: str = "assignee")
     if agent is None:
         raise InvalidInput(field_name, "Not an agent of this organization.")
     return agent
+
+
+def memberships_with_open_tickets(organization):
+    """The organization's memberships, each with ``open_tickets``: its person's open tickets there."""
+    return Membership.objects.filter(organization=organization).annotate(
+        open_tickets=Count(
+            "user__assigned_tickets",
+            filter=Q(
+                user__assigned_tickets__organization=organization,
+                user__assigned_tickets__status__in=OPEN_STATUSES,
+            ),
+        )
+    )

@@ -22,6 +22,7 @@ from tickets import exceptions, services
 from tickets.actors import Actor
 from tickets.models import Inbox, SavedReply, Ticket
 from tickets.querysets import OPEN_STATUSES
+from tickets.selectors import memberships_with_open_tickets
 
 from . import settings_forms as forms
 
@@ -132,20 +133,7 @@ def inbox_edit(request, public_id):
 
 
 def _member_rows(organization):
-    return (
-        Membership.objects.filter(organization=organization)
-        .select_related("user")
-        .annotate(
-            open_tickets=Count(
-                "user__assigned_tickets",
-                filter=Q(
-                    user__assigned_tickets__organization=organization,
-                    user__assigned_tickets__status__in=OPEN_STATUSES,
-                ),
-            )
-        )
-        .order_by("user__email")
-    )
+    return memberships_with_open_tickets(organization).select_related("user").order_by("user__email")
 
 
 @require_http_methods(["GET", "POST"])

@@ -27,7 +27,6 @@ from .tags import delete_tag, get_or_create_tag, rename_tag, validate_tag_name
 from .tickets import (
     ALLOWED_TRANSITIONS,
     CUSTOMER_TRANSITIONS,
-    OPEN_STATUSES,
     assign,
     change_status,
     create_ticket,
@@ -45,7 +44,6 @@ __all__ = [
     "CUSTOMER_TRANSITIONS",
     "INBOX_EDITABLE_FIELDS",
     "MAX_ATTACHMENTS",
-    "OPEN_STATUSES",
     "CustomerData",
     "UploadedFile",
     "add_message",

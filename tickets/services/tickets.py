@@ -10,7 +10,6 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Count, Q
 from django.utils import timezone
 
 from accounts.models import Membership, Organization
@@ -25,8 +24,8 @@ from tickets.exceptions import (
     QuotaReached,
 )
 from tickets.models import Customer, Inbox, Message, Ticket, TicketEvent, new_access_key
-from tickets.querysets import OPEN_STATUSES
 from tickets.rendering import render_markdown
+from tickets.selectors import memberships_with_open_tickets
 
 from . import idempotency
 from .attachments import UploadedFile, store_attachments, validate_attachments
@@ -78,21 +77,8 @@ def seconds_until_next_month() -> int:
 def pick_auto_assignee(organization: Organization):
     """The available N1 agent with the fewest open tickets (then the longest-standing)."""
     membership = (
-        Membership.objects.filter(
-            organization=organization,
-            tier=Membership.Tier.N1,
-            is_available=True,
-            user__is_active=True,
-        )
-        .annotate(
-            open_tickets=Count(
-                "user__assigned_tickets",
-                filter=Q(
-                    user__assigned_tickets__organization=organization,
-                    user__assigned_tickets__status__in=OPEN_STATUSES,
-                ),
-            )
-        )
+        memberships_with_open_tickets(organization)
+        .filter(tier=Membership.Tier.N1, is_available=True, user__is_active=True)
         .order_by("open_tickets", "created_at", "pk")
         .select_related("user")
         .first()
@@ -367,8 +353,8 @@ def _apply_changes(
     """Apply validated changes to a locked ticket, in the one order; returns what changed.
 
     The order: fields, tags, assignee, status. An assignment moves an open ticket to
-    in progress unless the same call asks for another status: what the caller names
-    wins over what a rule would infer.
+    in progress unless the same call asks for another status (update_ticket has already
+    dropped a status equal to the ticket's, which asks for nothing).
     """
     changed: dict[str, tuple] = {}
     for name, value in (fields or {}).items():
@@ -404,7 +390,7 @@ def _apply_changes(
                 after=after_names,
             )
 
-    if changed:  # Only fields and tags so far.
+    if changed:  # Fields and tags share one UPDATE; assignee and status write their own.
         ticket.updated_at = timezone.now()
         ticket.save(update_fields=[name for name in changed if name != "tags"] + ["updated_at"])
         if "subject" in changed and search.is_supported():
