@@ -51,6 +51,31 @@ def thread_prefetch(*, include_notes: bool = True) -> Prefetch:
     return Prefetch("messages", queryset=messages)
 
 
+def hold_related(instance, relation: str, rows: list) -> None:
+    """Make ``instance.<relation>.all()`` answer ``rows`` without a query.
+
+    For rows a service has just written and handed back: it fills the cache that
+    ``prefetch_related`` fills (and that ``prefetch_related_objects`` then skips), as
+    Django's ``prefetch_one_level`` does. Like any prefetched relation it does not see
+    later writes made through other instances, so use it only to answer at once.
+    """
+    queryset = getattr(instance, relation).get_queryset()
+    queryset._result_cache = list(rows)
+    queryset._prefetch_done = True
+    if not hasattr(instance, "_prefetched_objects_cache"):
+        instance._prefetched_objects_cache = {}
+    instance._prefetched_objects_cache[relation] = queryset
+
+
+def answer_from_created(ticket) -> None:
+    """A ticket just returned by ``create_ticket``, ready to render with no query: its
+    inbox and customer are in hand already; this hands over its tags and thread."""
+    message = ticket.first_message
+    hold_related(message, "attachments", message.stored_attachments)
+    hold_related(ticket, "tags", ticket.initial_tags)
+    hold_related(ticket, "messages", [message])
+
+
 def ticket_with_thread(queryset, *, include_notes: bool = True):
     """Tickets with their messages, authors and attachments in a fixed number of queries."""
     return queryset.prefetch_related(thread_prefetch(include_notes=include_notes))

@@ -30,7 +30,7 @@ from tickets.rendering import render_markdown
 
 from . import idempotency
 from .attachments import UploadedFile, store_attachments, validate_attachments
-from .customers import CustomerData, upsert_customer
+from .customers import CustomerData, NewCustomerRace, upsert_customer
 from .history import record_event
 from .tags import resolve_tags
 from .validation import validate_body, validate_choice, validate_length, validate_metadata, validate_subject
@@ -164,9 +164,10 @@ def create_ticket(
 
     Returns ``(ticket, created)``; ``created`` is False when ``idempotency_key`` was seen
     before from the same credential with the same request, and the earlier ticket is
-    returned. ``auto_assign`` None follows the inbox's setting.
+    returned. ``auto_assign`` None follows the inbox's setting. A new ticket carries what
+    was written with it, so a face can answer without reading it back:
+    ``ticket.initial_tags``, ``ticket.first_message`` and its ``stored_attachments``.
     """
-    organization = inbox.organization
     subject = validate_subject(subject)
     message = validate_body(message)
     metadata = validate_metadata(metadata)
@@ -177,8 +178,61 @@ def create_ticket(
     validate_length(reply_address, limits.REPLY_ADDRESS_MAX_LENGTH, field_name="reply_address")
     validate_attachments(attachments)
     idempotency_key = idempotency.validate_key(idempotency_key)
-    tags = list(tags)
+    values = {
+        "inbox": inbox,
+        "customer": customer,
+        "subject": subject,
+        "message": message,
+        "actor": actor,
+        "priority": priority,
+        "category": category,
+        "type": type,
+        "channel": channel,
+        "metadata": metadata,
+        "tags": list(tags),
+        "reply_address": reply_address,
+        "attachments": attachments,
+        "idempotency_key": idempotency_key,
+        "auto_assign": auto_assign,
+        "email_message_id": email_message_id,
+        "raw_email": raw_email,
+    }
+    if connection.in_atomic_block:
+        # Inside a caller's transaction: a lost race for a new customer is handled by a
+        # savepoint around its INSERT, as it cannot be run again from here.
+        return _open_ticket(**values, customer_savepoint=True)
+    # A transaction of our own (every API request): no savepoint (two round trips fewer);
+    # if another request inserted the same new customer first, this one rolls back and
+    # runs once more, and then finds that customer.
+    try:
+        return _open_ticket(**values, customer_savepoint=False)
+    except NewCustomerRace:
+        return _open_ticket(**values, customer_savepoint=True)
 
+
+def _open_ticket(
+    *,
+    inbox: Inbox,
+    customer: CustomerData | Customer,
+    subject: str,
+    message: str,
+    actor: Actor,
+    priority: str,
+    category: str,
+    type: str,  # noqa: A002
+    channel: str,
+    metadata: dict,
+    tags: list,
+    reply_address: str,
+    attachments: Sequence[UploadedFile],
+    idempotency_key: str,
+    auto_assign: bool | None,
+    email_message_id: str,
+    raw_email: str,
+    customer_savepoint: bool,
+) -> tuple[Ticket, bool]:
+    """create_ticket's one transaction, on values already validated."""
+    organization = inbox.organization
     with transaction.atomic():
         claimed = None
         if idempotency_key:
@@ -210,11 +264,13 @@ def create_ticket(
             if customer.organization_id != organization.pk:
                 raise InvalidInput("customer", "Unknown customer.")
         else:
-            customer, customer_is_new = upsert_customer(organization=organization, data=customer, actor=actor)
-        if not customer_is_new:
+            customer, customer_is_new = upsert_customer(
+                organization=organization, data=customer, actor=actor, savepoint=customer_savepoint
+            )
+        if inbox.daily_limit_per_customer is not None and not customer_is_new:
             # Serialize this customer's creates so the daily count below is exact.  A customer
             # inserted by this transaction is invisible to every other one and has no tickets
-            # yet: no lock and no count needed (two round trips saved on a first contact).
+            # yet, and an inbox without a limit counts nothing: no lock needed then.
             customer = Customer.objects.select_for_update().get(pk=customer.pk)
         _check_daily_limit(inbox, customer, customer_is_new=customer_is_new)
         _check_monthly_quota(organization)
@@ -243,8 +299,9 @@ def create_ticket(
                 else None
             ),
         )
-        if tags:
-            ticket.tags.set(resolve_tags(organization, tags, field_name="tags"))
+        ticket_tags = resolve_tags(organization, tags, field_name="tags") if tags else []
+        if ticket_tags:
+            ticket.tags.set(ticket_tags)
         first_message = Message.objects.create(
             ticket=ticket,
             kind=Message.Kind.REPLY,
@@ -257,7 +314,10 @@ def create_ticket(
             raw_email=raw_email,
             created_at=now,
         )
-        store_attachments(first_message, attachments)
+        # What was written, for a caller that answers with it instead of reading it back.
+        first_message.stored_attachments = store_attachments(first_message, attachments)
+        ticket.first_message = first_message
+        ticket.initial_tags = ticket_tags
         record_event(ticket, actor, TicketEvent.Action.CREATED, after={"status": ticket.status})
         # The first message is part of ticket.created: no message.created of its own.
         events.publish(
