@@ -121,6 +121,7 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             organization_ids=principal.organization_ids,
             restricted_inbox_id=principal.restricted_inbox_id,
             public_id=data.get("inbox", ""),
+            organization=principal.api_key.organization if principal.is_integrator else None,
         )
         customer = data["customer"]
         ticket, created = services.create_ticket(

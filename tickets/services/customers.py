@@ -24,13 +24,17 @@ class CustomerData:
 
 
 def _find_customer(organization: Organization, email: str, external_id: str) -> Customer | None:
-    customers = Customer.objects.filter(organization=organization)
+    # Each is unique within an organization: get() reads the one row, unsorted.
     if external_id:
-        found = customers.filter(external_id=external_id).first()
-        if found is not None:
-            return found
+        try:
+            return Customer.objects.get(organization=organization, external_id=external_id)
+        except Customer.DoesNotExist:
+            pass
     if email:
-        return customers.filter(email=email).first()
+        try:
+            return Customer.objects.get(organization=organization, email=email)
+        except Customer.DoesNotExist:
+            pass
     return None
 
 
