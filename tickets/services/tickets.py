@@ -31,7 +31,7 @@ from tickets.rendering import render_markdown
 from . import idempotency
 from .attachments import UploadedFile, store_attachments, validate_attachments
 from .customers import CustomerData, NewCustomerRace, upsert_customer
-from .history import record_event
+from .history import new_event, record_event
 from .tags import resolve_tags
 from .validation import validate_body, validate_choice, validate_length, validate_metadata, validate_subject
 
@@ -275,14 +275,14 @@ def _open_ticket(
         _check_daily_limit(inbox, customer, customer_is_new=customer_is_new)
         _check_monthly_quota(organization)
 
-        number, prefix = _take_ticket_number(inbox)
+        # Everything the INSERTs need is built before the inbox's next number is taken: from
+        # that UPDATE to the COMMIT the inbox row is locked, and every other create in the
+        # inbox waits for it.
+        ticket_tags = resolve_tags(organization, tags, field_name="tags") if tags else []
         now = timezone.now()
-        reference = f"{prefix}-{number}"
-        ticket = Ticket.objects.create(
+        ticket = Ticket(
             organization=organization,
             inbox=inbox,
-            number=number,
-            reference=reference,
             subject=subject,
             priority=priority,
             category=category,
@@ -293,16 +293,8 @@ def _open_ticket(
             metadata=metadata,
             created_at=now,
             updated_at=now,
-            search_document=(
-                search.new_document(reference=reference, subject=subject, body=message)
-                if search.is_supported()
-                else None
-            ),
         )
-        ticket_tags = resolve_tags(organization, tags, field_name="tags") if tags else []
-        if ticket_tags:
-            ticket.tags.set(ticket_tags)
-        first_message = Message.objects.create(
+        first_message = Message(
             ticket=ticket,
             kind=Message.Kind.REPLY,
             author_type=Message.AuthorType.CUSTOMER,
@@ -314,11 +306,23 @@ def _open_ticket(
             raw_email=raw_email,
             created_at=now,
         )
+        created_event = new_event(ticket, actor, TicketEvent.Action.CREATED, after={"status": ticket.status})
+
+        ticket.number, prefix = _take_ticket_number(inbox)
+        ticket.reference = f"{prefix}-{ticket.number}"
+        if search.is_supported():
+            ticket.search_document = search.new_document(
+                reference=ticket.reference, subject=subject, body=message
+            )
+        ticket.save(force_insert=True)
+        if ticket_tags:
+            ticket.tags.add(*ticket_tags)
+        first_message.save(force_insert=True)
+        created_event.save(force_insert=True)
         # What was written, for a caller that answers with it instead of reading it back.
         first_message.stored_attachments = store_attachments(first_message, attachments)
         ticket.first_message = first_message
         ticket.initial_tags = ticket_tags
-        record_event(ticket, actor, TicketEvent.Action.CREATED, after={"status": ticket.status})
         # The first message is part of ticket.created: no message.created of its own.
         events.publish(
             events.TicketCreated(actor=actor, organization_id=organization.pk, ticket_id=ticket.pk)
