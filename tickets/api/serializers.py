@@ -16,21 +16,26 @@ from tickets.services import validate_metadata
 # Output ---------------------------------------------------------------------------------
 
 
+# A read-only ModelSerializer that introspects its model once per class. (A comment, not a
+# docstring: drf-spectacular would print a docstring as every subclass's description.)
+#
+# DRF's ModelSerializer builds every field from the model's metadata each time it is
+# instantiated (a ticket's answer builds six of them); ours read no input and depend on
+# nothing but their class, so each builds its fields once and then hands out copies: a
+# nested serializer is built afresh (a deep copy, as DRF copies declared fields), a plain
+# field is copied shallowly, since binding it to its serializer only sets attributes of its
+# own on the copy.
 class OutputSerializer(serializers.ModelSerializer):
-    """A read-only ModelSerializer that introspects its model once per class.
-
-    DRF's ModelSerializer builds every field from the model's metadata each time it is
-    instantiated (a ticket's answer builds six of them); ours read no input and depend on
-    nothing but their class, so each builds its fields once and then, like DRF's plain
-    Serializer does with its declared fields, uses a deep copy.
-    """
 
     def get_fields(self):
         built = type(self).__dict__.get("_built_fields")
         if built is None:
             built = super().get_fields()
             type(self)._built_fields = built
-        return copy.deepcopy(built)
+        return {
+            name: copy.deepcopy(field) if isinstance(field, serializers.BaseSerializer) else copy.copy(field)
+            for name, field in built.items()
+        }
 
 
 class CustomerSerializer(OutputSerializer):
