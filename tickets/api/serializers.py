@@ -26,7 +26,6 @@ from tickets.services import validate_metadata
 # field is copied shallowly, since binding it to its serializer only sets attributes of its
 # own on the copy.
 class OutputSerializer(serializers.ModelSerializer):
-
     def get_fields(self):
         built = type(self).__dict__.get("_built_fields")
         if built is None:
