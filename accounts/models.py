@@ -145,7 +145,9 @@ class ApiKeyManager(BaseAPIKeyManager):
     key_generator = PrefixedKeyGenerator(prefix_length=8, secret_key_length=40)
 
     def get_usable_keys(self):
-        return super().get_usable_keys().select_related("organization", "inbox")
+        # The organization is read with every key (the faces need it); a restricted key's
+        # inbox is needed only as ``inbox_id``.
+        return super().get_usable_keys().select_related("organization")
 
     def get_from_key(self, key: str):
         head, _, _ = key.partition(".")

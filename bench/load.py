@@ -6,7 +6,8 @@ The spec names ``port``, ``method``, ``path``, ``headers``, ``body`` (a string i
 every ``__N__`` becomes a number unique within the run), ``concurrency``, ``requests``
 (the total) and ``max_seconds`` (a bound on the duration).  Every connection is a
 keep-alive ``http.client`` connection to 127.0.0.1 only.  It prints one JSON object:
-requests, errors, status counts, seconds, throughput, p50 and p99 in milliseconds.
+requests, errors, status counts, seconds, throughput, p50 and p99 in milliseconds, and
+every latency too when the spec says ``"raw": true``.
 """
 
 import http.client
@@ -87,6 +88,7 @@ def run(spec: dict) -> dict:
         "p50_ms": round(percentile(latencies, 0.50) * 1000, 1),
         "p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
         "mean_ms": round(sum(latencies) / len(latencies) * 1000, 1) if latencies else 0.0,
+        **({"latencies_ms": [round(value * 1000, 3) for value in latencies]} if spec.get("raw") else {}),
     }
 
 

@@ -10,17 +10,40 @@ from .querysets import OPEN_STATUSES
 
 
 def resolve_inbox(
-    *, organization_ids, restricted_inbox_id=None, public_id: str = "", field_name="inbox"
+    *, organization_ids, restricted_inbox_id=None, public_id: str = "", field_name="inbox", organization=None
 ) -> Inbox:
-    """The inbox a new ticket goes to.
+    """The inbox a new ticket goes to, with its organization.
 
     Named explicitly; else the one a key is restricted to; else the organization's default
     inbox; else its only inbox. Another organization's inbox is "not found", never
-    "forbidden", so a key learns nothing about what it cannot see.
+    "forbidden", so a key learns nothing about what it cannot see. A caller that holds its
+    one organization already (an API key's) passes it as ``organization``: the inbox is then
+    read without joining it again.
     """
+    if organization is not None:
+        inbox = _resolve_inbox(
+            Inbox.objects.filter(organization_id=organization.pk),
+            organization_ids={organization.pk},
+            restricted_inbox_id=restricted_inbox_id,
+            public_id=public_id,
+            field_name=field_name,
+        )
+        inbox.organization = organization
+        return inbox
+    return _resolve_inbox(
+        Inbox.objects.filter(organization_id__in=organization_ids).select_related("organization"),
+        organization_ids=organization_ids,
+        restricted_inbox_id=restricted_inbox_id,
+        public_id=public_id,
+        field_name=field_name,
+    )
+
+
+def _resolve_inbox(
+    inboxes, *, organization_ids, restricted_inbox_id, public_id: str, field_name: str
+) -> Inbox:
     # get() rather than first(): both fields are unique, and first() would sort by the
     # model's ordering, a join with the organization on every ticket created.
-    inboxes = Inbox.objects.filter(organization_id__in=organization_ids).select_related("organization")
     if public_id:
         try:
             inbox = inboxes.get(public_id=public_id)
@@ -50,6 +73,31 @@ def thread_prefetch(*, include_notes: bool = True) -> Prefetch:
     if not include_notes:
         messages = messages.filter(kind=Message.Kind.REPLY)
     return Prefetch("messages", queryset=messages)
+
+
+def hold_related(instance, relation: str, rows: list) -> None:
+    """Make ``instance.<relation>.all()`` answer ``rows`` without a query.
+
+    For rows a service has just written and handed back: it fills the cache that
+    ``prefetch_related`` fills (and that ``prefetch_related_objects`` then skips), as
+    Django's ``prefetch_one_level`` does. Like any prefetched relation it does not see
+    later writes made through other instances, so use it only to answer at once.
+    """
+    queryset = getattr(instance, relation).get_queryset()
+    queryset._result_cache = list(rows)
+    queryset._prefetch_done = True
+    if not hasattr(instance, "_prefetched_objects_cache"):
+        instance._prefetched_objects_cache = {}
+    instance._prefetched_objects_cache[relation] = queryset
+
+
+def answer_from_created(ticket) -> None:
+    """A ticket just returned by ``create_ticket``, ready to render with no query: its
+    inbox and customer are in hand already; this hands over its tags and thread."""
+    message = ticket.first_message
+    hold_related(message, "attachments", message.stored_attachments)
+    hold_related(ticket, "tags", ticket.initial_tags)
+    hold_related(ticket, "messages", [message])
 
 
 def ticket_with_thread(queryset, *, include_notes: bool = True):

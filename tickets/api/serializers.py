@@ -1,6 +1,8 @@
 """Input and output shapes of the native API. Inputs validate types and bounds; the
 services validate again and own every write."""
 
+import copy
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -14,7 +16,28 @@ from tickets.services import validate_metadata
 # Output ---------------------------------------------------------------------------------
 
 
-class CustomerSerializer(serializers.ModelSerializer):
+# A read-only ModelSerializer that introspects its model once per class. (A comment, not a
+# docstring: drf-spectacular would print a docstring as every subclass's description.)
+#
+# DRF's ModelSerializer builds every field from the model's metadata each time it is
+# instantiated (a ticket's answer builds six of them); ours read no input and depend on
+# nothing but their class, so each builds its fields once and then hands out copies: a
+# nested serializer is built afresh (a deep copy, as DRF copies declared fields), a plain
+# field is copied shallowly, since binding it to its serializer only sets attributes of its
+# own on the copy.
+class OutputSerializer(serializers.ModelSerializer):
+    def get_fields(self):
+        built = type(self).__dict__.get("_built_fields")
+        if built is None:
+            built = super().get_fields()
+            type(self)._built_fields = built
+        return {
+            name: copy.deepcopy(field) if isinstance(field, serializers.BaseSerializer) else copy.copy(field)
+            for name, field in built.items()
+        }
+
+
+class CustomerSerializer(OutputSerializer):
     id = serializers.CharField(source="public_id", read_only=True)
     # Text, not format "email": a customer known only by external_id has an empty email.
     email = serializers.CharField(read_only=True, help_text="Email address; empty when unknown.")
@@ -25,7 +48,7 @@ class CustomerSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class AgentSerializer(serializers.ModelSerializer):
+class AgentSerializer(OutputSerializer):
     name = serializers.CharField(source="display_name", read_only=True)
 
     class Meta:
@@ -34,7 +57,7 @@ class AgentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class AttachmentSerializer(serializers.ModelSerializer):
+class AttachmentSerializer(OutputSerializer):
     id = serializers.CharField(source="public_id", read_only=True)
 
     class Meta:
@@ -48,7 +71,7 @@ class MessageAuthorSerializer(serializers.Serializer):
     name = serializers.CharField(source="author_name")
 
 
-class MessageSerializer(serializers.ModelSerializer):
+class MessageSerializer(OutputSerializer):
     id = serializers.CharField(source="public_id", read_only=True)
     author = MessageAuthorSerializer(source="*", read_only=True)
     body_html = serializers.SerializerMethodField()
@@ -63,7 +86,7 @@ class MessageSerializer(serializers.ModelSerializer):
         return message.html
 
 
-class TicketSerializer(serializers.ModelSerializer):
+class TicketSerializer(OutputSerializer):
     id = serializers.CharField(source="public_id", read_only=True)
     inbox = serializers.CharField(source="inbox.public_id", read_only=True)
     customer = CustomerSerializer(read_only=True)
@@ -126,7 +149,7 @@ class TagSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "created_at"]
 
 
-class InboxSerializer(serializers.ModelSerializer):
+class InboxSerializer(OutputSerializer):
     id = serializers.CharField(source="public_id", read_only=True)
     support_email = serializers.CharField(
         read_only=True, help_text="Receives a copy of each new ticket; empty when none is set."
@@ -147,7 +170,7 @@ class InboxSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class EventSerializer(serializers.ModelSerializer):
+class EventSerializer(OutputSerializer):
     actor = serializers.CharField(source="actor_label", read_only=True)
 
     class Meta:

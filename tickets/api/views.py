@@ -18,6 +18,7 @@ from tickets.exceptions import InvalidInput
 from tickets.filters import CustomerFilter, TicketFilter
 from tickets.models import Customer, Inbox, Message, Tag, Ticket
 from tickets.selectors import (
+    answer_from_created,
     find_agent,
     resolve_inbox,
     thread_prefetch,
@@ -120,6 +121,7 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             organization_ids=principal.organization_ids,
             restricted_inbox_id=principal.restricted_inbox_id,
             public_id=data.get("inbox", ""),
+            organization=principal.api_key.organization if principal.is_integrator else None,
         )
         customer = data["customer"]
         ticket, created = services.create_ticket(
@@ -142,8 +144,11 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             actor=principal.actor,
             idempotency_key=idempotency_key(request),
         )
-        # The new ticket's inbox and customer are in hand: only its tags and thread are read.
-        prefetch_related_objects([ticket], "tags", thread_prefetch())
+        if created:
+            answer_from_created(ticket)
+        else:
+            # The earlier ticket of a replayed Idempotency-Key: read its tags and thread.
+            prefetch_related_objects([ticket], "tags", thread_prefetch())
         data = api.TicketDetailSerializer(ticket, context=self.get_serializer_context()).data
         return _created_response(data, created)
 

@@ -80,7 +80,8 @@ def validate_attachments(attachments: Sequence[UploadedFile], *, field_name: str
             raise InvalidInput(field_name, problem)
 
 
-def store_attachments(message: Message, attachments: Sequence[UploadedFile]) -> None:
+def store_attachments(message: Message, attachments: Sequence[UploadedFile]) -> list[Attachment]:
+    stored = []
     for upload in attachments:
         attachment = Attachment(
             message=message,
@@ -90,3 +91,5 @@ def store_attachments(message: Message, attachments: Sequence[UploadedFile]) -> 
         )
         attachment.file.save(upload.filename, ContentFile(upload.content), save=False)
         attachment.save()
+        stored.append(attachment)
+    return stored

@@ -24,13 +24,17 @@ class CustomerData:
 
 
 def _find_customer(organization: Organization, email: str, external_id: str) -> Customer | None:
-    customers = Customer.objects.filter(organization=organization)
+    # Each is unique within an organization: get() reads the one row, unsorted.
     if external_id:
-        found = customers.filter(external_id=external_id).first()
-        if found is not None:
-            return found
+        try:
+            return Customer.objects.get(organization=organization, external_id=external_id)
+        except Customer.DoesNotExist:
+            pass
     if email:
-        return customers.filter(email=email).first()
+        try:
+            return Customer.objects.get(organization=organization, email=email)
+        except Customer.DoesNotExist:
+            pass
     return None
 
 
@@ -68,13 +72,28 @@ def _merge_into_customer(customer: Customer, data: CustomerData, email: str, act
     return customer
 
 
+class NewCustomerRace(Exception):
+    """Another transaction inserted the same new customer first, and no savepoint was kept.
+
+    The surrounding transaction can no longer run statements: whoever asked for
+    ``savepoint=False`` rolls it back and runs again, and then finds the winner's row.
+    """
+
+
 def upsert_customer(
-    *, organization: Organization, data: CustomerData, actor: Actor | None = None
+    *,
+    organization: Organization,
+    data: CustomerData,
+    actor: Actor | None = None,
+    savepoint: bool = True,
 ) -> tuple[Customer, bool]:
     """Find the customer by external id, then email, and merge ``data`` in; or create them.
 
     Concurrent calls for the same new person converge on one row: the loser of the insert
-    race finds the winner's row and merges into it.
+    race finds the winner's row and merges into it. With ``savepoint=False`` the insert
+    runs without the savepoint that makes this possible (two round trips fewer) and the
+    loser raises ``NewCustomerRace`` instead, for a caller that owns its transaction and
+    can run it again.
     """
     actor = actor or Actor.system()
     email = normalize_email(data.email, field_name="customer.email")
@@ -86,13 +105,14 @@ def upsert_customer(
     metadata = validate_metadata(data.metadata, field_name="customer.metadata")
 
     # No savepoint of its own: inside create_ticket's transaction it would cost two round
-    # trips per request; the insert below keeps the savepoint its race handling needs.
+    # trips per request; the insert below keeps the savepoint its race handling needs,
+    # unless the caller would rather run its transaction again.
     with transaction.atomic(savepoint=False):
         existing = _find_customer(organization, email, external_id)
         if existing is not None:
             return _merge_into_customer(existing, data, email, actor), False
         try:
-            with transaction.atomic():
+            with transaction.atomic(savepoint=savepoint):
                 customer = Customer.objects.create(
                     organization=organization,
                     email=email,
@@ -100,7 +120,9 @@ def upsert_customer(
                     name=data.name or "",
                     metadata=metadata,
                 )
-        except IntegrityError:
+        except IntegrityError as error:
+            if not savepoint:
+                raise NewCustomerRace from error
             existing = _find_customer(organization, email, external_id)
             if existing is None:
                 raise

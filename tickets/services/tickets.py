@@ -29,8 +29,8 @@ from tickets.selectors import memberships_with_open_tickets
 
 from . import idempotency
 from .attachments import UploadedFile, store_attachments, validate_attachments
-from .customers import CustomerData, upsert_customer
-from .history import record_event
+from .customers import CustomerData, NewCustomerRace, upsert_customer
+from .history import new_event, record_event
 from .tags import resolve_tags
 from .validation import validate_body, validate_choice, validate_length, validate_metadata, validate_subject
 
@@ -153,9 +153,10 @@ def create_ticket(
 
     Returns ``(ticket, created)``; ``created`` is False when ``idempotency_key`` was seen
     before from the same credential with the same request, and the earlier ticket is
-    returned. ``auto_assign`` None follows the inbox's setting.
+    returned. ``auto_assign`` None follows the inbox's setting. A new ticket carries what
+    was written with it, so a face can answer without reading it back:
+    ``ticket.initial_tags``, ``ticket.first_message`` and its ``stored_attachments``.
     """
-    organization = inbox.organization
     subject = validate_subject(subject)
     message = validate_body(message)
     metadata = validate_metadata(metadata)
@@ -166,8 +167,61 @@ def create_ticket(
     validate_length(reply_address, limits.REPLY_ADDRESS_MAX_LENGTH, field_name="reply_address")
     validate_attachments(attachments)
     idempotency_key = idempotency.validate_key(idempotency_key)
-    tags = list(tags)
+    values = {
+        "inbox": inbox,
+        "customer": customer,
+        "subject": subject,
+        "message": message,
+        "actor": actor,
+        "priority": priority,
+        "category": category,
+        "type": type,
+        "channel": channel,
+        "metadata": metadata,
+        "tags": list(tags),
+        "reply_address": reply_address,
+        "attachments": attachments,
+        "idempotency_key": idempotency_key,
+        "auto_assign": auto_assign,
+        "email_message_id": email_message_id,
+        "raw_email": raw_email,
+    }
+    if connection.in_atomic_block:
+        # Inside a caller's transaction: a lost race for a new customer is handled by a
+        # savepoint around its INSERT, as it cannot be run again from here.
+        return _open_ticket(**values, customer_savepoint=True)
+    # A transaction of our own (every API request): no savepoint (two round trips fewer);
+    # if another request inserted the same new customer first, this one rolls back and
+    # runs once more, and then finds that customer.
+    try:
+        return _open_ticket(**values, customer_savepoint=False)
+    except NewCustomerRace:
+        return _open_ticket(**values, customer_savepoint=True)
 
+
+def _open_ticket(
+    *,
+    inbox: Inbox,
+    customer: CustomerData | Customer,
+    subject: str,
+    message: str,
+    actor: Actor,
+    priority: str,
+    category: str,
+    type: str,  # noqa: A002
+    channel: str,
+    metadata: dict,
+    tags: list,
+    reply_address: str,
+    attachments: Sequence[UploadedFile],
+    idempotency_key: str,
+    auto_assign: bool | None,
+    email_message_id: str,
+    raw_email: str,
+    customer_savepoint: bool,
+) -> tuple[Ticket, bool]:
+    """create_ticket's one transaction, on values already validated."""
+    organization = inbox.organization
     with transaction.atomic():
         claimed = None
         if idempotency_key:
@@ -199,23 +253,25 @@ def create_ticket(
             if customer.organization_id != organization.pk:
                 raise InvalidInput("customer", "Unknown customer.")
         else:
-            customer, customer_is_new = upsert_customer(organization=organization, data=customer, actor=actor)
-        if not customer_is_new:
+            customer, customer_is_new = upsert_customer(
+                organization=organization, data=customer, actor=actor, savepoint=customer_savepoint
+            )
+        if inbox.daily_limit_per_customer is not None and not customer_is_new:
             # Serialize this customer's creates so the daily count below is exact.  A customer
             # inserted by this transaction is invisible to every other one and has no tickets
-            # yet: no lock and no count needed (two round trips saved on a first contact).
+            # yet, and an inbox without a limit counts nothing: no lock needed then.
             customer = Customer.objects.select_for_update().get(pk=customer.pk)
         _check_daily_limit(inbox, customer, customer_is_new=customer_is_new)
         _check_monthly_quota(organization)
 
-        number, prefix = _take_ticket_number(inbox)
+        # Everything the INSERTs need is built before the inbox's next number is taken: from
+        # that UPDATE to the COMMIT the inbox row is locked, and every other create in the
+        # inbox waits for it.
+        ticket_tags = resolve_tags(organization, tags, field_name="tags") if tags else []
         now = timezone.now()
-        reference = f"{prefix}-{number}"
-        ticket = Ticket.objects.create(
+        ticket = Ticket(
             organization=organization,
             inbox=inbox,
-            number=number,
-            reference=reference,
             subject=subject,
             priority=priority,
             category=category,
@@ -226,15 +282,8 @@ def create_ticket(
             metadata=metadata,
             created_at=now,
             updated_at=now,
-            search_document=(
-                search.new_document(reference=reference, subject=subject, body=message)
-                if search.is_supported()
-                else None
-            ),
         )
-        if tags:
-            ticket.tags.set(resolve_tags(organization, tags, field_name="tags"))
-        first_message = Message.objects.create(
+        first_message = Message(
             ticket=ticket,
             kind=Message.Kind.REPLY,
             author_type=Message.AuthorType.CUSTOMER,
@@ -246,8 +295,23 @@ def create_ticket(
             raw_email=raw_email,
             created_at=now,
         )
-        store_attachments(first_message, attachments)
-        record_event(ticket, actor, TicketEvent.Action.CREATED, after={"status": ticket.status})
+        created_event = new_event(ticket, actor, TicketEvent.Action.CREATED, after={"status": ticket.status})
+
+        ticket.number, prefix = _take_ticket_number(inbox)
+        ticket.reference = f"{prefix}-{ticket.number}"
+        if search.is_supported():
+            ticket.search_document = search.new_document(
+                reference=ticket.reference, subject=subject, body=message
+            )
+        ticket.save(force_insert=True)
+        if ticket_tags:
+            ticket.tags.add(*ticket_tags)
+        first_message.save(force_insert=True)
+        created_event.save(force_insert=True)
+        # What was written, for a caller that answers with it instead of reading it back.
+        first_message.stored_attachments = store_attachments(first_message, attachments)
+        ticket.first_message = first_message
+        ticket.initial_tags = ticket_tags
         # The first message is part of ticket.created: no message.created of its own.
         events.publish(
             events.TicketCreated(actor=actor, organization_id=organization.pk, ticket_id=ticket.pk)

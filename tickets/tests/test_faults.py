@@ -11,7 +11,7 @@ import logging
 from unittest import mock
 
 import pytest
-from django.db import OperationalError
+from django.db import OperationalError, connection
 from django.db.backends.utils import CursorWrapper
 from django.test import override_settings
 from rest_framework.test import APIClient
@@ -43,19 +43,37 @@ def api_no_raise(api_key):
     return client
 
 
+def database_failing_on_insert_into(table: str):
+    """The database connection breaking when the request inserts into ``table``."""
+
+    def execute(execute, sql, params, many, context):
+        if sql.startswith(f'INSERT INTO "{table}"'):
+            raise OperationalError("server closed the connection")
+        return execute(sql, params, many, context)
+
+    return connection.execute_wrapper(execute)
+
+
 @pytest.mark.parametrize(
-    ("target", "label"),
+    ("failure", "label"),
     [
-        ("tickets.services.tickets.Message.objects.create", "the first message"),
-        ("tickets.services.tickets.record_event", "the created event"),
-        ("tickets.services.tickets.store_attachments", "attachments"),
+        (lambda: database_failing_on_insert_into("tickets_message"), "the first message"),
+        (lambda: database_failing_on_insert_into("tickets_ticketevent"), "the created event"),
+        (
+            lambda: mock.patch(
+                "tickets.services.tickets.store_attachments",
+                side_effect=OperationalError("server closed the connection"),
+            ),
+            "attachments",
+        ),
     ],
+    ids=["first message", "created event", "attachments"],
 )
 def test_database_failing_mid_create_leaves_no_partial_ticket_and_answers_503(
-    api_no_raise, inbox, target, label
+    api_no_raise, inbox, failure, label
 ):
     before = counts()
-    with mock.patch(target, side_effect=OperationalError("server closed the connection")):
+    with failure():
         response = api_no_raise.post(
             "/api/v1/tickets",
             json.dumps(ticket_payload(tags=["fresh-tag"], customer={"email": "new@example.com"})),
@@ -97,7 +115,7 @@ def test_database_failing_mid_update_changes_nothing(api_no_raise, ticket, agent
 
 def test_a_retry_after_the_outage_creates_the_ticket_exactly_once(api_no_raise, inbox):
     payload = json.dumps(ticket_payload())
-    with mock.patch("tickets.services.tickets.record_event", side_effect=OperationalError("gone")):
+    with database_failing_on_insert_into("tickets_ticketevent"):
         first = api_no_raise.post(
             "/api/v1/tickets", payload, content_type="application/json", HTTP_IDEMPOTENCY_KEY="retry-1"
         )
