@@ -150,8 +150,9 @@ def _wait_until_a_statement_waits_on_a_lock(cursor) -> None:
     raise AssertionError("no statement ever waited on the new customer's row")
 
 
+@pytest.mark.postgres
 def test_a_first_contact_that_loses_the_race_for_its_customer_is_run_again_and_joins_the_winner(
-    needs_postgres, organization, inbox, api_key
+    organization, inbox, api_key
 ):
     """Another request inserts the same new customer and commits while this one's INSERT
     waits on the unique index: this one's transaction is rolled back and run again, and
