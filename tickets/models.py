@@ -147,8 +147,12 @@ class Ticket(models.Model):
         AGENT = "agent", "Agent"
 
     public_id = PublicIdField()
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="tickets")
-    inbox = models.ForeignKey(Inbox, on_delete=models.PROTECT, related_name="tickets")
+    # No index of their own on these keys: each leads a composite index below, which serves
+    # their lookups and the foreign-key checks alike, and every create maintains one less.
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="tickets", db_index=False
+    )
+    inbox = models.ForeignKey(Inbox, on_delete=models.PROTECT, related_name="tickets", db_index=False)
     number = models.PositiveIntegerField()
     reference = models.CharField(max_length=24)
     subject = models.CharField(max_length=200)
@@ -157,13 +161,14 @@ class Ticket(models.Model):
     category = models.CharField(max_length=100, blank=True)
     type = models.CharField(max_length=100, blank=True)
     channel = models.CharField(max_length=10, choices=Channel, default=Channel.API)
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="tickets")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="tickets", db_index=False)
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="assigned_tickets",
+        db_index=False,
     )
     reply_address = models.CharField(
         max_length=254, blank=True, help_text="Where the customer wants the answer."
@@ -228,7 +233,8 @@ class Message(models.Model):
         SYSTEM = "system", "System"
 
     public_id = PublicIdField()
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
+    # Indexed by message_ticket_created, which leads with it.
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages", db_index=False)
     kind = models.CharField(max_length=10, choices=Kind, default=Kind.REPLY)
     author_type = models.CharField(max_length=10, choices=AuthorType)
     author_user = models.ForeignKey(
@@ -308,7 +314,8 @@ class TicketEvent(models.Model):
         NOTE_ADDED = "note_added", "Internal note added"
         ACCESS_KEY_ROTATED = "access_key_rotated", "Private link rotated"
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
+    # Indexed by event_ticket_created, which leads with it.
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events", db_index=False)
     action = models.CharField(max_length=30, choices=Action)
     actor_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
