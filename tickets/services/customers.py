@@ -57,6 +57,11 @@ def _merge_into_customer(customer: Customer, data: CustomerData, email: str, act
                 customer.metadata,
                 validate_metadata(merged, field_name="customer.metadata"),
             )
+    return _save_changes(customer, changes, actor)
+
+
+def _save_changes(customer: Customer, changes: dict, actor: Actor) -> Customer:
+    """Write ``changes`` (field → (before, after)) and tell them as customer.updated."""
     if changes:
         for name, (_, after) in changes.items():
             setattr(customer, name, after)
@@ -158,16 +163,4 @@ def update_customer(
             for name, value in wanted.items()
             if getattr(customer, name) != value
         }
-        if changes:
-            for name, (_, after) in changes.items():
-                setattr(customer, name, after)
-            customer.save(update_fields=[*changes, "updated_at"])
-            events.publish(
-                events.CustomerUpdated(
-                    actor=actor,
-                    organization_id=customer.organization_id,
-                    customer_id=customer.pk,
-                    changes=changes,
-                )
-            )
-        return customer
+        return _save_changes(customer, changes, actor)
