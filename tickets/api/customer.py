@@ -23,7 +23,7 @@ from accounts.authentication import CustomerJWTAuthentication, CustomerTokenAuth
 from accounts.models import CustomerToken
 from accounts.permissions import IsCustomer, IsIntegrator
 from helpdesk.fields import StrictCharField
-from helpdesk.headers import idempotency_key
+from helpdesk.headers import idempotency_key, replay_headers
 from helpdesk.schema import bearer, security_scheme
 from tickets import limits, services
 from tickets.exceptions import InvalidTransition, PermissionDenied
@@ -328,8 +328,8 @@ class MyTicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             idempotency_key=idempotency_key(request),
         )
         response = self._detail(ticket, status.HTTP_201_CREATED)
-        if not created:
-            response["Idempotent-Replayed"] = "true"
+        for name, value in replay_headers(created).items():
+            response[name] = value
         return response
 
     @extend_schema(

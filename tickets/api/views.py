@@ -10,7 +10,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from helpdesk.headers import idempotency_key
+from helpdesk.headers import idempotency_key, replay_headers
 from helpdesk.schema import IDEMPOTENCY_KEY_PARAMETER
 from tickets import services
 from tickets.actors import Actor
@@ -50,9 +50,7 @@ def _organization_of(principal):
 
 
 def _created_response(data, created: bool) -> Response:
-    if created:
-        return Response(data, status=status.HTTP_201_CREATED)
-    return Response(data, status=status.HTTP_201_CREATED, headers={"Idempotent-Replayed": "true"})
+    return Response(data, status=status.HTTP_201_CREATED, headers=replay_headers(created))
 
 
 @extend_schema_view(

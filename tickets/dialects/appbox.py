@@ -11,7 +11,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from accounts.permissions import IsIntegrator
-from helpdesk.headers import idempotency_key
+from helpdesk.headers import idempotency_key, replay_headers
 from helpdesk.schema import IDEMPOTENCY_KEY_PARAMETER
 from tickets import exceptions as domain
 from tickets import limits, services
@@ -149,7 +149,7 @@ class CreateTicketView(AppboxView):
         except (domain.NotFound, domain.PermissionDenied):
             raise domain.PermissionDenied(PAYWALL_MISMATCH) from None
         data = self.validated(AppboxCreateTicketInput)
-        ticket, _ = services.create_ticket(
+        ticket, created = services.create_ticket(
             inbox=inbox,
             customer=services.CustomerData(email=data["email"], metadata=data.get("userMeta") or {}),
             subject=data["subject"],
@@ -158,5 +158,7 @@ class CreateTicketView(AppboxView):
             idempotency_key=idempotency_key(request),
         )
         return Response(
-            {"ticket": {"id": ticket.number, "status": ticket.status}}, status=status.HTTP_201_CREATED
+            {"ticket": {"id": ticket.number, "status": ticket.status}},
+            status=status.HTTP_201_CREATED,
+            headers=replay_headers(created),
         )

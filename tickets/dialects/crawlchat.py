@@ -11,7 +11,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from accounts.permissions import IsIntegrator
-from helpdesk.headers import idempotency_key
+from helpdesk.headers import idempotency_key, replay_headers
 from helpdesk.schema import IDEMPOTENCY_KEY_PARAMETER
 from tickets import exceptions as domain
 from tickets import limits, services
@@ -156,7 +156,7 @@ class CreateTicketView(CrawlChatView):
         except domain.PermissionDenied:
             raise domain.PermissionDenied("This API key is restricted to another collection.") from None
         data = self.validated(CrawlChatCreateTicketInput)
-        ticket, _ = services.create_ticket(
+        ticket, created = services.create_ticket(
             inbox=inbox,
             customer=services.CustomerData(email=data["userEmail"]),
             subject=data["title"],
@@ -166,5 +166,7 @@ class CreateTicketView(CrawlChatView):
             idempotency_key=idempotency_key(request),
         )
         return Response(
-            {"ticketNumber": ticket.number, "privateUrl": ticket.private_url}, status=status.HTTP_201_CREATED
+            {"ticketNumber": ticket.number, "privateUrl": ticket.private_url},
+            status=status.HTTP_201_CREATED,
+            headers=replay_headers(created),
         )

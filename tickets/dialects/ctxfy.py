@@ -16,7 +16,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from accounts.authentication import CustomerJWTAuthentication, CustomerTokenAuthentication
-from helpdesk.headers import idempotency_key
+from helpdesk.headers import idempotency_key, replay_headers
 from helpdesk.schema import IDEMPOTENCY_KEY_PARAMETER
 from tickets import limits, services
 from tickets.mail import outbound
@@ -235,7 +235,7 @@ class CreateTicketView(CtxfyView):
                     data=services.CustomerData(external_id=reply_address),
                     actor=principal.actor,
                 )
-            ticket, _ = services.create_ticket(
+            ticket, created = services.create_ticket(
                 inbox=inbox,
                 customer=customer,
                 subject=subject_for(data["type"], data["message"]),
@@ -256,4 +256,5 @@ class CreateTicketView(CtxfyView):
                 "sent_at": isoformat(sent_at),
             },
             status=status.HTTP_201_CREATED,
+            headers=replay_headers(created),
         )

@@ -24,7 +24,7 @@ from accounts.authentication import (
     CustomerTokenAuthentication,
 )
 from accounts.permissions import IsAgent, IsCustomer
-from helpdesk.headers import idempotency_key
+from helpdesk.headers import idempotency_key, replay_headers
 from helpdesk.schema import IDEMPOTENCY_KEY_PARAMETER
 from tickets import exceptions as domain
 from tickets import limits, services
@@ -326,7 +326,7 @@ class UserTicketsView(UserView):
         principal = request.auth
         data = self.validated(InappCreateTicketInput)
         inbox = resolve_inbox(organization_ids=principal.organization_ids)
-        ticket, _ = services.create_ticket(
+        ticket, created = services.create_ticket(
             inbox=inbox,
             customer=principal.customer,
             subject=data["subject"],
@@ -336,7 +336,9 @@ class UserTicketsView(UserView):
             actor=principal.actor,
             idempotency_key=idempotency_key(request),
         )
-        return Response(ticket_detail(ticket), status=status.HTTP_201_CREATED)
+        return Response(
+            ticket_detail(ticket), status=status.HTTP_201_CREATED, headers=replay_headers(created)
+        )
 
     @extend_schema(
         operation_id="inapp_list_tickets",
@@ -380,13 +382,15 @@ class UserReplyView(UserView):
     def post(self, request, ticket_id: str):
         ticket = self.ticket(ticket_id)
         data = self.validated(InappReplyInput)
-        message, _ = services.add_message(
+        message, created = services.add_message(
             ticket=ticket,
             body=data["body"],
             actor=request.auth.actor,
             idempotency_key=idempotency_key(request),
         )
-        return Response(message_data(message), status=status.HTTP_201_CREATED)
+        return Response(
+            message_data(message), status=status.HTTP_201_CREATED, headers=replay_headers(created)
+        )
 
 
 class UserCloseView(UserView):
@@ -486,11 +490,15 @@ class AdminReplyView(AdminView):
     def post(self, request, ticket_id: str):
         ticket = self.ticket(ticket_id)
         data = self.validated(InappAdminReplyInput)
-        message, _ = services.add_message(
+        message, created = services.add_message(
             ticket=ticket,
             body=data["body"],
             kind=Message.Kind.NOTE if data["is_internal"] else Message.Kind.REPLY,
             actor=request.auth.actor,
             idempotency_key=idempotency_key(request),
         )
-        return Response(message_data(message, for_admin=True), status=status.HTTP_201_CREATED)
+        return Response(
+            message_data(message, for_admin=True),
+            status=status.HTTP_201_CREATED,
+            headers=replay_headers(created),
+        )

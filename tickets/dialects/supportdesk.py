@@ -15,7 +15,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from accounts.permissions import IsIntegrator
-from helpdesk.headers import idempotency_key
+from helpdesk.headers import idempotency_key, replay_headers
 from helpdesk.schema import IDEMPOTENCY_KEY_PARAMETER
 from tickets import exceptions as domain
 from tickets import limits, services
@@ -233,7 +233,7 @@ class CreateTicketView(SupportDeskView):
         inbox = resolve_inbox(
             organization_ids=principal.organization_ids, restricted_inbox_id=principal.restricted_inbox_id
         )
-        ticket, _ = services.create_ticket(
+        ticket, created = services.create_ticket(
             inbox=inbox,
             customer=customer,
             subject=data["subject"],
@@ -251,6 +251,7 @@ class CreateTicketView(SupportDeskView):
         return Response(
             {"success": True, "data": ticket_data(ticket), "timestamp": now_iso()},
             status=status.HTTP_201_CREATED,
+            headers=replay_headers(created),
         )
 
     @staticmethod

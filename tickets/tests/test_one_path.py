@@ -919,6 +919,7 @@ def test_a_retried_create_returns_the_same_ticket_and_creates_nothing_on_every_f
     assert retried == first
     assert _stored() == stored
     assert heard[told:] == []
+    assert face.post(world, 0)["Idempotent-Replayed"] == "true"
 
 
 @pytest.mark.parametrize("face", [pytest.param(face, id=face.name) for face in CREATE_FACES])
