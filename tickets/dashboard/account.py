@@ -10,7 +10,6 @@ from accounts import services as account_services
 from accounts.middleware import SESSION_KEY
 
 from .common import agent_required, safe_next
-from .queue import SESSION_QUEUE
 
 
 @require_POST
@@ -42,6 +41,5 @@ def switch_organization(request):
     if membership is None:
         raise Http404("Not a member of that organization.")
     request.session[SESSION_KEY] = membership.organization_id
-    request.session.pop(SESSION_QUEUE, None)
     messages.success(request, f"You are working in {membership.organization.name}.")
     return redirect("dashboard:queue")

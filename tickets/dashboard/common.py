@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
-from django.shortcuts import render, resolve_url
+from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
@@ -83,3 +83,14 @@ def safe_next(request, fallback: str) -> str:
     ):
         return target
     return fallback
+
+
+def ticket_url(public_id: str, queue_query: str = "") -> str:
+    """A ticket's page; ``queue_query`` is the queue it was opened from (its "next" and "back")."""
+    url = reverse("dashboard:ticket", args=[public_id])
+    return f"{url}?{urlencode({'queue': queue_query})}" if queue_query else url
+
+
+def back_to_ticket(request, ticket):
+    """After a form on the ticket page: the page again, with the queue it came from."""
+    return redirect(ticket_url(ticket.public_id, request.GET.get("queue", "")))

@@ -2,7 +2,7 @@
 
 from django.contrib import messages
 from django.db.models import QuerySet
-from django.http import HttpResponse
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -22,7 +22,6 @@ PER_PAGE = 25
 # Counts shown beside saved views and above the list stop here, so a million tickets
 # cost what a thousand do ("1000+"). Pages reach as far as the shared paginator's cap.
 COUNT_CAP = 1000
-SESSION_QUEUE = "dashboard_queue"
 FILTER_FIELDS = ("status", "priority", "inbox", "assignee", "tag", "created_after", "created_before")
 
 
@@ -40,6 +39,33 @@ def organization_agents(organization):
     )
 
 
+def _queue_selection(request, params):
+    """The saved view, filter, tickets and sort that a queue query string names."""
+    view = params.get("view") or DEFAULT_VIEW
+    if view not in SAVED_VIEWS:
+        view = DEFAULT_VIEW
+    base = apply_saved_view(organization_tickets(request), view, request.user)
+    queue_filter = QueueFilter(params or None, queryset=base, request=request)
+    tickets = queue_filter.qs if queue_filter.is_bound and queue_filter.is_valid() else base
+    sort = params.get("sort") or SAVED_VIEWS[view][2]
+    if sort not in SORTS:
+        sort = SAVED_VIEWS[view][2]
+    return view, queue_filter, tickets, sort
+
+
+def page_ids(request, queue_query: str) -> list[str]:
+    """The tickets (public ids, in order) of the queue page that ``queue_query`` showed.
+
+    For the ticket page's "next" and "previous": one query on ids, no count. The queue an
+    agent came from travels in the URL, so browsing writes nothing.
+    """
+    params = QueryDict(queue_query)
+    _, _, tickets, sort = _queue_selection(request, params)
+    page = min(positive_number(params.get("page")) or 1, CappedCountPaginator.cap // PER_PAGE)
+    start = (page - 1) * PER_PAGE
+    return list(ordered(tickets, sort).values_list("public_id", flat=True)[start : start + PER_PAGE])
+
+
 def build_queue(request) -> dict:
     """The rows of the queue for this request's view, filters, sort and page.
 
@@ -47,15 +73,7 @@ def build_queue(request) -> dict:
     finds its ids first. A page number that is not one (or lies past the end) shows the
     first (or the last) page, as Django's ``Paginator.get_page`` does for HTML pages.
     """
-    view = request.GET.get("view") or DEFAULT_VIEW
-    if view not in SAVED_VIEWS:
-        view = DEFAULT_VIEW
-    base = apply_saved_view(organization_tickets(request), view, request.user)
-    queue_filter = QueueFilter(request.GET or None, queryset=base, request=request)
-    tickets = queue_filter.qs if queue_filter.is_bound and queue_filter.is_valid() else base
-    sort = request.GET.get("sort") or SAVED_VIEWS[view][2]
-    if sort not in SORTS:
-        sort = SAVED_VIEWS[view][2]
+    view, queue_filter, tickets, sort = _queue_selection(request, request.GET)
     everything = organization_tickets(request)
     counts = capped_counts(
         request.organization,
@@ -69,7 +87,6 @@ def build_queue(request) -> dict:
     query = request.GET.copy()
     query.pop("page", None)
     query_without_page = query.urlencode()
-    _remember_queue(request, rows, request.GET.urlencode())
     return {
         # Shown as "1000+" past COUNT_CAP, like the saved views' counts.
         "total": paginator.count,
@@ -88,13 +105,6 @@ def build_queue(request) -> dict:
         "query_without_page": query_without_page,
         "query": request.GET.urlencode(),
     }
-
-
-def _remember_queue(request, rows, query: str) -> None:
-    """The ticket page's "next ticket" follows the queue the agent last looked at."""
-    remembered = {"ids": [ticket.public_id for ticket in rows], "query": query}
-    if request.session.get(SESSION_QUEUE) != remembered:
-        request.session[SESSION_QUEUE] = remembered
 
 
 @require_GET

@@ -1,10 +1,12 @@
 """The ticket page: thread and timeline, composer, properties, private link, attachments."""
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.db import transaction
 from django.db.models import Prefetch
 from django.http import FileResponse, Http404, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
@@ -14,9 +16,9 @@ from tickets.models import Attachment, Message, SavedReply, Ticket, TicketEvent
 from tickets.rendering import render_markdown
 from tickets.selectors import find_agent
 
-from .common import agent_required, get_ticket, organization_tickets, report_error
+from .common import agent_required, back_to_ticket, get_ticket, organization_tickets, report_error, ticket_url
 from .forms import MessageForm, PropertiesForm
-from .queue import SESSION_QUEUE, organization_agents
+from .queue import organization_agents, page_ids
 
 # Shown as messages already; the timeline would only repeat them.
 _MESSAGE_EVENTS = {
@@ -85,9 +87,9 @@ def _label(choices, value) -> str:
 
 
 def _neighbours(request, public_id: str) -> tuple[str | None, str | None, str]:
-    remembered = request.session.get(SESSION_QUEUE) or {}
-    ids = remembered.get("ids", [])
-    query = remembered.get("query", "")
+    """The tickets after and before this one in the queue page it was opened from."""
+    query = request.GET.get("queue", "")
+    ids = page_ids(request, query) if query else []
     if public_id not in ids:
         return (ids[0] if ids else None), None, query
     index = ids.index(public_id)
@@ -152,6 +154,10 @@ def _page_context(request, ticket, message_form=None):
         "message_form": message_form or MessageForm(),
         "next_ticket": following,
         "previous_ticket": preceding,
+        "next_url": ticket_url(following, queue_query) if following else "",
+        "previous_url": ticket_url(preceding, queue_query) if preceding else "",
+        # Forms on the page come back to it with the same queue.
+        "queue_suffix": f"?{urlencode({'queue': queue_query})}" if queue_query else "",
         "queue_url": reverse("dashboard:queue") + (f"?{queue_query}" if queue_query else ""),
         "private_url": ticket.private_url,
         "metadata_items": sorted((ticket.customer.metadata or {}).items()),
@@ -202,7 +208,7 @@ def add_message(request, public_id):
             services.change_status(ticket=ticket, status=status_after, actor=request.actor)
         except HelpdeskError as error:
             report_error(request, error, prefix="Status not changed: ")
-    return redirect("dashboard:ticket", public_id=ticket.public_id)
+    return back_to_ticket(request, ticket)
 
 
 @require_POST
@@ -215,7 +221,7 @@ def update(request, public_id):
         for field, errors in form.errors.items():
             for error in errors:
                 messages.error(request, f"{field.capitalize()}: {error}")
-        return redirect("dashboard:ticket", public_id=ticket.public_id)
+        return back_to_ticket(request, ticket)
     try:
         # One form, one change: a refused field leaves the fields before it unapplied too.
         with transaction.atomic():
@@ -224,7 +230,7 @@ def update(request, public_id):
         report_error(request, error)
     else:
         messages.success(request, "Ticket updated." if changed else "Nothing to change.")
-    return redirect("dashboard:ticket", public_id=ticket.public_id)
+    return back_to_ticket(request, ticket)
 
 
 def _apply_properties(request, ticket, data) -> bool:
@@ -274,7 +280,7 @@ def take(request, public_id):
         report_error(request, error)
     else:
         messages.success(request, f"{ticket.reference} is yours.")
-    return redirect("dashboard:ticket", public_id=ticket.public_id)
+    return back_to_ticket(request, ticket)
 
 
 @require_POST
@@ -287,7 +293,7 @@ def rotate_link(request, public_id):
         report_error(request, error)
     else:
         messages.success(request, "The private link was replaced; the old one no longer works.")
-    return redirect("dashboard:ticket", public_id=ticket.public_id)
+    return back_to_ticket(request, ticket)
 
 
 @require_POST

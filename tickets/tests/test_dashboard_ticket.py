@@ -2,6 +2,8 @@
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from tickets import services
@@ -96,16 +98,61 @@ def test_ticket_page_documents_its_keyboard_shortcuts(agent_client, rich_ticket)
         assert key in html
 
 
-def test_next_ticket_follows_the_queue_the_agent_looked_at(agent_client, inbox):
+def test_next_ticket_follows_the_queue_the_agent_came_from(agent_client, inbox):
     first = factories.make_ticket(inbox, subject="First one")
     second = factories.make_ticket(inbox, subject="Second one")
-    agent_client.get(reverse("dashboard:queue") + "?view=all&sort=created")
-    response = agent_client.get(url(first))
+    queue = agent_client.get(reverse("dashboard:queue") + "?view=all&sort=created")
+    link = url(first) + "?queue=view%3Dall%26sort%3Dcreated"
+    assert f'href="{link}"' in queue.content.decode()
+
+    response = agent_client.get(link)
     assert response.context["next_ticket"] == second.public_id
     assert response.context["queue_url"].endswith("?view=all&sort=created")
-    response = agent_client.get(url(second))
+    assert f'href="{url(second)}?queue=view%3Dall%26sort%3Dcreated"' in response.content.decode()
+    response = agent_client.get(response.context["next_url"])
     assert response.context["previous_ticket"] == first.public_id
     assert response.context["next_ticket"] is None
+    # Opened from elsewhere (a link, a notification): no queue, no neighbours.
+    assert agent_client.get(url(first)).context["next_ticket"] is None
+
+
+def test_a_reply_comes_back_to_the_ticket_with_the_queue_it_was_opened_from(agent_client, inbox):
+    first = factories.make_ticket(inbox, subject="First one")
+    factories.make_ticket(inbox, subject="Second one")
+
+    response = agent_client.post(
+        reverse("dashboard:add_message", args=[first.public_id]) + "?queue=view%3Dall%26sort%3Dcreated",
+        {"kind": "reply", "body": "On it."},
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == url(first) + "?queue=view%3Dall%26sort%3Dcreated"
+
+
+def test_browsing_and_polling_write_nothing_to_the_database(agent_client, inbox, agent):
+    ticket = factories.make_ticket(inbox)
+    services.add_message(ticket=ticket, body="On it.", actor=Actor.agent(agent))
+    agent_client.get(reverse("dashboard:queue"))  # the session as signing in left it
+    reads = [
+        reverse("dashboard:queue"),
+        reverse("dashboard:queue") + "?view=all&page=2&sort=-priority&status=open",
+        reverse("dashboard:queue") + "?view=mine&q=login",
+        reverse("dashboard:queue_rows") + "?view=all",
+        url(ticket) + "?queue=view%3Dall",
+        reverse("dashboard:ticket_timeline", args=[ticket.public_id]),
+        reverse("dashboard:bell"),
+    ]
+
+    with CaptureQueriesContext(connection) as queries:
+        for path in reads:
+            assert agent_client.get(path).status_code == 200, path
+
+    writes = [
+        query["sql"]
+        for query in queries
+        if query["sql"].lstrip().split(" ", 1)[0].upper() in {"INSERT", "UPDATE", "DELETE"}
+    ]
+    assert writes == []
 
 
 def test_ticket_page_query_count_stays_constant_as_messages_grow(
