@@ -24,14 +24,14 @@ from accounts.models import CustomerToken
 from accounts.permissions import IsCustomer, IsIntegrator
 from helpdesk.fields import StrictCharField
 from helpdesk.headers import idempotency_key, replay_headers
-from helpdesk.schema import bearer, security_scheme
+from helpdesk.schema import IDEMPOTENCY_KEY_PARAMETER, bearer, security_scheme
 from tickets import limits, services
 from tickets.exceptions import InvalidTransition, PermissionDenied
 from tickets.models import Customer, Message, Ticket
 from tickets.selectors import resolve_inbox
 
 from .serializers import AttachmentSerializer, MessageSerializer, TicketSerializer
-from .views import IDEMPOTENCY_HEADER, _created_response
+from .views import _created_response
 
 CustomerTokenScheme = security_scheme(
     "accounts.authentication.CustomerTokenAuthentication",
@@ -308,7 +308,7 @@ class MyTicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         tags=["customer"],
         request=MyTicketCreateSerializer,
         responses={201: MyTicketDetailSerializer},
-        parameters=[IDEMPOTENCY_HEADER],
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
     )
     def create(self, request):
         principal = request.auth
@@ -344,7 +344,7 @@ class MyTicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         tags=["customer"],
         request=MyReplySerializer,
         responses={201: MyMessageSerializer},
-        parameters=[IDEMPOTENCY_HEADER],
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
     )
     @action(detail=True, methods=["get", "post"], filterset_class=None, pagination_class=None)
     def messages(self, request, id=None):

@@ -28,8 +28,6 @@ from tickets.selectors import (
 
 from . import serializers as api
 
-IDEMPOTENCY_HEADER = IDEMPOTENCY_KEY_PARAMETER
-
 REPLAYED_HEADER = OpenApiParameter(
     "Idempotent-Replayed",
     str,
@@ -108,7 +106,7 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
                 },
             )
         ],
-        parameters=[IDEMPOTENCY_HEADER, REPLAYED_HEADER],
+        parameters=[IDEMPOTENCY_KEY_PARAMETER, REPLAYED_HEADER],
     )
     def create(self, request):
         principal = request.auth
@@ -180,7 +178,7 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         tags=["messages"],
         request=api.MessageCreateSerializer,
         responses={201: api.MessageSerializer},
-        parameters=[IDEMPOTENCY_HEADER, REPLAYED_HEADER],
+        parameters=[IDEMPOTENCY_KEY_PARAMETER, REPLAYED_HEADER],
     )
     @action(detail=True, methods=["get", "post"], filterset_class=None, pagination_class=None)
     def messages(self, request, id=None):

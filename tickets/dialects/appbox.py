@@ -11,7 +11,9 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from accounts.permissions import IsIntegrator
+from helpdesk.fields import StrictCharField, StrictEmailField
 from helpdesk.headers import idempotency_key, replay_headers
+from helpdesk.problems import DOMAIN_STATUS, Problem
 from helpdesk.schema import IDEMPOTENCY_KEY_PARAMETER
 from tickets import exceptions as domain
 from tickets import limits, services
@@ -20,13 +22,9 @@ from tickets.selectors import resolve_inbox
 
 from .authentication import HeaderApiKeyAuthentication
 from .base import (
-    DOMAIN_STATUS,
     DialectNotFoundView,
     DialectView,
     JSONObjectField,
-    Problem,
-    StrictCharField,
-    StrictEmailField,
     error_detail_output,
     looks_like_public_id,
     simple_error_body,

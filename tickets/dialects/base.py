@@ -20,14 +20,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.principals import Principal
-from helpdesk.fields import StrictCharField, StrictEmailField
 from helpdesk.parsers import StrictJSONParser
 from helpdesk.problems import DOMAIN_STATUS, Problem, log_server_side, problem_for
 from tickets.pagination import CappedCountPaginator, positive_number
-
-# The dialects' modules take these from here.
-__all__ = ["DOMAIN_STATUS", "Problem", "StrictCharField", "StrictEmailField"]
-
 
 # Business codes by HTTP status, for the failures a dialect's document does not name itself
 # (inapp and SupportDesk write a code in their error envelope).

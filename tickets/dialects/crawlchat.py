@@ -11,7 +11,9 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from accounts.permissions import IsIntegrator
+from helpdesk.fields import StrictCharField, StrictEmailField
 from helpdesk.headers import idempotency_key, replay_headers
+from helpdesk.problems import Problem
 from helpdesk.schema import IDEMPOTENCY_KEY_PARAMETER
 from tickets import exceptions as domain
 from tickets import limits, services
@@ -22,9 +24,6 @@ from .base import (
     DialectNotFoundView,
     DialectView,
     JSONObjectField,
-    Problem,
-    StrictCharField,
-    StrictEmailField,
     error_detail_output,
     looks_like_public_id,
     simple_error_body,

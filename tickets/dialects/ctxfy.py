@@ -16,7 +16,9 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from accounts.authentication import CustomerJWTAuthentication, CustomerTokenAuthentication
+from helpdesk.fields import StrictCharField
 from helpdesk.headers import idempotency_key, replay_headers
+from helpdesk.problems import Problem
 from helpdesk.schema import IDEMPOTENCY_KEY_PARAMETER
 from tickets import limits, services
 from tickets.mail import outbound
@@ -28,8 +30,6 @@ from .base import (
     DialectNotFoundView,
     DialectView,
     IsIntegratorOrCustomer,
-    Problem,
-    StrictCharField,
     error_detail_output,
     isoformat,
 )

@@ -24,7 +24,9 @@ from accounts.authentication import (
     CustomerTokenAuthentication,
 )
 from accounts.permissions import IsAgent, IsCustomer
+from helpdesk.fields import StrictCharField
 from helpdesk.headers import idempotency_key, replay_headers
+from helpdesk.problems import Problem
 from helpdesk.schema import IDEMPOTENCY_KEY_PARAMETER
 from tickets import exceptions as domain
 from tickets import limits, services
@@ -34,8 +36,6 @@ from tickets.selectors import find_agent, resolve_inbox, tickets_for_principal
 from .base import (
     DialectNotFoundView,
     DialectView,
-    Problem,
-    StrictCharField,
     envelope_error_body,
     error_detail_output,
     isoformat,

@@ -15,7 +15,9 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from accounts.permissions import IsIntegrator
+from helpdesk.fields import StrictCharField
 from helpdesk.headers import idempotency_key, replay_headers
+from helpdesk.problems import DOMAIN_STATUS, Problem
 from helpdesk.schema import IDEMPOTENCY_KEY_PARAMETER
 from tickets import exceptions as domain
 from tickets import limits, services
@@ -24,12 +26,9 @@ from tickets.selectors import resolve_inbox
 
 from .authentication import HeaderApiKeyAuthentication
 from .base import (
-    DOMAIN_STATUS,
     DialectNotFoundView,
     DialectView,
     JSONObjectField,
-    Problem,
-    StrictCharField,
     envelope_error_body,
     error_detail_output,
     isoformat,
