@@ -1,5 +1,6 @@
 """Markdown in, safe HTML out: every message body shown anywhere goes through here."""
 
+import re
 import threading
 
 import markdown
@@ -45,8 +46,27 @@ def _converter() -> markdown.Markdown:
     return converter
 
 
+# Prose that Markdown could only wrap in paragraphs: each line starts with a letter and
+# ends without a space, and holds nothing but letters, digits, spaces and punctuation
+# that no Markdown construct begins with. Most messages are this; converting them costs
+# ten times their paragraphs' own wrapping. tests/test_rendering.py checks, on generated
+# text, that both ways give the same HTML.
+_PROSE_CHARACTERS = r"(?:[^\W_]|[ .,!?'\"():;/@%$-])"
+_PROSE_LINE = rf"(?:[^\W\d_](?:{_PROSE_CHARACTERS}*(?:[^\W_]|[.,!?'\"():;/@%$-]))?)?"
+_PLAIN_PROSE = re.compile(rf"{_PROSE_LINE}(?:\n{_PROSE_LINE})*")
+_BLANK_LINES = re.compile(r"\n{2,}")
+
+
+def _paragraphs(text: str) -> str:
+    return "\n".join(f"<p>{paragraph}</p>" for paragraph in _BLANK_LINES.split(text.strip("\n")) if paragraph)
+
+
 def render_markdown(text: str) -> str:
-    html = _converter().reset().convert(text or "")
+    text = text or ""
+    if _PLAIN_PROSE.fullmatch(text):
+        html = _paragraphs(text)
+    else:
+        html = _converter().reset().convert(text)
     return nh3.clean(
         html,
         tags=ALLOWED_TAGS,

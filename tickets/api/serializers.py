@@ -1,40 +1,18 @@
 """Input and output shapes of the native API. Inputs validate types and bounds; the
 services validate again and own every write."""
 
-import copy
-
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import User
 from helpdesk.fields import StrictCharField, StrictEmailField
+from helpdesk.serializers import InputSerializer, OutputSerializer
 from tickets import limits
 from tickets.exceptions import InvalidInput
 from tickets.models import Attachment, Customer, Inbox, Message, Tag, Ticket, TicketEvent
 from tickets.services import validate_metadata
 
 # Output ---------------------------------------------------------------------------------
-
-
-# A read-only ModelSerializer that introspects its model once per class. (A comment, not a
-# docstring: drf-spectacular would print a docstring as every subclass's description.)
-#
-# DRF's ModelSerializer builds every field from the model's metadata each time it is
-# instantiated (a ticket's answer builds six of them); ours read no input and depend on
-# nothing but their class, so each builds its fields once and then hands out copies: a
-# nested serializer is built afresh (a deep copy, as DRF copies declared fields), a plain
-# field is copied shallowly, since binding it to its serializer only sets attributes of its
-# own on the copy.
-class OutputSerializer(serializers.ModelSerializer):
-    def get_fields(self):
-        built = type(self).__dict__.get("_built_fields")
-        if built is None:
-            built = super().get_fields()
-            type(self)._built_fields = built
-        return {
-            name: copy.deepcopy(field) if isinstance(field, serializers.BaseSerializer) else copy.copy(field)
-            for name, field in built.items()
-        }
 
 
 class CustomerSerializer(OutputSerializer):
@@ -233,7 +211,7 @@ class AgentReferenceField(serializers.Field):
         return value
 
 
-class CustomerInputSerializer(serializers.Serializer):
+class CustomerInputSerializer(InputSerializer):
     email = StrictEmailField(required=False, allow_blank=True)
     external_id = StrictCharField(required=False, allow_blank=True, max_length=limits.EXTERNAL_ID_MAX_LENGTH)
     name = StrictCharField(required=False, allow_blank=True, max_length=limits.NAME_MAX_LENGTH)
@@ -245,7 +223,7 @@ class CustomerInputSerializer(serializers.Serializer):
         return attrs
 
 
-class TicketCreateSerializer(serializers.Serializer):
+class TicketCreateSerializer(InputSerializer):
     inbox = StrictCharField(
         required=False,
         max_length=26,
@@ -269,7 +247,7 @@ class TicketCreateSerializer(serializers.Serializer):
     )
 
 
-class TicketUpdateSerializer(serializers.Serializer):
+class TicketUpdateSerializer(InputSerializer):
     subject = StrictCharField(
         required=False, min_length=limits.SUBJECT_MIN_LENGTH, max_length=limits.SUBJECT_MAX_LENGTH
     )
@@ -285,7 +263,7 @@ class TicketUpdateSerializer(serializers.Serializer):
     reply_address = StrictEmailField(required=False, allow_blank=True)
 
 
-class MessageCreateSerializer(serializers.Serializer):
+class MessageCreateSerializer(InputSerializer):
     body = StrictCharField(
         min_length=limits.MESSAGE_MIN_LENGTH, max_length=limits.MESSAGE_MAX_LENGTH, help_text="Markdown."
     )
@@ -306,13 +284,13 @@ class CustomerUpsertSerializer(CustomerInputSerializer):
     pass
 
 
-class CustomerUpdateSerializer(serializers.Serializer):
+class CustomerUpdateSerializer(InputSerializer):
     email = StrictEmailField(required=False, allow_blank=True)
     name = StrictCharField(required=False, allow_blank=True, max_length=limits.NAME_MAX_LENGTH)
     metadata = MetadataField(required=False, help_text="Replaces the customer's metadata.")
 
 
-class TagInputSerializer(serializers.Serializer):
+class TagInputSerializer(InputSerializer):
     name = StrictCharField(max_length=limits.TAG_NAME_MAX_LENGTH)
 
 
