@@ -1,14 +1,19 @@
-"""Domain events: what changed, told after commit to whoever subscribed.
+"""Domain events: what changed, told to whoever subscribed.
 
-Each service publishes typed events for the changes it made. They are dispatched once
-the surrounding transaction commits (a rolled-back change tells nobody) to the
-subscribers registered in ``tickets/subscribers.py``: the one seam for side effects —
-notifications today; webhooks, SLA clocks, triggers and live updates next.
+Each service publishes typed events for the changes it made. Most subscribers hear them
+once the surrounding transaction commits (a rolled-back change tells nobody), in
+``dispatch``. A subscriber marked ``@in_transaction`` hears them at once, inside the
+transaction that made the change: it writes what must not be lost with that change (a
+task row, on the database task backend) and commits or rolls back with it, so a crash
+between the COMMIT and the work can lose nothing. The subscribers are registered in
+``tickets/subscribers.py``: the one seam for side effects — notifications today;
+webhooks, SLA clocks, triggers and live updates next.
 
 Events carry what the service already holds in memory (ids, the actor, the values before
-and after), so dispatching adds no query to the request. A subscriber never fails the
-request: an exception is logged and the next subscriber still runs. A subscriber that
-does I/O enqueues a task instead of doing it inline.
+and after), so dispatching adds no query to the request. A subscriber after commit never
+fails the request: an exception is logged and the next subscriber still runs. One in the
+transaction is part of the change, and its failure fails it. A subscriber that does I/O
+enqueues a task instead of doing it inline.
 """
 
 import logging
@@ -96,9 +101,21 @@ def subscribe(event_type: type[DomainEvent], subscriber: Subscriber) -> None:
         _subscribers[event_type].append(subscriber)
 
 
+def in_transaction(subscriber: Subscriber) -> Subscriber:
+    """Mark ``subscriber`` to hear its events inside the transaction that made the change."""
+    subscriber.in_transaction = True
+    return subscriber
+
+
+def _hears_in_transaction(subscriber: Subscriber) -> bool:
+    return getattr(subscriber, "in_transaction", False)
+
+
 def dispatch(event: DomainEvent) -> None:
-    """Hand ``event`` to each subscriber now; one's failure never stops the others."""
+    """Hand ``event`` to each subscriber after commit; one's failure never stops the others."""
     for subscriber in _subscribers[type(event)]:
+        if _hears_in_transaction(subscriber):
+            continue
         try:
             subscriber(event)
         except Exception:
@@ -108,5 +125,11 @@ def dispatch(event: DomainEvent) -> None:
 
 
 def publish(event: DomainEvent) -> None:
-    """Dispatch ``event`` when the current transaction commits (at once outside one)."""
-    transaction.on_commit(partial(dispatch, event), robust=True)
+    """Tell ``event`` to the in-transaction subscribers now, and to the others once the
+    current transaction commits (at once outside one)."""
+    subscribers = _subscribers[type(event)]
+    for subscriber in subscribers:
+        if _hears_in_transaction(subscriber):
+            subscriber(event)
+    if not all(map(_hears_in_transaction, subscribers)):
+        transaction.on_commit(partial(dispatch, event), robust=True)

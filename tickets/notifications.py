@@ -1,15 +1,17 @@
 """What people hear about a change: the first subscriber of the domain events.
 
-The ``on_*`` handlers are registered in ``tickets/subscribers.py``. They run after
-commit and only enqueue tasks (the ``notify_*`` tasks below), so the request does no
-rendering, no sending and no query for them. Each task receives ids and the actor the
-event carried, reads the committed rows fresh, records one queued ``Delivery`` per email
-— rendered then, so the row says exactly what will be sent — and hands the sending to
-``send_delivery`` (tickets/tasks.py). With ``SUPPORT_EMAIL_SENDER=none`` nothing is
-enqueued or recorded: tickets are only stored.
+The ``on_*`` handlers are registered in ``tickets/subscribers.py``. They hear their
+events inside the transaction that made the change and only enqueue tasks (the
+``notify_*`` tasks below) with it (``tasks.enqueue_with_change``): on the database task
+backend the task row commits with the ticket or not at all, so no notification is lost
+to a crash after the COMMIT, and the request does no rendering and no sending. Each
+task receives ids and the actor the event carried, reads the committed rows fresh,
+records one queued ``Delivery`` per email — rendered then, so the row says exactly what
+will be sent — and hands the sending to ``send_delivery`` (tickets/tasks.py). With
+``SUPPORT_EMAIL_SENDER=none`` nothing is enqueued or recorded: tickets are only stored.
 
-They never raise: a failure here is logged, and must not turn a stored ticket into an
-error answer (with the immediate task backend they run inside the request).
+The tasks never raise: a failure there is logged, and must not turn a stored ticket into
+an error answer (with the immediate task backend they run inside the request).
 """
 
 import functools
@@ -23,7 +25,7 @@ from django.tasks import task
 from . import events
 from .mail import addresses, outbound
 from .models import Customer, Delivery, Message, Notification, Ticket
-from .tasks import enqueue_deliveries
+from .tasks import enqueue_deliveries, enqueue_with_change
 
 logger = logging.getLogger(__name__)
 
@@ -338,27 +340,35 @@ def _primary_key(instance) -> int | None:
     return instance.pk if instance is not None else None
 
 
+@events.in_transaction
 def on_ticket_created(event: events.TicketCreated) -> None:
     if outbound.sending_enabled():
-        notify_ticket_created.enqueue(event.ticket_id)
+        enqueue_with_change(notify_ticket_created, event.ticket_id)
 
 
+@events.in_transaction
 def on_message_created(event: events.MessageCreated) -> None:
     # Internal notes never leave the organization.
     if event.is_public and outbound.sending_enabled():
-        notify_message_created.enqueue(event.message_id)
+        enqueue_with_change(notify_message_created, event.message_id)
 
 
+@events.in_transaction
 def on_status_changed(event: events.TicketStatusChanged) -> None:
     if event.after in {Ticket.Status.RESOLVED, Ticket.Status.CLOSED} and outbound.sending_enabled():
-        notify_status_changed.enqueue(
-            event.ticket_id, event.before, event.after, _primary_key(event.actor.customer)
+        enqueue_with_change(
+            notify_status_changed,
+            event.ticket_id,
+            event.before,
+            event.after,
+            _primary_key(event.actor.customer),
         )
 
 
+@events.in_transaction
 def on_ticket_assigned(event: events.TicketAssigned) -> None:
     # The in-app notification is wanted even when no mail is sent.
     if event.after is not None:
-        notify_assignee.enqueue(
-            event.ticket_id, event.after, _primary_key(event.actor.user), event.actor.label
+        enqueue_with_change(
+            notify_assignee, event.ticket_id, event.after, _primary_key(event.actor.user), event.actor.label
         )

@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Iterable
 from datetime import timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -69,19 +70,36 @@ def _enqueue_now(delivery_ids: list[int]) -> None:
             logger.exception("Could not enqueue delivery %s", delivery_id)
 
 
-def enqueue_deliveries(delivery_ids: Iterable[int]) -> None:
-    """Hand deliveries to the task backend once the surrounding transaction commits.
+def _stores_tasks_in_the_database(task) -> bool:
+    from django_tasks_db import DatabaseBackend
 
-    The database backend enqueues inside the transaction (the task row commits with the
-    Delivery rows or not at all); other backends get the task after commit, so an
-    immediate send never runs inside a transaction and never sees uncommitted rows.
+    return isinstance(task.get_backend(), DatabaseBackend)
+
+
+def enqueue_with_change(task, *args) -> None:
+    """Enqueue ``task`` as part of the change the current transaction is making.
+
+    The database backend writes the task row inside the transaction: it commits with the
+    change or not at all, so no crash between the two can lose it. Other backends get the
+    task after commit, so that an immediate run never happens inside the transaction and
+    a Redis worker never looks for rows not yet committed.
+    """
+    if _stores_tasks_in_the_database(task):
+        task.enqueue(*args)
+    else:
+        transaction.on_commit(partial(task.enqueue, *args), robust=True)
+
+
+def enqueue_deliveries(delivery_ids: Iterable[int]) -> None:
+    """Hand deliveries to the task backend as part of the surrounding transaction.
+
+    As ``enqueue_with_change``, but each enqueue on its own: one that fails leaves its
+    Delivery queued for the sweeper and never breaks the caller's transaction.
     """
     delivery_ids = list(delivery_ids)
     if not delivery_ids:
         return
-    from django_tasks_db import DatabaseBackend
-
-    if isinstance(send_delivery.get_backend(), DatabaseBackend):
+    if _stores_tasks_in_the_database(send_delivery):
         _enqueue_now(delivery_ids)
     else:
         transaction.on_commit(lambda: _enqueue_now(delivery_ids))

@@ -151,6 +151,42 @@ def test_with_the_database_backend_a_failed_send_is_retried_later_with_growing_w
     assert len(mail.outbox) == 2
 
 
+def test_with_the_database_backend_the_notification_commits_with_the_ticket_or_not_at_all(inbox, settings):
+    from django.db import transaction
+
+    from tickets import services
+    from tickets.actors import Actor
+
+    settings.TASKS = DATABASE_TASKS
+
+    def open_ticket(email):
+        return services.create_ticket(
+            inbox=inbox,
+            customer=services.CustomerData(email=email),
+            subject="Refund please",
+            message="Charged twice.",
+            actor=Actor.system(),
+        )[0]
+
+    class Abandoned(Exception):
+        pass
+
+    with pytest.raises(Abandoned), transaction.atomic():
+        open_ticket("rolled-back@example.com")
+        # Written inside the ticket's transaction, not after its COMMIT: a crash between
+        # the two cannot leave a ticket whose notification was never queued.
+        assert DBTaskResult.objects.ready().count() == 1
+        raise Abandoned
+    assert not Ticket.objects.exists()
+    assert not DBTaskResult.objects.exists()
+
+    ticket = open_ticket("jane@example.com")
+
+    task = DBTaskResult.objects.ready().get()
+    assert task.task_path == "tickets.notifications.notify_ticket_created"
+    assert task.args_kwargs["args"] == [ticket.pk]
+
+
 # The worker closes stale connections between tasks, as in production: no test transaction.
 @pytest.mark.django_db(transaction=True)
 def test_with_the_database_backend_the_last_failed_try_marks_the_delivery_failed(
