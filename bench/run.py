@@ -7,8 +7,13 @@
 1. creates the database ``helpdesk_bench`` on the server of DATABASE_URL (dropped and
    recreated unless --reuse), migrates it and loads N tickets with COPY (bench/dataset.py);
 2. measures query counts in process and EXPLAINs every query for scans of whole tables;
-3. starts the app under gunicorn with the production settings on 127.0.0.1 and drives
-   load from a separate process (bench/load.py), then reads the workers' peak RSS.
+3. starts the app as production runs it, from the Procfile: gunicorn with
+   gunicorn.conf.py and the production settings on 127.0.0.1, notifications on and mailed
+   to a local SMTP sink (bench/smtp_sink.py), and the Procfile's worker draining the task
+   queue (TASKS_BACKEND=database) while the load runs; a second gunicorn with mail off
+   beside it for comparison. It drives load from a separate process (bench/load.py),
+   reports how fast the worker delivers the mails and how far behind it falls, then reads
+   the peak RSS of every process.
 """
 
 import argparse
@@ -20,6 +25,8 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -38,6 +45,7 @@ SEARCH_TERM = "femelo"
 COMMON_TERM = "warranty"
 # A typo: no ticket has it, the case a planner that walks the newest tickets gets worst.
 ABSENT_TERM = "zyxwvu"
+PROCFILE = ROOT / "Procfile"
 PRODUCTION_ENV = {
     "DEBUG": "0",
     "SECRET_KEY": "bench-only-secret-key-not-for-production-0123456789abcdef",
@@ -52,6 +60,14 @@ PRODUCTION_ENV = {
     "HELPDESK_BENCH_FLOOR": "1",
     "DJANGO_SETTINGS_MODULE": "helpdesk.settings",
     "LOG_LEVEL": "WARNING",
+}
+# Notifications on, as production runs: each create queues its mails for the worker,
+# which sends them by SMTP to the bench's sink (EMAIL_PORT is filled in at start).
+MAIL_ON_ENV = {
+    "SUPPORT_EMAIL_SENDER": "smtp",
+    "EMAIL_HOST": "127.0.0.1",
+    "EMAIL_USE_TLS": "0",
+    "SUPPORT_EMAIL": "support@bench.example",
 }
 
 
@@ -77,6 +93,12 @@ def parse_args():
         "--deep-page", type=int, default=400, help="the deep page measured (fewer on a small data set)"
     )
     parser.add_argument("--timeout", type=float, default=30, help="seconds before a read request fails")
+    parser.add_argument(
+        "--drain-timeout",
+        type=float,
+        default=600,
+        help="seconds the worker gets to send the rest after the load",
+    )
     parser.add_argument("--json", type=Path, help="also write the results here as JSON")
     return parser.parse_args()
 
@@ -305,15 +327,25 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def procfile_command(process: str) -> list[str]:
+    """The Procfile's command for ``process``, run from this virtualenv: what production runs."""
+    for line in PROCFILE.read_text().splitlines():
+        name, _, command = line.partition(":")
+        if name.strip() == process:
+            words = command.split()
+            bin_dir = Path(sys.executable).parent
+            return [
+                sys.executable if word == "python" else str(bin_dir / word) if word == "gunicorn" else word
+                for word in words
+            ]
+    raise SystemExit(f"the Procfile has no {process!r} process")
+
+
 def start_gunicorn(env: dict, port: int, workers: int) -> subprocess.Popen:
     server_env = {**env, "HOST": "127.0.0.1", "PORT": str(port), "GUNICORN_ACCESS_LOG": ""}
     if workers:
         server_env["WEB_CONCURRENCY"] = str(workers)
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "helpdesk.wsgi", "-c", "gunicorn.conf.py"],
-        cwd=ROOT,
-        env=server_env,
-    )
+    server = subprocess.Popen(procfile_command("web"), cwd=ROOT, env=server_env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if server.poll() is not None:
@@ -328,8 +360,69 @@ def start_gunicorn(env: dict, port: int, workers: int) -> subprocess.Popen:
     raise SystemExit("gunicorn did not answer /healthz within 60 s")
 
 
+def start_smtp_sink(port: int, count_file: Path) -> subprocess.Popen:
+    sink = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "smtp_sink.py"), str(port), str(count_file)]
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if sink.poll() is not None:
+            raise SystemExit("the SMTP sink exited at start")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return sink
+        except OSError:
+            time.sleep(0.2)
+    sink.terminate()
+    raise SystemExit("the SMTP sink did not listen within 30 s")
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+class Backlog:
+    """What the worker has still to do, sampled from the database while the load runs."""
+
+    def __init__(self, database_url: str):
+        import psycopg
+
+        self.connection = psycopg.connect(database_url, autocommit=True)
+        self.samples: list[tuple[float, int]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def waiting(self) -> int:
+        """Tasks queued and not yet finished: notifications to render, mails to send."""
+        return self.connection.execute(
+            "SELECT count(*) FROM django_tasks_database_dbtaskresult WHERE status IN ('READY', 'RUNNING')"
+        ).fetchone()[0]
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.5):
+            self.samples.append((time.monotonic(), self.waiting()))
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> int:
+        self._stop.set()
+        self._thread.join()
+        return max((count for _, count in self.samples), default=0)
+
+    def close(self) -> None:
+        self.connection.close()
+
+
 def drive(port: int, **spec) -> dict:
-    spec["port"] = port
+    spec = {"port": port, **spec}
     completed = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "load.py"), json.dumps(spec)],
         capture_output=True,
@@ -352,7 +445,8 @@ def drive_rounds(port: int, specs: dict[str, dict], rounds: int) -> dict[str, di
             total = spec["requests"]
             share = total // rounds + (1 if round_number < total % rounds else 0)
             first = spec.get("first_number", 1) + round_number * total
-            parts[name].append(drive(port, **{**spec, "requests": share, "first_number": first, "raw": True}))
+            spec = {**spec, "requests": share, "first_number": first, "raw": True}
+            parts[name].append(drive(spec.pop("port", port), **spec))
     return {name: _summed(results) for name, results in parts.items()}
 
 
@@ -397,6 +491,61 @@ def peak_rss_mb(pid: int) -> float:
     status = Path(f"/proc/{pid}/status").read_text()
     match = re.search(r"VmHWM:\s+(\d+) kB", status)
     return int(match.group(1)) / 1024 if match else 0.0
+
+
+def mails_sent(count_file: Path) -> int:
+    try:
+        return int(count_file.read_text() or 0)
+    except (OSError, ValueError):
+        return 0
+
+
+def drain(backlog: Backlog, count_file: Path, since: float, timeout: float) -> dict:
+    """Wait until the worker has nothing left (or ``timeout``); what it sent, and how fast."""
+    at_load_end = mails_sent(count_file)
+    waiting_at_load_end = backlog.waiting()
+    started = time.monotonic()
+    while backlog.waiting() and time.monotonic() - started < timeout:
+        time.sleep(0.5)
+    seconds = time.monotonic() - started
+    sent = mails_sent(count_file)
+    deliveries = dict(
+        backlog.connection.execute(
+            "SELECT status, count(*) FROM tickets_delivery"
+            " WHERE created_at >= to_timestamp(%s) GROUP BY status",
+            [since],
+        ).fetchall()
+    )
+    return {
+        "sent": sent,
+        "sent_at_load_end": at_load_end,
+        "waiting_at_load_end": waiting_at_load_end,
+        "drain_seconds": seconds,
+        "drained": not backlog.waiting(),
+        "deliveries": deliveries,
+    }
+
+
+def mail_row(mail: dict, tickets: int) -> dict:
+    """The worker's row: mails per second while it had the machine to itself, after the load."""
+    after_load = mail["sent"] - mail["sent_at_load_end"]
+    during_rate = mail["sent_at_load_end"] / mail["load_seconds"] if mail["load_seconds"] else 0.0
+    drain_rate = after_load / mail["drain_seconds"] if mail["drain_seconds"] and after_load else during_rate
+    notes = (
+        f"{mail['sent']} mails for {tickets} tickets (deliveries {mail['deliveries']}); "
+        f"{mail['sent_at_load_end']} sent during the load ({during_rate:.1f}/s), "
+        f"peak backlog {mail['peak_backlog']} tasks; at its end {mail['waiting_at_load_end']} tasks waiting, "
+        f"done {mail['drain_seconds']:.0f} s later"
+    )
+    if not mail["drained"]:
+        notes = "NOT DRAINED in time; " + notes
+    return {
+        "name": "worker: mails sent (after the load)",
+        "throughput": drain_rate,
+        "p50_ms": 0.0,
+        "p99_ms": 0.0,
+        "notes": notes,
+    }
 
 
 # The table -----------------------------------------------------------------------------
@@ -471,11 +620,21 @@ def main() -> None:
         )
     connection.close()
 
-    port = free_port()
-    step(f"gunicorn on 127.0.0.1:{port}")
-    server = start_gunicorn(env, port, args.workers)
+    sink_port, port, mail_port = free_port(), free_port(), free_port()
+    mail_count_file = Path(tempfile.mkdtemp(prefix="helpdesk-bench-")) / "mails"
+    mail_env = {**env, **MAIL_ON_ENV, "EMAIL_PORT": str(sink_port)}
+    step(f"SMTP sink on 127.0.0.1:{sink_port}; gunicorn with mail on :{mail_port}, mail off :{port}; worker")
+    started_at = time.time()
+    processes = [start_smtp_sink(sink_port, mail_count_file)]
     rows = []
     try:
+        mail_server = start_gunicorn(mail_env, mail_port, args.workers)
+        processes.append(mail_server)
+        server = start_gunicorn(env, port, args.workers)
+        processes.append(server)
+        worker = subprocess.Popen(procfile_command("worker"), cwd=ROOT, env=mail_env)
+        processes.append(worker)
+        backlog = Backlog(bench_url)
         create_body = json.dumps(
             {
                 "inbox": creds["inbox"],
@@ -494,14 +653,18 @@ def main() -> None:
             "expect_status": 201,
         }
         run_tag = int(time.time())
+        # Its customers' emails must not collide with those of the create runs.
+        orm_floor_spec = {**create_spec, "body": create_body.replace("load-", "orm-floor-")}
+        mail_on_spec = {**create_spec, "body": create_body.replace("load-", "mail-on-")}
         step("warm-up")
-        drive(
-            port,
-            path="/api/v1/tickets",
-            headers=api_headers,
-            requests=20,
-            **{**create_spec, "first_number": run_tag * 1000},
-        )
+        for warm_port, spec in ((port, create_spec), (mail_port, mail_on_spec)):
+            drive(
+                warm_port,
+                path="/api/v1/tickets",
+                headers=api_headers,
+                requests=20,
+                **{**spec, "first_number": run_tag * 1000},
+            )
         drive(
             port,
             path="/bench/floor",
@@ -509,8 +672,6 @@ def main() -> None:
             requests=20,
             **{**create_spec, "first_number": run_tag * 1000 + 100},
         )
-        # Its customers' emails must not collide with those of the create runs.
-        orm_floor_spec = {**create_spec, "body": create_body.replace("load-", "orm-floor-")}
         drive(
             port,
             path="/bench/orm-floor",
@@ -520,12 +681,22 @@ def main() -> None:
         )
 
         step(
-            f"create-ticket, floor and ORM floor, x{args.creates} each, {args.concurrency} threads, "
-            f"taking turns in {args.rounds} rounds"
+            f"create-ticket with mail on and off, floor and ORM floor, x{args.creates} each, "
+            f"{args.concurrency} threads, taking turns in {args.rounds} rounds; the worker drains meanwhile"
         )
+        backlog.start()
+        load_started = time.monotonic()
         driven = drive_rounds(
             port,
             {
+                "ours_mail_on": {
+                    **mail_on_spec,
+                    "port": mail_port,
+                    "path": "/api/v1/tickets",
+                    "headers": api_headers,
+                    "requests": args.creates,
+                    "first_number": run_tag * 1000 + 10_000_000,
+                },
                 "ours": {
                     **create_spec,
                     "path": "/api/v1/tickets",
@@ -549,15 +720,33 @@ def main() -> None:
             },
             args.rounds,
         )
-        ours, floor, orm_floor = driven["ours"], driven["floor"], driven["orm_floor"]
-        ratio = ours["throughput"] / floor["throughput"] if floor["throughput"] else 0.0
+        peak_backlog = backlog.stop()
+        load_seconds = time.monotonic() - load_started
+        step("the worker drains what is left")
+        mail = drain(backlog, mail_count_file, started_at, args.drain_timeout)
+        mail.update(peak_backlog=peak_backlog, load_seconds=load_seconds)
+        backlog.close()
+
+        ours_mail, ours = driven["ours_mail_on"], driven["ours"]
+        floor, orm_floor = driven["floor"], driven["orm_floor"]
+        ratio = ours_mail["throughput"] / floor["throughput"] if floor["throughput"] else 0.0
         orm_ratio = orm_floor["throughput"] / floor["throughput"] if floor["throughput"] else 0.0
-        ours_to_orm = ours["throughput"] / orm_floor["throughput"] if orm_floor["throughput"] else 0.0
+        ours_to_orm = ours_mail["throughput"] / orm_floor["throughput"] if orm_floor["throughput"] else 0.0
+        mail_off_to_orm = ours["throughput"] / orm_floor["throughput"] if orm_floor["throughput"] else 0.0
+        mail_on_to_off = ours_mail["throughput"] / ours["throughput"] if ours["throughput"] else 0.0
         rows.append(
             {
-                "name": "create-ticket POST /api/v1/tickets",
+                "name": "create-ticket, mail on (production)",
+                **ours_mail,
+                "notes": f"{ours_mail['ok']}/{ours_mail['requests']} created; "
+                f"statuses {ours_mail['statuses']}; mail on/off = {mail_on_to_off:.2f}",
+            }
+        )
+        rows.append(
+            {
+                "name": "create-ticket, mail off",
                 **ours,
-                "notes": f"{ours['ok']}/{ours['requests']} created; statuses {ours['statuses']}",
+                "notes": f"{ours['ok']}/{ours['requests']} created; ours/ORM floor = {mail_off_to_orm:.2f}",
             }
         )
         rows.append({"name": "floor POST /bench/floor", **floor, "notes": f"ours/floor = {ratio:.2f}"})
@@ -566,18 +755,19 @@ def main() -> None:
                 "name": "ORM floor POST /bench/orm-floor",
                 **orm_floor,
                 "notes": f"key checked + 1 row, by the ORM; ORM floor/floor = {orm_ratio:.2f}; "
-                f"ours/ORM floor = {ours_to_orm:.2f}",
+                f"ours (mail on)/ORM floor = {ours_to_orm:.2f}",
             }
         )
+        rows.append(mail_row(mail, ours_mail["ok"]))
 
         step("reads")
         cookie = {"Cookie": f"sessionid={creds['session']}"}
         key_header = {"X-API-Key": creds["api_key"]}
         for name, path, who in reads:
             headers = cookie if who == "agent" else key_header if who == "key" else {}
-            drive(port, path=path, headers=headers, requests=2, concurrency=1, timeout=args.timeout)
+            drive(mail_port, path=path, headers=headers, requests=2, concurrency=1, timeout=args.timeout)
             result = drive(
-                port,
+                mail_port,
                 path=path,
                 headers=headers,
                 requests=args.reads,
@@ -599,14 +789,11 @@ def main() -> None:
                     result.update(p50_ms=float("inf"), p99_ms=float("inf"))
             rows.append({"name": name, **result, "queries": plan["queries"], "notes": notes})
 
-        workers = worker_pids(server.pid)
-        rss = {pid: peak_rss_mb(pid) for pid in workers}
+        rss = {pid: peak_rss_mb(pid) for pid in worker_pids(mail_server.pid)}
+        worker_rss = peak_rss_mb(worker.pid)
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        for process in reversed(processes):
+            stop(process)
 
     peak = max(rss.values(), default=0.0)
     by_name = {row["name"]: row for row in rows}
@@ -618,9 +805,22 @@ def main() -> None:
     first_page_queue = p50("queue page /desk/ (first page)")
     checks = [
         (
-            "create-ticket >= 0.3 x ORM floor",
+            "create-ticket (mail on) >= 0.3 x ORM floor",
             ours_to_orm >= 0.3,
-            f"{ours_to_orm:.2f} (against the floor: {ratio:.2f}; the ORM floor against it: {orm_ratio:.2f})",
+            f"{ours_to_orm:.2f}; mail off {mail_off_to_orm:.2f} (against the floor: {ratio:.2f}; "
+            f"the ORM floor against it: {orm_ratio:.2f})",
+        ),
+        (
+            "create-ticket mail on >= 0.8 x mail off",
+            mail_on_to_off >= 0.8,
+            f"{mail_on_to_off:.2f} ({ours_mail['throughput']:.1f} vs {ours['throughput']:.1f} req/s)",
+        ),
+        (
+            "every mail sent, none failed",
+            mail["drained"]
+            and mail["sent"] == mail["deliveries"].get("sent", 0)
+            and set(mail["deliveries"]) <= {"sent"},
+            f"{mail['sent']} received by the sink; deliveries {mail['deliveries']}",
         ),
         (
             "queue & API list <= 10 queries",
@@ -659,7 +859,10 @@ def main() -> None:
         f"load: {facts.get('load_seconds', '?')} s COPY + indexes, {facts.get('analyze_seconds', '?')} s"
         f" VACUUM ANALYZE ({when})"
     ]
-    extra.append(f"gunicorn: {len(rss)} workers; peak RSS of a worker {peak:.0f} MB")
+    extra.append(
+        f"gunicorn: {len(rss)} workers; peak RSS of a worker {peak:.0f} MB; "
+        f"the task worker {worker_rss:.0f} MB"
+    )
     extra.append("targets:")
     for label, passed, detail in checks:
         extra.append(f"  [{'PASS' if passed else 'FAIL'}] {label}: {detail}")
@@ -667,7 +870,16 @@ def main() -> None:
     if args.json:
         args.json.write_text(
             json.dumps(
-                {"facts": facts, "rows": rows, "plans": plans, "rss_mb": rss, "checks": checks}, indent=2
+                {
+                    "facts": facts,
+                    "rows": rows,
+                    "plans": plans,
+                    "rss_mb": rss,
+                    "worker_rss_mb": worker_rss,
+                    "mail": mail,
+                    "checks": checks,
+                },
+                indent=2,
             )
         )
 

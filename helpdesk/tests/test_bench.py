@@ -21,9 +21,11 @@ DATABASE_URL = os.environ.get("DATABASE_URL", "")
 pytestmark = pytest.mark.postgres
 
 ROWS = [
-    "create-ticket POST /api/v1/tickets",
+    "create-ticket, mail on (production)",
+    "create-ticket, mail off",
     "floor POST /bench/floor",
     "ORM floor POST /bench/orm-floor",
+    "worker: mails sent",
     "queue page /desk/ (first page)",
     "queue page /desk/?page=",
     "API list /api/v1/tickets (first page)",
@@ -60,19 +62,28 @@ def test_a_quick_bench_measures_every_row_and_prints_the_targets(bench_database,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "targets:" in completed.stdout
-    assert "create-ticket >= 0.3 x ORM floor" in completed.stdout
+    assert "create-ticket (mail on) >= 0.3 x ORM floor" in completed.stdout
+    assert "create-ticket mail on >= 0.8 x mail off" in completed.stdout
 
     measured = json.loads(results.read_text())
     assert measured["facts"]["tickets"] == 400
     names = [row["name"] for row in measured["rows"]]
     for name, expected in zip(names, ROWS, strict=True):
         assert name.startswith(expected)
+    worker_row = measured["rows"].pop(4)
     for row in measured["rows"]:
         assert row["requests"] > 0 and row["ok"] == row["requests"], row
         assert row["errors"] == 0, row
-    # The three create runs took turns, and every request of each was counted once.
-    assert [row["requests"] for row in measured["rows"][:3]] == [40, 40, 40]
+    # The four create runs took turns, and every request of each was counted once.
+    assert [row["requests"] for row in measured["rows"][:4]] == [40, 40, 40, 40]
+    # The Procfile's worker sent every mail of the mail-on creates (20 of them warm the
+    # server up): the staff copy and the customer's confirmation, each received once.
+    assert measured["mail"]["sent"] == 2 * (40 + 20)
+    assert measured["mail"]["deliveries"] == {"sent": 2 * (40 + 20)}
+    assert worker_row["throughput"] > 0
     checks = {label: passed for label, passed, _ in measured["checks"]}
+    assert checks["every mail sent, none failed"]
     assert checks["queue & API list <= 10 queries"]
     assert checks["no whole-table scan or count"]
     assert 0 < max(measured["rss_mb"].values()) < 150
+    assert 0 < measured["worker_rss_mb"] < 150
