@@ -15,7 +15,7 @@ from django.db import connection, transaction
 from rest_framework.test import APIClient
 
 from tickets import events
-from tickets.models import Customer, Ticket
+from tickets.models import Customer, Delivery, Ticket
 from tickets.tests import factories
 from tickets.tests.api_helpers import ticket_payload
 
@@ -185,3 +185,26 @@ def test_a_first_contact_that_loses_the_race_for_its_customer_is_run_again_and_j
     assert response.json()["customer"]["name"] == "Winner"
     ticket = Ticket.objects.get()
     assert (ticket.customer, ticket.reference) == (customer, "INV-1")
+
+
+def test_with_mail_on_a_create_adds_only_its_notification_task_and_that_inside_its_transaction(
+    warm_api, inbox, settings, django_assert_max_num_queries
+):
+    # Production: notifications on, tasks in the database for the worker.
+    settings.SUPPORT_EMAIL_SENDER = "smtp"
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+
+    with django_assert_max_num_queries(NEW_CUSTOMER_STATEMENTS + 1) as captured:
+        response = warm_api.post(
+            "/api/v1/tickets", ticket_payload(customer={"email": "mailed@example.com"}), format="json"
+        )
+
+    assert response.status_code == 201, response.json()
+    statements = _sql(captured)
+    # Nothing is rendered or sent in the request: one task row, written before the COMMIT
+    # so that it commits with the ticket, and no statement after it.
+    assert statements[-1] == "COMMIT"
+    task_rows = [sql for sql in statements if "django_tasks_database_dbtaskresult" in sql]
+    assert len(task_rows) == 1 and task_rows[0].startswith("INSERT")
+    assert "notify_ticket_created" in task_rows[0]
+    assert not Delivery.objects.exists()
