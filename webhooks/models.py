@@ -154,6 +154,12 @@ class WebhookDelivery(models.Model):
     def __str__(self):
         return f"{self.event} to {self.endpoint} ({self.status})"
 
+    @property
+    def latest_attempt(self):
+        """The last try (from the prefetched log, when it was prefetched)."""
+        attempts = list(self.attempt_log.all())
+        return attempts[-1] if attempts else None
+
 
 class WebhookAttempt(models.Model):
     """One try of a delivery: what the receiver answered, or why nothing was sent."""

@@ -73,9 +73,8 @@ def hand_over(records: list[dict]) -> None:
     if not records:
         return
     try:
-        # A savepoint when inside a transaction: a failed insert must not break the caller's.
-        with transaction.atomic():
-            record_domain_events.enqueue(records)
+        # Subscribers run after commit, outside any transaction: one autocommitted insert.
+        record_domain_events.enqueue(records)
     except Exception:
         logger.exception("Could not enqueue %d domain event(s) for webhooks and the feed", len(records))
 

@@ -85,7 +85,7 @@ def test_a_returning_customer_runs_nine_statements_and_telling_its_event_adds_no
 
 
 def test_a_daily_limit_adds_only_the_customer_lock_and_the_count(
-    organization, warm_api, django_assert_max_num_queries
+    organization, warm_api, heard, django_assert_max_num_queries
 ):
     limited = factories.make_inbox(organization, name="Paywall", prefix="PAY", daily_limit_per_customer=2)
     payload = ticket_payload(inbox=limited.public_id)

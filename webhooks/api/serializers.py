@@ -1,6 +1,5 @@
 """Input and output shapes of /api/v1/webhooks and /api/v1/events."""
 
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from helpdesk.fields import StrictCharField
@@ -129,42 +128,26 @@ class DeliverySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-@extend_schema_field(
-    {
-        "type": "object",
-        "required": ["type", "id", "timestamp", "actor", "data"],
-        "properties": {
-            "type": {"type": "string", "enum": EventType.values},
-            "id": {"type": "string", "description": "Also the webhook-id header of its deliveries."},
-            "timestamp": {"type": "string", "format": "date-time"},
-            "actor": {
-                "type": "object",
-                "properties": {
-                    "type": {"type": "string", "enum": ["agent", "customer", "integrator", "system"]},
-                    "id": {"oneOf": [{"type": "integer"}, {"type": "string"}], "nullable": True},
-                    "name": {"type": "string"},
-                },
-            },
-            "data": {
-                "type": "object",
-                "description": "ticket (as GET /api/v1/tickets shows it), and per type: message, "
-                "changes ({field: {before, after}}), before/after, customer.",
-                "additionalProperties": True,
-            },
-        },
-    }
-)
-class EventPayloadField(serializers.JSONField):
-    pass
+class ActorSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["agent", "customer", "integrator", "system"])
+    id = serializers.JSONField(help_text="The agent's id (a number), the customer's id, or null.")
+    name = serializers.CharField()
 
 
-class EventSerializer(serializers.Serializer):
-    """An event of the feed: exactly the body its webhooks carry."""
+class FeedEventSerializer(serializers.Serializer):
+    """An event: exactly the body its webhook deliveries carry."""
+
+    type = serializers.ChoiceField(choices=[*EventType.values, "ping"])
+    id = serializers.CharField(help_text="Unique per event; the webhook-id header of its deliveries.")
+    timestamp = serializers.DateTimeField(help_text="When the change was made.")
+    actor = ActorSerializer()
+    data = serializers.DictField(
+        help_text="ticket (as GET /api/v1/tickets shows it) and, per type: message; changes "
+        "({field: {before, after}}); before and after; customer."
+    )
+
+    class Meta:
+        ref_name = "FeedEvent"
 
     def to_representation(self, instance):
         return instance.payload
-
-
-class EventListSerializer(serializers.Serializer):
-    data = serializers.ListField(child=EventPayloadField())
-    pagination = serializers.DictField()

@@ -9,7 +9,7 @@ an owner or admin's personal token manages them; another organization's endpoint
 import django_filters
 from django.db.models import Prefetch
 from django.http import Http404
-from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -172,6 +172,9 @@ class WebhookViewSet(
     @extend_schema(
         summary="Send a delivery again (with a fresh round of retries)",
         tags=["webhooks"],
+        parameters=[
+            OpenApiParameter("delivery_id", str, OpenApiParameter.PATH, description="The delivery's id.")
+        ],
         request=None,
         responses={202: api.DeliverySerializer},
     )
@@ -224,11 +227,11 @@ class EventFilter(django_filters.FilterSet):
         description="For integrators who cannot receive webhooks: the same events, in the same "
         "shape, kept for EVENT_RETENTION_DAYS. Poll with the last answer's next_cursor as after=.",
         tags=["events"],
-        responses={200: api.EventListSerializer},
+        responses={200: api.FeedEventSerializer(many=True)},
     )
 )
 class EventViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
-    serializer_class = api.EventSerializer
+    serializer_class = api.FeedEventSerializer
     pagination_class = EventCursorPagination
     filterset_class = EventFilter
 

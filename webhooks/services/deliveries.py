@@ -13,6 +13,7 @@ the endpoint at once; an endpoint that has failed without a single success for
 import json
 import logging
 import random
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -38,6 +39,10 @@ LEASE = timedelta(minutes=2)
 BATCH_SIZE = 200
 # The pause grows fourfold after each failed try, up to this.
 LONGEST_PAUSE = timedelta(hours=12)
+# Failed tries in a row after which a drain stops for now (the next one comes with the
+# earliest retry): a receiver that is down or times out costs a worker a few tries per
+# retry, not one per pending ticket.
+FAILURES_BEFORE_PAUSE = 3
 
 
 def backoff(attempts: int) -> timedelta:
@@ -138,15 +143,17 @@ def drain(endpoint_id: int) -> int:
         newest_seen = 0
         try:
             while True:
-                attempted, batch_delivered, newest = _send_batch(endpoint_id)
-                delivered += batch_delivered
-                failed += attempted - batch_delivered
-                newest_seen = max(newest_seen, newest)
-                if not attempted:
+                result = _send_batch(endpoint_id)
+                delivered += result.delivered
+                failed += result.attempted - result.delivered
+                newest_seen = max(newest_seen, result.newest_id)
+                if not result.attempted or result.receiver_down:
                     break
                 _renew_lease(endpoint_id)
         finally:
             _release_lease(endpoint_id)
+        if result.receiver_down:
+            break
         # A delivery recorded while the lease was held had its own drain turned away:
         # take the lease again for it rather than leave it waiting for a retry.
         arrived = WebhookDelivery.objects.filter(
@@ -162,18 +169,28 @@ def drain(endpoint_id: int) -> int:
     return delivered
 
 
-def _send_batch(endpoint_id: int) -> tuple[int, int, int]:
-    """One pass over the pending deliveries: (attempted, delivered, newest id seen)."""
+@dataclass(frozen=True)
+class BatchResult:
+    attempted: int = 0
+    delivered: int = 0
+    newest_id: int = 0
+    # Several tries in a row failed: the receiver is down (or timing out), so the other
+    # tickets' deliveries wait for the next drain instead of each costing a try now.
+    receiver_down: bool = False
+
+
+def _send_batch(endpoint_id: int) -> BatchResult:
+    """One pass over the endpoint's pending deliveries, oldest change first."""
     endpoint = WebhookEndpoint.objects.filter(pk=endpoint_id, active=True).first()
     if endpoint is None:
-        return 0, 0, 0
+        return BatchResult()
     pending = list(
         WebhookDelivery.objects.filter(endpoint=endpoint, status=WebhookDelivery.Status.PENDING)
         .select_related("event")
         .order_by("event__occurred_at", "event_id")[:BATCH_SIZE]
     )
     blocked: set[str] = set()
-    attempted = delivered = 0
+    attempted = delivered = failures_in_a_row = 0
     for delivery in pending:
         key = delivery.event.ordering_key
         if key in blocked:
@@ -184,11 +201,18 @@ def _send_batch(endpoint_id: int) -> tuple[int, int, int]:
         attempted += 1
         if attempt(endpoint, delivery):
             delivered += 1
+            failures_in_a_row = 0
         else:
             blocked.add(key)
-        if not endpoint.active:
+            failures_in_a_row += 1
+        if not endpoint.active or failures_in_a_row >= FAILURES_BEFORE_PAUSE:
             break
-    return attempted, delivered, max((delivery.pk for delivery in pending), default=0)
+    return BatchResult(
+        attempted=attempted,
+        delivered=delivered,
+        newest_id=max((delivery.pk for delivery in pending), default=0),
+        receiver_down=failures_in_a_row >= FAILURES_BEFORE_PAUSE or not endpoint.active,
+    )
 
 
 def request_for(endpoint: WebhookEndpoint, delivery: WebhookDelivery, now) -> tuple[bytes, dict]:

@@ -72,13 +72,15 @@ def forbidden_reason(address: str) -> str | None:
         ip = _embedded_ipv4(ip) or ip
     if ip in METADATA_ADDRESSES:
         return "a cloud metadata address"
+    if ip.is_unspecified:
+        return "a non-public address"
     if ip.is_loopback:
         return "a loopback address"
     if ip.is_link_local:
         return "a link-local address"
     if ip.is_private:
         return "a private address"
-    if ip.is_multicast or ip.is_unspecified or ip.is_reserved or not ip.is_global:
+    if ip.is_multicast or ip.is_reserved or not ip.is_global:
         return "a non-public address"
     return None
 

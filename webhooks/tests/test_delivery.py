@@ -302,3 +302,35 @@ def test_any_2xx_is_delivered(status, api_key, inbox, receiver, make_endpoint, d
     with delivering():
         factories.make_ticket(inbox)
     assert WebhookDelivery.objects.get().status == WebhookDelivery.Status.DELIVERED
+
+
+def test_a_receiver_that_is_down_costs_a_few_tries_per_drain_not_one_per_ticket(
+    api_key, organization, make_endpoint
+):
+    import socket
+
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()  # nothing listens there: every connection is refused
+    make_endpoint(api_key, f"http://127.0.0.1:{port}/hooks")
+    now = timezone.now()
+    endpoint_ids = services.record_events(
+        [
+            services.NewEvent(
+                organization_id=organization.pk,
+                type="ticket.created",
+                ordering_key=f"ticket:{number}",
+                occurred_at=now,
+                actor={"type": "system", "id": None, "name": "Tests"},
+                data={},
+            )
+            for number in range(10)
+        ]
+    )
+    (endpoint_id,) = endpoint_ids
+    services.drain(endpoint_id)
+    attempts = WebhookDelivery.objects.filter(attempts__gt=0)
+    assert attempts.count() == 3
+    assert all(d.attempt_log.get().error.startswith("Connection failed") for d in attempts)
+    assert WebhookDelivery.objects.filter(attempts=0, status="pending").count() == 7
