@@ -141,13 +141,16 @@ def drain(endpoint_id: int) -> int:
     delivered = failed = 0
     while _take_lease(endpoint_id):
         newest_seen = 0
+        # Tickets (ordering keys) whose next delivery must wait: for its retry, or because
+        # it just failed. Their later deliveries are left out of the following pages.
+        blocked: set[str] = set()
         try:
             while True:
-                result = _send_batch(endpoint_id)
+                result = _send_page(endpoint_id, blocked)
                 delivered += result.delivered
                 failed += result.attempted - result.delivered
                 newest_seen = max(newest_seen, result.newest_id)
-                if not result.attempted or result.receiver_down:
+                if not result.examined or result.receiver_down:
                     break
                 _renew_lease(endpoint_id)
         finally:
@@ -170,7 +173,8 @@ def drain(endpoint_id: int) -> int:
 
 
 @dataclass(frozen=True)
-class BatchResult:
+class PageResult:
+    examined: int = 0
     attempted: int = 0
     delivered: int = 0
     newest_id: int = 0
@@ -179,19 +183,22 @@ class BatchResult:
     receiver_down: bool = False
 
 
-def _send_batch(endpoint_id: int) -> BatchResult:
-    """One pass over the endpoint's pending deliveries, oldest change first."""
+def _send_page(endpoint_id: int, blocked: set[str]) -> PageResult:
+    """One page of the endpoint's pending deliveries, oldest change first, leaving out the
+    tickets in ``blocked`` (and adding to it those that must wait now)."""
     endpoint = WebhookEndpoint.objects.filter(pk=endpoint_id, active=True).first()
     if endpoint is None:
-        return BatchResult()
-    pending = list(
+        return PageResult()
+    pending = (
         WebhookDelivery.objects.filter(endpoint=endpoint, status=WebhookDelivery.Status.PENDING)
         .select_related("event")
-        .order_by("event__occurred_at", "event_id")[:BATCH_SIZE]
+        .order_by("event__occurred_at", "event_id")
     )
-    blocked: set[str] = set()
+    if blocked:
+        pending = pending.exclude(event__ordering_key__in=blocked)
+    page = list(pending[:BATCH_SIZE])
     attempted = delivered = failures_in_a_row = 0
-    for delivery in pending:
+    for delivery in page:
         key = delivery.event.ordering_key
         if key in blocked:
             continue
@@ -207,10 +214,11 @@ def _send_batch(endpoint_id: int) -> BatchResult:
             failures_in_a_row += 1
         if not endpoint.active or failures_in_a_row >= FAILURES_BEFORE_PAUSE:
             break
-    return BatchResult(
+    return PageResult(
+        examined=len(page),
         attempted=attempted,
         delivered=delivered,
-        newest_id=max((delivery.pk for delivery in pending), default=0),
+        newest_id=max((delivery.pk for delivery in page), default=0),
         receiver_down=failures_in_a_row >= FAILURES_BEFORE_PAUSE or not endpoint.active,
     )
 

@@ -334,3 +334,31 @@ def test_a_receiver_that_is_down_costs_a_few_tries_per_drain_not_one_per_ticket(
     assert attempts.count() == 3
     assert all(d.attempt_log.get().error.startswith("Connection failed") for d in attempts)
     assert WebhookDelivery.objects.filter(attempts=0, status="pending").count() == 7
+
+
+def test_a_ticket_with_many_waiting_events_does_not_hide_another_tickets_behind_a_page(
+    api_key, organization, receiver, make_endpoint, monkeypatch
+):
+    from webhooks.services import deliveries
+
+    monkeypatch.setattr(deliveries, "BATCH_SIZE", 3)
+    make_endpoint(api_key, receiver.url)
+    receiver.statuses = [500]  # the first try (ticket A's first event) fails
+    start = timezone.now()
+    keys = ["ticket:A"] * 5 + ["ticket:B"]
+    (endpoint_id,) = services.record_events(
+        [
+            services.NewEvent(
+                organization_id=organization.pk,
+                type="ticket.updated",
+                ordering_key=key,
+                occurred_at=start + timedelta(seconds=number),
+                actor={"type": "system", "id": None, "name": "Tests"},
+                data={"n": number},
+            )
+            for number, key in enumerate(keys)
+        ]
+    )
+    services.drain(endpoint_id)
+    assert [payload["data"]["n"] for payload in receiver.payloads] == [0, 5]
+    assert WebhookDelivery.objects.filter(event__ordering_key="ticket:A", attempts=0).count() == 4
