@@ -16,7 +16,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from accounts.models import Membership
-from tickets.exceptions import InvalidInput
+from tickets.exceptions import InvalidInput, PermissionDenied
 
 from .. import services
 from ..models import Event, EventType, WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -83,12 +83,11 @@ class WebhookViewSet(
                 user=principal.user, role__in=[Membership.Role.OWNER, Membership.Role.ADMIN]
             ).select_related("organization")[:2]
         )
-        if len(managed) != 1:
+        if not managed:
+            raise PermissionDenied("Only owners and admins can manage webhooks.")
+        if len(managed) > 1:
             raise InvalidInput(
-                "url",
-                "Use an organization API key: you manage no organization, or several."
-                if managed
-                else "Only owners and admins can manage webhooks.",
+                "organization", "Use an organization API key: you manage several organizations."
             )
         return managed[0].organization
 

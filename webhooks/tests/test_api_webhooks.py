@@ -140,7 +140,7 @@ def test_an_owner_manages_webhooks_with_a_personal_token_and_an_agent_cannot(
     assert as_agent.get("/api/v1/webhooks").json()["data"] == []
     assert as_agent.get(f"/api/v1/webhooks/{endpoint.public_id}").status_code == 404
     refused = as_agent.post("/api/v1/webhooks", {"url": receiver.url, "events": ["*"]}, format="json")
-    assert refused.status_code == 400
+    assert refused.status_code == 403
     assert "owners and admins" in refused.json()["message"]
 
 
@@ -168,3 +168,15 @@ def test_the_delivery_log_costs_the_same_few_queries_for_many_deliveries(
     with django_assert_max_num_queries(8):
         response = api.get(f"/api/v1/webhooks/{endpoint['id']}/deliveries")
     assert len(response.json()["data"]) == 5
+
+
+def test_an_owner_of_two_organizations_is_asked_to_use_an_api_key(
+    organization, other_organization, inbox, owner, receiver
+):
+    factories.make_agent(other_organization, email=owner.email, role="owner")
+    response = _agent_client(owner).post(
+        "/api/v1/webhooks", {"url": receiver.url, "events": ["*"]}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["details"][0]["field"] == "organization"
+    assert not WebhookEndpoint.objects.exists()
