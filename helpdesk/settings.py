@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "accounts",
     "tickets",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -99,6 +100,7 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "accounts.middleware.CurrentOrganizationMiddleware",
     "tickets.mail.middleware.InboundEmailBodyMiddleware",
+    "webhooks.middleware.CollectDomainEventsMiddleware",
 ]
 
 ROOT_URLCONF = "helpdesk.urls"
@@ -225,6 +227,31 @@ DELIVERY_MAX_ATTEMPTS = env_int("DELIVERY_MAX_ATTEMPTS", 5)
 DELIVERY_RETRY_BASE_SECONDS = env_int("DELIVERY_RETRY_BASE_SECONDS", 60)
 DELIVERY_INLINE_MAX_ATTEMPTS = env_int("DELIVERY_INLINE_MAX_ATTEMPTS", 3)
 DELIVERY_INLINE_RETRY_SECONDS = float(env_str("DELIVERY_INLINE_RETRY_SECONDS", "0.2"))
+
+# Webhooks and the event feed (webhooks/, docs/webhooks.md).
+# Receivers must be https unless this is off (it is, by default, only under DEBUG).
+WEBHOOK_REQUIRE_HTTPS = env_bool("WEBHOOK_REQUIRE_HTTPS", not DEBUG)
+# Let webhooks reach private, loopback, link-local and metadata addresses: only for a
+# receiver on this machine or network that the operator trusts (development, tests).
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", DEBUG)
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
+# Retries: the first pause (fourfold after each failure, at most 12 h, with jitter), and
+# how long after its first try a delivery is given up.
+WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", 30)
+WEBHOOK_RETRY_WINDOW_HOURS = env_int("WEBHOOK_RETRY_WINDOW_HOURS", 72)
+# An endpoint whose every delivery failed for this long is disabled (owners are emailed).
+WEBHOOK_DISABLE_AFTER_DAYS = env_int("WEBHOOK_DISABLE_AFTER_DAYS", 5)
+# Days the event feed (GET /api/v1/events) and the delivery log are kept.
+EVENT_RETENTION_DAYS = env_int("EVENT_RETENTION_DAYS", 30)
+for _name in (
+    "WEBHOOK_TIMEOUT_SECONDS",
+    "WEBHOOK_RETRY_BASE_SECONDS",
+    "WEBHOOK_RETRY_WINDOW_HOURS",
+    "WEBHOOK_DISABLE_AFTER_DAYS",
+    "EVENT_RETENTION_DAYS",
+):
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name} must be at least 1.")
 
 # Email. See tickets/mail/ and docs/deploy.md. SUPPORT_EMAIL_SENDER picks the provider:
 # sendgrid (the default when SENDGRID_API_KEY is set), google, smtp, any other anymail

@@ -20,10 +20,12 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
 from typing import Any, ClassVar
 
 from django.db import transaction
+from django.utils import timezone
 
 from .actors import Actor
 
@@ -35,6 +37,10 @@ class DomainEvent:
     name: ClassVar[str]
     actor: Actor
     organization_id: int
+    # When the service made the change: inside its transaction, under the row locks it
+    # took, so one ticket's events are in the order its changes were committed (webhooks
+    # deliver them in that order).
+    occurred_at: datetime = field(default_factory=timezone.now, kw_only=True)
 
 
 @dataclass(frozen=True)

@@ -140,7 +140,8 @@ def test_dispatch_and_the_real_subscribers_run_no_query_and_only_enqueue_tasks(
             callback()
 
     assert [query["sql"] for query in queries] == []
-    assert [result.task.name for result in backend.results] == [
+    # Webhooks and the feed enqueue their own task per event (webhooks/subscribers.py).
+    assert [result.task.name for result in backend.results if result.task.name.startswith("notify_")] == [
         "notify_ticket_created",
         "notify_assignee",
         "notify_message_created",

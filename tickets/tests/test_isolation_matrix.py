@@ -24,6 +24,7 @@ from tickets import services
 from tickets.actors import Actor
 from tickets.models import SavedReply
 from tickets.tests import factories, security_counts
+from webhooks import services as webhook_services
 
 # Route (as walked) prefixes that are public, and why.
 PUBLIC_ROUTES = {
@@ -74,6 +75,10 @@ PARAMETERS = [
     ("api/v1/^customers/", "token_id", "token_id"),
     ("api/v1/^inboxes/", "id", "inbox_id"),
     ("api/v1/^tags/", "pk", "tag_id"),
+    ("api/v1/^webhooks/", "id", "webhook_id"),
+    ("api/v1/^webhooks/", "delivery_id", "webhook_delivery_id"),
+    ("desk/settings/webhooks/", "public_id", "webhook_id"),
+    ("desk/settings/webhooks/", "delivery_id", "webhook_delivery_id"),
     ("t/", "public_id", "ticket_id"),
     ("desk/attachments/", "public_id", "attachment_id"),
     ("desk/", "public_id", "ticket_id"),
@@ -132,6 +137,15 @@ def victim(organization, inbox, agent, django_capture_on_commit_callbacks):
         organization=organization, title="Victim reply", body="Victim private words"
     )
     api_key, _ = factories.make_api_key(organization, name="Victim key")
+    # A webhook endpoint and a delivery (a ping, never sent: its drain waits for a commit
+    # that the test's transaction never makes).
+    webhook, webhook_secret = webhook_services.create_endpoint(
+        organization=organization,
+        actor=Actor.system("Tests"),
+        url="https://93.184.216.34/victim-hooks",
+        events=["*"],
+    )
+    webhook_delivery = webhook_services.send_test(endpoint=webhook, actor=Actor.system("Tests"))
     agent_token, _ = factories.make_agent_token(agent)
     from django.contrib.contenttypes.models import ContentType
 
@@ -147,6 +161,8 @@ def victim(organization, inbox, agent, django_capture_on_commit_callbacks):
         "customer_id": ticket.customer.public_id,
         "inbox_id": inbox.public_id,
         "tag_id": tag.pk,
+        "webhook_id": webhook.public_id,
+        "webhook_delivery_id": webhook_delivery.public_id,
         "token_id": token.pk,
         "attachment_id": "01ZZZZZZZZZZZZZZZZZZZZZZZZ",
         "attacker_ticket": attacker_ticket,
@@ -163,6 +179,9 @@ def victim(organization, inbox, agent, django_capture_on_commit_callbacks):
             ticket.customer.public_id,
             ticket.access_key,
             victim_token,
+            webhook.public_id,
+            webhook_secret,
+            "victim-hooks",
         ],
     }
 
