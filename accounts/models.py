@@ -312,3 +312,18 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"{self.get_action_display()}: {self.target} by {self.actor_label}"
+
+
+class RateCounter(models.Model):
+    """One fixed-window counter of a rate limit (``accounts/ratelimit.py``).
+
+    Limits live in the database, not the cache: an increment is one locked row, so the
+    count is exact across every worker and machine, and a cache outage leaves it intact.
+    """
+
+    key = models.CharField(max_length=100, unique=True)
+    count = models.PositiveIntegerField(default=0)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self):
+        return f"{self.key}: {self.count} until {self.expires_at:%Y-%m-%d %H:%M}"

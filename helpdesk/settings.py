@@ -148,18 +148,34 @@ if DATABASE_REPLICA_URL:
 REPORTS_DATABASE = "replica" if DATABASE_REPLICA_URL else "default"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Cache (throttles, rate limits): Redis when REDIS_URL is set, else process memory.
+# Cache (the API throttle and Django's own uses): one cache shared by every process.
+# Redis when REDIS_URL is set; otherwise Django's database cache, in the table that
+# `migrate` (accounts 0006) and `manage.py createcachetable` create. Process memory
+# (LocMemCache) is never the default: each gunicorn worker would count on its own.
+# Limits that must be exact do not live in the cache at all (accounts/ratelimit.py).
 REDIS_URL = env_str("REDIS_URL")
+CACHE_TABLE = "helpdesk_cache"
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "helpdesk",
+            # A Redis that does not answer must not hold a request for long: every use
+            # of the cache degrades when it is down (docs/security.md, "Cache down").
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": CACHE_TABLE,
+            "KEY_PREFIX": "helpdesk",
+            # Django's default of 300 entries would cull API throttle windows mid-window.
+            "OPTIONS": {"MAX_ENTRIES": env_int("CACHE_MAX_ENTRIES", 50000)},
+        }
+    }
 
 AUTH_USER_MODEL = "accounts.User"
 AUTH_PASSWORD_VALIDATORS = [

@@ -7,7 +7,6 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from django.core.cache import cache
 from django.utils import timezone
 from rest_framework.test import APIClient, APIRequestFactory
 
@@ -23,13 +22,6 @@ from accounts.models import CustomerToken
 from accounts.principals import PrincipalKind
 from tickets.models import Customer
 from tickets.tests import factories
-
-
-@pytest.fixture(autouse=True)
-def _isolated():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

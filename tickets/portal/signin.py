@@ -9,7 +9,6 @@ import secrets
 from functools import partial
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
@@ -90,8 +89,9 @@ def sign_in(request, slug, token):
         return render(
             request, "portal/signin_confirm.html", {"organization": organization, "customer": customer}
         )
-    # One use per link: the first POST claims the nonce for as long as the link could live.
-    if not cache.add(f"portal:signin-used:{nonce}", True, session.SIGNIN_MAX_AGE_SECONDS + 60):
+    # One use per link: the first POST claims the nonce (a counted row, exact across workers)
+    # for as long as the link could live.
+    if ratelimit.SIGNIN_LINK_USES.hit(nonce) > ratelimit.SIGNIN_LINK_USES.limit:
         return render(request, "portal/signin_invalid.html", {"organization": organization}, status=400)
     session.sign_in(request, customer)
     return redirect("portal:tickets", slug=organization.slug)

@@ -4,19 +4,11 @@ from functools import partial
 
 import pytest
 from django.core import signing
-from django.core.cache import cache
 from django.test import Client
 
 from tickets import notifications
 from tickets.portal import ratelimit, session
 from tickets.tests import factories
-
-
-@pytest.fixture(autouse=True)
-def _isolated():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

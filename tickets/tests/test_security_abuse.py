@@ -5,20 +5,12 @@ from unittest import mock
 
 import pytest
 from django.contrib.auth.hashers import MD5PasswordHasher
-from django.core.cache import cache
 from django.test import override_settings
 
 from accounts.models import AgentToken, ApiKey, CustomerToken
 from tickets.tests import factories
 
 PASSWORD = "correct horse battery staple"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def sign_in(client, email, password, address="203.0.113.7"):
