@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "anymail",
     "django_tasks_db",
+    "axes",
     "accounts",
     "tickets",
 ]
@@ -99,6 +100,8 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "accounts.middleware.CurrentOrganizationMiddleware",
     "tickets.mail.middleware.InboundEmailBodyMiddleware",
+    # Last, as axes asks: turns a lockout flagged during the request into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "helpdesk.urls"
@@ -184,6 +187,29 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# axes' backend first: a locked account or address is refused before a password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# Sign-in protection (django-axes, see accounts/signin_guard.py): failed sign-ins, password
+# reset requests and portal sign-in link requests, per account and per client address,
+# counted in the database (exact across workers, untouched by a cache outage).
+LOGIN_FAILURES_PER_EMAIL = env_int("LOGIN_FAILURES_PER_EMAIL", 5)
+LOGIN_FAILURES_PER_ADDRESS = env_int("LOGIN_FAILURES_PER_ADDRESS", 20)
+LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60)
+AXES_HANDLER = "accounts.signin_guard.SignInAttemptHandler"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_FAILURE_LIMIT = "accounts.signin_guard.failure_limit"
+AXES_COOLOFF_TIME = "accounts.signin_guard.cool_off"
+AXES_USERNAME_CALLABLE = "accounts.signin_guard.normalized_username"
+AXES_CLIENT_IP_CALLABLE = "helpdesk.client_address.client_ip"
+AXES_LOCKOUT_CALLABLE = "accounts.signin_guard.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+# Masked in the attempt rows axes keeps (the password always is).
+AXES_SENSITIVE_PARAMETERS = ["username", "email", "ip_address", "csrfmiddlewaretoken"]
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard:queue"
 LOGOUT_REDIRECT_URL = "login"

@@ -16,9 +16,8 @@ KEY_GUESSES = RateLimit("portal-key-guesses", limit=20, window_seconds=15 * 60)
 SUPPORT_FORM_PER_EMAIL = RateLimit("support-email", limit=5, window_seconds=60 * 60)
 SUPPORT_FORM_PER_IP = RateLimit("support-ip", limit=20, window_seconds=60 * 60)
 
-# Portal sign-in links: per email asked for, and per client address.
-SIGNIN_PER_EMAIL = RateLimit("signin-email", limit=5, window_seconds=60 * 60)
-SIGNIN_PER_IP = RateLimit("signin-ip", limit=20, window_seconds=60 * 60)
+# Requests for portal sign-in links are limited with the sign-in forms, by django-axes
+# (accounts/signin_guard.py), per email asked for and per client address.
 
 # A sign-in link is used once: the first POST with its nonce counts 1, any later one more.
 SIGNIN_LINK_USES = RateLimit("signin-link-used", limit=1, window_seconds=SIGNIN_MAX_AGE_SECONDS + 60)

@@ -15,8 +15,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts import signin_guard
 from accounts.models import Organization
-from helpdesk.client_address import client_ip
 from tickets import notifications
 from tickets.models import Customer, Inbox, Ticket
 
@@ -49,12 +49,10 @@ def request_link(request, slug):
         return render(request, "portal/signin_request.html", context, status=200 if not form.errors else 400)
 
     email = form.cleaned_data["email"]
-    address = client_ip(request)
-    if ratelimit.SIGNIN_PER_EMAIL.exceeded(email) or ratelimit.SIGNIN_PER_IP.exceeded(address):
-        form.add_error(None, "Too many sign-in links were asked for. Please try again in an hour.")
-        return render(request, "portal/signin_request.html", context, status=429)
-    ratelimit.SIGNIN_PER_EMAIL.hit(email)
-    ratelimit.SIGNIN_PER_IP.hit(address)
+    # Each link asked for is a sign-in attempt for axes, per address asked for and per client.
+    locked = signin_guard.count_email_request(request, signin_guard.portal_account(organization.pk, email))
+    if locked is not None:
+        return locked
 
     customer = Customer.objects.filter(organization=organization, email=email).first()
     if customer is not None:

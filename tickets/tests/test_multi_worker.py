@@ -18,7 +18,9 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
+from axes.models import AccessAttempt
 from django.conf import settings
+from django.db.models import Sum
 
 from tickets.portal import session
 from tickets.tests import factories
@@ -110,3 +112,27 @@ def test_a_one_use_sign_in_link_signs_in_once_across_all_workers(server):
     )
 
     assert Counter(status for status, _, _ in results) == {302: 1, 400: 2 * WORKERS - 1}
+
+
+def test_the_lockout_counts_every_guess_made_on_any_worker(server):
+    organization = factories.make_organization()
+    agent = factories.make_agent(organization, email="target@example.test", password="the right one")
+    status, headers, html = _send(server, "GET", "/accounts/login/")
+    cookie, csrf_token = _csrf(headers, html)
+
+    def guess(index: int):
+        body = {"csrfmiddlewaretoken": csrf_token, "username": agent.email, "password": f"guess {index}"}
+        return _send(server, "POST", "/accounts/login/", body, {"Cookie": cookie})
+
+    guesses = 3 * WORKERS
+    results = _all_at_once(guesses, guess)
+
+    # Every guess was counted once, whichever worker took it (before: each worker counted
+    # its own, and 19 guesses were checked against a lockout of 5).
+    assert {status for status, _, _ in results} <= {200, 429}
+    failures = AccessAttempt.objects.filter(username=agent.email).aggregate(total=Sum("failures_since_start"))
+    assert failures["total"] == guesses
+    body = {"csrfmiddlewaretoken": csrf_token, "username": agent.email, "password": "the right one"}
+    status, _, html = _send(server, "POST", "/accounts/login/", body, {"Cookie": cookie})
+    assert status == 429
+    assert "Too many failed sign-in attempts" in html
