@@ -161,7 +161,8 @@ CACHE_TABLE = "helpdesk_cache"
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's RedisCache, except that an unreachable Redis is a logged miss, not a 500.
+            "BACKEND": "helpdesk.cache.DegradingRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "helpdesk",
             # A Redis that does not answer must not hold a request for long: every use

@@ -24,7 +24,7 @@ WATCHED = (Ticket, Message, Customer, Tag, TicketEvent)
 # A port nothing listens on: every Redis call fails with a connection error.
 CLOSED_REDIS = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "helpdesk.cache.DegradingRedisCache",
         "LOCATION": "redis://127.0.0.1:1/0",
         "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
     }
@@ -166,13 +166,17 @@ def test_a_database_outage_on_the_inbound_mail_webhook_is_a_503_so_the_provider_
     assert int(response["Retry-After"]) > 0
 
 
-def test_the_health_check_reports_a_database_outage_as_503(client, db):
+def test_the_readiness_check_reports_a_database_outage_as_503_and_liveness_stays_up(client, db):
     client.raise_request_exception = False
     with mock.patch.object(CursorWrapper, "execute", side_effect=OperationalError("gone")):
-        response = client.get("/healthz")
+        ready = client.get("/readyz")
+        alive = client.get("/healthz")
     # A load balancer reads the status: 503 takes the instance out of rotation for a while.
-    assert response.status_code == 503
-    assert int(response["Retry-After"]) > 0
+    assert ready.status_code == 503
+    assert int(ready["Retry-After"]) > 0
+    assert ready.json()["checks"]["database"]["status"] == "unavailable"
+    # The process itself is fine: an orchestrator must not restart it for the database.
+    assert alive.status_code == 200
 
 
 # Redis down ----------------------------------------------------------------------------------
@@ -227,7 +231,8 @@ def test_redis_really_is_unreachable_in_these_tests(redis_down):
     from django.core.cache import cache
 
     with pytest.raises(Exception):  # noqa: B017,PT011 - redis' own ConnectionError
-        cache.get("anything")
+        cache.ping()
+    assert cache.get("anything", "missed") == "missed"  # degraded: a miss, not an error
 
 
 def test_users_table_untouched_by_faults_fixture(db):

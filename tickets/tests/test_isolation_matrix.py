@@ -28,7 +28,8 @@ from tickets.tests import factories, security_counts
 # Route (as walked) prefixes that are public, and why.
 PUBLIC_ROUTES = {
     "": "home: redirects to sign-in or the dashboard",
-    "healthz": "health check for load balancers, no data",
+    "healthz": "liveness check for orchestrators, no data",
+    "readyz": "readiness check for load balancers: dependency status only, no data",
     "accounts/": "sign-in, sign-out and password reset pages",
     "api/schema/": "the OpenAPI document",
     "api/docs/": "the interactive API docs",
