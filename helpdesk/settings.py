@@ -62,7 +62,9 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 # The absolute address of this site, used in links that leave the request cycle:
 # private ticket URLs in emails and API answers created by background tasks.
-SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# `check --deploy` warns while it is left at the default (helpdesk/checks.py).
+DEFAULT_SITE_URL = "http://127.0.0.1:8000"
+SITE_URL = env_str("SITE_URL", DEFAULT_SITE_URL).rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -100,6 +102,7 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "accounts.middleware.CurrentOrganizationMiddleware",
     "tickets.mail.middleware.InboundEmailBodyMiddleware",
+    "helpdesk.middleware.PrivatePagesMiddleware",
     # Last, as axes asks: turns a lockout flagged during the request into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -352,6 +355,9 @@ def _mailer(sender: str) -> dict:
 
 
 MAILERS = {"default": _mailer(SUPPORT_EMAIL_SENDER)}
+
+# The longest a customer JWT may live (exp - iat, or exp - now without iat), in seconds.
+CUSTOMER_JWT_MAX_LIFETIME = env_int("CUSTOMER_JWT_MAX_LIFETIME", 24 * 60 * 60)
 
 # Requests per API credential (key, agent token, customer token), e.g. "600/min".
 API_THROTTLE_RATE = env_str("API_THROTTLE_RATE", "600/min")
