@@ -261,6 +261,7 @@ class OrganizationAdmin(ServiceErrorsMixin, admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("name", "slug", "public_id", "created_at")}),
         ("Plan", {"fields": ("plan", "monthly_ticket_quota")}),
+        ("Agents", {"fields": ("agents_may_create_tags",)}),
         (
             "Customer sign-in (JWT)",
             {

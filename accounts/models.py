@@ -83,6 +83,11 @@ class Organization(models.Model):
     jwt_public_key = models.TextField(
         blank=True, help_text="PEM public key for customer JWTs signed with RS256."
     )
+    agents_may_create_tags = models.BooleanField(
+        default=True,
+        help_text="Agents may create new tags while tagging tickets. Either way, only owners and "
+        "admins rename or delete tags, and agents apply existing ones.",
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

@@ -152,7 +152,7 @@ def set_availability(*, membership: Membership, is_available: bool, actor: Actor
 
 # The organization itself
 
-ORGANIZATION_EDITABLE_FIELDS = ("name", "slug", "plan", "monthly_ticket_quota")
+ORGANIZATION_EDITABLE_FIELDS = ("name", "slug", "plan", "monthly_ticket_quota", "agents_may_create_tags")
 
 
 def _clean_organization_fields(fields: dict, *, organization: Organization | None = None) -> dict:

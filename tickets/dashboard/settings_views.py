@@ -178,6 +178,18 @@ def member_list(request):
 
 @require_POST
 @manager_required
+def member_policy(request):
+    """What agents may do in the organization: create new tags or only apply existing ones."""
+    allowed = request.POST.get("agents_may_create_tags") == "on"
+    account_services.update_organization(
+        organization=request.membership.organization, actor=_actor(request), agents_may_create_tags=allowed
+    )
+    messages.success(request, "Saved: agents " + ("may" if allowed else "may not") + " create new tags.")
+    return redirect("dashboard:settings-members")
+
+
+@require_POST
+@manager_required
 def member_update(request, pk):
     organization = request.membership.organization
     member = get_object_or_404(
