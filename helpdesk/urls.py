@@ -1,6 +1,5 @@
 import os
 
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
@@ -24,10 +23,8 @@ urlpatterns = [
     path("anymail/", include("anymail.urls")),
 ]
 
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# MEDIA_ROOT is never served, not even under DEBUG: attachments leave only through the
+# authenticated download views (tickets/downloads.py).
 
 if os.environ.get("HELPDESK_BENCH_FLOOR") == "1":
     # `make bench` only: the floors it measures create-ticket against.

@@ -150,3 +150,23 @@ def test_without_a_replica_reports_read_the_primary():
     found = production_settings(["DATABASES", "REPORTS_DATABASE"], DATABASE_REPLICA_URL="")
     assert list(found["DATABASES"]) == ["default"]
     assert found["REPORTS_DATABASE"] == "default"
+
+
+def test_an_s3_bucket_stores_attachments_privately_through_django_storages():
+    found = production_settings(
+        ["STORAGES"],
+        S3_BUCKET="helpdesk-files",
+        S3_REGION="eu-west-1",
+        S3_ENDPOINT_URL="https://s3.example.com",
+    )
+    storage = found["STORAGES"]["default"]
+    assert storage["BACKEND"] == "storages.backends.s3.S3Storage"
+    assert storage["OPTIONS"]["bucket_name"] == "helpdesk-files"
+    assert storage["OPTIONS"]["endpoint_url"] == "https://s3.example.com"
+    assert storage["OPTIONS"]["default_acl"] == "private"
+    assert storage["OPTIONS"]["querystring_auth"] is True
+
+
+def test_without_a_bucket_attachments_are_files_under_media_root():
+    found = production_settings(["STORAGES"], S3_BUCKET="")
+    assert found["STORAGES"]["default"]["BACKEND"] == "django.core.files.storage.FileSystemStorage"

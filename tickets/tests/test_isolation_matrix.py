@@ -91,6 +91,7 @@ PARAMETERS = [
     ("compat/", "ticket_id", "ticket_id"),
     ("admin/", "app_label", "app_label"),
     ("admin/", "object_id", "ticket_pk"),
+    ("admin/", "attachment_id", "ticket_pk"),
     ("admin/", "content_type_id", "content_type_id"),
     ("admin/", "url", "admin_url"),
     ("admin/", "uidb64", "admin_url"),
