@@ -82,6 +82,9 @@ INSTALLED_APPS = [
     "anymail",
     "django_tasks_db",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "accounts",
     "tickets",
 ]
@@ -97,10 +100,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified() and otp_device (django-otp), right after authentication.
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "accounts.middleware.CurrentOrganizationMiddleware",
+    "accounts.two_factor.TwoFactorMiddleware",
     "tickets.mail.middleware.InboundEmailBodyMiddleware",
     "helpdesk.middleware.PrivatePagesMiddleware",
     # Last, as axes asks: turns a lockout flagged during the request into the lockout page.
@@ -213,6 +219,11 @@ AXES_LOCKOUT_CALLABLE = "accounts.signin_guard.lockout_response"
 AXES_RESET_ON_SUCCESS = True
 # Masked in the attempt rows axes keeps (the password always is).
 AXES_SENSITIVE_PARAMETERS = ["username", "email", "ip_address", "csrfmiddlewaretoken"]
+
+# Two-factor sign-in (django-otp, accounts/two_factor.py). Admin requires it for staff when
+# set: django-otp's OTPAdminSite then asks for a code on admin's own sign-in page.
+ADMIN_REQUIRES_TWO_FACTOR = env_bool("ADMIN_REQUIRES_TWO_FACTOR", False)
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Helpdesk")
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard:queue"

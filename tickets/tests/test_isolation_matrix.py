@@ -92,6 +92,7 @@ PARAMETERS = [
     ("admin/", "app_label", "app_label"),
     ("admin/", "object_id", "ticket_pk"),
     ("admin/", "attachment_id", "ticket_pk"),
+    ("admin/", "pk", "ticket_pk"),
     ("admin/", "content_type_id", "content_type_id"),
     ("admin/", "url", "admin_url"),
     ("admin/", "uidb64", "admin_url"),
