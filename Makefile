@@ -27,6 +27,7 @@ venv: $(VENV)/.installed
 
 dev: venv
 	DEBUG=1 $(PY) manage.py migrate --noinput
+	DEBUG=1 $(PY) manage.py createcachetable
 	DEBUG=1 $(PY) manage.py seed_demo --if-new
 	DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
 

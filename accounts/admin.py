@@ -94,16 +94,15 @@ def change_membership(membership: Membership, data: dict, names, actor: Actor) -
 
 
 def add_membership(user: User, organization: Organization, data: dict, actor: Actor) -> Membership:
-    """Someone with an account joins an organization: ``invite_member`` tells them so."""
-    membership, _ = services.invite_member(
+    """Staff put someone with an account into an organization: ``add_member`` tells them so."""
+    return services.add_member(
         organization=organization,
         actor=actor,
-        email=user.email,
+        user=user,
         role=data.get("role", Membership.Role.AGENT),
         tier=data.get("tier", Membership.Tier.N1),
         is_available=data.get("is_available", True),
     )
-    return membership
 
 
 def save_membership_formset(formset, actor: Actor) -> None:
@@ -261,6 +260,7 @@ class OrganizationAdmin(ServiceErrorsMixin, admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("name", "slug", "public_id", "created_at")}),
         ("Plan", {"fields": ("plan", "monthly_ticket_quota")}),
+        ("Members", {"fields": ("agents_may_create_tags", "members_must_use_two_factor")}),
         (
             "Customer sign-in (JWT)",
             {

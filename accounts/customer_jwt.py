@@ -13,13 +13,19 @@ sends it as ``Authorization: Bearer <jwt>``. We accept:
 - Claims: ``sub`` (required: the customer's external id in the integrator's system),
   ``exp`` (required), ``email`` and ``name`` (optional; kept on the customer), ``nbf``
   and ``iat`` (checked when present). ``aud`` is not checked.
+- A lifetime of at most ``settings.CUSTOMER_JWT_MAX_LIFETIME`` seconds (24 hours by
+  default): ``exp - iat``, or ``exp - now`` without ``iat``. A JWT is a bearer credential
+  that cannot be revoked one by one; an ``exp`` years ahead made a leaked token a key for
+  years.
 
 docs/customer-api.md says the same for integrators.
 """
 
+import time
 from dataclasses import dataclass
 
 import jwt
+from django.conf import settings
 
 from helpdesk.text import forbidden_character_problem
 
@@ -109,6 +115,14 @@ def decode(token: str) -> CustomerClaims:
     except (jwt.PyJWTError, ValueError, TypeError):
         # ValueError/TypeError: a malformed PEM key on our side must not become a 500.
         raise InvalidCustomerJWT("Invalid or expired token.") from None
+
+    # PyJWT has already refused an iat that is not a number.
+    start = claims.get("iat", time.time())
+    max_lifetime = settings.CUSTOMER_JWT_MAX_LIFETIME
+    if claims["exp"] - start > max_lifetime + LEEWAY_SECONDS:
+        raise InvalidCustomerJWT(
+            f"The token lives longer than the {max_lifetime} seconds allowed (exp - iat, or exp - now)."
+        )
 
     external_id = claims.get("sub")
     email = claims.get("email") or ""

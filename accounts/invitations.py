@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from .models import Membership
+from .models import Invitation, Membership
 
 logger = logging.getLogger(__name__)
 
@@ -64,3 +64,34 @@ def send_invitation(*, membership_id: int, inviter: str, new_user: bool) -> None
         send_invitation_email.enqueue(membership_id, inviter, new_user)
     except Exception:
         logger.exception("Could not send the invitation for membership %s", membership_id)
+
+
+@task
+def send_offer_email(invitation_id: int) -> None:
+    """The invitation to someone who has an account: accept it, signed in, from the link."""
+    invitation = Invitation.objects.select_related("organization").filter(pk=invitation_id).first()
+    if invitation is None or invitation.accepted_at is not None:
+        return
+    context = {
+        "user": None,
+        "organization": invitation.organization,
+        "role": invitation.get_role_display(),
+        "inviter": invitation.inviter_label,
+        "new_user": False,
+        "accept_url": f"{settings.SITE_URL}{reverse('invitation', args=[invitation.public_id])}",
+    }
+    message = EmailMultiAlternatives(
+        subject=render_to_string("emails/invitation-subject.txt", context).strip(),
+        body=render_to_string("emails/invitation-body.txt", context),
+        to=[invitation.email],
+    )
+    message.attach_alternative(render_to_string("emails/invitation-body.html", context), "text/html")
+    message.send()
+
+
+def send_offer(*, invitation_id: int) -> None:
+    """Called after commit: queue the email; a failing queue never fails the invitation."""
+    try:
+        send_offer_email.enqueue(invitation_id)
+    except Exception:
+        logger.exception("Could not send invitation %s", invitation_id)

@@ -83,6 +83,16 @@ class Organization(models.Model):
     jwt_public_key = models.TextField(
         blank=True, help_text="PEM public key for customer JWTs signed with RS256."
     )
+    agents_may_create_tags = models.BooleanField(
+        default=True,
+        help_text="Agents may create new tags while tagging tickets. Either way, only owners and "
+        "admins rename or delete tags, and agents apply existing ones.",
+    )
+    members_must_use_two_factor = models.BooleanField(
+        default=False,
+        help_text="Members sign in with a second step (an authenticator app); those without one "
+        "set it up before they see the dashboard. API keys and personal API tokens are unaffected.",
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -127,6 +137,38 @@ class Membership(models.Model):
     @property
     def can_manage(self) -> bool:
         return self.role in {self.Role.OWNER, self.Role.ADMIN}
+
+
+class Invitation(models.Model):
+    """An offer to someone who already has an account to join an organization.
+
+    No membership exists until they accept it, signed in as that address: an owner of one
+    organization cannot make a person a member of theirs (and so break that person's
+    agent token elsewhere) without the person's consent.
+    """
+
+    public_id = PublicIdField()
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=10, choices=Membership.Role, default=Membership.Role.AGENT)
+    tier = models.CharField(max_length=2, choices=Membership.Tier, default=Membership.Tier.N1)
+    is_available = models.BooleanField(default=True)
+    inviter_label = models.CharField(max_length=200, help_text="Who invited, as shown to people.")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "email"],
+                condition=models.Q(accepted_at__isnull=True),
+                name="invitation_one_open_per_email",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.email} to {self.organization}"
 
 
 API_KEY_PREFIX = "hdk"
@@ -277,6 +319,7 @@ class AuditEvent(models.Model):
         ORGANIZATION_CREATED = "organization_created", "Organization created"
         ORGANIZATION_UPDATED = "organization_updated", "Organization updated"
         MEMBER_INVITED = "member_invited", "Member invited"
+        INVITATION_ACCEPTED = "invitation_accepted", "Invitation accepted"
         INVITATION_RESENT = "invitation_resent", "Invitation sent again"
         MEMBER_UPDATED = "member_updated", "Member updated"
         MEMBER_REMOVED = "member_removed", "Member removed"
@@ -312,3 +355,18 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"{self.get_action_display()}: {self.target} by {self.actor_label}"
+
+
+class RateCounter(models.Model):
+    """One fixed-window counter of a rate limit (``accounts/ratelimit.py``).
+
+    Limits live in the database, not the cache: an increment is one locked row, so the
+    count is exact across every worker and machine, and a cache outage leaves it intact.
+    """
+
+    key = models.CharField(max_length=100, unique=True)
+    count = models.PositiveIntegerField(default=0)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self):
+        return f"{self.key}: {self.count} until {self.expires_at:%Y-%m-%d %H:%M}"

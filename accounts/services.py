@@ -22,12 +22,13 @@ from tickets.exceptions import InvalidInput, PermissionDenied
 from tickets.models import Inbox, Ticket
 
 from .audit import record_audit_event, require_manager
-from .invitations import send_invitation
+from .invitations import send_invitation, send_offer
 from .models import (
     AgentToken,
     ApiKey,
     AuditEvent,
     CustomerToken,
+    Invitation,
     Membership,
     Organization,
     User,
@@ -152,7 +153,14 @@ def set_availability(*, membership: Membership, is_available: bool, actor: Actor
 
 # The organization itself
 
-ORGANIZATION_EDITABLE_FIELDS = ("name", "slug", "plan", "monthly_ticket_quota")
+ORGANIZATION_EDITABLE_FIELDS = (
+    "name",
+    "slug",
+    "plan",
+    "monthly_ticket_quota",
+    "agents_may_create_tags",
+    "members_must_use_two_factor",
+)
 
 
 def _clean_organization_fields(fields: dict, *, organization: Organization | None = None) -> dict:
@@ -263,10 +271,14 @@ def invite_member(
     tier: str = Membership.Tier.N1,
     is_available: bool = True,
 ) -> tuple[Membership, bool]:
-    """Add a person to the organization by email; returns ``(membership, user_created)``.
+    """Invite a person to the organization by email; returns ``(membership or invitation,
+    user_created)``.
 
-    A new person gets a user with an unusable password and an email with a link to set
-    one; someone who already has an account is told they were added.
+    A new person gets a user with an unusable password, a membership and an email with a
+    link to set the password (choosing it is their acceptance: they had no account to
+    protect). Someone who already has an account gets an ``Invitation`` and an email: no
+    membership exists until they accept it, signed in (``accept_invitation``). The inviter
+    sees the same answer either way, and the audit log records the same fields.
     """
     email = ticket_services.normalize_email(email)
     if not email:
@@ -281,17 +293,9 @@ def invite_member(
             if actor.user is not None and not actor.user.is_staff:
                 raise PermissionDenied("Only an owner can make someone an owner.")
         user = User.objects.filter(email__iexact=email).first()
-        user_created = user is None
-        if user_created:
-            user = User(email=email, name=name.strip()[:150])
-            user.set_unusable_password()
-            user.save()
-        elif Membership.objects.filter(organization=organization, user=user).exists():
+        if user is not None and Membership.objects.filter(organization=organization, user=user).exists():
             raise InvalidInput("email", "This person is already a member of the organization.")
-        membership = Membership.objects.create(
-            user=user, organization=organization, role=role, tier=tier, is_available=is_available
-        )
-        changes = {"role": role, "tier": tier, "new_user": user_created}
+        changes = {"role": role, "tier": tier}
         if not is_available:
             changes["is_available"] = False
         record_audit_event(
@@ -301,10 +305,91 @@ def invite_member(
             target=email,
             changes=changes,
         )
-        transaction.on_commit(
-            partial(send_invitation, membership_id=membership.pk, inviter=actor.label, new_user=user_created)
+        if user is not None:
+            # Asking again replaces the open offer's terms and sends it again.
+            invitation, _ = Invitation.objects.update_or_create(
+                organization=organization,
+                email=user.email,
+                accepted_at=None,
+                defaults={
+                    "role": role,
+                    "tier": tier,
+                    "is_available": is_available,
+                    "inviter_label": actor.label,
+                },
+            )
+            transaction.on_commit(partial(send_offer, invitation_id=invitation.pk))
+            return invitation, False
+        user = User(email=email, name=name.strip()[:150])
+        user.set_unusable_password()
+        user.save()
+        membership = Membership.objects.create(
+            user=user, organization=organization, role=role, tier=tier, is_available=is_available
         )
-    return membership, user_created
+        transaction.on_commit(
+            partial(send_invitation, membership_id=membership.pk, inviter=actor.label, new_user=True)
+        )
+    return membership, True
+
+
+def accept_invitation(*, invitation: Invitation, user: User) -> Membership:
+    """The invited person joins, signed in as the address the invitation was sent to."""
+    with transaction.atomic():
+        invitation = (
+            Invitation.objects.select_for_update().select_related("organization").get(pk=invitation.pk)
+        )
+        if invitation.email.lower() != user.email.lower():
+            raise PermissionDenied("This invitation is for another email address.")
+        if invitation.accepted_at is not None:
+            raise InvalidInput("invitation", "This invitation was accepted already.")
+        membership, _ = Membership.objects.get_or_create(
+            user=user,
+            organization=invitation.organization,
+            defaults={
+                "role": invitation.role,
+                "tier": invitation.tier,
+                "is_available": invitation.is_available,
+            },
+        )
+        invitation.accepted_at = timezone.now()
+        invitation.save(update_fields=["accepted_at"])
+        record_audit_event(
+            organization=invitation.organization,
+            actor=Actor.agent(user),
+            action=AuditEvent.Action.INVITATION_ACCEPTED,
+            target=user.email,
+            changes={"role": membership.role, "tier": membership.tier},
+        )
+    return membership
+
+
+def add_member(*, organization: Organization, actor: Actor, user: User, **fields) -> Membership:
+    """Staff (the operator, in admin) put someone with an account into an organization
+    directly, and the person is told. Owners and admins invite instead (``invite_member``)."""
+    if actor.user is None or not actor.user.is_staff:
+        raise PermissionDenied("Only staff add a member directly; owners and admins send an invitation.")
+    role = fields.get("role", Membership.Role.AGENT)
+    with transaction.atomic():
+        if Membership.objects.filter(organization=organization, user=user).exists():
+            raise InvalidInput("email", "This person is already a member of the organization.")
+        membership = Membership.objects.create(
+            user=user,
+            organization=organization,
+            role=role,
+            tier=fields.get("tier", Membership.Tier.N1),
+            is_available=fields.get("is_available", True),
+        )
+        record_audit_event(
+            organization=organization,
+            actor=actor,
+            action=AuditEvent.Action.MEMBER_INVITED,
+            target=user.email,
+            changes={"role": role, "tier": membership.tier, "added_by_staff": True},
+        )
+        transaction.on_commit(
+            partial(send_invitation, membership_id=membership.pk, inviter=actor.label, new_user=False)
+        )
+    return membership
 
 
 def resend_invitation(*, membership: Membership, actor: Actor) -> None:

@@ -1,91 +1,121 @@
-"""Sign-in with a guard against password guessing.
+"""Sign-in, two-factor and password reset pages.
 
-Failed sign-ins are counted in the cache per client address and per email; past the
-limit the form is refused with 429 until the window passes, even with the right
-password, so guessing gains nothing. A successful sign-in clears the email's count.
-The counter fails open: if the cache (Redis) is down the sign-in proceeds unthrottled
-and the error is logged, because locking every agent out is worse than a slower guard.
+Guarded by django-axes (``accounts/signin_guard.py``): a wrong password is counted by axes
+through ``authenticate``; a locked account or address gets the lockout page (429) without
+its password being checked. A password reset request sends an email, so it is counted as an
+attempt on the address asked for. The second step and its setup are django-otp's devices
+(``accounts/two_factor.py``).
 """
 
-import hashlib
-import logging
-
-from django.conf import settings
+from django import forms
 from django.contrib.auth import views as auth_views
-from django.core.cache import cache
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, redirect, render, resolve_url
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.views.decorators.http import require_http_methods
 
-from helpdesk.client_address import client_ip
-
-logger = logging.getLogger(__name__)
-
-
-def _setting(name: str, default: int) -> int:
-    return int(getattr(settings, name, default))
-
-
-def _keys(request) -> list[tuple[str, int]]:
-    """Cache keys this attempt counts against, with each key's limit."""
-    address = client_ip(request)
-    email = (request.POST.get("username") or "").strip().lower()
-    keys = [(f"login-failures:address:{address}", _setting("LOGIN_FAILURES_PER_ADDRESS", 20))]
-    if email:
-        digest = hashlib.sha256(email.encode("utf-8", "replace")).hexdigest()
-        keys.append((f"login-failures:email:{digest}", _setting("LOGIN_FAILURES_PER_EMAIL", 5)))
-    return keys
-
-
-def _is_locked(request) -> bool:
-    try:
-        counts = cache.get_many([key for key, _ in _keys(request)])
-    except Exception:
-        logger.exception("Sign-in throttle unavailable (cache error); allowing the attempt")
-        return False
-    return any(counts.get(key, 0) >= limit for key, limit in _keys(request))
-
-
-def _count_failure(request) -> None:
-    window = _setting("LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60)
-    try:
-        for key, _ in _keys(request):
-            if cache.add(key, 1, timeout=window):
-                continue
-            try:
-                cache.incr(key)
-            except ValueError:  # expired between add and incr
-                cache.add(key, 1, timeout=window)
-    except Exception:
-        logger.exception("Sign-in throttle unavailable (cache error); failure not counted")
-
-
-def _clear_email(request) -> None:
-    try:
-        cache.delete_many([key for key, _ in _keys(request) if ":email:" in key])
-    except Exception:
-        logger.exception("Sign-in throttle unavailable (cache error)")
+from . import services, signin_guard, two_factor
+from .middleware import SESSION_KEY as ORGANIZATION_SESSION_KEY
+from .models import Invitation
 
 
 class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
-    locked_message = "Too many failed sign-in attempts. Wait a few minutes and try again."
-
-    def post(self, request, *args, **kwargs):
-        if _is_locked(request):
-            # An unbound form: binding it would check the password, which must not happen.
-            form = self.get_form_class()(
-                request=request, initial={"username": request.POST.get("username", "")}
-            )
-            form.cleaned_data = {}
-            form.add_error(None, self.locked_message)
-            response = self.render_to_response(self.get_context_data(form=form))
-            response.status_code = 429
-            response["Retry-After"] = str(_setting("LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60))
-            return response
-        return super().post(request, *args, **kwargs)
-
-    def form_invalid(self, form):
-        _count_failure(self.request)
-        return super().form_invalid(form)
 
     def form_valid(self, form):
-        _clear_email(self.request)
+        response = super().form_valid(form)
+        if two_factor.is_pending(self.request):
+            next_page = urlencode({"next": self.get_success_url()})
+            return redirect(f"{resolve_url('two_factor_verify')}?{next_page}")
+        return response
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    def form_valid(self, form):
+        locked = signin_guard.count_email_request(self.request, form.cleaned_data["email"])
+        if locked is not None:
+            return locked
         return super().form_valid(form)
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(
+        max_length=32,
+        strip=True,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "text", "autofocus": True}
+        ),
+    )
+
+
+def _next(request) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return resolve_url("dashboard:queue")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def two_factor_verify(request):
+    """The second step: a code from the authenticator app, or a recovery code."""
+    if two_factor.is_verified(request) or not two_factor.is_pending(request):
+        return redirect(_next(request))
+    form = CodeForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        if two_factor.verify(request, form.cleaned_data["code"]):
+            return redirect(_next(request))
+        form.add_error("code", "That code is not right, or it was used already. Wait a moment and try again.")
+    status = 400 if form.errors else 200
+    return render(
+        request, "registration/two_factor_verify.html", {"form": form, "next": _next(request)}, status=status
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def two_factor_setup(request):
+    """Set up an authenticator app: scan (or type) the key, confirm with one code, and get
+    recovery codes, shown once. A person with a device must have verified this session."""
+    if two_factor.is_pending(request) or (
+        two_factor.user_has_device(request.user) and not two_factor.is_verified(request)
+    ):
+        # Replacing a device needs this session to have passed the current one.
+        request.session[two_factor.STATE_KEY] = two_factor.PENDING
+        return redirect(f"{resolve_url('two_factor_verify')}?{urlencode({'next': request.path})}")
+    device = two_factor.pending_app_device(request.user)
+    form = CodeForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        codes = two_factor.confirm_app_device(request, device, form.cleaned_data["code"])
+        if codes is not None:
+            response = render(
+                request, "registration/two_factor_codes.html", {"codes": codes, "next": _next(request)}
+            )
+            return response
+        form.add_error("code", "That code is not right. Check the app's clock and try the newest code.")
+    context = {
+        "form": form,
+        "secret": two_factor.readable_secret(device),
+        "config_url": device.config_url,
+        "next": _next(request),
+        "required": two_factor.required_by_an_organization(request),
+    }
+    return render(request, "registration/two_factor_setup.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def invitation(request, public_id):
+    """An invitation to join an organization, accepted by its addressee, signed in."""
+    invitation = get_object_or_404(Invitation.objects.select_related("organization"), public_id=public_id)
+    for_someone_else = invitation.email.lower() != request.user.email.lower()
+    if request.method == "POST" and not for_someone_else and invitation.accepted_at is None:
+        membership = services.accept_invitation(invitation=invitation, user=request.user)
+        # Work in the organization just joined.
+        request.session[ORGANIZATION_SESSION_KEY] = membership.organization_id
+        return redirect("dashboard:queue")
+    context = {"invitation": invitation, "for_someone_else": for_someone_else}
+    status = 403 if for_someone_else else 200
+    return render(request, "registration/invitation.html", context, status=status)

@@ -4,6 +4,7 @@ import secrets
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
+from django.utils.cache import patch_cache_control
 
 from .api_errors import JSON_PREFIXES, problem_body
 from .problems import log_server_side, problem_for
@@ -105,4 +106,24 @@ class DatabaseOutageMiddleware:
             response = HttpResponse(render_to_string("503.html"), status=problem.status)
         for name, value in problem.headers.items():
             response[name] = value
+        return response
+
+
+class PrivatePagesMiddleware:
+    """``Cache-Control: private, no-store`` on every page of a person's own: the dashboard,
+    the portal and the sign-in pages.
+
+    They show tickets, customers' messages and CSRF tokens; a shared proxy or the
+    browser's disk cache must never keep a copy for the next person at the same machine.
+    """
+
+    PREFIXES = ("/desk/", "/t/", "/accounts/")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.path.startswith(self.PREFIXES):
+            patch_cache_control(response, private=True, no_store=True)
         return response

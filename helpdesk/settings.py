@@ -62,7 +62,9 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 # The absolute address of this site, used in links that leave the request cycle:
 # private ticket URLs in emails and API answers created by background tasks.
-SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# `check --deploy` warns while it is left at the default (helpdesk/checks.py).
+DEFAULT_SITE_URL = "http://127.0.0.1:8000"
+SITE_URL = env_str("SITE_URL", DEFAULT_SITE_URL).rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -79,6 +81,10 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "anymail",
     "django_tasks_db",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "accounts",
     "tickets",
     "webhooks",
@@ -95,12 +101,18 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified() and otp_device (django-otp), right after authentication.
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "accounts.middleware.CurrentOrganizationMiddleware",
+    "accounts.two_factor.TwoFactorMiddleware",
     "tickets.mail.middleware.InboundEmailBodyMiddleware",
     "webhooks.middleware.CollectDomainEventsMiddleware",
+    "helpdesk.middleware.PrivatePagesMiddleware",
+    # Last, as axes asks: turns a lockout flagged during the request into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "helpdesk.urls"
@@ -150,18 +162,35 @@ if DATABASE_REPLICA_URL:
 REPORTS_DATABASE = "replica" if DATABASE_REPLICA_URL else "default"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Cache (throttles, rate limits): Redis when REDIS_URL is set, else process memory.
+# Cache (the API throttle and Django's own uses): one cache shared by every process.
+# Redis when REDIS_URL is set; otherwise Django's database cache, in the table that
+# `migrate` (accounts 0006) and `manage.py createcachetable` create. Process memory
+# (LocMemCache) is never the default: each gunicorn worker would count on its own.
+# Limits that must be exact do not live in the cache at all (accounts/ratelimit.py).
 REDIS_URL = env_str("REDIS_URL")
+CACHE_TABLE = "helpdesk_cache"
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's RedisCache, except that an unreachable Redis is a logged miss, not a 500.
+            "BACKEND": "helpdesk.cache.DegradingRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "helpdesk",
+            # A Redis that does not answer must not hold a request for long: every use
+            # of the cache degrades when it is down (docs/security.md, "Cache down").
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": CACHE_TABLE,
+            "KEY_PREFIX": "helpdesk",
+            # Django's default of 300 entries would cull API throttle windows mid-window.
+            "OPTIONS": {"MAX_ENTRIES": env_int("CACHE_MAX_ENTRIES", 50000)},
+        }
+    }
 
 AUTH_USER_MODEL = "accounts.User"
 AUTH_PASSWORD_VALIDATORS = [
@@ -170,6 +199,34 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# axes' backend first: a locked account or address is refused before a password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# Sign-in protection (django-axes, see accounts/signin_guard.py): failed sign-ins, password
+# reset requests and portal sign-in link requests, per account and per client address,
+# counted in the database (exact across workers, untouched by a cache outage).
+LOGIN_FAILURES_PER_EMAIL = env_int("LOGIN_FAILURES_PER_EMAIL", 5)
+LOGIN_FAILURES_PER_ADDRESS = env_int("LOGIN_FAILURES_PER_ADDRESS", 20)
+LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60)
+AXES_HANDLER = "accounts.signin_guard.SignInAttemptHandler"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_FAILURE_LIMIT = "accounts.signin_guard.failure_limit"
+AXES_COOLOFF_TIME = "accounts.signin_guard.cool_off"
+AXES_USERNAME_CALLABLE = "accounts.signin_guard.normalized_username"
+AXES_CLIENT_IP_CALLABLE = "helpdesk.client_address.client_ip"
+AXES_LOCKOUT_CALLABLE = "accounts.signin_guard.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+# Masked in the attempt rows axes keeps (the password always is).
+AXES_SENSITIVE_PARAMETERS = ["username", "email", "ip_address", "csrfmiddlewaretoken"]
+
+# Two-factor sign-in (django-otp, accounts/two_factor.py). Admin requires it for staff when
+# set: django-otp's OTPAdminSite then asks for a code on admin's own sign-in page.
+ADMIN_REQUIRES_TWO_FACTOR = env_bool("ADMIN_REQUIRES_TWO_FACTOR", False)
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Helpdesk")
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard:queue"
 LOGOUT_REDIRECT_URL = "login"
@@ -197,6 +254,27 @@ STORAGES = {
         )
     },
 }
+
+# Attachments are stored through Django's storage API: MEDIA_ROOT by default, or an
+# S3-compatible bucket through django-storages when S3_BUCKET is set (docs/deploy.md). The
+# bucket stays private: files are only ever sent through our authenticated download views
+# (tickets/downloads.py), never by a public URL.
+S3_BUCKET = env_str("S3_BUCKET")
+if S3_BUCKET:
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            "location": env_str("S3_PREFIX", "attachments"),
+            "region_name": env_str("S3_REGION") or None,
+            "endpoint_url": env_str("S3_ENDPOINT_URL") or None,
+            "access_key": env_str("S3_ACCESS_KEY_ID") or None,
+            "secret_key": env_str("S3_SECRET_ACCESS_KEY") or None,
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
 
 # Upload limits: a request body larger than this is refused with 413.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 1024 * 1024)
@@ -336,6 +414,9 @@ def _mailer(sender: str) -> dict:
 
 
 MAILERS = {"default": _mailer(SUPPORT_EMAIL_SENDER)}
+
+# The longest a customer JWT may live (exp - iat, or exp - now without iat), in seconds.
+CUSTOMER_JWT_MAX_LIFETIME = env_int("CUSTOMER_JWT_MAX_LIFETIME", 24 * 60 * 60)
 
 # Requests per API credential (key, agent token, customer token), e.g. "600/min".
 API_THROTTLE_RATE = env_str("API_THROTTLE_RATE", "600/min")

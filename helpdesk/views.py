@@ -1,8 +1,9 @@
 from django.core.exceptions import RequestDataTooBig
-from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.cache import patch_cache_control
 
+from . import health as health_checks
 from .api_errors import JSON_PREFIXES, json_error
 
 
@@ -13,9 +14,18 @@ def home(request):
 
 
 def health(request):
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
+    """Liveness: the process answers. It asks no dependency (see ``readiness``)."""
     return JsonResponse({"status": "ok"})
+
+
+def readiness(request):
+    """Readiness: database, cache and task queue, as JSON; 503 when one is down."""
+    ready, body = health_checks.readiness()
+    response = JsonResponse(body, status=200 if ready else 503)
+    if not ready:
+        response["Retry-After"] = "10"
+    patch_cache_control(response, no_store=True)
+    return response
 
 
 def not_found(request, exception=None):

@@ -5,7 +5,7 @@ from django.db.models import Count, Prefetch, Q
 from accounts.models import Membership, User
 
 from .exceptions import InvalidInput, NotFound, PermissionDenied
-from .models import Inbox, Message, Ticket
+from .models import Inbox, Message, Notification, Ticket
 from .querysets import OPEN_STATUSES
 
 
@@ -146,3 +146,20 @@ def memberships_with_open_tickets(organization):
             ),
         )
     )
+
+
+def notifications_for(user):
+    """The agent's notifications about organizations they belong to now.
+
+    Membership is read at every request, not when the notification was written: someone
+    removed from an organization no longer sees its tickets' references and subjects in
+    the bell. Notifications about no ticket are the person's own and always shown.
+    """
+    organizations = Membership.objects.filter(user=user).values("organization_id")
+    return Notification.objects.filter(user=user).filter(
+        Q(ticket__isnull=True) | Q(ticket__organization_id__in=organizations)
+    )
+
+
+def unread_notification_count(user) -> int:
+    return notifications_for(user).filter(read_at__isnull=True).count()

@@ -7,7 +7,6 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from django.core.cache import cache
 from django.utils import timezone
 from rest_framework.test import APIClient, APIRequestFactory
 
@@ -23,13 +22,6 @@ from accounts.models import CustomerToken
 from accounts.principals import PrincipalKind
 from tickets.models import Customer
 from tickets.tests import factories
-
-
-@pytest.fixture(autouse=True)
-def _isolated():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture
@@ -210,6 +202,25 @@ def test_a_jwt_without_expiry_is_refused(organization, jane):
         {"iss": organization.public_id, "sub": "user-42"}, organization.jwt_secret, algorithm="HS256"
     )
     assert _client(token).get("/api/v1/me/tickets").status_code == 401
+
+
+def test_a_jwt_living_31_years_is_refused(organization, jane):
+    now = int(time.time())
+    # Before: an exp 31 years ahead was accepted.
+    with_iat = _hs256(organization, iat=now, exp=now + 31 * 365 * 86400)
+    without_iat = _hs256(organization, exp=now + 31 * 365 * 86400)
+    for token in (with_iat, without_iat):
+        response = _client(token).get("/api/v1/me/tickets")
+        assert response.status_code == 401
+
+
+def test_a_jwt_is_refused_past_the_configured_lifetime_and_accepted_within_it(organization, jane, settings):
+    settings.CUSTOMER_JWT_MAX_LIFETIME = 3600
+    now = int(time.time())
+    assert _client(_hs256(organization, iat=now, exp=now + 3600)).get("/api/v1/me/tickets").status_code == 200
+    too_long = _hs256(organization, iat=now - 60, exp=now + 3600 + 60)
+    assert _client(too_long).get("/api/v1/me/tickets").status_code == 401
+    assert _client(_hs256(organization, exp=now + 2 * 3600)).get("/api/v1/me/tickets").status_code == 401
 
 
 def test_a_jwt_without_sub_is_refused(organization, jane):

@@ -154,16 +154,6 @@ def test_set_password_link_from_the_invitation_lets_the_person_choose_a_password
     assert User.objects.get(email="new@example.com").check_password("a quite long passphrase")
 
 
-def test_inviting_someone_with_an_account_adds_them_and_tells_them(organization, owner, other_agent, invite):
-    membership, created = invite(
-        organization=organization, actor=Actor.agent(owner), email="agent@globex.test"
-    )
-    assert not created and membership.user == other_agent
-    assert other_agent.has_usable_password()
-    assert "/accounts/reset/" not in mail.outbox[0].body
-    assert "http://testserver/desk/" in mail.outbox[0].body
-
-
 def test_inviting_a_member_twice_is_refused(organization, owner, agent, invite):
     with pytest.raises(InvalidInput) as error:
         invite(organization=organization, actor=Actor.agent(owner), email="AGENT@acme.test")

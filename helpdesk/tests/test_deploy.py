@@ -7,6 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from django.test import override_settings
+
+from helpdesk import checks
+
 BASE_DIR = Path(__file__).resolve().parents[2]
 
 
@@ -45,10 +50,44 @@ def manage(*arguments, **overrides) -> subprocess.CompletedProcess:
     )
 
 
+CONFIGURED = {"SITE_URL": "https://help.example.com", "TASKS_BACKEND": "database"}
+
+
 def test_check_deploy_is_clean_with_production_settings():
-    result = manage("check", "--deploy", "--fail-level", "DEBUG")
+    result = manage("check", "--deploy", "--fail-level", "DEBUG", **CONFIGURED)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout, result.stdout + result.stderr
+
+
+def test_check_deploy_warns_of_the_default_site_url_and_the_immediate_tasks_backend():
+    # Before: silent on both.
+    result = manage("check", "--deploy")
+    output = result.stdout + result.stderr
+    assert "helpdesk.W001" in output
+    assert "SITE_URL is left at its default" in output
+    assert "helpdesk.W004" in output
+    assert "TASKS_BACKEND is 'immediate'" in output
+
+
+def test_check_deploy_warns_of_a_site_url_without_https():
+    result = manage("check", "--deploy", SITE_URL="http://help.example.com", TASKS_BACKEND="database")
+    assert "helpdesk.W002" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("backend", "workers", "warned"),
+    [
+        ("django.core.cache.backends.locmem.LocMemCache", "4", True),
+        ("django.core.cache.backends.locmem.LocMemCache", "", True),  # gunicorn.conf's default: several
+        ("django.core.cache.backends.locmem.LocMemCache", "1", False),
+        ("django.core.cache.backends.db.DatabaseCache", "4", False),
+    ],
+)
+def test_check_deploy_warns_of_several_workers_without_a_shared_cache(monkeypatch, backend, workers, warned):
+    monkeypatch.setenv("WEB_CONCURRENCY", workers)
+    with override_settings(CACHES={"default": {"BACKEND": backend, "LOCATION": "helpdesk_cache"}}):
+        found = [message.id for message in checks.check_shared_cache(None)]
+    assert found == (["helpdesk.W003"] if warned else [])
 
 
 def test_production_refuses_to_start_without_a_secret_key():
@@ -111,3 +150,23 @@ def test_without_a_replica_reports_read_the_primary():
     found = production_settings(["DATABASES", "REPORTS_DATABASE"], DATABASE_REPLICA_URL="")
     assert list(found["DATABASES"]) == ["default"]
     assert found["REPORTS_DATABASE"] == "default"
+
+
+def test_an_s3_bucket_stores_attachments_privately_through_django_storages():
+    found = production_settings(
+        ["STORAGES"],
+        S3_BUCKET="helpdesk-files",
+        S3_REGION="eu-west-1",
+        S3_ENDPOINT_URL="https://s3.example.com",
+    )
+    storage = found["STORAGES"]["default"]
+    assert storage["BACKEND"] == "storages.backends.s3.S3Storage"
+    assert storage["OPTIONS"]["bucket_name"] == "helpdesk-files"
+    assert storage["OPTIONS"]["endpoint_url"] == "https://s3.example.com"
+    assert storage["OPTIONS"]["default_acl"] == "private"
+    assert storage["OPTIONS"]["querystring_auth"] is True
+
+
+def test_without_a_bucket_attachments_are_files_under_media_root():
+    found = production_settings(["STORAGES"], S3_BUCKET="")
+    assert found["STORAGES"]["default"]["BACKEND"] == "django.core.files.storage.FileSystemStorage"

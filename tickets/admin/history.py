@@ -2,22 +2,37 @@
 shown to staff and written by the services only."""
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.text import Truncator
 
 from helpdesk.admin_common import ReadOnlyAdmin
 
 from .. import services
 from ..actors import Actor
+from ..downloads import attachment_download
 from ..models import Attachment, Delivery, IdempotencyKey, Message, Notification, TicketEvent
 from ..tasks import retry_deliveries
+
+
+def download_link(attachment: Attachment) -> str:
+    """A link to the file through admin's own download view (never the storage's URL)."""
+    url = reverse("admin:tickets_attachment_download", args=[attachment.pk])
+    return format_html('<a href="{}">{}</a>', url, attachment.filename)
 
 
 class AttachmentInline(admin.TabularInline):
     model = Attachment
     extra = 0
     can_delete = False
-    fields = ("filename", "content_type", "size", "file", "created_at")
+    fields = ("filename", "content_type", "size", "download", "created_at")
     readonly_fields = fields
+
+    @admin.display(description="File")
+    def download(self, attachment):
+        return download_link(attachment) if attachment.pk else ""
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -63,11 +78,35 @@ class MessageAdmin(ReadOnlyAdmin):
 
 @admin.register(Attachment)
 class AttachmentAdmin(ReadOnlyAdmin):
-    list_display = ("filename", "content_type", "size", "ticket_reference", "created_at")
+    list_display = ("filename", "content_type", "size", "ticket_reference", "download", "created_at")
     list_filter = ("content_type", "created_at")
     list_select_related = ("message__ticket",)
     search_fields = ("filename", "public_id", "message__ticket__reference")
     date_hierarchy = "created_at"
+    # Not the file field itself: admin would link its storage URL (/media/...), which
+    # nothing serves. The download goes through the view below.
+    fields = ("public_id", "message", "filename", "content_type", "size", "download", "created_at")
+    readonly_fields = fields
+
+    def get_urls(self):
+        download = path(
+            "<int:attachment_id>/download/",
+            self.admin_site.admin_view(self.download_view),
+            name="tickets_attachment_download",
+        )
+        return [download, *super().get_urls()]
+
+    def download_view(self, request, attachment_id):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        attachment = Attachment.objects.filter(pk=attachment_id).first()
+        if attachment is None:
+            raise Http404("No such attachment.")
+        return attachment_download(attachment)
+
+    @admin.display(description="File")
+    def download(self, attachment):
+        return download_link(attachment)
 
     @admin.display(description="Ticket", ordering="message__ticket__reference")
     def ticket_reference(self, attachment):

@@ -3,6 +3,7 @@ which call the services as the signed-in staff member."""
 
 from django import forms
 from django.contrib import admin, messages
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
@@ -189,7 +190,10 @@ class MessageInline(admin.StackedInline):
             format_html_join(
                 ", ",
                 '<a href="{}">{}</a> ({} bytes)',
-                ((a.file.url, a.filename, a.size) for a in message.attachments.all()),
+                (
+                    (reverse("admin:tickets_attachment_download", args=[a.pk]), a.filename, a.size)
+                    for a in message.attachments.all()
+                ),
             )
             or "—"
         )

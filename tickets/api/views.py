@@ -323,7 +323,7 @@ class TagViewSet(
         payload.is_valid(raise_exception=True)
         organization = _organization_of(request.auth)
         tag, created = services.get_or_create_tag(
-            organization=organization, name=payload.validated_data["name"]
+            organization=organization, name=payload.validated_data["name"], actor=request.auth.actor
         )
         return Response(
             api.TagSerializer(tag).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK

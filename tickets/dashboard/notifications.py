@@ -6,7 +6,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.middleware import SESSION_KEY as ORGANIZATION_SESSION_KEY
 from tickets import services
-from tickets.models import Notification
+from tickets.selectors import notifications_for, unread_notification_count
 
 from .common import agent_required, safe_next
 
@@ -14,12 +14,13 @@ PANEL_SIZE = 8
 
 
 def unread_count(user) -> int:
-    return Notification.objects.filter(user=user, read_at__isnull=True).count()
+    return unread_notification_count(user)
 
 
 def _notifications(request):
-    # Every organization's: the bell is the person's, whichever organization they work in.
-    return Notification.objects.filter(user=request.user).select_related("ticket__organization")
+    # Every organization the person belongs to now: the bell is the person's, whichever
+    # organization they work in, and membership is checked on each request.
+    return notifications_for(request.user).select_related("ticket__organization")
 
 
 @require_GET

@@ -10,6 +10,7 @@ settings_patterns = [
     path("inboxes/new/", settings_views.inbox_create, name="settings-inbox-create"),
     path("inboxes/<str:public_id>/", settings_views.inbox_edit, name="settings-inbox-edit"),
     path("members/", settings_views.member_list, name="settings-members"),
+    path("members/policy/", settings_views.member_policy, name="settings-member-policy"),
     path("members/<int:pk>/", settings_views.member_update, name="settings-member-update"),
     path("members/<int:pk>/remove/", settings_views.member_remove, name="settings-member-remove"),
     path(

@@ -145,16 +145,15 @@ def member_list(request):
     form = forms.InviteForm(request.POST if request.method == "POST" else None, can_grant_owner=is_owner)
     if request.method == "POST" and form.is_valid():
         try:
-            invited, user_created = account_services.invite_member(
+            account_services.invite_member(
                 organization=organization, actor=_actor(request), **form.cleaned_data
             )
         except (exceptions.InvalidInput, exceptions.PermissionDenied) as error:
             _add_domain_error(form, error)
         else:
-            if user_created:
-                messages.success(request, f"Invitation sent to {invited.user.email}.")
-            else:
-                messages.success(request, f"{invited.user.email} was added and notified.")
+            # The same answer whether or not the address has an account (no membership
+            # exists for an existing account until its owner accepts).
+            messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
             return redirect("dashboard:settings-members")
     members = list(_member_rows(organization))
     for member in members:
@@ -168,12 +167,27 @@ def member_list(request):
         "members",
         {
             "members": members,
+            "invitations": organization.invitations.filter(accepted_at__isnull=True),
             "form": form,
             "is_owner": is_owner,
             "roles": Membership.Role,
             "tiers": Membership.Tier,
         },
     )
+
+
+@require_POST
+@manager_required
+def member_policy(request):
+    """What members may and must do: create new tags, sign in with two-factor."""
+    account_services.update_organization(
+        organization=request.membership.organization,
+        actor=_actor(request),
+        agents_may_create_tags=request.POST.get("agents_may_create_tags") == "on",
+        members_must_use_two_factor=request.POST.get("members_must_use_two_factor") == "on",
+    )
+    messages.success(request, "Member settings saved.")
+    return redirect("dashboard:settings-members")
 
 
 @require_POST

@@ -5,12 +5,13 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.db import transaction
 from django.db.models import Prefetch
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from tickets import services
+from tickets.downloads import attachment_download
 from tickets.exceptions import HelpdeskError
 from tickets.models import Attachment, Message, SavedReply, Ticket, TicketEvent
 from tickets.rendering import render_markdown
@@ -316,12 +317,4 @@ def attachment(request, public_id):
     )
     if found is None:
         raise Http404("No such attachment.")
-    try:
-        handle = found.file.open("rb")
-    except FileNotFoundError as error:
-        raise Http404("The file is missing from storage.") from error
-    response = FileResponse(
-        handle, as_attachment=True, filename=found.filename, content_type=found.content_type
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return attachment_download(found)

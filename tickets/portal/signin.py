@@ -9,15 +9,14 @@ import secrets
 from functools import partial
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts import signin_guard
 from accounts.models import Organization
-from helpdesk.client_address import client_ip
 from tickets import notifications
 from tickets.models import Customer, Inbox, Ticket
 
@@ -50,12 +49,10 @@ def request_link(request, slug):
         return render(request, "portal/signin_request.html", context, status=200 if not form.errors else 400)
 
     email = form.cleaned_data["email"]
-    address = client_ip(request)
-    if ratelimit.SIGNIN_PER_EMAIL.exceeded(email) or ratelimit.SIGNIN_PER_IP.exceeded(address):
-        form.add_error(None, "Too many sign-in links were asked for. Please try again in an hour.")
-        return render(request, "portal/signin_request.html", context, status=429)
-    ratelimit.SIGNIN_PER_EMAIL.hit(email)
-    ratelimit.SIGNIN_PER_IP.hit(address)
+    # Each link asked for is a sign-in attempt for axes, per address asked for and per client.
+    locked = signin_guard.count_email_request(request, signin_guard.portal_account(organization.pk, email))
+    if locked is not None:
+        return locked
 
     customer = Customer.objects.filter(organization=organization, email=email).first()
     if customer is not None:
@@ -90,8 +87,9 @@ def sign_in(request, slug, token):
         return render(
             request, "portal/signin_confirm.html", {"organization": organization, "customer": customer}
         )
-    # One use per link: the first POST claims the nonce for as long as the link could live.
-    if not cache.add(f"portal:signin-used:{nonce}", True, session.SIGNIN_MAX_AGE_SECONDS + 60):
+    # One use per link: the first POST claims the nonce (a counted row, exact across workers)
+    # for as long as the link could live.
+    if ratelimit.SIGNIN_LINK_USES.hit(nonce) > ratelimit.SIGNIN_LINK_USES.limit:
         return render(request, "portal/signin_invalid.html", {"organization": organization}, status=400)
     session.sign_in(request, customer)
     return redirect("portal:tickets", slug=organization.slug)

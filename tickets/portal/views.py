@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import partial, wraps
 
 from django.contrib import messages
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import redirect, render
 from django.utils.cache import patch_cache_control
@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 from helpdesk.client_address import client_ip
 from tickets import services
 from tickets.actors import Actor
+from tickets.downloads import attachment_download
 from tickets.exceptions import HelpdeskError, InvalidInput
 from tickets.models import Attachment, Message, Ticket
 
@@ -202,8 +203,4 @@ def attachment(request, public_id, access_key, attachment_id):
     )
     if found is None:
         raise Http404
-    try:
-        handle = found.file.open("rb")
-    except FileNotFoundError:
-        raise Http404 from None
-    return FileResponse(handle, as_attachment=True, filename=found.filename, content_type=found.content_type)
+    return attachment_download(found)

@@ -267,7 +267,7 @@ def _open_ticket(
         # Everything the INSERTs need is built before the inbox's next number is taken: from
         # that UPDATE to the COMMIT the inbox row is locked, and every other create in the
         # inbox waits for it.
-        ticket_tags = resolve_tags(organization, tags, field_name="tags") if tags else []
+        ticket_tags = resolve_tags(organization, tags, field_name="tags", actor=actor) if tags else []
         now = timezone.now()
         ticket = Ticket(
             organization=organization,
@@ -431,9 +431,13 @@ def _apply_changes(
     add_tags, remove_tags = list(add_tags), list(remove_tags)
     if tags is not _UNSET or add_tags or remove_tags:
         current = list(ticket.tags.all())
-        wanted = resolve_tags(ticket.organization, tags, field_name="tags") if tags is not _UNSET else current
+        wanted = (
+            resolve_tags(ticket.organization, tags, field_name="tags", actor=actor)
+            if tags is not _UNSET
+            else current
+        )
         if add_tags:
-            wanted = wanted + resolve_tags(ticket.organization, add_tags, field_name="tags")
+            wanted = wanted + resolve_tags(ticket.organization, add_tags, field_name="tags", actor=actor)
         if remove_tags:
             removed = {str(getattr(tag, "name", tag)).strip().lower() for tag in remove_tags}
             wanted = [tag for tag in wanted if tag.name.lower() not in removed]

@@ -5,8 +5,8 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
 
-from tickets.models import Notification
 from tickets.rendering import render_markdown
+from tickets.selectors import unread_notification_count
 
 register = template.Library()
 
@@ -32,7 +32,7 @@ def header_state(context) -> dict:
         return {"memberships": [], "unread_count": 0}
     return {
         "memberships": sorted(request.memberships, key=lambda membership: membership.organization.name),
-        "unread_count": Notification.objects.filter(user=user, read_at__isnull=True).count(),
+        "unread_count": unread_notification_count(user),
     }
 
 

@@ -8,7 +8,6 @@ import threading
 from collections import Counter
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from rest_framework.test import APIClient
 
@@ -44,15 +43,8 @@ def _post_all_at_once(api_key: str, payloads: list[dict], headers: dict | None =
     return responses
 
 
-@pytest.fixture
-def fresh_throttles():
-    cache.clear()
-    yield
-    cache.clear()
-
-
 @pytest.mark.postgres
-def test_twenty_simultaneous_creates_for_one_new_customer_with_a_limit_of_two(fresh_throttles):
+def test_twenty_simultaneous_creates_for_one_new_customer_with_a_limit_of_two():
     organization = factories.make_organization()
     inbox = factories.make_inbox(organization, prefix="RACE", daily_limit_per_customer=2, is_default=True)
     _, key = factories.make_api_key(organization)
@@ -75,7 +67,7 @@ def test_twenty_simultaneous_creates_for_one_new_customer_with_a_limit_of_two(fr
 
 
 @pytest.mark.postgres
-def test_fifty_simultaneous_creates_in_one_inbox_get_fifty_consecutive_numbers(fresh_throttles):
+def test_fifty_simultaneous_creates_in_one_inbox_get_fifty_consecutive_numbers():
     organization = factories.make_organization()
     inbox = factories.make_inbox(organization, prefix="SEQ", is_default=True)
     _, key = factories.make_api_key(organization)
@@ -93,7 +85,7 @@ def test_fifty_simultaneous_creates_in_one_inbox_get_fifty_consecutive_numbers(f
 
 
 @pytest.mark.postgres
-def test_concurrent_retries_with_one_idempotency_key_create_one_ticket(fresh_throttles):
+def test_concurrent_retries_with_one_idempotency_key_create_one_ticket():
     organization = factories.make_organization()
     inbox = factories.make_inbox(organization, prefix="IDEM", is_default=True)
     _, key = factories.make_api_key(organization)
@@ -108,7 +100,7 @@ def test_concurrent_retries_with_one_idempotency_key_create_one_ticket(fresh_thr
 
 
 @pytest.mark.postgres
-def test_concurrent_creates_under_a_monthly_quota_stop_exactly_at_it(fresh_throttles):
+def test_concurrent_creates_under_a_monthly_quota_stop_exactly_at_it():
     organization = factories.make_organization(monthly_ticket_quota=5)
     factories.make_inbox(organization, prefix="QUO", is_default=True)
     _, key = factories.make_api_key(organization)

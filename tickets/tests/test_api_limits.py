@@ -3,7 +3,6 @@
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
 from django.test import override_settings
 from django.utils import timezone
 
@@ -12,13 +11,6 @@ from tickets.tests import factories
 from tickets.tests.api_helpers import assert_error, ticket_payload
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def clear_throttle_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def _seconds_to_midnight() -> int:

@@ -3,7 +3,6 @@
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -12,13 +11,6 @@ from tickets import services
 from tickets.actors import Actor
 from tickets.models import Message, Ticket, TicketEvent
 from tickets.tests import factories
-
-
-@pytest.fixture(autouse=True)
-def _isolated():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture
@@ -192,7 +184,8 @@ def test_a_ticket_shows_public_messages_and_never_internal_notes(as_jane, jane_t
 
 
 def test_the_messages_list_holds_public_messages_only(as_jane, jane_ticket, django_assert_max_num_queries):
-    with django_assert_max_num_queries(6):
+    # + 2 for the token's rate window: counted, and day-old windows swept as it starts.
+    with django_assert_max_num_queries(8):
         response = as_jane.get(f"/api/v1/me/tickets/{jane_ticket.public_id}/messages")
     assert response.status_code == 200
     assert [message["body"] for message in response.json()["data"]] == ["Help me please.", "Public answer"]

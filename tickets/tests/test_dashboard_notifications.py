@@ -135,3 +135,36 @@ def test_availability_is_per_organization(agent_client, agent, organization, oth
     agent_client.post(reverse("dashboard:availability"), {"is_available": "0"})
     assert not Membership.objects.get(user=agent, organization=organization).is_available
     assert Membership.objects.get(user=agent, organization=other_organization).is_available
+
+
+# Membership at read time ---------------------------------------------------------------
+
+
+def test_a_removed_member_no_longer_sees_the_old_organizations_notifications(
+    agent_client, agent, assigned, owner, organization, other_organization, django_capture_on_commit_callbacks
+):
+    from accounts import services as account_services
+
+    factories.make_agent(other_organization, email=agent.email)
+    globex_ticket = factories.make_ticket(
+        factories.make_inbox(other_organization, prefix="GLX"), subject="Globex question"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.assign(ticket=globex_ticket, assignee=agent, actor=Actor.system())
+    account_services.remove_member(
+        membership=Membership.objects.get(user=agent, organization=organization), actor=Actor.agent(owner)
+    )
+
+    # Before: the bell still showed Acme's references and subjects.
+    panel = agent_client.get(reverse("dashboard:bell_panel")).content.decode()
+    page = agent_client.get(reverse("dashboard:notifications")).content.decode()
+    badge = agent_client.get(reverse("dashboard:bell")).content.decode()
+    for html in (panel, page):
+        assert globex_ticket.reference in html
+        for ticket in assigned:
+            assert ticket.reference not in html
+            assert ticket.subject not in html
+    assert ">1</span>" in badge
+    acme_notification = Notification.objects.get(user=agent, ticket=assigned[0])
+    opened = agent_client.post(reverse("dashboard:open_notification", args=[acme_notification.pk]))
+    assert opened["Location"] == reverse("dashboard:notifications")

@@ -1,7 +1,6 @@
 """The private ticket page in a real browser (Debian's Chromium through Playwright)."""
 
 import pytest
-from django.core.cache import cache
 
 from tickets import services
 from tickets.actors import Actor
@@ -15,7 +14,6 @@ PHONE = {"width": 390, "height": 844}
 @pytest.fixture(autouse=True)
 def _isolated(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-    cache.clear()
 
 
 @pytest.fixture

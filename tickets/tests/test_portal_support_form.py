@@ -3,7 +3,6 @@
 from functools import partial
 
 import pytest
-from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
@@ -16,9 +15,7 @@ from tickets.tests import factories
 @pytest.fixture(autouse=True)
 def _isolated(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-    cache.clear()
     yield
-    cache.clear()
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ import json
 from datetime import datetime
 
 import pytest
-from django.core.cache import cache
 from django.core.management import call_command
 from django.test import Client
 
@@ -83,11 +82,9 @@ def demo(settings) -> dict:
     """A fresh ``make dev``: the demo seeded, mail to the console (here: Django's outbox)."""
     settings.SUPPORT_EMAIL_SENDER = "console"
     settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
-    cache.clear()
     out = io.StringIO()
     call_command("seed_demo", "--json", stdout=out, stderr=io.StringIO())
     yield json.loads(out.getvalue())
-    cache.clear()
 
 
 def inbox_id(demo: dict, prefix: str) -> str:

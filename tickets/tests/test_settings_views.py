@@ -325,7 +325,7 @@ def test_a_new_api_key_is_shown_once_on_the_next_page_and_never_again(client, ow
     assert api_key.inbox == inbox
     assert response["Location"] == reverse("dashboard:settings-api-key-created", args=[api_key.prefix])
     page = client.get(response["Location"])
-    assert page["Cache-Control"] == "no-store"
+    assert "no-store" in page["Cache-Control"]
     plaintext = re.search(r'value="(hdk_[^"]+)"', page.content.decode()).group(1)
     assert ApiKey.objects.get_from_key(plaintext) == api_key
     again = client.get(response["Location"])
@@ -464,7 +464,7 @@ def test_the_saved_replies_and_audit_log_run_a_fixed_number_of_queries(
 
 def test_the_page_with_the_jwt_secret_is_never_cached(client, owner):
     login(client, owner)
-    assert client.get(reverse("dashboard:settings-security"))["Cache-Control"] == "no-store"
+    assert "no-store" in client.get(reverse("dashboard:settings-security"))["Cache-Control"]
 
 
 @pytest.mark.parametrize("method, name, object_kind, data", CASES, ids=[f"{c[0]} {c[1]}" for c in CASES])
