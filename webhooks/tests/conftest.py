@@ -1,7 +1,6 @@
 """Webhook tests: a real receiver on loopback, and endpoints made through the API."""
 
 import pytest
-from django.core.cache import cache
 
 from .receiver import Receiver
 
@@ -11,7 +10,6 @@ def loopback_receivers_allowed(settings):
     """As development: plain http and loopback receivers (production refuses both)."""
     settings.WEBHOOK_REQUIRE_HTTPS = False
     settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
-    cache.clear()
 
 
 @pytest.fixture
