@@ -239,6 +239,10 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 INBOUND_EMAIL_DOMAIN = env_str("INBOUND_EMAIL_DOMAIN").strip().lower()
 # Inbound webhooks carry whole emails: their own size limit, not DATA_UPLOAD_MAX_MEMORY_SIZE.
 INBOUND_EMAIL_MAX_BYTES = env_int("INBOUND_EMAIL_MAX_BYTES", 40 * 1024 * 1024)
+# Provider webhooks (/anymail/...) refuse posts without ANYMAIL_WEBHOOK_SECRET's basic
+# auth (401), before reading the body. Only this explicit switch lets them in without it
+# (for a provider that signs its posts instead); `check --deploy` reports it.
+INBOUND_EMAIL_WEBHOOK_OPEN = env_bool("INBOUND_EMAIL_WEBHOOK_OPEN", False)
 # The inbox (public id) that takes new mail sent to an address no inbox claims.
 INBOUND_EMAIL_DEFAULT_INBOX = env_str("INBOUND_EMAIL_DEFAULT_INBOX").strip()
 

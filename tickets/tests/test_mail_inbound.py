@@ -295,7 +295,7 @@ def test_references_to_an_earlier_inbound_email_thread_the_reply(
 
 
 def test_webhooks_without_valid_credentials_are_refused_and_store_nothing(client, ticket):
-    assert post_sendgrid(client, make_email(), auth=False).status_code == 400
+    assert post_sendgrid(client, make_email(), auth=False).status_code == 401
     response = post_mailgun(
         client,
         sender="jane@example.com",
@@ -305,7 +305,7 @@ def test_webhooks_without_valid_credentials_are_refused_and_store_nothing(client
         headers={},
         signature=mailgun_signature(key="not-the-key"),
     )
-    assert response.status_code == 400
+    assert response.status_code == 401
     response = post_postmark(
         client,
         sender_email="jane@example.com",
@@ -316,7 +316,7 @@ def test_webhooks_without_valid_credentials_are_refused_and_store_nothing(client
         headers={},
         auth=False,
     )
-    assert response.status_code == 400
+    assert response.status_code == 401
     assert ticket.messages.count() == 1
 
 
@@ -567,11 +567,11 @@ def test_mail_from_our_own_address_is_ignored(client, inbox):
     assert Ticket.objects.count() == 0
 
 
-def test_the_deploy_check_warns_about_an_open_inbound_webhook(settings):
+def test_the_deploy_check_warns_when_inbound_mail_has_no_credentials_to_arrive_with(settings):
     from tickets.mail.checks import check_inbound_webhook_secret
 
     settings.ANYMAIL = {}
-    assert [warning.id for warning in check_inbound_webhook_secret()] == ["tickets.W001"]
+    assert [warning.id for warning in check_inbound_webhook_secret()] == ["tickets.W002"]
     settings.ANYMAIL = {"WEBHOOK_SECRET": [WEBHOOK_AUTH]}
     assert check_inbound_webhook_secret() == []
 
