@@ -243,6 +243,9 @@ INBOUND_EMAIL_MAX_BYTES = env_int("INBOUND_EMAIL_MAX_BYTES", 40 * 1024 * 1024)
 # auth (401), before reading the body. Only this explicit switch lets them in without it
 # (for a provider that signs its posts instead); `check --deploy` reports it.
 INBOUND_EMAIL_WEBHOOK_OPEN = env_bool("INBOUND_EMAIL_WEBHOOK_OPEN", False)
+# A spam score (as the provider reports it, anymail's spam_score) at or above this marks an
+# inbound email as failing its sender checks: never taken as an agent's answer.
+INBOUND_EMAIL_SPAM_SCORE = float(env_str("INBOUND_EMAIL_SPAM_SCORE", "5.0"))
 # The inbox (public id) that takes new mail sent to an address no inbox claims.
 INBOUND_EMAIL_DEFAULT_INBOX = env_str("INBOUND_EMAIL_DEFAULT_INBOX").strip()
 

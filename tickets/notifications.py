@@ -87,11 +87,15 @@ def _to_customer(ticket: Ticket, **fields) -> Delivery | None:
     )
 
 
-def _to_staff(ticket: Ticket, recipient: str, **fields) -> Delivery | None:
+def _to_staff(ticket: Ticket, recipient: str, *, agent=None, **fields) -> Delivery | None:
+    """Mail to the organization's side. Its reply address is issued to that recipient (the
+    agent, else the support mailbox): only an answer arriving there from them counts as
+    theirs, so the customer's copy of an address can never post as an agent."""
+    issued_to = addresses.issued_to_agent(agent) if agent is not None else addresses.ISSUED_TO_SUPPORT
     return outbound.queue_delivery(
         recipient=recipient,
         ticket=ticket,
-        reply_to=addresses.reply_address(ticket) or ticket.customer.email,
+        reply_to=addresses.reply_address(ticket, issued_to) or ticket.customer.email,
         **fields,
     )
 
@@ -174,6 +178,7 @@ def message_added(message_id: int) -> list[Delivery]:
             delivery = _to_staff(
                 ticket,
                 recipient,
+                agent=ticket.assignee,
                 kind=Kind.CUSTOMER_REPLY,
                 template="customer_reply",
                 context=context,
@@ -258,6 +263,7 @@ def ticket_assigned(
                 _to_staff(
                     ticket,
                     ticket.assignee.email,
+                    agent=ticket.assignee,
                     kind=Kind.ASSIGNED,
                     template="assigned",
                     context=context,

@@ -13,13 +13,15 @@ What an email becomes (docs/deploy.md, "Inbound email"):
    From address such as ``From: <>``) is recorded as an internal note on its ticket and
    never answered, so no mail loop can start; with no ticket it is dropped (logged). Our
    own mail coming back (it carries ``X-Helpdesk-Kind``) is ignored; the support
-   mailbox's mail counts only as an answer through a reply address.
+   mailbox's mail counts only as an answer through the reply address issued to it.
 3. On a known ticket, the ticket's customer adds a reply (a closed ticket gets a new,
-   linked ticket instead); an agent of the organization adds a public reply when the mail
-   came to the signed reply address (else an internal note, since a From header is easy
-   to forge); anyone else's mail through the reply address becomes an internal note,
-   never a message to the customer, and through a mere subject or header match opens
-   their own ticket (step 4).
+   linked ticket instead); an agent of the organization adds a public reply only when
+   the mail came to the reply address issued to that very agent (reply addresses are
+   per recipient, tickets/mail/addresses.py) and failed none of the sender checks the
+   provider reported (``failed_checks``); otherwise it is an internal note authored by
+   the system, never by the agent, since a From header is easy to forge. Anyone else's
+   mail through a reply address becomes an internal note, never a message to the
+   customer, and through a mere subject or header match opens their own ticket (step 4).
 4. Otherwise a new ticket (channel email) opens on the inbox whose ``support_email`` the
    mail was sent to, else on ``INBOUND_EMAIL_DEFAULT_INBOX``, else (a single inbox using
    ``SUPPORT_EMAIL``) on that one. Mail for an address no inbox claims is dropped (logged).
@@ -80,7 +82,7 @@ class InboundHandlingError(RuntimeError):
 def handle_inbound(sender, event, esp_name, **kwargs):
     """anymail.signals.inbound receiver."""
     try:
-        result = process(event.message)
+        result = process(event.message, failed=failed_checks(event.message, event.esp_event))
     except HelpdeskError as error:
         # A refusal of the domain (an invalid sender address, ...) will not change if the
         # provider retries: answer 200 and log it. Other errors answer 500 and are retried.
@@ -156,6 +158,42 @@ def is_automatic(email, sender: str) -> bool:
     if email.envelope_sender is not None and email.envelope_sender.strip("<> ") == "":
         return True  # The null return path: a bounce.
     return not sender or bool(_AUTOMATIC_SENDERS.match(sender.partition("@")[0] + "@"))
+
+
+_FAILED_AUTHENTICATION = re.compile(r"\b(spf|dkim|dmarc)\s*=\s*(fail|softfail|permerror)\b", re.IGNORECASE)
+
+
+def failed_checks(email, esp_event=None) -> list[str]:
+    """The sender checks this email failed, as the receiving provider reported them: SPF,
+    DKIM and DMARC results (``Authentication-Results``, ``Received-SPF``, SendGrid's
+    ``SPF``/``dkim`` fields) and the spam verdict anymail exposes.
+
+    Only ever used to trust a mail *less* (never as an agent's, held for review), so a
+    forged header claiming a failure harms nobody but its sender; a claimed pass is
+    ignored, since only the provider's own verdict would be worth believing.
+    """
+    failures = []
+    for header in email.get_all("Authentication-Results") or []:
+        failures += [
+            f"{name.upper()} {result.lower()}" for name, result in _FAILED_AUTHENTICATION.findall(str(header))
+        ]
+    for header in email.get_all("Received-SPF") or []:
+        result = str(header).strip().split(" ", 1)[0].lower()
+        if result in {"fail", "softfail", "permerror"}:
+            failures.append(f"SPF {result}")
+    post = getattr(esp_event, "POST", None)
+    if post is not None:
+        spf = (post.get("SPF") or "").strip().lower()
+        if spf in {"fail", "softfail", "permerror"}:
+            failures.append(f"SPF {spf}")
+        if re.search(r":\s*fail\b", post.get("dkim") or "", re.IGNORECASE):
+            failures.append("DKIM fail")
+    if getattr(email, "spam_detected", None):
+        failures.append("spam")
+    spam_score = getattr(email, "spam_score", None)
+    if spam_score is not None and spam_score >= settings.INBOUND_EMAIL_SPAM_SCORE:
+        failures.append(f"spam score {spam_score:g}")
+    return list(dict.fromkeys(failures))
 
 
 def body_of(email) -> str:
@@ -273,27 +311,29 @@ def _ticket_by_message_ids(ids: list[str]) -> Ticket | None:
 
 
 def find_ticket(email, recipients: list[str], subject: str, *, raw: str = "", automatic: bool = False):
-    """``(ticket, via_reply_address)`` for the thread this email belongs to, or ``(None, False)``."""
+    """``(ticket, reply_target)`` for the thread this email belongs to: the target is the
+    reply address it arrived at (who it was issued to), None when it was threaded another
+    way; ``(None, None)`` for no thread."""
     for address in recipients:
-        public_id = addresses.ticket_public_id_from_reply_address(address)
-        if public_id:
-            ticket = Ticket.objects.filter(public_id=public_id).first()
+        target = addresses.parse_reply_address(address)
+        if target is not None:
+            ticket = Ticket.objects.filter(public_id=target.public_id).first()
             if ticket is not None:
-                return ticket, True
+                return ticket, target
 
     ids = addresses.message_ids_in(email.get("In-Reply-To")) + addresses.message_ids_in(
         email.get("References")
     )
     ticket = _ticket_by_message_ids(ids)
     if ticket is not None:
-        return ticket, False
+        return ticket, None
 
     match = _REFERENCE.search(subject)
     inbox = inbox_for(recipients)
     if match and inbox is not None:
         ticket = Ticket.objects.filter(organization_id=inbox.organization_id, reference=match[1]).first()
         if ticket is not None:
-            return ticket, False
+            return ticket, None
 
     if automatic and raw:
         # A bounce quotes the mail it bounces: find our reply address or Message-ID in it.
@@ -301,11 +341,11 @@ def find_ticket(email, recipients: list[str], subject: str, *, raw: str = "", au
             public_id = addresses.ticket_public_id_from_reply_address(address)
             ticket = Ticket.objects.filter(public_id=public_id).first() if public_id else None
             if ticket is not None:
-                return ticket, False
+                return ticket, None
         ticket = _ticket_by_message_ids(addresses.message_ids_in(raw)[:50])
         if ticket is not None:
-            return ticket, False
-    return None, False
+            return ticket, None
+    return None, None
 
 
 def _agent_of(ticket: Ticket, sender: str) -> User | None:
@@ -327,8 +367,13 @@ def _is_customer(ticket: Ticket, sender: str) -> bool:
 # Acting on it ----------------------------------------------------------------------------
 
 
-def process(email) -> InboundResult:
-    """Turn one received email into a ticket change, through the services."""
+def process(email, *, failed: list[str] | None = None) -> InboundResult:
+    """Turn one received email into a ticket change, through the services.
+
+    ``failed`` names the sender checks the email failed (``failed_checks``): such an email
+    is never taken as an agent's or the support mailbox's answer.
+    """
+    failed = failed or []
     raw = raw_source(email)
     sender, sender_name = sender_of(email)
     if email.get(OWN_MAIL_HEADER) is not None or sender.startswith(f"{addresses.REPLY_LOCAL_PART}+"):
@@ -342,7 +387,7 @@ def process(email) -> InboundResult:
     subject = subject_of(email)
     message_id = addresses.one_line(email.get("Message-ID") or "", max_length=255)
     automatic = is_automatic(email, sender)
-    ticket, via_reply_address = find_ticket(email, recipients, subject, raw=raw, automatic=automatic)
+    ticket, reply_target = find_ticket(email, recipients, subject, raw=raw, automatic=automatic)
     inbox = None if ticket is not None else inbox_for(recipients)
     organization_id = (
         ticket.organization_id if ticket is not None else getattr(inbox, "organization_id", None)
@@ -357,8 +402,12 @@ def process(email) -> InboundResult:
     stored = {"channel": Ticket.Channel.EMAIL, "email_message_id": message_id, "raw_email": raw}
 
     if from_support_mailbox:
-        if automatic or ticket is None or not via_reply_address:
+        if automatic or ticket is None or reply_target is None:
             return InboundResult("dropped", reason="from our own address")
+        if reply_target.issued_to != addresses.ISSUED_TO_SUPPORT or failed:
+            # The support mailbox's From on another recipient's reply address (the
+            # customer's, say) proves nothing: kept for the agents, sent to nobody.
+            return _held_note(ticket, sender, sender_name, body, attachments_of(email), stored, failed)
         # Someone answered the new-ticket copy from the support mailbox: an answer from
         # the organization's side, mailed on to the customer.
         message, _ = services.add_message(
@@ -400,23 +449,29 @@ def process(email) -> InboundResult:
             )
             return InboundResult("reply", ticket, message)
         agent = _agent_of(ticket, sender)
-        if agent is not None and via_reply_address:
+        issued_to_this_agent = (
+            agent is not None and reply_target is not None and reply_target.agent_id == agent.pk
+        )
+        if issued_to_this_agent and not failed:
             message, _ = services.add_message(
                 ticket=ticket, body=body, actor=Actor.agent(agent), attachments=attachments, **stored
             )
             return InboundResult("agent_reply", ticket, message)
-        if agent is not None or via_reply_address:
+        if issued_to_this_agent:
+            return _held_note(ticket, sender, sender_name, body, attachments, stored, failed)
+        if agent is not None or reply_target is not None:
             who = sender_name and f"{sender_name} <{sender}>" or sender
             reason = (
-                "an agent's email that did not come through the ticket's reply address"
+                "an agent's address, not through the reply address issued to that agent"
                 if agent is not None
                 else "not from this ticket's customer"
             )
             note = f"Email from {who} ({reason}):\n\n{body}"
+            # Never authored by the agent the From names: a From header is easy to forge.
             message, _ = services.add_message(
                 ticket=ticket,
                 body=note[: limits.MESSAGE_MAX_LENGTH],
-                actor=Actor.agent(agent) if agent is not None else Actor.system(f"Email from {sender}"),
+                actor=Actor.system(f"Email from {sender}"),
                 kind=Message.Kind.NOTE,
                 attachments=attachments,
                 **stored,
@@ -430,6 +485,25 @@ def process(email) -> InboundResult:
         logger.warning("Email from %s to %s matched no inbox; dropped (%s)", sender, recipients, subject)
         return InboundResult("dropped", reason="no inbox for these recipients")
     return _new_ticket(inbox, sender, sender_name, subject, body, attachments, stored)
+
+
+def _held_note(ticket, sender, sender_name, body, attachments, stored, failed) -> InboundResult:
+    """An answer that would speak for the organization but did not prove it: an internal
+    note for the agents to review, mailed to nobody."""
+    who = sender_name and f"{sender_name} <{sender}>" or sender
+    reason = (
+        f"failed {', '.join(failed)}" if failed else "not through the reply address issued to this sender"
+    )
+    note = f"Held for review — email from {who} ({reason}), not sent to the customer:\n\n{body}"
+    message, _ = services.add_message(
+        ticket=ticket,
+        body=note[: limits.MESSAGE_MAX_LENGTH],
+        actor=Actor.system(f"Email from {sender}"),
+        kind=Message.Kind.NOTE,
+        attachments=attachments,
+        **stored,
+    )
+    return InboundResult("note", ticket, message, reason=reason)
 
 
 def _new_ticket(

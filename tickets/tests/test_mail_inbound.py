@@ -89,7 +89,7 @@ def make_email(
     return email
 
 
-def post_sendgrid(client, email, *, envelope_to=None, auth=True):
+def post_sendgrid(client, email, *, envelope_to=None, auth=True, extra=None):
     """SendGrid Inbound Parse with "POST the raw, full MIME message" enabled."""
     payload = {
         "email": email.as_string(),
@@ -101,6 +101,7 @@ def post_sendgrid(client, email, *, envelope_to=None, auth=True):
         "SPF": "pass",
         "dkim": "{@example.com : pass}",
         "spam_score": "0.1",
+        **(extra or {}),
     }
     return client.post("/anymail/sendgrid/inbound/", payload, **(basic_auth() if auth else {}))
 
@@ -415,15 +416,14 @@ def test_a_strangers_email_on_a_thread_becomes_an_internal_note_and_reaches_no_c
     assert mail.outbox == []
 
 
-def test_an_agent_answering_through_the_reply_address_replies_to_the_customer(
+def test_an_agent_answering_through_the_reply_address_issued_to_them_replies_to_the_customer(
     client, ticket, agent, django_capture_on_commit_callbacks
 ):
+    agents_address = addresses.reply_address(ticket, addresses.issued_to_agent(agent))
     with django_capture_on_commit_callbacks(execute=True):
         post_sendgrid(
             client,
-            make_email(
-                sender="Alice <agent@acme.test>", to=addresses.reply_address(ticket), text="Refund sent."
-            ),
+            make_email(sender="Alice <agent@acme.test>", to=agents_address, text="Refund sent."),
         )
 
     message = only_new_message(ticket)
@@ -622,7 +622,7 @@ def test_an_answer_from_the_support_mailbox_through_the_reply_address_reaches_th
 ):
     answer = make_email(
         sender="Acme Support <support@acme.test>",
-        to=addresses.reply_address(ticket),
+        to=addresses.reply_address(ticket, addresses.ISSUED_TO_SUPPORT),
         subject="Re: [INV-1] Refund please",
         text="We refunded you.\n\nOn Monday Jane wrote:\n> Refund please",
     )
