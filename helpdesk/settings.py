@@ -234,6 +234,10 @@ DELIVERY_INLINE_RETRY_SECONDS = float(env_str("DELIVERY_INLINE_RETRY_SECONDS", "
 SUPPORT_EMAIL = env_str("SUPPORT_EMAIL", "support@helpdesk.localhost").strip()
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", SUPPORT_EMAIL)
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Inbox support addresses on these domains are verified as soon as they are set (the
+# operator vouches for them); any other address is used only after a link mailed to it
+# is followed. Comma-separated, e.g. "example.com,help.example.com".
+SUPPORT_EMAIL_VERIFIED_DOMAINS = [domain.lower() for domain in env_list("SUPPORT_EMAIL_VERIFIED_DOMAINS")]
 # Replies come back to reply+<ticket>-<signature>@INBOUND_EMAIL_DOMAIN (routed to the
 # provider's inbound webhook); empty: replies go to the inbox's support address.
 INBOUND_EMAIL_DOMAIN = env_str("INBOUND_EMAIL_DOMAIN").strip().lower()

@@ -6,6 +6,7 @@ from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
@@ -39,6 +40,10 @@ class Inbox(models.Model):
     support_email = models.EmailField(
         blank=True, help_text="Receives a copy of each new ticket; empty for SUPPORT_EMAIL."
     )
+    # Set when the address was proven ours (a link mailed to it was followed, or its domain
+    # is in SUPPORT_EMAIL_VERIFIED_DOMAINS). Until then no mail is routed by it and none is
+    # sent to or as it: anyone can type any address, only its owner can verify it.
+    support_email_verified_at = models.DateTimeField(null=True, blank=True, editable=False)
     daily_limit_per_customer = models.PositiveIntegerField(
         null=True,
         blank=True,
@@ -60,14 +65,27 @@ class Inbox(models.Model):
             models.UniqueConstraint(
                 fields=["organization"], condition=Q(is_default=True), name="inbox_one_default"
             ),
+            # One verified owner per address across the installation. Unverified claims may
+            # coexist (so nobody can squat an address by typing it first); whoever proves it
+            # first owns it.
+            models.UniqueConstraint(
+                Lower("support_email"),
+                condition=Q(support_email_verified_at__isnull=False) & ~Q(support_email=""),
+                name="inbox_unique_verified_support_email",
+            ),
         ]
 
     def __str__(self):
         return f"{self.name} ({self.prefix})"
 
     @property
+    def support_email_verified(self) -> bool:
+        return bool(self.support_email) and self.support_email_verified_at is not None
+
+    @property
     def notification_address(self) -> str:
-        return self.support_email or settings.SUPPORT_EMAIL
+        """Where the new-ticket copies go: the inbox's own address once it is verified."""
+        return self.support_email if self.support_email_verified else settings.SUPPORT_EMAIL
 
 
 class Customer(models.Model):
@@ -365,6 +383,7 @@ class Delivery(models.Model):
         CUSTOMER_REPLY = "customer_reply", "Customer reply to agent"
         STATUS = "status", "Resolved or closed"
         PORTAL_LINK = "portal_link", "Portal sign-in link"
+        ADDRESS_VERIFICATION = "address_verification", "Support address verification"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"

@@ -15,14 +15,17 @@ error answer (with the immediate task backend they run inside the request).
 import functools
 import logging
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.tasks import task
+from django.urls import reverse
 
 from . import events
 from .mail import addresses, outbound
-from .models import Customer, Delivery, Message, Notification, Ticket
+from .models import Customer, Delivery, Inbox, Message, Notification, Ticket
+from .services.inboxes import address_verification_token
 from .tasks import enqueue_deliveries
 
 logger = logging.getLogger(__name__)
@@ -299,6 +302,39 @@ def portal_link_requested(customer_id: int, link: str) -> list[Delivery]:
 
 
 @_never_raise
+def address_verification_requested(inbox_id: int, address: str) -> list[Delivery]:
+    """An inbox named a support address: mail the verification link to that address.
+
+    Only our own words and the organization's name go to an address nobody has proven
+    yet: no inbox text an owner typed, so the mail cannot carry anyone's message.
+    """
+    if not outbound.sending_enabled():
+        return []
+    inbox = Inbox.objects.select_related("organization").filter(pk=inbox_id).first()
+    if inbox is None or inbox.support_email.lower() != address.lower() or inbox.support_email_verified:
+        return []  # Changed again, or verified, before this ran.
+    path = reverse("dashboard:verify-inbox-address", args=[address_verification_token(inbox)])
+    context = {
+        "organization": inbox.organization,
+        "address": inbox.support_email,
+        "link": settings.SITE_URL + path,
+    }
+    with transaction.atomic():
+        return _send(
+            [
+                outbound.queue_delivery(
+                    kind=Kind.ADDRESS_VERIFICATION,
+                    recipient=inbox.support_email,
+                    template="address_verification",
+                    context=context,
+                    from_name="Helpdesk",
+                    automatic=outbound.AUTO_GENERATED,
+                )
+            ]
+        )
+
+
+@_never_raise
 def assignee_alerted(ticket_id: int, assignee_id: int) -> Notification | None:
     """The bell in the dashboard: the assignee sees the ticket among their notifications."""
     ticket = Ticket.objects.filter(pk=ticket_id, assignee_id=assignee_id).only("reference", "subject").first()
@@ -337,6 +373,11 @@ def notify_assignee(ticket_id: int, assignee_id: int, actor_user_id: int | None,
     ticket_assigned(ticket_id, assignee_id, actor_user_id, actor_label)
 
 
+@task()
+def notify_address_verification(inbox_id: int, address: str) -> None:
+    address_verification_requested(inbox_id, address)
+
+
 # Subscribers of the domain events (registered in tickets/subscribers.py).
 
 
@@ -368,3 +409,8 @@ def on_ticket_assigned(event: events.TicketAssigned) -> None:
         notify_assignee.enqueue(
             event.ticket_id, event.after, _primary_key(event.actor.user), event.actor.label
         )
+
+
+def on_inbox_address_claimed(event: events.InboxAddressClaimed) -> None:
+    if outbound.sending_enabled():
+        notify_address_verification.enqueue(event.inbox_id, event.address)

@@ -182,4 +182,8 @@ def is_own_address(address: str) -> bool:
     local_part, _, domain = address.rpartition("@")
     if domain == settings.INBOUND_EMAIL_DOMAIN and local_part.startswith(f"{REPLY_LOCAL_PART}+"):
         return True
-    return Inbox.objects.filter(support_email__iexact=address).exists()
+    # Only a verified support address is ours: an unverified one may be a customer's
+    # address typed by someone else, and their mail must not be dropped as our own.
+    return Inbox.objects.filter(
+        support_email__iexact=address, support_email_verified_at__isnull=False
+    ).exists()

@@ -257,10 +257,11 @@ def inbox_for(recipients: list[str]) -> Inbox | None:
         query = Q()
         for address in recipients:
             query |= Q(support_email__iexact=address)
-        matches = {
-            inbox.support_email.lower(): inbox
-            for inbox in Inbox.objects.select_related("organization").filter(query).order_by("-pk")
-        }
+        # Only a verified address routes mail: typing someone else's address claims nothing.
+        verified = Inbox.objects.select_related("organization").filter(
+            query, support_email_verified_at__isnull=False
+        )
+        matches = {inbox.support_email.lower(): inbox for inbox in verified}
         for address in recipients:
             if address in matches:
                 return matches[address]

@@ -20,7 +20,16 @@ from .attachments import (
 from .customers import CustomerData, update_customer, upsert_customer
 from .idempotency import forget_keys as forget_idempotency_keys
 from .idempotency import validate_key as validate_idempotency_key
-from .inboxes import INBOX_EDITABLE_FIELDS, create_inbox, delete_inbox, update_inbox
+from .inboxes import (
+    INBOX_EDITABLE_FIELDS,
+    address_verification_token,
+    create_inbox,
+    delete_inbox,
+    inbox_for_verification,
+    request_address_verification,
+    update_inbox,
+    verify_support_address,
+)
 from .messages import add_message
 from .saved_replies import create_saved_reply, delete_saved_reply, update_saved_reply
 from .tags import delete_tag, get_or_create_tag, rename_tag, validate_tag_name
@@ -47,6 +56,7 @@ __all__ = [
     "CustomerData",
     "UploadedFile",
     "add_message",
+    "address_verification_token",
     "allowed_content_type",
     "assign",
     "attachment_problem",
@@ -58,11 +68,13 @@ __all__ = [
     "delete_saved_reply",
     "delete_tag",
     "forget_idempotency_keys",
+    "inbox_for_verification",
     "get_or_create_tag",
     "mark_notifications_read",
     "normalize_email",
     "pick_auto_assignee",
     "rename_tag",
+    "request_address_verification",
     "rotate_access_key",
     "seconds_until_next_month",
     "update_customer",
@@ -70,6 +82,7 @@ __all__ = [
     "update_saved_reply",
     "update_ticket",
     "upsert_customer",
+    "verify_support_address",
     "validate_attachments",
     "validate_body",
     "validate_idempotency_key",

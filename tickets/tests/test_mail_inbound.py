@@ -12,6 +12,7 @@ from email.utils import formatdate
 
 import pytest
 from django.core import mail
+from django.utils import timezone
 
 from tickets import services
 from tickets.actors import Actor
@@ -580,6 +581,7 @@ def test_the_same_email_sent_to_two_organizations_reaches_both(
     client, inbox, organization, other_organization, django_capture_on_commit_callbacks
 ):
     inbox.support_email = "help@acme.test"
+    inbox.support_email_verified_at = timezone.now()  # verified, as in test_mail_addresses.py
     inbox.save()
     factories.make_inbox(other_organization, name="Globex", prefix="GLX", support_email="help@globex.test")
     email = make_email(to="help@acme.test", subject="Both of you", text="Hello", message_id="<both@x.test>")

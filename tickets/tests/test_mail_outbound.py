@@ -7,6 +7,7 @@ import pytest
 from anymail.exceptions import AnymailNotSupportedWarning
 from django.core import mail
 from django.core.exceptions import ImproperlyConfigured
+from django.utils import timezone
 
 from tickets import notifications, services
 from tickets.actors import Actor
@@ -112,6 +113,7 @@ def test_an_inbox_support_email_overrides_the_default_support_address(
     api, inbox, django_capture_on_commit_callbacks
 ):
     inbox.support_email = "billing@acme.test"
+    inbox.support_email_verified_at = timezone.now()  # verified, as in test_mail_addresses.py
     inbox.save()
 
     create_through_api(api, django_capture_on_commit_callbacks)
