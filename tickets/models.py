@@ -191,6 +191,10 @@ class Ticket(models.Model):
     reply_address = models.CharField(
         max_length=254, blank=True, help_text="Where the customer wants the answer."
     )
+    # Opened by someone who typed an address (support form, email) and has not yet proven
+    # it is theirs, by following the emailed link or replying from it. Shown to agents;
+    # such a ticket is kept off an existing customer's record until proven.
+    sender_unverified = models.BooleanField(default=False)
     metadata = models.JSONField(default=dict, blank=True)
     tags = models.ManyToManyField(Tag, blank=True, related_name="tickets")
     access_key = models.CharField(max_length=64, default=new_access_key, editable=False)

@@ -34,6 +34,7 @@ from email.errors import HeaderParseError
 
 from anymail.exceptions import AnymailInvalidAddress
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Q
 
 from accounts.models import Membership, User
@@ -439,8 +440,15 @@ def process(email, *, failed: list[str] | None = None) -> InboundResult:
     if ticket is not None:
         ticket = Ticket.objects.select_related("customer", "inbox", "organization").get(pk=ticket.pk)
         if _is_customer(ticket, sender):
+            # A reply from the address through the reply address issued to it proves the
+            # sender reads that mailbox.
+            proven = reply_target is not None and reply_target.issued_to in {addresses.ISSUED_TO_CUSTOMER, ""}
+            if proven and ticket.sender_unverified:
+                ticket = services.confirm_sender(ticket=ticket, how="replied from the address")
             if ticket.status == Ticket.Status.CLOSED:
-                return _follow_up(ticket, sender, sender_name, subject, body, attachments, stored)
+                return _follow_up(
+                    ticket, sender, sender_name, subject, body, attachments, stored, proven=proven
+                )
             message, _ = services.add_message(
                 ticket=ticket,
                 body=body,
@@ -508,22 +516,44 @@ def _held_note(ticket, sender, sender_name, body, attachments, stored, failed) -
 
 
 def _new_ticket(
-    inbox, sender, sender_name, subject, body, attachments, stored, *, metadata=None, action="new_ticket"
+    inbox,
+    sender,
+    sender_name,
+    subject,
+    body,
+    attachments,
+    stored,
+    *,
+    metadata=None,
+    action="new_ticket",
+    customer=None,
 ):
-    customer_data = services.CustomerData(email=sender, name=sender_name)
+    """A new ticket for the sender. A From header is easy to forge: unless ``customer`` is
+    given (the sender already proved the address), the ticket is "unverified sender" and
+    stays off an existing customer's record until proven."""
     try:
-        ticket, _ = services.create_ticket(
-            inbox=inbox,
-            customer=customer_data,
-            subject=subject,
-            message=body,
-            actor=Actor.system("Email"),
-            channel=Ticket.Channel.EMAIL,
-            metadata=metadata,
-            attachments=attachments,
-            email_message_id=stored["email_message_id"],
-            raw_email=stored["raw_email"],
-        )
+        with transaction.atomic():
+            if customer is None:
+                filed_under = services.customer_for_unproven_sender(
+                    organization=inbox.organization,
+                    email=sender,
+                    name=sender_name,
+                    actor=Actor.system("Email"),
+                )
+            ticket, _ = services.create_ticket(
+                inbox=inbox,
+                customer=customer or filed_under,
+                subject=subject,
+                message=body,
+                actor=Actor.system("Email"),
+                channel=Ticket.Channel.EMAIL,
+                metadata=metadata,
+                attachments=attachments,
+                email_message_id=stored["email_message_id"],
+                raw_email=stored["raw_email"],
+                reply_address=sender,
+                sender_unverified=customer is None,
+            )
     except (DailyLimitReached, QuotaReached) as error:
         # Never lose a customer's email to a limit meant for API abuse: add it to their
         # latest open ticket in this inbox when there is one.
@@ -554,8 +584,9 @@ def _new_ticket(
     return InboundResult(action, ticket, ticket.messages.order_by("created_at", "id").first())
 
 
-def _follow_up(ticket, sender, sender_name, subject, body, attachments, stored) -> InboundResult:
-    """A reply to a closed ticket opens a new one, linked to the old in its metadata."""
+def _follow_up(ticket, sender, sender_name, subject, body, attachments, stored, *, proven) -> InboundResult:
+    """A reply to a closed ticket opens a new one, linked to the old in its metadata; on
+    the old ticket's customer when the reply came through their reply address."""
     metadata = {"follow_up_of": ticket.reference}
     subject = re.sub(
         r"^\s*((re|aw|sv|fwd?)\s*:\s*)+", "", _REFERENCE.sub("", subject), flags=re.IGNORECASE
@@ -572,4 +603,5 @@ def _follow_up(ticket, sender, sender_name, subject, body, attachments, stored) 
         stored,
         metadata=metadata,
         action="follow_up",
+        customer=ticket.customer if proven and not services.is_provisional(ticket.customer) else None,
     )

@@ -17,7 +17,13 @@ from .attachments import (
     attachment_problem,
     validate_attachments,
 )
-from .customers import CustomerData, update_customer, upsert_customer
+from .customers import (
+    CustomerData,
+    customer_for_unproven_sender,
+    is_provisional,
+    update_customer,
+    upsert_customer,
+)
 from .idempotency import forget_keys as forget_idempotency_keys
 from .idempotency import validate_key as validate_idempotency_key
 from .inboxes import (
@@ -38,6 +44,7 @@ from .tickets import (
     CUSTOMER_TRANSITIONS,
     assign,
     change_status,
+    confirm_sender,
     create_ticket,
     pick_auto_assignee,
     rotate_access_key,
@@ -61,14 +68,17 @@ __all__ = [
     "assign",
     "attachment_problem",
     "change_status",
+    "confirm_sender",
     "create_inbox",
     "create_saved_reply",
     "create_ticket",
+    "customer_for_unproven_sender",
     "delete_inbox",
     "delete_saved_reply",
     "delete_tag",
     "forget_idempotency_keys",
     "inbox_for_verification",
+    "is_provisional",
     "get_or_create_tag",
     "mark_notifications_read",
     "normalize_email",
