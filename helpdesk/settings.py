@@ -200,11 +200,12 @@ STORAGES = {
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 1024 * 1024)
 ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
 
-# Tasks: run right after commit by default; "database" uses django-tasks-db workers
-# (`manage.py db_worker`); "rq" uses Redis through django-tasks-rq (see docs/deploy.md).
+# Tasks: by default in the web process, after the response is sent (no worker to run;
+# helpdesk/tasks_backend.py); "database" uses django-tasks-db workers (`manage.py
+# db_worker`); "rq" uses Redis through django-tasks-rq (see docs/deploy.md).
 TASKS_BACKEND = env_str("TASKS_BACKEND", "immediate")
 _TASK_BACKENDS = {
-    "immediate": "django.tasks.backends.immediate.ImmediateBackend",
+    "immediate": "helpdesk.tasks_backend.AfterResponseBackend",
     "database": "django_tasks_db.DatabaseBackend",
     "rq": "django_tasks_rq.RQBackend",
     "dummy": "django.tasks.backends.dummy.DummyBackend",

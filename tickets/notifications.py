@@ -9,7 +9,8 @@ event carried, reads the committed rows fresh, records one queued ``Delivery`` p
 enqueued or recorded: tickets are only stored.
 
 They never raise: a failure here is logged, and must not turn a stored ticket into an
-error answer (with the immediate task backend they run inside the request).
+error answer (with the default task backend they run in the web process, after the
+response: helpdesk/tasks_backend.py).
 """
 
 import functools
@@ -371,6 +372,13 @@ def notify_status_changed(
 def notify_assignee(ticket_id: int, assignee_id: int, actor_user_id: int | None, actor_label: str) -> None:
     assignee_alerted(ticket_id, assignee_id)
     ticket_assigned(ticket_id, assignee_id, actor_user_id, actor_label)
+
+
+@task()
+def notify_portal_link(customer_id: int | None, link: str) -> None:
+    """Enqueued for every sign-in request, known address or not (tickets/portal/signin.py)."""
+    if customer_id is not None and link:
+        portal_link_requested(customer_id, link)
 
 
 @task()
