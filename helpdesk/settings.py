@@ -251,6 +251,9 @@ INBOUND_EMAIL_WEBHOOK_OPEN = env_bool("INBOUND_EMAIL_WEBHOOK_OPEN", False)
 # A spam score (as the provider reports it, anymail's spam_score) at or above this marks an
 # inbound email as failing its sender checks: never taken as an agent's answer.
 INBOUND_EMAIL_SPAM_SCORE = float(env_str("INBOUND_EMAIL_SPAM_SCORE", "5.0"))
+# New tickets by email per sender per hour (per organization); more are added to the
+# sender's latest open ticket instead, so a mail loop or a flood opens nothing new.
+INBOUND_EMAIL_NEW_TICKETS_PER_HOUR = env_int("INBOUND_EMAIL_NEW_TICKETS_PER_HOUR", 10)
 # The inbox (public id) that takes new mail sent to an address no inbox claims.
 INBOUND_EMAIL_DEFAULT_INBOX = env_str("INBOUND_EMAIL_DEFAULT_INBOX").strip()
 

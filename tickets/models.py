@@ -99,6 +99,16 @@ class Customer(models.Model):
         max_length=200, blank=True, help_text="The integrator's own id for this person."
     )
     metadata = models.JSONField(default=dict, blank=True)
+
+    class EmailProblem(models.TextChoices):
+        NONE = "", "None"
+        BOUNCED = "bounced", "Mail to it bounced"
+        COMPLAINED = "complained", "Marked our mail as spam"
+
+    # Reported by the mail provider's tracking webhook (tickets/mail/tracking.py): shown to
+    # agents so they know why the customer hears nothing.
+    email_problem = models.CharField(max_length=12, choices=EmailProblem, default="", blank=True)
+    email_problem_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -393,6 +403,9 @@ class Delivery(models.Model):
         QUEUED = "queued", "Queued"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
+        # After "sent", as the provider's tracking webhook reports it.
+        BOUNCED = "bounced", "Bounced"
+        COMPLAINED = "complained", "Marked as spam"
 
     ticket = models.ForeignKey(
         Ticket, on_delete=models.CASCADE, null=True, blank=True, related_name="deliveries"

@@ -30,12 +30,14 @@ What an email becomes (docs/deploy.md, "Inbound email"):
 import logging
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 from email.errors import HeaderParseError
 
 from anymail.exceptions import AnymailInvalidAddress
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from accounts.models import Membership, User
 from tickets import limits, services
@@ -151,7 +153,8 @@ def is_automatic(email, sender: str) -> bool:
         return True
     if any(
         email.get(header) is not None
-        for header in ("X-Autoreply", "X-Autorespond", "X-Auto-Response-Suppress")
+        # List-Id: mailing-list traffic is never a person writing to us (RFC 2919).
+        for header in ("X-Autoreply", "X-Autorespond", "X-Auto-Response-Suppress", "List-Id")
     ):
         return True
     if email.get_content_type() == "multipart/report":
@@ -493,7 +496,25 @@ def process(email, *, failed: list[str] | None = None) -> InboundResult:
     if inbox is None:
         logger.warning("Email from %s to %s matched no inbox; dropped (%s)", sender, recipients, subject)
         return InboundResult("dropped", reason="no inbox for these recipients")
+    if _too_many_new_tickets(inbox, sender):
+        return _add_to_latest(
+            inbox, sender, subject, body, attachments, stored, reason="new tickets per hour"
+        )
     return _new_ticket(inbox, sender, sender_name, subject, body, attachments, stored)
+
+
+def _too_many_new_tickets(inbox, sender: str) -> bool:
+    """More new tickets by email from this sender in the last hour than
+    INBOUND_EMAIL_NEW_TICKETS_PER_HOUR: a loop with a robot we did not recognise, or a
+    flood. Counted in the database, so every web process agrees."""
+    since = timezone.now() - timedelta(hours=1)
+    recent = Ticket.objects.filter(
+        organization_id=inbox.organization_id,
+        channel=Ticket.Channel.EMAIL,
+        reply_address__iexact=sender,
+        created_at__gte=since,
+    )
+    return recent.count() >= settings.INBOUND_EMAIL_NEW_TICKETS_PER_HOUR
 
 
 def _held_note(ticket, sender, sender_name, body, attachments, stored, failed) -> InboundResult:
@@ -555,33 +576,37 @@ def _new_ticket(
                 sender_unverified=customer is None,
             )
     except (DailyLimitReached, QuotaReached) as error:
-        # Never lose a customer's email to a limit meant for API abuse: add it to their
-        # latest open ticket in this inbox when there is one.
-        latest = (
-            Ticket.objects.filter(
-                inbox=inbox,
-                customer__email__iexact=sender,
-                status__in=[Ticket.Status.OPEN, Ticket.Status.IN_PROGRESS, Ticket.Status.RESOLVED],
-            )
-            .select_related("customer")
-            .order_by("-created_at")
-            .first()
-        )
-        if latest is None:
-            logger.error("Email from %s not stored: %s", sender, error.message)
-            return InboundResult("dropped", reason=error.message)
-        message, _ = services.add_message(
-            ticket=latest,
-            body=f"{subject}\n\n{body}"[: limits.MESSAGE_MAX_LENGTH],
-            actor=Actor.for_customer(latest.customer),
-            attachments=attachments,
-            **stored,
-        )
-        return InboundResult("reply", latest, message, reason=error.message)
+        return _add_to_latest(inbox, sender, subject, body, attachments, stored, reason=error.message)
     except HelpdeskError as error:
         logger.error("Email from %s not stored: %s", sender, error.message)
         return InboundResult("dropped", reason=error.message)
     return InboundResult(action, ticket, ticket.messages.order_by("created_at", "id").first())
+
+
+def _add_to_latest(inbox, sender, subject, body, attachments, stored, *, reason) -> InboundResult:
+    """Never lose a customer's email to a limit: add it to the sender's latest open ticket
+    in this inbox (no new acknowledgement goes out), else drop it with the reason logged."""
+    latest = (
+        Ticket.objects.filter(
+            Q(customer__email__iexact=sender) | Q(reply_address__iexact=sender),
+            inbox=inbox,
+            status__in=[Ticket.Status.OPEN, Ticket.Status.IN_PROGRESS, Ticket.Status.RESOLVED],
+        )
+        .select_related("customer")
+        .order_by("-created_at")
+        .first()
+    )
+    if latest is None:
+        logger.error("Email from %s not stored: %s", sender, reason)
+        return InboundResult("dropped", reason=reason)
+    message, _ = services.add_message(
+        ticket=latest,
+        body=f"{subject}\n\n{body}"[: limits.MESSAGE_MAX_LENGTH],
+        actor=Actor.for_customer(latest.customer),
+        attachments=attachments,
+        **stored,
+    )
+    return InboundResult("reply", latest, message, reason=reason)
 
 
 def _follow_up(ticket, sender, sender_name, subject, body, attachments, stored, *, proven) -> InboundResult:

@@ -24,6 +24,7 @@ from .customers import (
     update_customer,
     upsert_customer,
 )
+from .deliveries import record_delivery_trouble
 from .idempotency import forget_keys as forget_idempotency_keys
 from .idempotency import validate_key as validate_idempotency_key
 from .inboxes import (
@@ -85,6 +86,7 @@ __all__ = [
     "pick_auto_assignee",
     "rename_tag",
     "request_address_verification",
+    "record_delivery_trouble",
     "rotate_access_key",
     "seconds_until_next_month",
     "update_customer",
