@@ -148,6 +148,28 @@ def ticket_public_id_from_thread_root(message_id: str) -> str | None:
     return _verified(match["public_id"], match["signature"]) if match else None
 
 
+_THREAD_MARKER = re.compile(
+    rf"\bhd-(?P<public_id>[0-9a-z]{{26}})-(?P<signature>[0-9a-f]{{{_SIGNATURE_LENGTH}}})\b"
+)
+
+
+def thread_marker(ticket) -> str:
+    """The marker in the body of every ticket email (hidden in the HTML part), for the
+    replies whose client dropped both the reply address and the threading headers.
+    Signed like the thread root."""
+    return f"hd-{ticket.public_id.lower()}-{_signature(ticket.public_id)}"
+
+
+def ticket_public_ids_from_markers(text: str) -> list[str]:
+    """The tickets genuine markers in ``text`` name, the last (most recent quote) first."""
+    found = []
+    for match in reversed(list(_THREAD_MARKER.finditer((text or "").lower()))):
+        public_id = _verified(match["public_id"], match["signature"])
+        if public_id and public_id not in found:
+            found.append(public_id)
+    return found
+
+
 def new_message_id(ticket=None) -> str:
     idstring = f"ticket-{ticket.public_id.lower()}" if ticket is not None else "helpdesk"
     return make_msgid(idstring=idstring, domain=mail_domain())

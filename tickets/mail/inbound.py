@@ -6,9 +6,13 @@ because anymail is code we do not own; connected in ``TicketsConfig.ready``).
 
 What an email becomes (docs/deploy.md, "Inbound email"):
 
-1. The thread: the signed per-ticket reply address among the recipients, then
-   ``In-Reply-To``/``References`` against the Message-IDs we sent and received, then
-   ``[PREFIX-123]`` in the subject within the organization of the inbox it was sent to.
+1. The thread, in this order: the signed reply address among the recipients; then
+   ``In-Reply-To``/``References`` against the Message-IDs we sent and received (and the
+   ids providers replaced ours with, as they reported them); then the signed marker
+   every ticket email carries in its body; then ``[PREFIX-123]`` in the subject within
+   the organization of the inbox it was sent to. Only the reply address says who the
+   sender is; the others only find the thread, and a stranger found by them gets their
+   own ticket (step 3).
 2. Automatic mail (auto-replies, bounces, lists, mailer-daemon, and mail with no usable
    From address such as ``From: <>``) is recorded as an internal note on its ticket and
    never answered, so no mail loop can start; with no ticket it is dropped (logged). Our
@@ -298,8 +302,15 @@ def _ticket_by_message_ids(ids: list[str]) -> Ticket | None:
             ticket = Ticket.objects.filter(public_id=public_id).first()
             if ticket is not None:
                 return ticket
+    # Some providers (Amazon SES, Outlook.com) replace our Message-ID with their own, which
+    # they report when they accept the mail (Delivery.provider_message_id): a reply then
+    # refers to "<that id@their domain>".
+    provider_ids = [message_id.strip("<>").partition("@")[0] for message_id in ids]
     delivery = (
-        Delivery.objects.filter(message_id_header__in=ids, ticket__isnull=False)
+        Delivery.objects.filter(
+            Q(message_id_header__in=ids) | Q(provider_message_id__in=[pid for pid in provider_ids if pid]),
+            ticket__isnull=False,
+        )
         .select_related("ticket")
         .order_by("-created_at")
         .first()
@@ -332,6 +343,12 @@ def find_ticket(email, recipients: list[str], subject: str, *, raw: str = "", au
     ticket = _ticket_by_message_ids(ids)
     if ticket is not None:
         return ticket, None
+
+    # The marker every ticket email carries in its body, quoted back by the reply.
+    for public_id in addresses.ticket_public_ids_from_markers(f"{email.text or ''}\n{email.html or ''}"):
+        ticket = Ticket.objects.filter(public_id=public_id).first()
+        if ticket is not None:
+            return ticket, None
 
     match = _REFERENCE.search(subject)
     inbox = inbox_for(recipients)

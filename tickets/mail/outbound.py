@@ -111,6 +111,8 @@ def queue_delivery(
     recipient = (recipient or "").strip().lower()
     if not sending_enabled() or "@" not in recipient:
         return None
+    if ticket is not None:
+        context = {**context, "thread_marker": addresses.thread_marker(ticket)}
     rendered = render(template, context)
     headers = {**(automatic or {}), "X-Helpdesk-Kind": kind}
     message_id = addresses.new_message_id(ticket)
