@@ -254,6 +254,25 @@ class Ticket(models.Model):
         return self.status in OPEN_STATUSES
 
 
+class Participant(models.Model):
+    """Someone copied on a ticket besides its customer: a Cc of the customer's email, or
+    added by an agent. Mailed every public reply, and may answer through the reply
+    address issued to them."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="participants")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="participations")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "customer"], name="participant_unique_per_ticket")
+        ]
+
+    def __str__(self):
+        return f"{self.customer} on {self.ticket_id}"
+
+
 class Message(models.Model):
     class Kind(models.TextChoices):
         REPLY = "reply", "Public reply"

@@ -91,6 +91,22 @@ def _to_customer(ticket: Ticket, **fields) -> Delivery | None:
     )
 
 
+def _to_participants(ticket: Ticket, **fields) -> list[Delivery | None]:
+    """The people copied on the ticket, each with a reply address issued to them, so their
+    answer is threaded and attributed to them."""
+    deliveries = []
+    for participant in ticket.participants.select_related("customer"):
+        address = participant.customer.email
+        if not address or addresses.is_own_address(address):
+            continue
+        issued_to = addresses.issued_to_participant(participant)
+        reply_to = addresses.reply_address(ticket, issued_to) or ticket.inbox.notification_address
+        deliveries.append(
+            outbound.queue_delivery(recipient=address, ticket=ticket, reply_to=reply_to, **fields)
+        )
+    return deliveries
+
+
 def _to_staff(ticket: Ticket, recipient: str, *, agent=None, **fields) -> Delivery | None:
     """Mail to the organization's side. Its reply address is issued to that recipient (the
     agent, else the support mailbox): only an answer arriving there from them counts as
@@ -190,16 +206,15 @@ def message_added(message_id: int) -> list[Delivery]:
                 from_name=f"{message.author_name} via {organization}",
                 automatic=outbound.AUTO_GENERATED,
             )
-        else:
-            delivery = _to_customer(
-                ticket,
-                kind=Kind.AGENT_REPLY,
-                template="agent_reply",
-                context=context,
-                message=message,
-                from_name=f"{message.author_name} ({organization})",
-            )
-        return _send([delivery])
+            return _send([delivery])
+        fields = {
+            "kind": Kind.AGENT_REPLY,
+            "template": "agent_reply",
+            "context": context,
+            "message": message,
+            "from_name": f"{message.author_name} ({organization})",
+        }
+        return _send([_to_customer(ticket, **fields), *_to_participants(ticket, **fields)])
 
 
 @_never_raise

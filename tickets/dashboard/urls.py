@@ -16,6 +16,12 @@ urlpatterns = [
     path("tickets/<str:public_id>/update", ticket.update, name="update_ticket"),
     path("tickets/<str:public_id>/take", ticket.take, name="take_ticket"),
     path("tickets/<str:public_id>/rotate-link", ticket.rotate_link, name="rotate_link"),
+    path("tickets/<str:public_id>/participants", ticket.add_participant, name="add_participant"),
+    path(
+        "tickets/<str:public_id>/participants/<int:participant_id>/remove",
+        ticket.remove_participant,
+        name="remove_participant",
+    ),
     path("attachments/<str:public_id>", ticket.attachment, name="attachment"),
     path("preview", ticket.preview, name="preview"),
     # Notifications (the bell)

@@ -47,7 +47,7 @@ from accounts.models import Membership, User
 from tickets import limits, services
 from tickets.actors import Actor
 from tickets.exceptions import DailyLimitReached, HelpdeskError, QuotaReached
-from tickets.models import Delivery, Inbox, Message, Ticket
+from tickets.models import Delivery, Inbox, Message, Participant, Ticket
 
 from . import addresses, quotes
 
@@ -381,6 +381,35 @@ def _agent_of(ticket: Ticket, sender: str) -> User | None:
     return membership.user if membership else None
 
 
+def _participant_of(ticket: Ticket, sender: str) -> Participant | None:
+    if not sender:
+        return None
+    return ticket.participants.select_related("customer").filter(customer__email__iexact=sender).first()
+
+
+def _add_cc_participants(ticket: Ticket, email, sender: str) -> None:
+    """The customer's Cc's join the ticket as participants (never our own addresses, the
+    organization's members, or the customer). A bad address is skipped, never a failure."""
+    try:
+        copied = addresses.address_list(email.cc)
+    except (AnymailInvalidAddress, HeaderParseError):
+        return
+    members = {
+        address.lower()
+        for address in Membership.objects.filter(organization_id=ticket.organization_id).values_list(
+            "user__email", flat=True
+        )
+    }
+    actor = Actor.for_customer(ticket.customer)
+    for address in copied[: services.MAX_PARTICIPANTS]:
+        if address == sender or address in members or addresses.is_own_address(address):
+            continue
+        try:
+            services.add_participant(ticket=ticket, email=address, actor=actor)
+        except HelpdeskError as error:
+            logger.info("Cc %s not added to %s: %s", address, ticket.reference, error.message)
+
+
 def _is_customer(ticket: Ticket, sender: str) -> bool:
     known = {ticket.customer.email.lower(), (ticket.reply_address or "").strip().lower()}
     return sender in known - {""}
@@ -459,7 +488,22 @@ def process(email, *, failed: list[str] | None = None) -> InboundResult:
     attachments = attachments_of(email)
     if ticket is not None:
         ticket = Ticket.objects.select_related("customer", "inbox", "organization").get(pk=ticket.pk)
+        participant = _participant_of(ticket, sender)
+        if (
+            participant is not None
+            and ticket.status != Ticket.Status.CLOSED
+            and not _is_customer(ticket, sender)
+        ):
+            message, _ = services.add_message(
+                ticket=ticket,
+                body=body,
+                actor=Actor.for_customer(participant.customer),
+                attachments=attachments,
+                **stored,
+            )
+            return InboundResult("reply", ticket, message, reason="participant")
         if _is_customer(ticket, sender):
+            _add_cc_participants(ticket, email, sender)
             # A reply from the address through the reply address issued to it proves the
             # sender reads that mailbox.
             proven = reply_target is not None and reply_target.issued_to in {addresses.ISSUED_TO_CUSTOMER, ""}
@@ -517,7 +561,7 @@ def process(email, *, failed: list[str] | None = None) -> InboundResult:
         return _add_to_latest(
             inbox, sender, subject, body, attachments, stored, reason="new tickets per hour"
         )
-    return _new_ticket(inbox, sender, sender_name, subject, body, attachments, stored)
+    return _new_ticket(inbox, sender, sender_name, subject, body, attachments, stored, email=email)
 
 
 def _too_many_new_tickets(inbox, sender: str) -> bool:
@@ -565,6 +609,7 @@ def _new_ticket(
     metadata=None,
     action="new_ticket",
     customer=None,
+    email=None,
 ):
     """A new ticket for the sender. A From header is easy to forge: unless ``customer`` is
     given (the sender already proved the address), the ticket is "unverified sender" and
@@ -597,6 +642,8 @@ def _new_ticket(
     except HelpdeskError as error:
         logger.error("Email from %s not stored: %s", sender, error.message)
         return InboundResult("dropped", reason=error.message)
+    if email is not None:
+        _add_cc_participants(ticket, email, sender)
     return InboundResult(action, ticket, ticket.messages.order_by("created_at", "id").first())
 
 

@@ -38,6 +38,7 @@ from .inboxes import (
     verify_support_address,
 )
 from .messages import add_message
+from .participants import MAX_PARTICIPANTS, add_participant, remove_participant
 from .saved_replies import create_saved_reply, delete_saved_reply, update_saved_reply
 from .tags import delete_tag, get_or_create_tag, rename_tag, validate_tag_name
 from .tickets import (
@@ -61,9 +62,11 @@ __all__ = [
     "CUSTOMER_TRANSITIONS",
     "INBOX_EDITABLE_FIELDS",
     "MAX_ATTACHMENTS",
+    "MAX_PARTICIPANTS",
     "CustomerData",
     "UploadedFile",
     "add_message",
+    "add_participant",
     "address_verification_token",
     "allowed_content_type",
     "assign",
@@ -87,6 +90,7 @@ __all__ = [
     "rename_tag",
     "request_address_verification",
     "record_delivery_trouble",
+    "remove_participant",
     "rotate_access_key",
     "seconds_until_next_month",
     "update_customer",
