@@ -254,6 +254,10 @@ INBOUND_EMAIL_SPAM_SCORE = float(env_str("INBOUND_EMAIL_SPAM_SCORE", "5.0"))
 # New tickets by email per sender per hour (per organization); more are added to the
 # sender's latest open ticket instead, so a mail loop or a flood opens nothing new.
 INBOUND_EMAIL_NEW_TICKETS_PER_HOUR = env_int("INBOUND_EMAIL_NEW_TICKETS_PER_HOUR", 10)
+# IMAP/POP3 mailboxes (manage.py fetch_mail): seconds between passes with --loop, and
+# the network timeout of each connection.
+MAILBOX_POLL_SECONDS = env_int("MAILBOX_POLL_SECONDS", 60)
+MAILBOX_TIMEOUT_SECONDS = env_int("MAILBOX_TIMEOUT_SECONDS", 30)
 # The inbox (public id) that takes new mail sent to an address no inbox claims.
 INBOUND_EMAIL_DEFAULT_INBOX = env_str("INBOUND_EMAIL_DEFAULT_INBOX").strip()
 

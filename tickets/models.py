@@ -88,6 +88,60 @@ class Inbox(models.Model):
         return self.support_email if self.support_email_verified else settings.SUPPORT_EMAIL
 
 
+class Mailbox(models.Model):
+    """A mailbox an inbox reads its mail from (IMAP or POP3), for installations without a
+    provider webhook: ``manage.py fetch_mail`` (tickets/mail/fetch.py)."""
+
+    class Protocol(models.TextChoices):
+        IMAP = "imap", "IMAP"
+        POP3 = "pop3", "POP3"
+
+    class Security(models.TextChoices):
+        TLS = "tls", "TLS (IMAPS 993, POP3S 995)"
+        STARTTLS = "starttls", "STARTTLS"
+        NONE = "none", "None (only on a trusted network)"
+
+    class Authentication(models.TextChoices):
+        PASSWORD = "password", "Password"
+        XOAUTH2 = "xoauth2", "OAuth2 access token (XOAUTH2: Gmail, Microsoft 365)"
+
+    inbox = models.OneToOneField(Inbox, on_delete=models.CASCADE, related_name="mailbox")
+    protocol = models.CharField(max_length=10, choices=Protocol, default=Protocol.IMAP)
+    host = models.CharField(max_length=255)
+    port = models.PositiveIntegerField()
+    security = models.CharField(max_length=10, choices=Security, default=Security.TLS)
+    authentication = models.CharField(max_length=10, choices=Authentication, default=Authentication.PASSWORD)
+    username = models.CharField(max_length=255)
+    # Fernet-encrypted under a key derived from SECRET_KEY (helpdesk/encryption.py); never
+    # shown again once saved.
+    password_encrypted = models.TextField(blank=True, editable=False)
+    folder = models.CharField(max_length=255, default="INBOX", help_text="IMAP only.")
+    is_active = models.BooleanField(default=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_error = models.TextField(blank=True, editable=False)
+
+    def __str__(self):
+        return f"{self.get_protocol_display()} {self.username}@{self.host}"
+
+
+class FetchedMail(models.Model):
+    """A message already imported from a mailbox: by UIDVALIDITY and UID (IMAP) or UIDL
+    (POP3, uidvalidity 0), so nothing is imported twice."""
+
+    mailbox = models.ForeignKey(Mailbox, on_delete=models.CASCADE, related_name="fetched")
+    uidvalidity = models.BigIntegerField()
+    uid = models.CharField(max_length=100)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["mailbox", "uidvalidity", "uid"], name="fetched_mail_unique_uid")
+        ]
+
+    def __str__(self):
+        return f"{self.uidvalidity}/{self.uid} of {self.mailbox_id}"
+
+
 class Customer(models.Model):
     """The person a ticket is for; created on first contact, per organization."""
 

@@ -9,6 +9,7 @@ settings_patterns = [
     path("inboxes/", settings_views.inbox_list, name="settings-inboxes"),
     path("inboxes/new/", settings_views.inbox_create, name="settings-inbox-create"),
     path("inboxes/<str:public_id>/", settings_views.inbox_edit, name="settings-inbox-edit"),
+    path("inboxes/<str:public_id>/mailbox/", settings_views.inbox_mailbox, name="settings-inbox-mailbox"),
     path(
         "inboxes/<str:public_id>/verify-address/",
         settings_views.inbox_send_verification,

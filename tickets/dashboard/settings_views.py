@@ -20,7 +20,7 @@ from accounts import services as account_services
 from accounts.models import ApiKey, AuditEvent, Membership
 from tickets import exceptions, services
 from tickets.actors import Actor
-from tickets.models import Inbox, SavedReply, Ticket
+from tickets.models import Inbox, Mailbox, SavedReply, Ticket
 from tickets.querysets import OPEN_STATUSES
 from tickets.selectors import memberships_with_open_tickets
 
@@ -148,6 +148,26 @@ def inbox_send_verification(request, public_id):
     else:
         messages.success(request, f"A new verification link is on its way to {inbox.support_email}.")
     return redirect("dashboard:settings-inbox-edit", public_id=inbox.public_id)
+
+
+@require_http_methods(["GET", "POST"])
+@manager_required
+def inbox_mailbox(request, public_id):
+    inbox = get_object_or_404(Inbox, organization=request.membership.organization, public_id=public_id)
+    mailbox = Mailbox.objects.filter(inbox=inbox).first()
+    fields = [name for name in forms.MailboxForm.base_fields if name != "password"]
+    initial = {name: getattr(mailbox, name) for name in fields} if mailbox else None
+    form = forms.MailboxForm(request.POST if request.method == "POST" else None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.save_mailbox(inbox=inbox, actor=_actor(request), **form.cleaned_data)
+        except exceptions.InvalidInput as error:
+            _add_domain_error(form, error)
+        else:
+            messages.success(request, f"The mailbox of “{inbox.name}” was saved.")
+            return redirect("dashboard:settings-inbox-mailbox", public_id=inbox.public_id)
+    context = {"form": form, "inbox": inbox, "mailbox": mailbox}
+    return _render(request, "dashboard/settings/inbox_mailbox.html", "inboxes", context)
 
 
 # Members

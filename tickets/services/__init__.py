@@ -37,6 +37,7 @@ from .inboxes import (
     update_inbox,
     verify_support_address,
 )
+from .mailboxes import save_mailbox
 from .messages import add_message
 from .participants import MAX_PARTICIPANTS, add_participant, remove_participant
 from .saved_replies import create_saved_reply, delete_saved_reply, update_saved_reply
@@ -92,6 +93,7 @@ __all__ = [
     "record_delivery_trouble",
     "remove_participant",
     "rotate_access_key",
+    "save_mailbox",
     "seconds_until_next_month",
     "update_customer",
     "update_inbox",
