@@ -43,6 +43,16 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, not {raw!r}") from error
 
 
+def env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as error:
+        raise ImproperlyConfigured(f"{name} must be a number, not {raw!r}") from error
+
+
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
@@ -250,7 +260,7 @@ INBOUND_EMAIL_MAX_BYTES = env_int("INBOUND_EMAIL_MAX_BYTES", 40 * 1024 * 1024)
 INBOUND_EMAIL_WEBHOOK_OPEN = env_bool("INBOUND_EMAIL_WEBHOOK_OPEN", False)
 # A spam score (as the provider reports it, anymail's spam_score) at or above this marks an
 # inbound email as failing its sender checks: never taken as an agent's answer.
-INBOUND_EMAIL_SPAM_SCORE = float(env_str("INBOUND_EMAIL_SPAM_SCORE", "5.0"))
+INBOUND_EMAIL_SPAM_SCORE = env_float("INBOUND_EMAIL_SPAM_SCORE", 5.0)
 # New tickets by email per sender per hour (per organization); more are added to the
 # sender's latest open ticket instead, so a mail loop or a flood opens nothing new.
 INBOUND_EMAIL_NEW_TICKETS_PER_HOUR = env_int("INBOUND_EMAIL_NEW_TICKETS_PER_HOUR", 10)
