@@ -103,29 +103,44 @@ def _fetch_imap(mailbox: Mailbox, result: FetchResult) -> None:
         if status != "OK":
             raise imaplib.IMAP4.error(f"cannot open folder {mailbox.folder!r}")
         uidvalidity = int(connection.response("UIDVALIDITY")[1][0])
-        known = FetchedMail.objects.filter(mailbox=mailbox, uidvalidity=uidvalidity)
-        last = max((int(uid) for uid in known.values_list("uid", flat=True)), default=0)
-        status, data = connection.uid("SEARCH", None, f"UID {last + 1}:*")
-        # "n:*" always names the newest message, even one below n: keep the new ones only.
-        uids = [uid for uid in (data[0] or b"").split() if int(uid) > last]
-        for uid in uids:
-            status, parts = connection.uid("FETCH", uid, "(BODY.PEEK[])")
+        recorded = {
+            int(uid)
+            for uid in FetchedMail.objects.filter(mailbox=mailbox, uidvalidity=uidvalidity).values_list(
+                "uid", flat=True
+            )
+        }
+        last = max(recorded, default=0)
+        # "n:*" always names the newest message, even one below n: keep the newer ones only.
+        newer = {uid for uid in _search(connection, f"UID {last + 1}:*") if uid > last}
+        # Unread ones below that: a message our handler failed on (tried again), or one
+        # imported whose flag was lost with the connection (flagged now).
+        unseen = set(_search(connection, "UNSEEN"))
+        for uid in sorted(newer | (unseen - recorded)):
+            status, parts = connection.uid("FETCH", str(uid), "(BODY.PEEK[])")
             raw = next((part[1] for part in parts if isinstance(part, tuple)), None)
             if status != "OK" or raw is None:
                 continue
-            if _import(mailbox, uidvalidity, uid.decode(), raw):
-                result.imported += 1
+            try:
+                imported = _import(mailbox, uidvalidity, str(uid), raw)
+            except Exception as error:
+                # Our own bug on this message: nothing committed, left unread, tried again
+                # next pass; the messages after it still come in.
+                result.error = f"{type(error).__name__}: {error}"[:2000]
+                logger.exception("Mailbox %s message %s failed", mailbox, uid)
+                continue
+            result.imported += int(imported)
             # Only now, after the commit, does the server hear that it was read.
-            connection.uid("STORE", uid, "+FLAGS", "(\\Seen)")
-        # Imported before but never flagged (the connection died after the commit).
-        _, data = connection.uid("SEARCH", None, "UNSEEN")
-        recorded = set(known.values_list("uid", flat=True))
-        for uid in (data[0] or b"").split():
-            if uid.decode() in recorded:
-                connection.uid("STORE", uid, "+FLAGS", "(\\Seen)")
+            connection.uid("STORE", str(uid), "+FLAGS", "(\\Seen)")
+        for uid in sorted(unseen & recorded):
+            connection.uid("STORE", str(uid), "+FLAGS", "(\\Seen)")
         connection.close()
     finally:
         connection.logout()
+
+
+def _search(connection, criteria: str) -> list[int]:
+    status, data = connection.uid("SEARCH", None, criteria)
+    return [int(uid) for uid in (data[0] or b"").split()] if status == "OK" else []
 
 
 def _fetch_pop3(mailbox: Mailbox, result: FetchResult) -> None:
@@ -150,7 +165,10 @@ def _fetch_pop3(mailbox: Mailbox, result: FetchResult) -> None:
             if FetchedMail.objects.filter(mailbox=mailbox, uidvalidity=0, uid=uid).exists():
                 continue
             _, lines, _ = connection.retr(int(number))
-            if _import(mailbox, 0, uid, b"\r\n".join(lines) + b"\r\n"):
-                result.imported += 1
+            try:
+                result.imported += int(_import(mailbox, 0, uid, b"\r\n".join(lines) + b"\r\n"))
+            except Exception as error:
+                result.error = f"{type(error).__name__}: {error}"[:2000]
+                logger.exception("Mailbox %s message %s failed", mailbox, uid)
     finally:
         connection.quit()
