@@ -219,3 +219,24 @@ def test_bad_mailbox_settings_are_refused_and_change_nothing(mailbox, owner, inb
         services.save_mailbox(inbox=inbox, actor=Actor.agent(owner), **fields)
     mailbox.refresh_from_db()
     assert mailbox.host == "127.0.0.1"
+
+
+def test_a_message_our_handler_fails_on_holds_up_nothing_and_is_tried_again(dovecot, mailbox, monkeypatch):
+    deliver(dovecot, subject="Poison")
+    deliver(dovecot, subject="Healthy")
+    process = fetch.inbound.process
+
+    def fail_on_poison(email, **kwargs):
+        if email.subject == "Poison":
+            raise RuntimeError("our bug")
+        return process(email, **kwargs)
+
+    monkeypatch.setattr(fetch.inbound, "process", fail_on_poison)
+    assert fetch.fetch_mailbox(mailbox).error.startswith("RuntimeError")
+    assert list(Ticket.objects.values_list("subject", flat=True)) == ["Healthy"]
+    assert seen_flags(dovecot) == [False, True]
+
+    monkeypatch.undo()
+    fetch.fetch_mailbox(mailbox)
+    assert sorted(Ticket.objects.values_list("subject", flat=True)) == ["Healthy", "Poison"]
+    assert seen_flags(dovecot) == [True, True]
