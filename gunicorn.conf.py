@@ -44,6 +44,9 @@ accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms request_id=%({x-request-id}o)s "%(a)s"'
+# Private-link keys, portal sign-in and verification tokens in URLs are written as
+# [redacted] (helpdesk/redaction.py): an access log outlives the links it would leak.
+logger_class = "helpdesk.redaction.RedactingGunicornLogger"
 
 # Behind a proxy that sets X-Forwarded-Proto (see BEHIND_PROXY in settings).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

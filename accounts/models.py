@@ -316,6 +316,7 @@ class AuditEvent(models.Model):
         INBOX_CREATED = "inbox_created", "Inbox created"
         INBOX_UPDATED = "inbox_updated", "Inbox updated"
         INBOX_DELETED = "inbox_deleted", "Inbox deleted"
+        INBOX_ADDRESS_VERIFIED = "inbox_address_verified", "Inbox address verified"
         ORGANIZATION_CREATED = "organization_created", "Organization created"
         ORGANIZATION_UPDATED = "organization_updated", "Organization updated"
         MEMBER_INVITED = "member_invited", "Member invited"

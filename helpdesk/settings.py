@@ -43,6 +43,16 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, not {raw!r}") from error
 
 
+def env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as error:
+        raise ImproperlyConfigured(f"{name} must be a number, not {raw!r}") from error
+
+
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
@@ -280,11 +290,12 @@ if S3_BUCKET:
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 1024 * 1024)
 ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
 
-# Tasks: run right after commit by default; "database" uses django-tasks-db workers
-# (`manage.py db_worker`); "rq" uses Redis through django-tasks-rq (see docs/deploy.md).
+# Tasks: by default in the web process, after the response is sent (no worker to run;
+# helpdesk/tasks_backend.py); "database" uses django-tasks-db workers (`manage.py
+# db_worker`); "rq" uses Redis through django-tasks-rq (see docs/deploy.md).
 TASKS_BACKEND = env_str("TASKS_BACKEND", "immediate")
 _TASK_BACKENDS = {
-    "immediate": "django.tasks.backends.immediate.ImmediateBackend",
+    "immediate": "helpdesk.tasks_backend.AfterResponseBackend",
     "database": "django_tasks_db.DatabaseBackend",
     "rq": "django_tasks_rq.RQBackend",
     "dummy": "django.tasks.backends.dummy.DummyBackend",
@@ -339,11 +350,29 @@ for _name in (
 SUPPORT_EMAIL = env_str("SUPPORT_EMAIL", "support@helpdesk.localhost").strip()
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", SUPPORT_EMAIL)
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Inbox support addresses on these domains are verified as soon as they are set (the
+# operator vouches for them); any other address is used only after a link mailed to it
+# is followed. Comma-separated, e.g. "example.com,help.example.com".
+SUPPORT_EMAIL_VERIFIED_DOMAINS = [domain.lower() for domain in env_list("SUPPORT_EMAIL_VERIFIED_DOMAINS")]
 # Replies come back to reply+<ticket>-<signature>@INBOUND_EMAIL_DOMAIN (routed to the
 # provider's inbound webhook); empty: replies go to the inbox's support address.
 INBOUND_EMAIL_DOMAIN = env_str("INBOUND_EMAIL_DOMAIN").strip().lower()
 # Inbound webhooks carry whole emails: their own size limit, not DATA_UPLOAD_MAX_MEMORY_SIZE.
 INBOUND_EMAIL_MAX_BYTES = env_int("INBOUND_EMAIL_MAX_BYTES", 40 * 1024 * 1024)
+# Provider webhooks (/anymail/...) refuse posts without ANYMAIL_WEBHOOK_SECRET's basic
+# auth (401), before reading the body. Only this explicit switch lets them in without it
+# (for a provider that signs its posts instead); `check --deploy` reports it.
+INBOUND_EMAIL_WEBHOOK_OPEN = env_bool("INBOUND_EMAIL_WEBHOOK_OPEN", False)
+# A spam score (as the provider reports it, anymail's spam_score) at or above this marks an
+# inbound email as failing its sender checks: never taken as an agent's answer.
+INBOUND_EMAIL_SPAM_SCORE = env_float("INBOUND_EMAIL_SPAM_SCORE", 5.0)
+# New tickets by email per sender per hour (per organization); more are added to the
+# sender's latest open ticket instead, so a mail loop or a flood opens nothing new.
+INBOUND_EMAIL_NEW_TICKETS_PER_HOUR = env_int("INBOUND_EMAIL_NEW_TICKETS_PER_HOUR", 10)
+# IMAP/POP3 mailboxes (manage.py fetch_mail): seconds between passes with --loop, and
+# the network timeout of each connection.
+MAILBOX_POLL_SECONDS = env_int("MAILBOX_POLL_SECONDS", 60)
+MAILBOX_TIMEOUT_SECONDS = env_int("MAILBOX_TIMEOUT_SECONDS", 30)
 # The inbox (public id) that takes new mail sent to an address no inbox claims.
 INBOUND_EMAIL_DEFAULT_INBOX = env_str("INBOUND_EMAIL_DEFAULT_INBOX").strip()
 
@@ -496,11 +525,21 @@ SECURE_CSP = {
     "form-action": [CSP.SELF],
 }
 
+# Every record passes RedactSecretsFilter: private-link keys and sign-in or verification
+# tokens in request paths never reach the log (helpdesk/redaction.py).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"redact_secrets": {"()": "helpdesk.redaction.RedactSecretsFilter"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secrets"]}
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Filtered where they log, so every handler (and Django's mail_admins) sees it redacted.
+        "django.request": {"filters": ["redact_secrets"]},
+        "django.server": {"filters": ["redact_secrets"]},
+    },
 }

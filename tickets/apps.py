@@ -17,6 +17,12 @@ class TicketsConfig(AppConfig):
 
         inbound.connect(handle_inbound, dispatch_uid="tickets.mail.inbound")
 
+        from anymail.signals import tracking
+
+        from .mail.tracking import handle_tracking
+
+        tracking.connect(handle_tracking, dispatch_uid="tickets.mail.tracking")
+
         from django.core import checks
 
         from .mail.checks import check_inbound_webhook_secret

@@ -97,6 +97,15 @@ class CustomerUpdated(DomainEvent):
     changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class InboxAddressClaimed(DomainEvent):
+    """An inbox named a support address that is not verified yet: a link goes to it."""
+
+    name: ClassVar[str] = "inbox.address_claimed"
+    inbox_id: int
+    address: str
+
+
 Subscriber = Callable[[DomainEvent], None]
 
 _subscribers: dict[type[DomainEvent], list[Subscriber]] = defaultdict(list)

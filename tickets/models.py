@@ -6,6 +6,7 @@ from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
@@ -39,6 +40,10 @@ class Inbox(models.Model):
     support_email = models.EmailField(
         blank=True, help_text="Receives a copy of each new ticket; empty for SUPPORT_EMAIL."
     )
+    # Set when the address was proven ours (a link mailed to it was followed, or its domain
+    # is in SUPPORT_EMAIL_VERIFIED_DOMAINS). Until then no mail is routed by it and none is
+    # sent to or as it: anyone can type any address, only its owner can verify it.
+    support_email_verified_at = models.DateTimeField(null=True, blank=True, editable=False)
     daily_limit_per_customer = models.PositiveIntegerField(
         null=True,
         blank=True,
@@ -60,14 +65,81 @@ class Inbox(models.Model):
             models.UniqueConstraint(
                 fields=["organization"], condition=Q(is_default=True), name="inbox_one_default"
             ),
+            # One verified owner per address across the installation. Unverified claims may
+            # coexist (so nobody can squat an address by typing it first); whoever proves it
+            # first owns it.
+            models.UniqueConstraint(
+                Lower("support_email"),
+                condition=Q(support_email_verified_at__isnull=False) & ~Q(support_email=""),
+                name="inbox_unique_verified_support_email",
+            ),
         ]
 
     def __str__(self):
         return f"{self.name} ({self.prefix})"
 
     @property
+    def support_email_verified(self) -> bool:
+        return bool(self.support_email) and self.support_email_verified_at is not None
+
+    @property
     def notification_address(self) -> str:
-        return self.support_email or settings.SUPPORT_EMAIL
+        """Where the new-ticket copies go: the inbox's own address once it is verified."""
+        return self.support_email if self.support_email_verified else settings.SUPPORT_EMAIL
+
+
+class Mailbox(models.Model):
+    """A mailbox an inbox reads its mail from (IMAP or POP3), for installations without a
+    provider webhook: ``manage.py fetch_mail`` (tickets/mail/fetch.py)."""
+
+    class Protocol(models.TextChoices):
+        IMAP = "imap", "IMAP"
+        POP3 = "pop3", "POP3"
+
+    class Security(models.TextChoices):
+        TLS = "tls", "TLS (IMAPS 993, POP3S 995)"
+        STARTTLS = "starttls", "STARTTLS"
+        NONE = "none", "None (only on a trusted network)"
+
+    class Authentication(models.TextChoices):
+        PASSWORD = "password", "Password"
+        XOAUTH2 = "xoauth2", "OAuth2 access token (XOAUTH2: Gmail, Microsoft 365)"
+
+    inbox = models.OneToOneField(Inbox, on_delete=models.CASCADE, related_name="mailbox")
+    protocol = models.CharField(max_length=10, choices=Protocol, default=Protocol.IMAP)
+    host = models.CharField(max_length=255)
+    port = models.PositiveIntegerField()
+    security = models.CharField(max_length=10, choices=Security, default=Security.TLS)
+    authentication = models.CharField(max_length=10, choices=Authentication, default=Authentication.PASSWORD)
+    username = models.CharField(max_length=255)
+    # Fernet-encrypted under a key derived from SECRET_KEY (helpdesk/encryption.py); never
+    # shown again once saved.
+    password_encrypted = models.TextField(blank=True, editable=False)
+    folder = models.CharField(max_length=255, default="INBOX", help_text="IMAP only.")
+    is_active = models.BooleanField(default=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_error = models.TextField(blank=True, editable=False)
+
+    def __str__(self):
+        return f"{self.get_protocol_display()} {self.username}@{self.host}"
+
+
+class FetchedMail(models.Model):
+    """A message already imported from a mailbox: by UIDVALIDITY and UID (IMAP) or UIDL
+    (POP3, uidvalidity 0), so nothing is imported twice."""
+
+    mailbox = models.ForeignKey(Mailbox, on_delete=models.CASCADE, related_name="fetched")
+    uidvalidity = models.BigIntegerField()
+    uid = models.CharField(max_length=100)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["mailbox", "uidvalidity", "uid"], name="fetched_mail_unique_uid")
+        ]
+
+    def __str__(self):
+        return f"{self.uidvalidity}/{self.uid} of {self.mailbox_id}"
 
 
 class Customer(models.Model):
@@ -81,6 +153,16 @@ class Customer(models.Model):
         max_length=200, blank=True, help_text="The integrator's own id for this person."
     )
     metadata = models.JSONField(default=dict, blank=True)
+
+    class EmailProblem(models.TextChoices):
+        NONE = "", "None"
+        BOUNCED = "bounced", "Mail to it bounced"
+        COMPLAINED = "complained", "Marked our mail as spam"
+
+    # Reported by the mail provider's tracking webhook (tickets/mail/tracking.py): shown to
+    # agents so they know why the customer hears nothing.
+    email_problem = models.CharField(max_length=12, choices=EmailProblem, default="", blank=True)
+    email_problem_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -173,6 +255,10 @@ class Ticket(models.Model):
     reply_address = models.CharField(
         max_length=254, blank=True, help_text="Where the customer wants the answer."
     )
+    # Opened by someone who typed an address (support form, email) and has not yet proven
+    # it is theirs, by following the emailed link or replying from it. Shown to agents;
+    # such a ticket is kept off an existing customer's record until proven.
+    sender_unverified = models.BooleanField(default=False)
     metadata = models.JSONField(default=dict, blank=True)
     tags = models.ManyToManyField(Tag, blank=True, related_name="tickets")
     access_key = models.CharField(max_length=64, default=new_access_key, editable=False)
@@ -220,6 +306,25 @@ class Ticket(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+
+class Participant(models.Model):
+    """Someone copied on a ticket besides its customer: a Cc of the customer's email, or
+    added by an agent. Mailed every public reply, and may answer through the reply
+    address issued to them."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="participants")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="participations")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "customer"], name="participant_unique_per_ticket")
+        ]
+
+    def __str__(self):
+        return f"{self.customer} on {self.ticket_id}"
 
 
 class Message(models.Model):
@@ -365,11 +470,15 @@ class Delivery(models.Model):
         CUSTOMER_REPLY = "customer_reply", "Customer reply to agent"
         STATUS = "status", "Resolved or closed"
         PORTAL_LINK = "portal_link", "Portal sign-in link"
+        ADDRESS_VERIFICATION = "address_verification", "Support address verification"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
+        # After "sent", as the provider's tracking webhook reports it.
+        BOUNCED = "bounced", "Bounced"
+        COMPLAINED = "complained", "Marked as spam"
 
     ticket = models.ForeignKey(
         Ticket, on_delete=models.CASCADE, null=True, blank=True, related_name="deliveries"

@@ -11,20 +11,24 @@ will be sent — and hands the sending to ``send_delivery`` (tickets/tasks.py). 
 ``SUPPORT_EMAIL_SENDER=none`` nothing is enqueued or recorded: tickets are only stored.
 
 The tasks never raise: a failure there is logged, and must not turn a stored ticket into
-an error answer (with the immediate task backend they run inside the request).
+an error answer (with the default task backend they run in the web process, after the
+response: helpdesk/tasks_backend.py).
 """
 
 import functools
 import logging
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.tasks import task
+from django.urls import reverse
 
 from . import events
 from .mail import addresses, outbound
-from .models import Customer, Delivery, Message, Notification, Ticket
+from .models import Customer, Delivery, Inbox, Message, Notification, Ticket
+from .services.inboxes import address_verification_token
 from .tasks import enqueue_deliveries, enqueue_with_change
 
 logger = logging.getLogger(__name__)
@@ -89,11 +93,31 @@ def _to_customer(ticket: Ticket, **fields) -> Delivery | None:
     )
 
 
-def _to_staff(ticket: Ticket, recipient: str, **fields) -> Delivery | None:
+def _to_participants(ticket: Ticket, **fields) -> list[Delivery | None]:
+    """The people copied on the ticket, each with a reply address issued to them, so their
+    answer is threaded and attributed to them."""
+    deliveries = []
+    for participant in ticket.participants.select_related("customer"):
+        address = participant.customer.email
+        if not address or addresses.is_own_address(address):
+            continue
+        issued_to = addresses.issued_to_participant(participant)
+        reply_to = addresses.reply_address(ticket, issued_to) or ticket.inbox.notification_address
+        deliveries.append(
+            outbound.queue_delivery(recipient=address, ticket=ticket, reply_to=reply_to, **fields)
+        )
+    return deliveries
+
+
+def _to_staff(ticket: Ticket, recipient: str, *, agent=None, **fields) -> Delivery | None:
+    """Mail to the organization's side. Its reply address is issued to that recipient (the
+    agent, else the support mailbox): only an answer arriving there from them counts as
+    theirs, so the customer's copy of an address can never post as an agent."""
+    issued_to = addresses.issued_to_agent(agent) if agent is not None else addresses.ISSUED_TO_SUPPORT
     return outbound.queue_delivery(
         recipient=recipient,
         ticket=ticket,
-        reply_to=addresses.reply_address(ticket) or ticket.customer.email,
+        reply_to=addresses.reply_address(ticket, issued_to) or ticket.customer.email,
         **fields,
     )
 
@@ -176,6 +200,7 @@ def message_added(message_id: int) -> list[Delivery]:
             delivery = _to_staff(
                 ticket,
                 recipient,
+                agent=ticket.assignee,
                 kind=Kind.CUSTOMER_REPLY,
                 template="customer_reply",
                 context=context,
@@ -183,16 +208,15 @@ def message_added(message_id: int) -> list[Delivery]:
                 from_name=f"{message.author_name} via {organization}",
                 automatic=outbound.AUTO_GENERATED,
             )
-        else:
-            delivery = _to_customer(
-                ticket,
-                kind=Kind.AGENT_REPLY,
-                template="agent_reply",
-                context=context,
-                message=message,
-                from_name=f"{message.author_name} ({organization})",
-            )
-        return _send([delivery])
+            return _send([delivery])
+        fields = {
+            "kind": Kind.AGENT_REPLY,
+            "template": "agent_reply",
+            "context": context,
+            "message": message,
+            "from_name": f"{message.author_name} ({organization})",
+        }
+        return _send([_to_customer(ticket, **fields), *_to_participants(ticket, **fields)])
 
 
 @_never_raise
@@ -260,6 +284,7 @@ def ticket_assigned(
                 _to_staff(
                     ticket,
                     ticket.assignee.email,
+                    agent=ticket.assignee,
                     kind=Kind.ASSIGNED,
                     template="assigned",
                     context=context,
@@ -288,6 +313,39 @@ def portal_link_requested(customer_id: int, link: str) -> list[Delivery]:
                     template="portal_link",
                     context=context,
                     from_name=f"{customer.organization.name} Support",
+                    automatic=outbound.AUTO_GENERATED,
+                )
+            ]
+        )
+
+
+@_never_raise
+def address_verification_requested(inbox_id: int, address: str) -> list[Delivery]:
+    """An inbox named a support address: mail the verification link to that address.
+
+    Only our own words and the organization's name go to an address nobody has proven
+    yet: no inbox text an owner typed, so the mail cannot carry anyone's message.
+    """
+    if not outbound.sending_enabled():
+        return []
+    inbox = Inbox.objects.select_related("organization").filter(pk=inbox_id).first()
+    if inbox is None or inbox.support_email.lower() != address.lower() or inbox.support_email_verified:
+        return []  # Changed again, or verified, before this ran.
+    path = reverse("dashboard:verify-inbox-address", args=[address_verification_token(inbox)])
+    context = {
+        "organization": inbox.organization,
+        "address": inbox.support_email,
+        "link": settings.SITE_URL + path,
+    }
+    with transaction.atomic():
+        return _send(
+            [
+                outbound.queue_delivery(
+                    kind=Kind.ADDRESS_VERIFICATION,
+                    recipient=inbox.support_email,
+                    template="address_verification",
+                    context=context,
+                    from_name="Helpdesk",
                     automatic=outbound.AUTO_GENERATED,
                 )
             ]
@@ -333,6 +391,18 @@ def notify_assignee(ticket_id: int, assignee_id: int, actor_user_id: int | None,
     ticket_assigned(ticket_id, assignee_id, actor_user_id, actor_label)
 
 
+@task()
+def notify_portal_link(customer_id: int | None, link: str) -> None:
+    """Enqueued for every sign-in request, known address or not (tickets/portal/signin.py)."""
+    if customer_id is not None and link:
+        portal_link_requested(customer_id, link)
+
+
+@task()
+def notify_address_verification(inbox_id: int, address: str) -> None:
+    address_verification_requested(inbox_id, address)
+
+
 # Subscribers of the domain events (registered in tickets/subscribers.py).
 
 
@@ -372,3 +442,8 @@ def on_ticket_assigned(event: events.TicketAssigned) -> None:
         enqueue_with_change(
             notify_assignee, event.ticket_id, event.after, _primary_key(event.actor.user), event.actor.label
         )
+
+
+def on_inbox_address_claimed(event: events.InboxAddressClaimed) -> None:
+    if outbound.sending_enabled():
+        notify_address_verification.enqueue(event.inbox_id, event.address)

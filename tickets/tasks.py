@@ -1,8 +1,9 @@
 """Background work, through Django's Tasks framework (``django.tasks``).
 
-The backend is ``TASKS_BACKEND``: ``immediate`` runs a task as soon as it is enqueued
-(dev, tests), ``database`` stores it for ``manage.py db_worker`` (django-tasks-db),
-``rq`` hands it to Redis workers. django.tasks has no retries of its own, so the send
+The backend is ``TASKS_BACKEND``: ``immediate`` runs a task in the web process after
+the response is sent, or at once outside a request (helpdesk/tasks_backend.py);
+``database`` stores it for ``manage.py db_worker`` (django-tasks-db); ``rq`` hands it
+to Redis workers. django.tasks has no retries of its own, so the send
 task does them: a failed try is recorded on the Delivery and, while attempts remain, the
 task enqueues itself again with ``run_after`` (exponential backoff) where the backend
 can defer, or tries again inline a few times after short pauses where it cannot (then
@@ -36,7 +37,7 @@ def send_delivery(delivery_id: int) -> str:
     backend = send_delivery.get_backend()
     max_attempts = settings.DELIVERY_MAX_ATTEMPTS
     if not backend.supports_defer:
-        # Inline retries hold up whoever enqueued the task: keep them few and short.
+        # Inline retries hold up the web process (after the response): keep them few and short.
         max_attempts = min(max_attempts, settings.DELIVERY_INLINE_MAX_ATTEMPTS)
     while True:
         attempt = outbound.attempt_delivery(delivery_id, max_attempts=max_attempts)

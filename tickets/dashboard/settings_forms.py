@@ -9,7 +9,7 @@ from django import forms
 from accounts.models import Membership
 from accounts.services import validate_jwt_public_key
 from tickets.exceptions import InvalidInput
-from tickets.models import Inbox, SavedReply
+from tickets.models import Inbox, Mailbox, SavedReply
 from tickets.services import INBOX_EDITABLE_FIELDS
 
 
@@ -134,3 +134,29 @@ class AgentTokenForm(forms.Form):
 
 class AvailabilityForm(forms.Form):
     is_available = forms.BooleanField(required=False)
+
+
+class MailboxForm(forms.Form):
+    """An inbox's IMAP or POP3 mailbox. The password is never shown again: left empty, the
+    stored one is kept."""
+
+    protocol = forms.ChoiceField(choices=Mailbox.Protocol.choices)
+    host = forms.CharField(max_length=255)
+    port = forms.IntegerField(
+        min_value=1,
+        max_value=65535,
+        required=False,
+        help_text="Empty for the usual port (993, 143, 995, 110).",
+    )
+    security = forms.ChoiceField(choices=Mailbox.Security.choices)
+    authentication = forms.ChoiceField(choices=Mailbox.Authentication.choices)
+    username = forms.CharField(max_length=255)
+    password = forms.CharField(
+        max_length=4096,
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Or the OAuth2 access token. Stored encrypted; leave empty to keep the stored one.",
+    )
+    folder = forms.CharField(max_length=255, initial="INBOX", help_text="IMAP only.")
+    is_active = forms.BooleanField(required=False, initial=True, label="Fetch mail from this mailbox")

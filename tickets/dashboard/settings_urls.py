@@ -9,6 +9,12 @@ settings_patterns = [
     path("inboxes/", settings_views.inbox_list, name="settings-inboxes"),
     path("inboxes/new/", settings_views.inbox_create, name="settings-inbox-create"),
     path("inboxes/<str:public_id>/", settings_views.inbox_edit, name="settings-inbox-edit"),
+    path("inboxes/<str:public_id>/mailbox/", settings_views.inbox_mailbox, name="settings-inbox-mailbox"),
+    path(
+        "inboxes/<str:public_id>/verify-address/",
+        settings_views.inbox_send_verification,
+        name="settings-inbox-send-verification",
+    ),
     path("members/", settings_views.member_list, name="settings-members"),
     path("members/policy/", settings_views.member_policy, name="settings-member-policy"),
     path("members/<int:pk>/", settings_views.member_update, name="settings-member-update"),

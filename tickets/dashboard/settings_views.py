@@ -20,7 +20,7 @@ from accounts import services as account_services
 from accounts.models import ApiKey, AuditEvent, Membership
 from tickets import exceptions, services
 from tickets.actors import Actor
-from tickets.models import Inbox, SavedReply, Ticket
+from tickets.models import Inbox, Mailbox, SavedReply, Ticket
 from tickets.querysets import OPEN_STATUSES
 from tickets.selectors import memberships_with_open_tickets
 
@@ -92,6 +92,14 @@ def inbox_list(request):
     return _render(request, "dashboard/settings/inboxes.html", "inboxes", {"inboxes": inboxes})
 
 
+def _verification_note(inbox: Inbox) -> str:
+    if inbox.support_email and not inbox.support_email_verified:
+        return (
+            f" A verification link was mailed to {inbox.support_email}; the address is used once confirmed."
+        )
+    return ""
+
+
 @require_http_methods(["GET", "POST"])
 @manager_required
 def inbox_create(request):
@@ -105,7 +113,7 @@ def inbox_create(request):
         except exceptions.InvalidInput as error:
             _add_domain_error(form, error)
         else:
-            messages.success(request, f"Inbox “{inbox.name}” created.")
+            messages.success(request, f"Inbox “{inbox.name}” created.{_verification_note(inbox)}")
             return redirect("dashboard:settings-inboxes")
     return _render(request, "dashboard/settings/inbox_form.html", "inboxes", {"form": form, "inbox": None})
 
@@ -124,9 +132,42 @@ def inbox_edit(request, public_id):
         except exceptions.InvalidInput as error:
             _add_domain_error(form, error)
         else:
-            messages.success(request, f"Inbox “{inbox.name}” saved.")
+            messages.success(request, f"Inbox “{inbox.name}” saved.{_verification_note(inbox)}")
             return redirect("dashboard:settings-inboxes")
     return _render(request, "dashboard/settings/inbox_form.html", "inboxes", {"form": form, "inbox": inbox})
+
+
+@require_POST
+@manager_required
+def inbox_send_verification(request, public_id):
+    inbox = get_object_or_404(Inbox, organization=request.membership.organization, public_id=public_id)
+    try:
+        services.request_address_verification(inbox=inbox, actor=_actor(request))
+    except exceptions.InvalidInput as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"A new verification link is on its way to {inbox.support_email}.")
+    return redirect("dashboard:settings-inbox-edit", public_id=inbox.public_id)
+
+
+@require_http_methods(["GET", "POST"])
+@manager_required
+def inbox_mailbox(request, public_id):
+    inbox = get_object_or_404(Inbox, organization=request.membership.organization, public_id=public_id)
+    mailbox = Mailbox.objects.filter(inbox=inbox).first()
+    fields = [name for name in forms.MailboxForm.base_fields if name != "password"]
+    initial = {name: getattr(mailbox, name) for name in fields} if mailbox else None
+    form = forms.MailboxForm(request.POST if request.method == "POST" else None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.save_mailbox(inbox=inbox, actor=_actor(request), **form.cleaned_data)
+        except exceptions.InvalidInput as error:
+            _add_domain_error(form, error)
+        else:
+            messages.success(request, f"The mailbox of “{inbox.name}” was saved.")
+            return redirect("dashboard:settings-inbox-mailbox", public_id=inbox.public_id)
+    context = {"form": form, "inbox": inbox, "mailbox": mailbox}
+    return _render(request, "dashboard/settings/inbox_mailbox.html", "inboxes", context)
 
 
 # Members

@@ -151,6 +151,7 @@ def _page_context(request, ticket, message_form=None):
         "tag_names": ", ".join(tag_names),
         "tags": tag_names,
         "other_tickets": other_tickets,
+        "participants": list(ticket.participants.select_related("customer")),
         "saved_replies": SavedReply.objects.filter(organization=request.organization).order_by("title"),
         "message_form": message_form or MessageForm(),
         "next_ticket": following,
@@ -294,6 +295,37 @@ def rotate_link(request, public_id):
         report_error(request, error)
     else:
         messages.success(request, "The private link was replaced; the old one no longer works.")
+    return back_to_ticket(request, ticket)
+
+
+@require_POST
+@agent_required
+def add_participant(request, public_id):
+    ticket = get_ticket(request, public_id)
+    try:
+        participant = services.add_participant(
+            ticket=ticket, email=request.POST.get("email", "")[:320], actor=request.actor
+        )
+    except HelpdeskError as error:
+        report_error(request, error)
+    else:
+        messages.success(request, f"{participant.customer.email} now receives the replies.")
+    return back_to_ticket(request, ticket)
+
+
+@require_POST
+@agent_required
+def remove_participant(request, public_id, participant_id):
+    ticket = get_ticket(request, public_id)
+    participant = ticket.participants.select_related("customer").filter(pk=participant_id).first()
+    if participant is None:
+        raise Http404
+    try:
+        services.remove_participant(ticket=ticket, participant=participant, actor=request.actor)
+    except HelpdeskError as error:
+        report_error(request, error)
+    else:
+        messages.success(request, f"{participant.customer.email} no longer receives the replies.")
     return back_to_ticket(request, ticket)
 
 

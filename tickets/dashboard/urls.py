@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from . import account, notifications, queue, ticket
+from . import account, address_verification, notifications, queue, ticket
 from .settings_urls import profile_patterns, reports_patterns, settings_patterns
 
 app_name = "dashboard"
@@ -16,6 +16,12 @@ urlpatterns = [
     path("tickets/<str:public_id>/update", ticket.update, name="update_ticket"),
     path("tickets/<str:public_id>/take", ticket.take, name="take_ticket"),
     path("tickets/<str:public_id>/rotate-link", ticket.rotate_link, name="rotate_link"),
+    path("tickets/<str:public_id>/participants", ticket.add_participant, name="add_participant"),
+    path(
+        "tickets/<str:public_id>/participants/<int:participant_id>/remove",
+        ticket.remove_participant,
+        name="remove_participant",
+    ),
     path("attachments/<str:public_id>", ticket.attachment, name="attachment"),
     path("preview", ticket.preview, name="preview"),
     # Notifications (the bell)
@@ -31,6 +37,8 @@ urlpatterns = [
     # The agent's own switches
     path("availability", account.availability, name="availability"),
     path("organization", account.switch_organization, name="switch_organization"),
+    # The link mailed to a new support address (public: the mailbox's reader confirms it)
+    path("verify-address/<str:token>/", address_verification.verify_address, name="verify-inbox-address"),
     # Settings (owners and admins), the agent's profile, reports
     path("settings/", include(settings_patterns)),
     path("profile/", include(profile_patterns)),

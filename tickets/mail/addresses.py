@@ -1,11 +1,18 @@
 """Addresses and header values we put on email, and how we read them back.
 
-A ticket's reply address is ``reply+<ticket public id>-<signature>@INBOUND_EMAIL_DOMAIN``:
-the signature (an HMAC of the public id under SECRET_KEY) means only someone who received
-our mail can write to it, so a reply arriving there is trusted to belong to that ticket.
+A reply address is issued to one recipient of one ticket:
+``reply+<ticket public id>-<issued to>-<signature>@INBOUND_EMAIL_DOMAIN``, where "issued
+to" is ``c`` (the customer), ``s`` (the support mailbox), ``a<user id>`` (an agent) or
+``p<participant id>`` (a participant). The signature (an HMAC of both under SECRET_KEY)
+means only someone who received our mail to that recipient can write to it: a reply there
+is trusted to belong to the ticket, and counts as an agent's only when it arrived at the
+address issued to that agent (tickets/mail/inbound.py). Addresses of the older form
+``reply+<id>-<signature>``, still in customers' mailboxes, keep threading but were issued
+to nobody in particular, so they never make anyone an agent.
 """
 
 import re
+from dataclasses import dataclass
 from email.headerregistry import Address
 from email.utils import formataddr, getaddresses, make_msgid
 
@@ -17,10 +24,14 @@ from tickets.models import Inbox
 REPLY_LOCAL_PART = "reply"
 _SIGNATURE_LENGTH = 12
 _SALT = "tickets.mail.reply-address"
-_REPLY_ADDRESS = re.compile(
-    rf"^{REPLY_LOCAL_PART}\+(?P<public_id>[0-9a-z]{{26}})-(?P<signature>[0-9a-f]{{{_SIGNATURE_LENGTH}}})@(?P<domain>.+)$",
-    re.IGNORECASE,
+ISSUED_TO_CUSTOMER = "c"
+ISSUED_TO_SUPPORT = "s"
+_ISSUED_TO = r"(?:-(?P<issued_to>[cs]|[ap][0-9]{1,12}))?"
+_REPLY_LOCAL = (
+    rf"{REPLY_LOCAL_PART}\+(?P<public_id>[0-9a-z]{{26}}){_ISSUED_TO}"
+    rf"-(?P<signature>[0-9a-f]{{{_SIGNATURE_LENGTH}}})"
 )
+_REPLY_ADDRESS = re.compile(rf"^{_REPLY_LOCAL}@(?P<domain>.+)$", re.IGNORECASE)
 # Control characters, including the CR and LF a header injection needs.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 _MESSAGE_ID = re.compile(r"<[^<>\s]+@[^<>\s]+>")
@@ -38,32 +49,69 @@ def mail_domain() -> str:
     return settings.DEFAULT_FROM_EMAIL.rpartition("@")[2].strip("> ") or "helpdesk.localhost"
 
 
-def _signature(public_id: str, secret: str | None = None) -> str:
-    digest = salted_hmac(_SALT, public_id.upper(), secret=secret, algorithm="sha256").hexdigest()
+def _signature(public_id: str, secret: str | None = None, issued_to: str = "") -> str:
+    value = public_id.upper() if not issued_to else f"{public_id.upper()}:{issued_to.lower()}"
+    digest = salted_hmac(_SALT, value, secret=secret, algorithm="sha256").hexdigest()
     return digest[:_SIGNATURE_LENGTH]
 
 
-def reply_address(ticket) -> str:
-    """The per-ticket reply address, or "" when inbound mail is not set up."""
+def issued_to_agent(user) -> str:
+    return f"a{user.pk}"
+
+
+def issued_to_participant(participant) -> str:
+    return f"p{participant.pk}"
+
+
+@dataclass(frozen=True)
+class ReplyTarget:
+    """What a genuine reply address says: the ticket, and to whom it was issued."""
+
+    public_id: str
+    issued_to: str  # "c", "s", "a<id>", "p<id>", or "" for the older per-ticket form
+
+    @property
+    def agent_id(self) -> int | None:
+        return int(self.issued_to[1:]) if self.issued_to.startswith("a") else None
+
+    @property
+    def participant_id(self) -> int | None:
+        return int(self.issued_to[1:]) if self.issued_to.startswith("p") else None
+
+
+def reply_address(ticket, issued_to: str = ISSUED_TO_CUSTOMER) -> str:
+    """The ticket's reply address for one recipient, or "" when inbound mail is not set up."""
     if not settings.INBOUND_EMAIL_DOMAIN:
         return ""
-    local_part = f"{REPLY_LOCAL_PART}+{ticket.public_id.lower()}-{_signature(ticket.public_id)}"
+    signature = _signature(ticket.public_id, issued_to=issued_to)
+    local_part = f"{REPLY_LOCAL_PART}+{ticket.public_id.lower()}-{issued_to}-{signature}"
     return f"{local_part}@{settings.INBOUND_EMAIL_DOMAIN}"
+
+
+def parse_reply_address(address: str) -> ReplyTarget | None:
+    """The ticket and recipient a genuine reply address names; None for anything else."""
+    match = _REPLY_ADDRESS.match((address or "").strip())
+    if not match or match["domain"].lower() != settings.INBOUND_EMAIL_DOMAIN:
+        return None
+    issued_to = (match["issued_to"] or "").lower()
+    public_id = _verified(match["public_id"], match["signature"], issued_to)
+    return ReplyTarget(public_id, issued_to) if public_id else None
 
 
 def ticket_public_id_from_reply_address(address: str) -> str | None:
     """The ticket public id a genuine reply address names; None for anything else."""
-    match = _REPLY_ADDRESS.match((address or "").strip())
-    if not match or match["domain"].lower() != settings.INBOUND_EMAIL_DOMAIN:
-        return None
-    return _verified(match["public_id"], match["signature"])
+    target = parse_reply_address(address)
+    return target.public_id if target else None
 
 
-def _verified(public_id: str, signature: str) -> str | None:
+def _verified(public_id: str, signature: str, issued_to: str = "") -> str | None:
     public_id = public_id.upper()
     # Addresses and ids in older emails stay valid across a SECRET_KEY rotation.
     secrets = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
-    if any(constant_time_compare(signature.lower(), _signature(public_id, secret)) for secret in secrets):
+    if any(
+        constant_time_compare(signature.lower(), _signature(public_id, secret, issued_to))
+        for secret in secrets
+    ):
         return public_id
     return None
 
@@ -72,11 +120,8 @@ def find_reply_addresses(text: str) -> list[str]:
     """Reply addresses mentioned anywhere in a text (a bounce quotes the original mail)."""
     if not settings.INBOUND_EMAIL_DOMAIN:
         return []
-    pattern = re.compile(
-        rf"{REPLY_LOCAL_PART}\+[0-9a-z]{{26}}-[0-9a-f]{{{_SIGNATURE_LENGTH}}}@{re.escape(settings.INBOUND_EMAIL_DOMAIN)}",
-        re.IGNORECASE,
-    )
-    return pattern.findall(text or "")
+    pattern = re.compile(rf"{_REPLY_LOCAL}@{re.escape(settings.INBOUND_EMAIL_DOMAIN)}", re.IGNORECASE)
+    return [match.group(0) for match in pattern.finditer(text or "")]
 
 
 def named_address(name: str, address: str) -> str:
@@ -101,6 +146,28 @@ def thread_root_id(ticket) -> str:
 def ticket_public_id_from_thread_root(message_id: str) -> str | None:
     match = _THREAD_ROOT.match((message_id or "").strip().lower())
     return _verified(match["public_id"], match["signature"]) if match else None
+
+
+_THREAD_MARKER = re.compile(
+    rf"\bhd-(?P<public_id>[0-9a-z]{{26}})-(?P<signature>[0-9a-f]{{{_SIGNATURE_LENGTH}}})\b"
+)
+
+
+def thread_marker(ticket) -> str:
+    """The marker in the body of every ticket email (hidden in the HTML part), for the
+    replies whose client dropped both the reply address and the threading headers.
+    Signed like the thread root."""
+    return f"hd-{ticket.public_id.lower()}-{_signature(ticket.public_id)}"
+
+
+def ticket_public_ids_from_markers(text: str) -> list[str]:
+    """The tickets genuine markers in ``text`` name, the last (most recent quote) first."""
+    found = []
+    for match in reversed(list(_THREAD_MARKER.finditer((text or "").lower()))):
+        public_id = _verified(match["public_id"], match["signature"])
+        if public_id and public_id not in found:
+            found.append(public_id)
+    return found
 
 
 def new_message_id(ticket=None) -> str:
@@ -137,4 +204,8 @@ def is_own_address(address: str) -> bool:
     local_part, _, domain = address.rpartition("@")
     if domain == settings.INBOUND_EMAIL_DOMAIN and local_part.startswith(f"{REPLY_LOCAL_PART}+"):
         return True
-    return Inbox.objects.filter(support_email__iexact=address).exists()
+    # Only a verified support address is ours: an unverified one may be a customer's
+    # address typed by someone else, and their mail must not be dropped as our own.
+    return Inbox.objects.filter(
+        support_email__iexact=address, support_email_verified_at__isnull=False
+    ).exists()

@@ -1,4 +1,11 @@
-"""Let inbound email webhooks carry real emails.
+"""Guard the provider webhooks, and let inbound email webhooks carry real emails.
+
+Every POST under ``/anymail/`` (inbound email and delivery tracking alike) must carry the
+basic-auth credentials of ``ANYMAIL_WEBHOOK_SECRET`` — checked here, before a byte of the
+body is read, so an unauthenticated post costs neither memory nor parsing. Only an
+explicit ``INBOUND_EMAIL_WEBHOOK_OPEN=1`` lets posts in without them (for a provider that
+signs its payloads and cannot send basic auth; anymail then checks that signature), and
+``check --deploy`` reports it. A provider signature anymail rejects is a 401 too.
 
 ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (1 MB by default) keeps API requests small, but providers
 post a whole email — attachments included — as one form field (SendGrid's raw MIME
@@ -13,9 +20,12 @@ import logging
 from email.parser import BytesParser
 from email.policy import HTTP
 
+from anymail.exceptions import AnymailWebhookValidationFailure
+from anymail.utils import get_request_basic_auth
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import HttpResponse, QueryDict
+from django.utils.crypto import constant_time_compare
 from django.utils.datastructures import MultiValueDict
 
 from helpdesk.parsers import MAX_JSON_DEPTH, nesting_depth
@@ -25,9 +35,36 @@ from .inbound import MALFORMED_PAYLOAD_ERRORS
 logger = logging.getLogger("tickets.mail")
 
 
+def _is_provider_webhook(request) -> bool:
+    return request.method == "POST" and request.path_info.startswith("/anymail/")
+
+
 def _is_inbound_webhook(request) -> bool:
+    # Mailgun posts whole MIME messages to .../mailgun/inbound_mime/.
     path = request.path_info
-    return request.method == "POST" and path.startswith("/anymail/") and path.endswith("/inbound/")
+    return _is_provider_webhook(request) and path.endswith(("/inbound/", "/inbound_mime/"))
+
+
+def webhook_secrets() -> list[str]:
+    secrets = (getattr(settings, "ANYMAIL", None) or {}).get("WEBHOOK_SECRET") or []
+    return [secrets] if isinstance(secrets, str) else [secret for secret in secrets if secret]
+
+
+def has_webhook_credentials(request) -> bool:
+    """The post carries one of the configured ``user:password`` pairs (or the operator
+    opened the webhooks on purpose)."""
+    if settings.INBOUND_EMAIL_WEBHOOK_OPEN:
+        return True
+    given = get_request_basic_auth(request)
+    # Every configured pair is compared, so the time taken says nothing about which matched.
+    matches = [constant_time_compare(given or "", secret) for secret in webhook_secrets()]
+    return given is not None and any(matches)
+
+
+def _unauthorized() -> HttpResponse:
+    response = HttpResponse("Webhook credentials missing or wrong.", status=401, content_type="text/plain")
+    response["WWW-Authenticate"] = 'Basic realm="email webhooks", charset="UTF-8"'
+    return response
 
 
 def parse_multipart(content_type: str, body: bytes, encoding: str) -> tuple[QueryDict, MultiValueDict]:
@@ -58,6 +95,9 @@ class InboundEmailBodyMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        if _is_provider_webhook(request) and not has_webhook_credentials(request):
+            logger.warning("Provider webhook post without valid credentials refused at %s", request.path)
+            return _unauthorized()
         if _is_inbound_webhook(request):
             try:
                 length = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -81,7 +121,11 @@ class InboundEmailBodyMiddleware:
 
     def process_exception(self, request, exception):
         """A malformed provider payload is the sender's error (400), not ours (500); our own
-        handler's errors arrive as InboundHandlingError and stay 500s."""
+        handler's errors arrive as InboundHandlingError and stay 500s. A provider signature
+        that does not verify (Mailgun's, Postal's, ...) is a credential failure: 401."""
+        if _is_provider_webhook(request) and isinstance(exception, AnymailWebhookValidationFailure):
+            logger.warning("Provider webhook signature refused at %s: %s", request.path, exception)
+            return _unauthorized()
         if not (_is_inbound_webhook(request) and isinstance(exception, MALFORMED_PAYLOAD_ERRORS)):
             return None
         # Logged with the traceback: a provider changing its format must not go unnoticed.

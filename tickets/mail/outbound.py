@@ -29,8 +29,8 @@ AUTO_REPLIED = {"Auto-Submitted": "auto-replied", "X-Auto-Response-Suppress": "A
 AUTO_GENERATED = {"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"}
 
 # Kinds whose body holds a sign-in secret: cleared from the row once it is sent.
-SECRET_KINDS = {Delivery.Kind.PORTAL_LINK}
-REDACTED = "[Removed after sending: this email held a sign-in link.]"
+SECRET_KINDS = {Delivery.Kind.PORTAL_LINK, Delivery.Kind.ADDRESS_VERIFICATION}
+REDACTED = "[Removed after sending: this email held a sign-in or verification link.]"
 
 
 def sending_enabled() -> bool:
@@ -111,6 +111,8 @@ def queue_delivery(
     recipient = (recipient or "").strip().lower()
     if not sending_enabled() or "@" not in recipient:
         return None
+    if ticket is not None:
+        context = {**context, "thread_marker": addresses.thread_marker(ticket)}
     rendered = render(template, context)
     headers = {**(automatic or {}), "X-Helpdesk-Kind": kind}
     message_id = addresses.new_message_id(ticket)

@@ -2,8 +2,9 @@
 
 Anyone may write in, so: CSRF, a honeypot field, and rate limits per sender address and
 per client address on top of the inbox's own per-customer daily limit (enforced by
-``services.create_ticket``). The customer gets the private link on the confirmation page
-and by email (``notifications.ticket_created``, after commit).
+``services.create_ticket``). The private link goes only to the address typed, by email
+(``notifications.ticket_created``, after commit): the confirmation page shows the
+reference, never the link, so typing someone else's address reveals nothing.
 """
 
 from django.db import transaction
@@ -14,7 +15,7 @@ from helpdesk.client_address import client_ip
 from tickets import services
 from tickets.actors import Actor
 from tickets.exceptions import DailyLimitReached, InvalidInput, QuotaReached
-from tickets.models import Customer, Inbox, Ticket
+from tickets.models import Inbox, Ticket
 
 from . import ratelimit
 from .forms import SupportForm, attachment_rules
@@ -35,20 +36,6 @@ def _render_form(request, inbox: Inbox, form: SupportForm, status: int = 200):
         "attachment_rules": attachment_rules(),
     }
     return render(request, "portal/support_form.html", context, status=status)
-
-
-def _customer_for(inbox: Inbox, email: str, name: str) -> Customer:
-    # Anyone can type any address into a public form, so an existing customer's details
-    # are never changed from here: the name is only kept for someone new.
-    existing = Customer.objects.filter(organization_id=inbox.organization_id, email=email).first()
-    if existing is not None:
-        return existing
-    customer, _ = services.upsert_customer(
-        organization=inbox.organization,
-        data=services.CustomerData(email=email, name=name),
-        actor=Actor.system("Support form"),
-    )
-    return customer
 
 
 @require_http_methods(["GET", "POST"])
@@ -77,7 +64,15 @@ def support_form(request, inbox_id):
 
     try:
         with transaction.atomic():
-            customer = _customer_for(inbox, data["email"], data["name"])
+            # Anyone can type any address: an existing customer's details are never
+            # changed or shown from here, and the ticket joins their record only once
+            # the address is proven (services.confirm_sender).
+            customer = services.customer_for_unproven_sender(
+                organization=inbox.organization,
+                email=data["email"],
+                name=data["name"],
+                actor=Actor.system("Support form"),
+            )
             ticket, _ = services.create_ticket(
                 inbox=inbox,
                 customer=customer,
@@ -86,6 +81,8 @@ def support_form(request, inbox_id):
                 actor=Actor.for_customer(customer),
                 channel=Ticket.Channel.WEB,
                 attachments=data["attachments"],
+                reply_address=data["email"],
+                sender_unverified=True,
             )
     except DailyLimitReached:
         limit = inbox.daily_limit_per_customer
@@ -118,10 +115,5 @@ def support_sent(request, inbox_id):
     ticket_id = request.session.get(SESSION_CREATED)
     if ticket_id is not None:
         ticket = Ticket.objects.filter(pk=ticket_id, inbox=inbox).select_related("customer").first()
-    context = {
-        "inbox": inbox,
-        "organization": inbox.organization,
-        "ticket": ticket,
-        "private_link": request.build_absolute_uri(ticket.private_path) if ticket else "",
-    }
+    context = {"inbox": inbox, "organization": inbox.organization, "ticket": ticket}
     return render(request, "portal/support_sent.html", context)

@@ -129,6 +129,11 @@ def _render_ticket(request, ticket: Ticket, form: ReplyForm | None = None, statu
 @private_page
 def ticket_page(request, public_id, access_key):
     ticket = ticket_from_link(request, public_id, access_key, _page_queryset())
+    if ticket.sender_unverified and not request.user.is_authenticated:
+        # The link went only to the address typed: whoever opens it reads that mailbox.
+        # (An agent opening it from the dashboard, signed in, proves nothing.)
+        services.confirm_sender(ticket=ticket, how="followed the emailed link")
+        ticket = _page_queryset().get(pk=ticket.pk)
     return _render_ticket(request, ticket)
 
 

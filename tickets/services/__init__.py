@@ -17,11 +17,29 @@ from .attachments import (
     attachment_problem,
     validate_attachments,
 )
-from .customers import CustomerData, update_customer, upsert_customer
+from .customers import (
+    CustomerData,
+    customer_for_unproven_sender,
+    is_provisional,
+    update_customer,
+    upsert_customer,
+)
+from .deliveries import record_delivery_trouble
 from .idempotency import forget_keys as forget_idempotency_keys
 from .idempotency import validate_key as validate_idempotency_key
-from .inboxes import INBOX_EDITABLE_FIELDS, create_inbox, delete_inbox, update_inbox
+from .inboxes import (
+    INBOX_EDITABLE_FIELDS,
+    address_verification_token,
+    create_inbox,
+    delete_inbox,
+    inbox_for_verification,
+    request_address_verification,
+    update_inbox,
+    verify_support_address,
+)
+from .mailboxes import save_mailbox
 from .messages import add_message
+from .participants import MAX_PARTICIPANTS, add_participant, remove_participant
 from .saved_replies import create_saved_reply, delete_saved_reply, update_saved_reply
 from .tags import delete_tag, get_or_create_tag, rename_tag, validate_tag_name
 from .tickets import (
@@ -29,6 +47,7 @@ from .tickets import (
     CUSTOMER_TRANSITIONS,
     assign,
     change_status,
+    confirm_sender,
     create_ticket,
     pick_auto_assignee,
     rotate_access_key,
@@ -44,32 +63,44 @@ __all__ = [
     "CUSTOMER_TRANSITIONS",
     "INBOX_EDITABLE_FIELDS",
     "MAX_ATTACHMENTS",
+    "MAX_PARTICIPANTS",
     "CustomerData",
     "UploadedFile",
     "add_message",
+    "add_participant",
+    "address_verification_token",
     "allowed_content_type",
     "assign",
     "attachment_problem",
     "change_status",
+    "confirm_sender",
     "create_inbox",
     "create_saved_reply",
     "create_ticket",
+    "customer_for_unproven_sender",
     "delete_inbox",
     "delete_saved_reply",
     "delete_tag",
     "forget_idempotency_keys",
+    "inbox_for_verification",
+    "is_provisional",
     "get_or_create_tag",
     "mark_notifications_read",
     "normalize_email",
     "pick_auto_assignee",
     "rename_tag",
+    "request_address_verification",
+    "record_delivery_trouble",
+    "remove_participant",
     "rotate_access_key",
+    "save_mailbox",
     "seconds_until_next_month",
     "update_customer",
     "update_inbox",
     "update_saved_reply",
     "update_ticket",
     "upsert_customer",
+    "verify_support_address",
     "validate_attachments",
     "validate_body",
     "validate_idempotency_key",

@@ -1,5 +1,6 @@
 """Customers: found by the integrator's id or their email, created on first contact."""
 
+import secrets
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
@@ -164,3 +165,38 @@ def update_customer(
             if getattr(customer, name) != value
         }
         return _save_changes(customer, changes, actor)
+
+
+# Senders who typed an address -------------------------------------------------------------
+
+# A provisional record's external id: the ticket of someone who typed an existing
+# customer's address waits here, off that customer's record, until the address is proven.
+PROVISIONAL_PREFIX = "unverified-sender:"
+
+
+def is_provisional(customer: Customer) -> bool:
+    return not customer.email and customer.external_id.startswith(PROVISIONAL_PREFIX)
+
+
+def customer_for_unproven_sender(
+    *, organization: Organization, email: str, name: str, actor: Actor
+) -> Customer:
+    """The customer a support-form or email request is filed under, before its sender has
+    proven the address: someone new becomes a customer with that email; an address that
+    already belongs to a customer gets a provisional record instead, so nobody reaches an
+    existing customer's details or history by typing their address. ``confirm_sender``
+    moves the ticket onto the real record once the address is proven.
+    """
+    email = normalize_email(email, field_name="customer.email")
+    existing = Customer.objects.filter(organization=organization, email=email).exists() if email else False
+    if not existing:
+        customer, _ = upsert_customer(
+            organization=organization, data=CustomerData(email=email, name=name), actor=actor
+        )
+        return customer
+    validate_length(name or "", limits.NAME_MAX_LENGTH, field_name="customer.name")
+    return Customer.objects.create(
+        organization=organization,
+        external_id=f"{PROVISIONAL_PREFIX}{secrets.token_hex(10)}",
+        name=name or "",
+    )

@@ -1,20 +1,79 @@
-"""Inboxes: an organization's queues, each with its prefix, address and limits."""
+"""Inboxes: an organization's queues, each with its prefix, address and limits.
+
+A support address is an inbox's only once it is verified (issue 14): typing one marks it
+unverified and mails a signed link to it (the ``InboxAddressClaimed`` event; the mail is
+``tickets/notifications.py``), unless its domain is one the operator lists in
+``SUPPORT_EMAIL_VERIFIED_DOMAINS``. Until then mail to it opens nothing and nothing is
+sent to it. The platform's own addresses can never be claimed, and an address verified by
+one inbox cannot be verified by another.
+"""
 
 import re
+from datetime import timedelta
+from email.utils import parseaddr
 
-from django.db import transaction
+from django.conf import settings
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from accounts.audit import record_audit_event, require_manager
 from accounts.models import AuditEvent, Organization
+from tickets import events
 from tickets.actors import Actor
 from tickets.exceptions import InvalidInput
 from tickets.models import Inbox
+
+ADDRESS_VERIFICATION_SALT = "tickets.inbox-address-verification"
+ADDRESS_VERIFICATION_MAX_AGE = timedelta(days=7)
+_REPLY_LOCAL_PART = "reply+"
+
+
+def _platform_addresses() -> set[str]:
+    values = [settings.SUPPORT_EMAIL, settings.DEFAULT_FROM_EMAIL, getattr(settings, "SERVER_EMAIL", "")]
+    return {parseaddr(value)[1].strip().lower() for value in values if value} - {""}
+
+
+def is_auto_verified(address: str) -> bool:
+    """An address of a domain the operator vouches for (SUPPORT_EMAIL_VERIFIED_DOMAINS)."""
+    domain = address.rpartition("@")[2].lower()
+    return domain in {item.lower() for item in settings.SUPPORT_EMAIL_VERIFIED_DOMAINS}
+
+
+def _verified_elsewhere(address: str, inbox: Inbox | None):
+    taken = Inbox.objects.filter(support_email__iexact=address, support_email_verified_at__isnull=False)
+    return taken.exclude(pk=inbox.pk) if inbox is not None else taken
+
+
+def _clean_support_email(value: str, inbox: Inbox | None) -> str:
+    address = (value or "").strip().lower()
+    if not address:
+        return ""
+    try:
+        validate_email(address)
+    except ValidationError as error:
+        raise InvalidInput("support_email", "Enter a valid email address.") from error
+    local_part, _, domain = address.rpartition("@")
+    if address in _platform_addresses():
+        raise InvalidInput(
+            "support_email", "This is the platform's own address; leave the field empty to use it."
+        )
+    if domain == settings.INBOUND_EMAIL_DOMAIN or local_part.startswith(_REPLY_LOCAL_PART):
+        raise InvalidInput("support_email", "Addresses of the reply domain cannot be a support address.")
+    if _verified_elsewhere(address, inbox).exists():
+        raise InvalidInput("support_email", "Another inbox already uses this address.")
+    return address
+
 
 PREFIX_PATTERN = re.compile(r"[A-Z][A-Z0-9]{0,9}")
 
 
 def _clean_inbox_fields(organization: Organization, fields: dict, *, inbox: Inbox | None = None) -> dict:
     cleaned = dict(fields)
+    if "support_email" in cleaned:
+        cleaned["support_email"] = _clean_support_email(cleaned["support_email"], inbox)
     if "name" in cleaned:
         cleaned["name"] = (cleaned["name"] or "").strip()
         if not cleaned["name"] or len(cleaned["name"]) > 100:
@@ -67,21 +126,55 @@ def create_inbox(
             "is_default": is_default,
         },
     )
+    if fields["support_email"] and is_auto_verified(fields["support_email"]):
+        fields["support_email_verified_at"] = timezone.now()
     with transaction.atomic():
         require_manager(organization, actor)
         Organization.objects.select_for_update().filter(pk=organization.pk).first()
         inbox = Inbox(organization=organization, **fields)
         if is_default:
             _take_default(organization, inbox)
-        inbox.save()
+        _save_guarding_the_address(inbox)
         record_audit_event(
             organization=organization,
             actor=actor,
             action=AuditEvent.Action.INBOX_CREATED,
             target=str(inbox),
-            changes={key: value for key, value in fields.items()},
+            changes={key: value for key, value in fields.items() if key != "support_email_verified_at"},
         )
+        if inbox.support_email:
+            _address_claimed(inbox, actor)
     return inbox
+
+
+def _save_guarding_the_address(inbox: Inbox, **kwargs) -> None:
+    """Save; two inboxes verifying one address at once meet the database's constraint."""
+    try:
+        with transaction.atomic():
+            inbox.save(**kwargs)
+    except IntegrityError as error:
+        if not _verified_elsewhere(inbox.support_email, inbox).exists():
+            raise
+        raise InvalidInput("support_email", "Another inbox already uses this address.") from error
+
+
+def _address_claimed(inbox: Inbox, actor: Actor) -> None:
+    """A new support address: verified at once for an operator-listed domain, else a link
+    is mailed to it (after commit)."""
+    if inbox.support_email_verified:
+        record_audit_event(
+            organization=inbox.organization,
+            actor=actor,
+            action=AuditEvent.Action.INBOX_ADDRESS_VERIFIED,
+            target=str(inbox),
+            changes={"support_email": inbox.support_email, "how": "domain in SUPPORT_EMAIL_VERIFIED_DOMAINS"},
+        )
+        return
+    events.publish(
+        events.InboxAddressClaimed(
+            actor=actor, organization_id=inbox.organization_id, inbox_id=inbox.pk, address=inbox.support_email
+        )
+    )
 
 
 INBOX_EDITABLE_FIELDS = (
@@ -117,7 +210,15 @@ def update_inbox(*, inbox: Inbox, actor: Actor, **fields) -> Inbox:
         if changes:
             if changes.get("is_default", {}).get("after"):
                 _take_default(organization, inbox)
-            inbox.save(update_fields=list(changes))
+            update_fields = list(changes)
+            if "support_email" in changes:
+                # A new address is proven afresh; the old one's verification does not carry.
+                address = inbox.support_email
+                inbox.support_email_verified_at = (
+                    timezone.now() if address and is_auto_verified(address) else None
+                )
+                update_fields.append("support_email_verified_at")
+            _save_guarding_the_address(inbox, update_fields=update_fields)
             record_audit_event(
                 organization=organization,
                 actor=actor,
@@ -125,7 +226,72 @@ def update_inbox(*, inbox: Inbox, actor: Actor, **fields) -> Inbox:
                 target=str(inbox),
                 changes=changes,
             )
+            if "support_email" in changes and inbox.support_email:
+                _address_claimed(inbox, actor)
     return inbox
+
+
+def address_verification_token(inbox: Inbox) -> str:
+    """The signed token of the verification link: names the inbox and the address, so a
+    link for an address the inbox no longer uses verifies nothing."""
+    payload = {"inbox": inbox.public_id, "address": inbox.support_email.lower()}
+    return signing.dumps(payload, salt=ADDRESS_VERIFICATION_SALT, compress=True)
+
+
+def inbox_for_verification(token: str) -> Inbox:
+    """The inbox a verification link is for; InvalidInput for a bad, expired or stale one."""
+    try:
+        payload = signing.loads(token, salt=ADDRESS_VERIFICATION_SALT, max_age=ADDRESS_VERIFICATION_MAX_AGE)
+    except signing.SignatureExpired as error:
+        raise InvalidInput("token", "This verification link has expired; ask for a new one.") from error
+    except (signing.BadSignature, ValueError) as error:
+        raise InvalidInput("token", "This verification link is not valid.") from error
+    if not isinstance(payload, dict):
+        raise InvalidInput("token", "This verification link is not valid.")
+    inbox = (
+        Inbox.objects.select_related("organization").filter(public_id=str(payload.get("inbox", ""))).first()
+    )
+    if inbox is None or inbox.support_email.lower() != str(payload.get("address", "")):
+        raise InvalidInput("token", "This link is for an address the inbox no longer uses.")
+    return inbox
+
+
+def verify_support_address(*, token: str) -> Inbox:
+    """Whoever reads the mailbox followed the link: the address is the inbox's from now on."""
+    inbox = inbox_for_verification(token)
+    with transaction.atomic():
+        inbox = Inbox.objects.select_for_update().select_related("organization").get(pk=inbox.pk)
+        if inbox.support_email_verified:
+            return inbox
+        if _verified_elsewhere(inbox.support_email, inbox).exists():
+            raise InvalidInput("support_email", "Another inbox has already verified this address.")
+        inbox.support_email_verified_at = timezone.now()
+        _save_guarding_the_address(inbox, update_fields=["support_email_verified_at"])
+        record_audit_event(
+            organization=inbox.organization,
+            actor=Actor.system(f"Verification link mailed to {inbox.support_email}"),
+            action=AuditEvent.Action.INBOX_ADDRESS_VERIFIED,
+            target=str(inbox),
+            changes={"support_email": inbox.support_email, "how": "link mailed to the address"},
+        )
+    return inbox
+
+
+def request_address_verification(*, inbox: Inbox, actor: Actor) -> None:
+    """Mail the verification link again (the first may be lost or expired)."""
+    with transaction.atomic():
+        require_manager(inbox.organization, actor)
+        inbox = Inbox.objects.select_for_update().get(pk=inbox.pk)
+        if not inbox.support_email or inbox.support_email_verified:
+            raise InvalidInput("support_email", "There is no address waiting for verification.")
+        events.publish(
+            events.InboxAddressClaimed(
+                actor=actor,
+                organization_id=inbox.organization_id,
+                inbox_id=inbox.pk,
+                address=inbox.support_email,
+            )
+        )
 
 
 def delete_inbox(*, inbox: Inbox, actor: Actor) -> None:

@@ -74,8 +74,9 @@ def add_message(
                 return claimed.message, False
 
         if actor.is_customer:
-            if actor.customer.pk != ticket.customer_id:
-                raise PermissionDenied("Only the ticket's customer may reply.")
+            is_participant = ticket.participants.filter(customer_id=actor.customer.pk).exists
+            if actor.customer.pk != ticket.customer_id and not is_participant():
+                raise PermissionDenied("Only the ticket's customer or its participants may reply.")
             if ticket.status in CUSTOMER_MAY_NOT_REPLY:
                 raise InvalidTransition("This ticket is closed; open a new ticket instead.")
 

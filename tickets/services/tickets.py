@@ -10,6 +10,7 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Membership, Organization
@@ -29,7 +30,7 @@ from tickets.selectors import memberships_with_open_tickets
 
 from . import idempotency
 from .attachments import UploadedFile, store_attachments, validate_attachments
-from .customers import CustomerData, NewCustomerRace, upsert_customer
+from .customers import PROVISIONAL_PREFIX, CustomerData, NewCustomerRace, is_provisional, upsert_customer
 from .history import new_event, record_event
 from .tags import resolve_tags
 from .validation import validate_body, validate_choice, validate_length, validate_metadata, validate_subject
@@ -106,7 +107,13 @@ def _check_daily_limit(inbox: Inbox, customer: Customer, *, customer_is_new: boo
     if inbox.daily_limit_per_customer is None:
         return
     start = _start_of_today()
-    today = Ticket.objects.filter(inbox=inbox, customer=customer, created_at__gte=start)
+    theirs = Q(customer=customer)
+    if customer.email:
+        # Requests typed with their address and waiting on a provisional record count too.
+        theirs |= Q(
+            reply_address__iexact=customer.email, customer__external_id__startswith=PROVISIONAL_PREFIX
+        )
+    today = Ticket.objects.filter(inbox=inbox, created_at__gte=start).filter(theirs)
     if (0 if customer_is_new else today.count()) >= inbox.daily_limit_per_customer:
         retry_after = int((start + timedelta(days=1) - timezone.now()).total_seconds())
         raise DailyLimitReached(
@@ -148,8 +155,12 @@ def create_ticket(
     auto_assign: bool | None = None,
     email_message_id: str = "",
     raw_email: str = "",
+    sender_unverified: bool = False,
 ) -> tuple[Ticket, bool]:
     """Open a ticket for a customer (found or created) with its first message.
+
+    ``sender_unverified``: the customer typed their address (support form, email) and has
+    not proven it yet (``confirm_sender`` records the proof).
 
     Returns ``(ticket, created)``; ``created`` is False when ``idempotency_key`` was seen
     before from the same credential with the same request, and the earlier ticket is
@@ -185,6 +196,7 @@ def create_ticket(
         "auto_assign": auto_assign,
         "email_message_id": email_message_id,
         "raw_email": raw_email,
+        "sender_unverified": sender_unverified,
     }
     if connection.in_atomic_block:
         # Inside a caller's transaction: a lost race for a new customer is handled by a
@@ -218,6 +230,7 @@ def _open_ticket(
     auto_assign: bool | None,
     email_message_id: str,
     raw_email: str,
+    sender_unverified: bool,
     customer_savepoint: bool,
 ) -> tuple[Ticket, bool]:
     """create_ticket's one transaction, on values already validated."""
@@ -261,7 +274,12 @@ def _open_ticket(
             # inserted by this transaction is invisible to every other one and has no tickets
             # yet, and an inbox without a limit counts nothing: no lock needed then.
             customer = Customer.objects.select_for_update().get(pk=customer.pk)
-        _check_daily_limit(inbox, customer, customer_is_new=customer_is_new)
+        # A provisional record (an existing customer's address typed by someone unproven)
+        # counts against that address's customer: a new record each time must not lift it.
+        limited = customer
+        if is_provisional(customer) and reply_address:
+            limited = Customer.objects.filter(organization=organization, email=reply_address.lower()).first()
+        _check_daily_limit(inbox, limited or customer, customer_is_new=customer_is_new or limited is None)
         _check_monthly_quota(organization)
 
         # Everything the INSERTs need is built before the inbox's next number is taken: from
@@ -279,6 +297,7 @@ def _open_ticket(
             channel=channel,
             customer=customer,
             reply_address=reply_address or customer.email,
+            sender_unverified=sender_unverified,
             metadata=metadata,
             created_at=now,
             updated_at=now,
@@ -589,3 +608,51 @@ def rotate_access_key(*, ticket: Ticket, actor: Actor) -> Ticket:
         ticket.save(update_fields=["access_key"])
         record_event(ticket, actor, TicketEvent.Action.ACCESS_KEY_ROTATED)
         return ticket
+
+
+def confirm_sender(*, ticket: Ticket, how: str) -> Ticket:
+    """The ticket's sender proved the address they typed (followed the emailed link, or
+    replied from it through their reply address): the ticket stops being "unverified
+    sender", and one filed on a provisional record joins the address's customer."""
+    if not ticket.sender_unverified:
+        return ticket
+    with transaction.atomic():
+        ticket = lock_ticket(ticket)
+        if not ticket.sender_unverified:
+            return ticket
+        provisional = ticket.customer
+        changes = {"sender_unverified": (True, False)}
+        if is_provisional(provisional):
+            address = (ticket.reply_address or "").strip().lower()
+            owner = Customer.objects.filter(organization_id=ticket.organization_id, email=address).first()
+            if owner is None:
+                # The customer the address belonged to is gone: the record becomes theirs.
+                provisional.email, provisional.external_id = address, ""
+                provisional.save(update_fields=["email", "external_id", "updated_at"])
+            else:
+                ticket.customer = owner
+                Message.objects.filter(ticket=ticket, author_customer=provisional).update(
+                    author_customer=owner
+                )
+                changes["customer"] = (provisional.public_id, owner.public_id)
+        ticket.sender_unverified = False
+        ticket.save(update_fields=["sender_unverified", "customer"])
+        if is_provisional(provisional) and not provisional.tickets.exists():
+            provisional.delete()
+        record_event(
+            ticket,
+            Actor.system(f"Sender ({how})"),
+            TicketEvent.Action.UPDATED,
+            field="sender_unverified",
+            before=True,
+            after=False,
+        )
+        events.publish(
+            events.TicketUpdated(
+                actor=Actor.system("Sender"),
+                organization_id=ticket.organization_id,
+                ticket_id=ticket.pk,
+                changes=changes,
+            )
+        )
+    return ticket

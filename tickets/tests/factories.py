@@ -2,6 +2,8 @@
 
 import itertools
 
+from django.utils import timezone
+
 from accounts.models import AgentToken, ApiKey, Membership, Organization, User
 from tickets import services
 from tickets.actors import Actor
@@ -17,8 +19,15 @@ def make_organization(name: str = "", slug: str = "", **fields) -> Organization:
     )
 
 
-def make_inbox(organization, name: str = "Support", prefix: str = "", **fields) -> Inbox:
+def make_inbox(
+    organization, name: str = "Support", prefix: str = "", *, address_verified: bool = True, **fields
+) -> Inbox:
+    """An inbox as an installation has it; a ``support_email`` given here is already
+    verified unless ``address_verified=False`` (tests of verification itself go through
+    the services)."""
     prefix = prefix or f"S{next(_sequence)}"
+    if fields.get("support_email") and address_verified:
+        fields.setdefault("support_email_verified_at", timezone.now())
     return Inbox.objects.create(organization=organization, name=name, prefix=prefix, **fields)
 
 

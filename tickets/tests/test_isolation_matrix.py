@@ -36,7 +36,8 @@ PUBLIC_ROUTES = {
     "api/docs/": "the interactive API docs",
     "t/new/": "the public support form",
     "t/portal/": "the customer's sign-in-by-email pages (a signed, expiring token is the credential)",
-    "anymail/": "provider webhooks, guarded by ANYMAIL WEBHOOK_SECRET (tests in test_mail_inbound.py)",
+    "anymail/": "provider webhooks, guarded by ANYMAIL WEBHOOK_SECRET (tests in test_mail_webhook_auth.py)",
+    "desk/verify-address/": "the link mailed to a new support address: its signed token is the credential",
     "admin/login/": "the staff sign-in page",
     "admin/logout/": "staff sign-out",
     "^media/": "uploaded files are served only with DEBUG on; attachments go through the portal",
@@ -84,6 +85,7 @@ PARAMETERS = [
     ("desk/attachments/", "public_id", "attachment_id"),
     ("desk/", "public_id", "ticket_id"),
     ("desk/", "notification_id", "notification_pk"),
+    ("desk/", "participant_id", "participant_pk"),
     ("desk/settings/members/", "pk", "membership_pk"),
     ("desk/settings/saved-replies/", "pk", "saved_reply_pk"),
     ("desk/settings/api-keys/", "prefix", "api_key_prefix"),
@@ -139,6 +141,9 @@ def victim(organization, inbox, agent, django_capture_on_commit_callbacks):
     saved_reply = SavedReply.objects.create(
         organization=organization, title="Victim reply", body="Victim private words"
     )
+    participant = services.add_participant(
+        ticket=ticket, email="victim.colleague@example.com", actor=Actor.agent(agent)
+    )
     api_key, _ = factories.make_api_key(organization, name="Victim key")
     # A webhook endpoint and a delivery (a ping, never sent: its drain waits for a commit
     # that the test's transaction never makes).
@@ -157,6 +162,7 @@ def victim(organization, inbox, agent, django_capture_on_commit_callbacks):
         "ticket_id": ticket.public_id,
         "ticket_pk": ticket.pk,
         "notification_pk": agent.notifications.first().pk,
+        "participant_pk": participant.pk,
         "membership_pk": agent.memberships.get(organization=organization).pk,
         "saved_reply_pk": saved_reply.pk,
         "api_key_prefix": api_key.prefix,

@@ -12,6 +12,7 @@ from email.utils import formatdate
 
 import pytest
 from django.core import mail
+from django.utils import timezone
 
 from tickets import services
 from tickets.actors import Actor
@@ -89,7 +90,7 @@ def make_email(
     return email
 
 
-def post_sendgrid(client, email, *, envelope_to=None, auth=True):
+def post_sendgrid(client, email, *, envelope_to=None, auth=True, extra=None):
     """SendGrid Inbound Parse with "POST the raw, full MIME message" enabled."""
     payload = {
         "email": email.as_string(),
@@ -101,6 +102,7 @@ def post_sendgrid(client, email, *, envelope_to=None, auth=True):
         "SPF": "pass",
         "dkim": "{@example.com : pass}",
         "spam_score": "0.1",
+        **(extra or {}),
     }
     return client.post("/anymail/sendgrid/inbound/", payload, **(basic_auth() if auth else {}))
 
@@ -295,7 +297,7 @@ def test_references_to_an_earlier_inbound_email_thread_the_reply(
 
 
 def test_webhooks_without_valid_credentials_are_refused_and_store_nothing(client, ticket):
-    assert post_sendgrid(client, make_email(), auth=False).status_code == 400
+    assert post_sendgrid(client, make_email(), auth=False).status_code == 401
     response = post_mailgun(
         client,
         sender="jane@example.com",
@@ -305,7 +307,7 @@ def test_webhooks_without_valid_credentials_are_refused_and_store_nothing(client
         headers={},
         signature=mailgun_signature(key="not-the-key"),
     )
-    assert response.status_code == 400
+    assert response.status_code == 401
     response = post_postmark(
         client,
         sender_email="jane@example.com",
@@ -316,7 +318,7 @@ def test_webhooks_without_valid_credentials_are_refused_and_store_nothing(client
         headers={},
         auth=False,
     )
-    assert response.status_code == 400
+    assert response.status_code == 401
     assert ticket.messages.count() == 1
 
 
@@ -415,15 +417,14 @@ def test_a_strangers_email_on_a_thread_becomes_an_internal_note_and_reaches_no_c
     assert mail.outbox == []
 
 
-def test_an_agent_answering_through_the_reply_address_replies_to_the_customer(
+def test_an_agent_answering_through_the_reply_address_issued_to_them_replies_to_the_customer(
     client, ticket, agent, django_capture_on_commit_callbacks
 ):
+    agents_address = addresses.reply_address(ticket, addresses.issued_to_agent(agent))
     with django_capture_on_commit_callbacks(execute=True):
         post_sendgrid(
             client,
-            make_email(
-                sender="Alice <agent@acme.test>", to=addresses.reply_address(ticket), text="Refund sent."
-            ),
+            make_email(sender="Alice <agent@acme.test>", to=agents_address, text="Refund sent."),
         )
 
     message = only_new_message(ticket)
@@ -567,11 +568,11 @@ def test_mail_from_our_own_address_is_ignored(client, inbox):
     assert Ticket.objects.count() == 0
 
 
-def test_the_deploy_check_warns_about_an_open_inbound_webhook(settings):
+def test_the_deploy_check_warns_when_inbound_mail_has_no_credentials_to_arrive_with(settings):
     from tickets.mail.checks import check_inbound_webhook_secret
 
     settings.ANYMAIL = {}
-    assert [warning.id for warning in check_inbound_webhook_secret()] == ["tickets.W001"]
+    assert [warning.id for warning in check_inbound_webhook_secret()] == ["tickets.W002"]
     settings.ANYMAIL = {"WEBHOOK_SECRET": [WEBHOOK_AUTH]}
     assert check_inbound_webhook_secret() == []
 
@@ -580,6 +581,7 @@ def test_the_same_email_sent_to_two_organizations_reaches_both(
     client, inbox, organization, other_organization, django_capture_on_commit_callbacks
 ):
     inbox.support_email = "help@acme.test"
+    inbox.support_email_verified_at = timezone.now()  # verified, as in test_mail_addresses.py
     inbox.save()
     factories.make_inbox(other_organization, name="Globex", prefix="GLX", support_email="help@globex.test")
     email = make_email(to="help@acme.test", subject="Both of you", text="Hello", message_id="<both@x.test>")
@@ -622,7 +624,7 @@ def test_an_answer_from_the_support_mailbox_through_the_reply_address_reaches_th
 ):
     answer = make_email(
         sender="Acme Support <support@acme.test>",
-        to=addresses.reply_address(ticket),
+        to=addresses.reply_address(ticket, addresses.ISSUED_TO_SUPPORT),
         subject="Re: [INV-1] Refund please",
         text="We refunded you.\n\nOn Monday Jane wrote:\n> Refund please",
     )

@@ -7,6 +7,7 @@ import pytest
 from anymail.exceptions import AnymailNotSupportedWarning
 from django.core import mail
 from django.core.exceptions import ImproperlyConfigured
+from django.utils import timezone
 
 from tickets import notifications, services
 from tickets.actors import Actor
@@ -68,7 +69,7 @@ def test_new_ticket_mails_the_support_address_with_the_customers_content_and_met
     email = the_one_sent_to("support@acme.test")
     assert email.subject == "[INV-1] Refund please"
     assert email.from_email == "Jane Doe via Acme <helpdesk@acme.test>"
-    assert email.reply_to == [addresses.reply_address(ticket)]
+    assert email.reply_to == [addresses.reply_address(ticket, addresses.ISSUED_TO_SUPPORT)]
     assert email.reply_to[0].startswith(f"reply+{ticket.public_id.lower()}-")
     assert email.reply_to[0].endswith(f"@{INBOUND_DOMAIN}")
     delivery = Delivery.objects.get(ticket=ticket, kind=Delivery.Kind.NEW_TICKET)
@@ -112,6 +113,7 @@ def test_an_inbox_support_email_overrides_the_default_support_address(
     api, inbox, django_capture_on_commit_callbacks
 ):
     inbox.support_email = "billing@acme.test"
+    inbox.support_email_verified_at = timezone.now()  # verified, as in test_mail_addresses.py
     inbox.save()
 
     create_through_api(api, django_capture_on_commit_callbacks)
@@ -191,7 +193,7 @@ def test_a_customer_reply_goes_to_the_assignee(inbox, agent, owner, django_captu
 
     email = the_one_sent_to("agent@acme.test")
     assert email.subject == "Re: [INV-1] Refund please"
-    assert email.reply_to == [addresses.reply_address(ticket)]
+    assert email.reply_to == [addresses.reply_address(ticket, addresses.issued_to_agent(agent))]
     assert email.extra_headers["Auto-Submitted"] == "auto-generated"
     assert "Any news?" in email.body and "Any news?" in html_of(email)
     assert len(mail.outbox) == 1

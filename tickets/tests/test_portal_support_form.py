@@ -49,7 +49,7 @@ def test_an_unknown_inbox_has_no_form(client, db):
     assert client.get("/t/new/01HZZZZZZZZZZZZZZZZZZZZZZZ/").status_code == 404
 
 
-def test_a_request_creates_a_web_ticket_and_shows_its_private_link(
+def test_a_request_creates_a_web_ticket_and_the_page_shows_its_reference_but_never_its_private_link(
     client, inbox, form_url, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
@@ -79,7 +79,9 @@ def test_a_request_creates_a_web_ticket_and_shows_its_private_link(
     html = sent.content.decode()
     assert sent.status_code == 200
     assert ticket.reference in html
-    assert f"http://testserver{ticket.private_path}" in html
+    # Anyone can type any address: the link goes only to that address, by email.
+    assert ticket.access_key not in html
+    assert "jane@example.com" in html
     assert sent["Referrer-Policy"] == "no-referrer"
     assert "no-store" in sent["Cache-Control"]
 
@@ -153,7 +155,9 @@ def test_the_form_never_renames_an_existing_customer(client, inbox, form_url):
     _post(client, form_url, name="Mallory")
     existing.refresh_from_db()
     assert existing.name == "Jane Real"
-    assert Ticket.objects.filter(customer=existing).count() == 2
+    # Nor files the request on her record before the address is proven.
+    assert Ticket.objects.filter(customer=existing).count() == 1
+    assert Ticket.objects.get(sender_unverified=True).reply_address == "jane@example.com"
 
 
 def test_the_form_is_protected_by_csrf(form_url):
