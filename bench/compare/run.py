@@ -191,12 +191,21 @@ def stop(process: subprocess.Popen | None) -> None:
     """SIGTERM the process we started, by its PID; SIGKILL it if it lingers."""
     if process is None or process.poll() is not None:
         return
+    children = worker_pids(process.pid)
     process.send_signal(signal.SIGTERM)
     try:
         process.wait(timeout=30)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+    # A gunicorn worker still inside a long request (their API list) can outlive its
+    # master: end those too, by the PIDs they had, if they are still gunicorn.
+    for pid in children:
+        try:
+            if b"gunicorn" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                os.kill(pid, signal.SIGKILL)
+        except OSError:  # gone already
+            continue
 
 
 def peak_rss(server: subprocess.Popen) -> list[float]:
