@@ -526,7 +526,7 @@ def main() -> None:  # noqa: C901, PLR0915 - one run, told in order
             timeout=args.api_timeout,
             max_seconds=args.api_timeout * args.api_requests + 5,
         )
-        api_note = f"theirs: {args.api_requests} requests, {args.api_timeout:.0f} s timeout"
+        api_note = f"theirs: {args.api_requests} request(s), {args.api_timeout:.0f} s timeout"
         if failed(theirs_api):
             api_note += f"; {describe_failure(theirs_api)}"
             if not theirs_api["ok"]:

@@ -40,6 +40,15 @@ def test_case_sql_maps_each_value_and_refuses_one_that_is_not_plain():
         mapping.case_sql("t.status", {"open'; DROP TABLE x; --": 1})
 
 
+def test_the_script_finds_what_it_reuses_from_the_bench():
+    # run.py borrows bench/run.py's loader, driver and helpers: a rename there breaks the
+    # comparison, and this says so in the normal suite rather than on the next rerun.
+    from bench.compare import run
+
+    assert callable(run.main)
+    assert run.OURS_DB != run.THEIRS_DB
+
+
 def test_ratio_says_how_many_times_faster_ours_is_or_that_theirs_timed_out():
     assert mapping.ratio(10.0, 80.0) == "8.0x"
     assert mapping.ratio(40.0, 20.0) == "0.50x"
