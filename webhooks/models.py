@@ -101,6 +101,9 @@ class WebhookEndpoint(models.Model):
     disabled_at = models.DateTimeField(null=True, blank=True)
     # One worker at a time sends an endpoint's deliveries (in order); it holds this lease.
     lease_until = models.DateTimeField(null=True, blank=True, editable=False)
+    # When a drain was queued to send new deliveries, until it starts: more deliveries
+    # recorded meanwhile need no drain of their own.
+    drain_queued_at = models.DateTimeField(null=True, blank=True, editable=False)
     # When a drain is queued for the earliest retry (one at a time, not one per drain).
     retry_drain_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)

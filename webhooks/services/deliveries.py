@@ -91,12 +91,35 @@ def enqueue_drains(endpoint_ids, *, run_after=None) -> None:
         return
     if run_after is not None and not deliver_endpoint.get_backend().supports_defer:
         return  # Nothing can wait here: `manage.py deliver_webhooks` picks retries up.
+    if run_after is None:
+        endpoint_ids = _claim_drains(endpoint_ids)
     from django_tasks_db import DatabaseBackend
 
     if isinstance(deliver_endpoint.get_backend(), DatabaseBackend):
         _enqueue_drains(endpoint_ids, run_after)
     else:
         transaction.on_commit(lambda: _enqueue_drains(endpoint_ids, run_after))
+
+
+# A drain queued this long ago that has not started is taken as lost: queue another.
+QUEUED_DRAIN_LOST_AFTER = timedelta(minutes=10)
+
+
+def _claim_drains(endpoint_ids: list[int]) -> list[int]:
+    """The endpoints that have no drain queued yet, now marked as having one.
+
+    A busy organization records events faster than a worker starts drains: one queued
+    drain per endpoint sends them all, instead of a task per event that finds nothing.
+    """
+    now = timezone.now()
+    unclaimed = Q(drain_queued_at__isnull=True) | Q(drain_queued_at__lt=now - QUEUED_DRAIN_LOST_AFTER)
+    # One conditional UPDATE each (an organization has at most a few endpoints): of two
+    # workers recording at once, exactly one queues the drain.
+    return [
+        endpoint_id
+        for endpoint_id in endpoint_ids
+        if WebhookEndpoint.objects.filter(unclaimed, pk=endpoint_id).update(drain_queued_at=now)
+    ]
 
 
 def due_endpoint_ids() -> list[int]:
@@ -139,6 +162,9 @@ def _release_lease(endpoint_id: int) -> None:
 def drain(endpoint_id: int) -> int:
     """Send what is due for one endpoint, in order, until nothing more can go now."""
     delivered = failed = 0
+    # From here on, deliveries recorded need a drain of their own (this one may have read
+    # past them): the next recording queues one.
+    WebhookEndpoint.objects.filter(pk=endpoint_id, drain_queued_at__isnull=False).update(drain_queued_at=None)
     while _take_lease(endpoint_id):
         newest_seen = 0
         # Tickets (ordering keys) whose next delivery must wait: for its retry, or because

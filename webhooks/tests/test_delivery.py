@@ -421,3 +421,20 @@ def test_one_drain_is_queued_for_the_earliest_retry_however_many_drains_ran(
     waiting = DBTaskResult.objects.filter(task_path="webhooks.services.deliveries.deliver_endpoint")
     retry_at = WebhookDelivery.objects.get(status="pending").next_attempt_at
     assert [task.run_after for task in waiting] == [retry_at]
+
+
+def test_events_recorded_before_a_queued_drain_starts_need_no_drain_of_their_own(
+    api_key, organization, receiver, make_endpoint, settings
+):
+    from django_tasks_db.models import DBTaskResult
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+    make_endpoint(api_key, receiver.url)
+    for first in range(4):
+        services.enqueue_drains([_record_for(organization, 1, first=first)])
+    drains = DBTaskResult.objects.filter(task_path="webhooks.services.deliveries.deliver_endpoint")
+    assert drains.count() == 1
+    services.drain(WebhookEndpoint.objects.get().pk)  # what the queued drain does
+    assert len(receiver.received) == 4
+    services.enqueue_drains([_record_for(organization, 1, first=9)])  # after it started: a new one
+    assert drains.count() == 2
