@@ -10,7 +10,6 @@ the endpoint at once; an endpoint that has failed without a single success for
 ``WEBHOOK_DISABLE_AFTER_DAYS`` is disabled too, and the organization's owners are told.
 """
 
-import json
 import logging
 import random
 from dataclasses import dataclass
@@ -255,7 +254,7 @@ def _send_page(endpoint_id: int, blocked: set[str]) -> PageResult:
 
 
 def request_for(endpoint: WebhookEndpoint, delivery: WebhookDelivery, now) -> tuple[bytes, dict]:
-    body = json.dumps(delivery.event.payload, separators=(",", ":"), ensure_ascii=False)
+    body = delivery.event.body
     timestamp = int(now.timestamp())
     headers = {
         "Content-Type": "application/json",
