@@ -281,12 +281,3 @@ class Sender:
         finally:
             if not keep:
                 self.close()
-
-
-def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float) -> Answer:
-    """One POST on its own connection; the answer, or why there was none. Never raises."""
-    sender = Sender(url, timeout=timeout)
-    try:
-        return sender.post(body, headers)
-    finally:
-        sender.close()
