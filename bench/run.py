@@ -14,6 +14,8 @@
    beside it for comparison. It drives load from a separate process (bench/load.py),
    reports how fast the worker delivers the mails and how far behind it falls, then reads
    the peak RSS of every process.
+4. adds the webhook rows (bench/webhooks.py): a create with 5 endpoints listening, one
+   worker delivering to a local receiver, and a receiver that is down.
 """
 
 import argparse
@@ -35,7 +37,8 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.load import percentile  # noqa: E402 - importable once ROOT is on the path
+from bench import webhooks  # noqa: E402 - importable once ROOT is on the path
+from bench.load import percentile  # noqa: E402
 
 BIG_TABLES = {"tickets_ticket", "tickets_message", "tickets_customer", "tickets_ticket_tags"}
 COUNT_CAP = 10_000
@@ -58,6 +61,11 @@ PRODUCTION_ENV = {
     # figures measure the work, not 429s.
     "API_THROTTLE_RATE": "100000000/min",
     "HELPDESK_BENCH_FLOOR": "1",
+    # The webhook rows send to a receiver on 127.0.0.1 over plain http, and retry after
+    # 2 s rather than 30 s so that the receiver-down row ends within the run.
+    "WEBHOOK_ALLOW_PRIVATE_ADDRESSES": "1",
+    "WEBHOOK_REQUIRE_HTTPS": "0",
+    "WEBHOOK_RETRY_BASE_SECONDS": "2",
     "DJANGO_SETTINGS_MODULE": "helpdesk.settings",
     "LOG_LEVEL": "WARNING",
 }
@@ -98,6 +106,12 @@ def parse_args():
         type=float,
         default=600,
         help="seconds the worker gets to send the rest after the load",
+    )
+    parser.add_argument(
+        "--webhook-creates", type=int, default=200, help="creates with 5 webhook endpoints (default 200)"
+    )
+    parser.add_argument(
+        "--webhook-down-creates", type=int, default=20, help="creates while the webhook receiver is down"
     )
     parser.add_argument("--json", type=Path, help="also write the results here as JSON")
     return parser.parse_args()
@@ -879,8 +893,23 @@ def main() -> None:
                     result.update(p50_ms=float("inf"), p99_ms=float("inf"))
             rows.append({"name": name, **result, "queries": plan["queries"], "notes": notes})
 
-        rss = {pid: peak_rss_mb(pid) for pid in worker_pids(mail_server.pid)}
+        # The webhook rows run workers of their own: the Procfile's worker leaves the queue to them.
         worker_rss = peak_rss_mb(worker.pid)
+        stop(worker)
+        step(f"webhooks: creates with {webhooks.ENDPOINTS} endpoints, one worker, a receiver down")
+        webhook_rows, webhook_checks = webhooks.measure(
+            port=port,
+            creds=creds,
+            args=args,
+            env=env,
+            drive=drive,
+            create_spec=create_spec,
+            api_headers=api_headers,
+            run_tag=run_tag,
+        )
+        rows.extend(webhook_rows)
+
+        rss = {pid: peak_rss_mb(pid) for pid in worker_pids(mail_server.pid)}
     finally:
         for process in reversed(processes):
             stop(process)
@@ -949,6 +978,7 @@ def main() -> None:
             f"{peak:.0f} MB (workers: " + ", ".join(f"{value:.0f}" for value in sorted(rss.values())) + ")",
         ),
     ]
+    checks.extend(webhook_checks)
     when = "when the data was loaded; reused by this run" if facts.get("reused") else "this run"
     extra = [
         f"load: {facts.get('load_seconds', '?')} s COPY + indexes, {facts.get('analyze_seconds', '?')} s"

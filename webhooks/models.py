@@ -7,6 +7,8 @@ on its way to one endpoint, and each try of it leaves a ``WebhookAttempt`` (the 
 log).
 """
 
+import json
+
 from django.db import models
 from django.utils import timezone
 
@@ -62,7 +64,9 @@ class Event(models.Model):
     # Deliveries with the same key go out in event order (one ticket, one customer).
     ordering_key = models.CharField(max_length=60)
     occurred_at = models.DateTimeField(help_text="When the change was made.")
-    payload = models.JSONField(help_text="The body every endpoint receives, and the feed shows.")
+    # The JSON text itself, not a JSONField: PostgreSQL's jsonb would reorder the keys.
+    # It is the exact body every endpoint receives and signs over, written once.
+    body = models.TextField(help_text="The JSON every endpoint receives, and the feed shows.")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -74,6 +78,10 @@ class Event(models.Model):
 
     def __str__(self):
         return f"{self.type} {self.public_id}"
+
+    @property
+    def payload(self) -> dict:
+        return json.loads(self.body)
 
 
 class WebhookEndpoint(models.Model):
@@ -101,6 +109,11 @@ class WebhookEndpoint(models.Model):
     disabled_at = models.DateTimeField(null=True, blank=True)
     # One worker at a time sends an endpoint's deliveries (in order); it holds this lease.
     lease_until = models.DateTimeField(null=True, blank=True, editable=False)
+    # When a drain was queued to send new deliveries, until it starts: more deliveries
+    # recorded meanwhile need no drain of their own.
+    drain_queued_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # When a drain is queued for the earliest retry (one at a time, not one per drain).
+    retry_drain_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now)
 

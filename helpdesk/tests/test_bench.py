@@ -34,6 +34,9 @@ ROWS = [
     "API search q=warranty (common word)",
     "API search q=zyxwvu (found nowhere)",
     "private page, 200 messages",
+    "create-ticket, 5 webhook endpoints",
+    "webhooks: 1 worker delivering",
+    "webhooks: receiver down, then back",
 ]
 
 
@@ -54,6 +57,7 @@ def test_a_quick_bench_measures_every_row_and_prints_the_targets(bench_database,
             "bench/run.py",
             *("--tickets", "400", "--database", bench_database),
             *("--creates", "40", "--reads", "3", "--workers", "2", "--json", str(results)),
+            *("--webhook-creates", "20", "--webhook-down-creates", "4"),
         ],
         cwd=BASE_DIR,
         capture_output=True,
@@ -87,3 +91,5 @@ def test_a_quick_bench_measures_every_row_and_prints_the_targets(bench_database,
     assert checks["no whole-table scan or count"]
     assert 0 < max(measured["rss_mb"].values()) < 150
     assert 0 < measured["worker_rss_mb"] < 150
+    assert checks["create with 5 endpoints: <= 1 more statement, no HTTP"]
+    assert checks["backlog delivered once the receiver is back"]

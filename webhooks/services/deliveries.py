@@ -10,7 +10,6 @@ the endpoint at once; an endpoint that has failed without a single success for
 ``WEBHOOK_DISABLE_AFTER_DAYS`` is disabled too, and the organization's owners are told.
 """
 
-import json
 import logging
 import random
 from dataclasses import dataclass
@@ -91,12 +90,35 @@ def enqueue_drains(endpoint_ids, *, run_after=None) -> None:
         return
     if run_after is not None and not deliver_endpoint.get_backend().supports_defer:
         return  # Nothing can wait here: `manage.py deliver_webhooks` picks retries up.
+    if run_after is None:
+        endpoint_ids = _claim_drains(endpoint_ids)
     from django_tasks_db import DatabaseBackend
 
     if isinstance(deliver_endpoint.get_backend(), DatabaseBackend):
         _enqueue_drains(endpoint_ids, run_after)
     else:
         transaction.on_commit(lambda: _enqueue_drains(endpoint_ids, run_after))
+
+
+# A drain queued this long ago that has not started is taken as lost: queue another.
+QUEUED_DRAIN_LOST_AFTER = timedelta(minutes=10)
+
+
+def _claim_drains(endpoint_ids: list[int]) -> list[int]:
+    """The endpoints that have no drain queued yet, now marked as having one.
+
+    A busy organization records events faster than a worker starts drains: one queued
+    drain per endpoint sends them all, instead of a task per event that finds nothing.
+    """
+    now = timezone.now()
+    unclaimed = Q(drain_queued_at__isnull=True) | Q(drain_queued_at__lt=now - QUEUED_DRAIN_LOST_AFTER)
+    # One conditional UPDATE each (an organization has at most a few endpoints): of two
+    # workers recording at once, exactly one queues the drain.
+    return [
+        endpoint_id
+        for endpoint_id in endpoint_ids
+        if WebhookEndpoint.objects.filter(unclaimed, pk=endpoint_id).update(drain_queued_at=now)
+    ]
 
 
 def due_endpoint_ids() -> list[int]:
@@ -139,6 +161,9 @@ def _release_lease(endpoint_id: int) -> None:
 def drain(endpoint_id: int) -> int:
     """Send what is due for one endpoint, in order, until nothing more can go now."""
     delivered = failed = 0
+    # From here on, deliveries recorded need a drain of their own (this one may have read
+    # past them): the next recording queues one.
+    WebhookEndpoint.objects.filter(pk=endpoint_id, drain_queued_at__isnull=False).update(drain_queued_at=None)
     while _take_lease(endpoint_id):
         newest_seen = 0
         # Tickets (ordering keys) whose next delivery must wait: for its retry, or because
@@ -167,8 +192,7 @@ def drain(endpoint_id: int) -> int:
         )
         if not arrived.exists():
             break
-    if failed:
-        _schedule_retries(endpoint_id)
+    _schedule_retries(endpoint_id)
     return delivered
 
 
@@ -197,23 +221,29 @@ def _send_page(endpoint_id: int, blocked: set[str]) -> PageResult:
     if blocked:
         pending = pending.exclude(event__ordering_key__in=blocked)
     page = list(pending[:BATCH_SIZE])
+    outcomes = Outcomes(endpoint)
+    sender = transport.Sender(endpoint.url, timeout=settings.WEBHOOK_TIMEOUT_SECONDS)
     attempted = delivered = failures_in_a_row = 0
-    for delivery in page:
-        key = delivery.event.ordering_key
-        if key in blocked:
-            continue
-        if delivery.next_attempt_at and delivery.next_attempt_at > timezone.now():
-            blocked.add(key)  # Waiting for its retry: later ones of this ticket wait too.
-            continue
-        attempted += 1
-        if attempt(endpoint, delivery):
-            delivered += 1
-            failures_in_a_row = 0
-        else:
-            blocked.add(key)
-            failures_in_a_row += 1
-        if not endpoint.active or failures_in_a_row >= FAILURES_BEFORE_PAUSE:
-            break
+    try:
+        for delivery in page:
+            key = delivery.event.ordering_key
+            if key in blocked:
+                continue
+            if delivery.next_attempt_at and delivery.next_attempt_at > timezone.now():
+                blocked.add(key)  # Waiting for its retry: later ones of this ticket wait too.
+                continue
+            attempted += 1
+            if attempt(endpoint, delivery, outcomes, sender):
+                delivered += 1
+                failures_in_a_row = 0
+            else:
+                blocked.add(key)
+                failures_in_a_row += 1
+            if not endpoint.active or failures_in_a_row >= FAILURES_BEFORE_PAUSE:
+                break
+    finally:
+        sender.close()
+        outcomes.write()
     return PageResult(
         examined=len(page),
         attempted=attempted,
@@ -224,7 +254,7 @@ def _send_page(endpoint_id: int, blocked: set[str]) -> PageResult:
 
 
 def request_for(endpoint: WebhookEndpoint, delivery: WebhookDelivery, now) -> tuple[bytes, dict]:
-    body = json.dumps(delivery.event.payload, separators=(",", ":"), ensure_ascii=False)
+    body = delivery.event.body
     timestamp = int(now.timestamp())
     headers = {
         "Content-Type": "application/json",
@@ -238,87 +268,165 @@ def request_for(endpoint: WebhookEndpoint, delivery: WebhookDelivery, now) -> tu
     return body.encode(), headers
 
 
-def attempt(endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> bool:
-    """Try one delivery now and record the outcome; True when it was delivered."""
+def attempt(endpoint: WebhookEndpoint, delivery: WebhookDelivery, outcomes: "Outcomes", sender) -> bool:
+    """Try one delivery now and note the outcome; True when it was delivered."""
     started_at = timezone.now()
     body, headers = request_for(endpoint, delivery, started_at)
-    answer = transport.post(endpoint.url, body, headers, timeout=settings.WEBHOOK_TIMEOUT_SECONDS)
-    _record_outcome(endpoint, delivery, answer, started_at)
+    answer = sender.post(body, headers)
+    outcomes.add(delivery, answer, started_at)
     return answer.ok
 
 
-def _record_outcome(endpoint, delivery, answer: transport.Answer, started_at) -> None:
-    now = timezone.now()
-    delivery.attempts += 1
-    delivery.first_attempt_at = delivery.first_attempt_at or started_at
-    delivery.last_attempt_at = started_at
-    with transaction.atomic():
-        WebhookAttempt.objects.create(
-            delivery=delivery,
-            number=delivery.attempts,
-            started_at=started_at,
-            duration_ms=answer.duration_ms,
-            status_code=answer.status_code,
-            response_body=answer.body,
-            error=answer.error[:300],
+class Outcomes:
+    """What a drain's tries did, written together, every ``WRITE_EVERY`` tries and at the
+    end of each page: a commit costs more than a POST to a nearby receiver, so one per try
+    would cap a worker's rate. A worker that dies before writing sends those deliveries
+    again (at least once: receivers drop a repeated webhook-id). A disabled endpoint is
+    written at once."""
+
+    WRITE_EVERY = 50
+
+    def __init__(self, endpoint: WebhookEndpoint):
+        self.endpoint = endpoint
+        self.attempts: list[WebhookAttempt] = []
+        self.deliveries: list[WebhookDelivery] = []
+        self.failing_since_changed = False
+        self.disable_reason = ""
+
+    def add(self, delivery: WebhookDelivery, answer: transport.Answer, started_at) -> None:
+        now = timezone.now()
+        endpoint = self.endpoint
+        delivery.attempts += 1
+        delivery.first_attempt_at = delivery.first_attempt_at or started_at
+        delivery.last_attempt_at = started_at
+        self.attempts.append(
+            WebhookAttempt(
+                delivery=delivery,
+                number=delivery.attempts,
+                started_at=started_at,
+                duration_ms=answer.duration_ms,
+                status_code=answer.status_code,
+                response_body=answer.body,
+                error=answer.error[:300],
+            )
         )
+        self.deliveries.append(delivery)
         if answer.ok:
             delivery.status = WebhookDelivery.Status.DELIVERED
             delivery.delivered_at = now
             delivery.next_attempt_at = None
             if endpoint.failing_since is not None:
                 endpoint.failing_since = None
-                WebhookEndpoint.objects.filter(pk=endpoint.pk).update(failing_since=None)
+                self.failing_since_changed = True
         elif answer.status_code == 410:
             delivery.status = WebhookDelivery.Status.FAILED
             delivery.next_attempt_at = None
-            disable_endpoint(endpoint, WebhookEndpoint.DisabledReason.GONE)
+            self._disable(WebhookEndpoint.DisabledReason.GONE)
         else:
-            _after_failure(endpoint, delivery, now)
-        delivery.save(
-            update_fields=[
-                "status",
-                "attempts",
-                "next_attempt_at",
-                "first_attempt_at",
-                "last_attempt_at",
-                "delivered_at",
-            ]
-        )
+            self._after_failure(delivery, now)
+        if self.disable_reason or len(self.attempts) >= self.WRITE_EVERY:
+            self.write()
+
+    def _disable(self, reason: str) -> None:
+        self.disable_reason = reason
+        self.endpoint.active = False  # The drain stops at once; write() records it.
+
+    def _after_failure(self, delivery: WebhookDelivery, now) -> None:
+        endpoint = self.endpoint
+        if endpoint.failing_since is None:
+            endpoint.failing_since = now
+            self.failing_since_changed = True
+        if now - endpoint.failing_since >= timedelta(days=settings.WEBHOOK_DISABLE_AFTER_DAYS):
+            delivery.status = WebhookDelivery.Status.FAILED
+            delivery.next_attempt_at = None
+            self._disable(WebhookEndpoint.DisabledReason.FAILING)
+            return
+        pause = backoff(delivery.attempts)
+        window = timedelta(hours=settings.WEBHOOK_RETRY_WINDOW_HOURS)
+        if now + pause > delivery.first_attempt_at + window:
+            delivery.status = WebhookDelivery.Status.FAILED  # Given up: about three days of tries.
+            delivery.next_attempt_at = None
+        else:
+            delivery.next_attempt_at = now + pause
+
+    def write(self) -> None:
+        if not self.attempts and not self.failing_since_changed and not self.disable_reason:
+            return
+        endpoint = self.endpoint
+        with transaction.atomic():
+            WebhookAttempt.objects.bulk_create(self.attempts)
+            _save_progress(self.deliveries)
+            if self.failing_since_changed:
+                rows = WebhookEndpoint.objects.filter(pk=endpoint.pk)
+                if endpoint.failing_since is None:
+                    rows.update(failing_since=None)
+                else:
+                    # The first failure of a streak starts it; a later one never moves it.
+                    rows.filter(failing_since__isnull=True).update(failing_since=endpoint.failing_since)
+            if self.disable_reason:
+                disable_endpoint(endpoint, self.disable_reason)
+        self.attempts, self.deliveries = [], []
+        self.failing_since_changed, self.disable_reason = False, ""
 
 
-def _after_failure(endpoint, delivery, now) -> None:
-    if endpoint.failing_since is None:
-        endpoint.failing_since = now
-        WebhookEndpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=True).update(failing_since=now)
-    if now - endpoint.failing_since >= timedelta(days=settings.WEBHOOK_DISABLE_AFTER_DAYS):
-        delivery.status = WebhookDelivery.Status.FAILED
-        delivery.next_attempt_at = None
-        disable_endpoint(endpoint, WebhookEndpoint.DisabledReason.FAILING)
+PROGRESS_FIELDS = (
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "first_attempt_at",
+    "last_attempt_at",
+    "delivered_at",
+)
+
+
+def _save_progress(deliveries: list[WebhookDelivery]) -> None:
+    """One UPDATE per delivery, sent together (executemany: one round trip with psycopg's
+    pipeline). ``bulk_update`` would build a CASE per row and field in Python, which costs
+    a busy worker more than the POSTs themselves."""
+    if not deliveries:
         return
-    pause = backoff(delivery.attempts)
-    window = timedelta(hours=settings.WEBHOOK_RETRY_WINDOW_HOURS)
-    if now + pause > delivery.first_attempt_at + window:
-        delivery.status = WebhookDelivery.Status.FAILED  # Given up: about three days of tries.
-        delivery.next_attempt_at = None
-    else:
-        delivery.next_attempt_at = now + pause
+    connection = transaction.get_connection()
+    quote = connection.ops.quote_name
+    columns = [WebhookDelivery._meta.get_field(name) for name in PROGRESS_FIELDS]
+    assignments = ", ".join(f"{quote(field.column)} = %s" for field in columns)
+    # Names from the model, values as parameters.
+    sql = f"UPDATE {quote(WebhookDelivery._meta.db_table)} SET {assignments} WHERE {quote('id')} = %s"  # noqa: S608
+    rows = [
+        [field.get_db_prep_save(getattr(delivery, field.attname), connection) for field in columns]
+        + [delivery.pk]
+        for delivery in deliveries
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
 
 
 def _schedule_retries(endpoint_id: int) -> None:
-    """Where a worker can wait: a drain when the earliest retry of this endpoint is due."""
+    """Where a worker can wait: a drain when the earliest retry of this endpoint is due.
+
+    Only one such drain is queued at a time (``retry_drain_at``); an earlier retry moves
+    it forward. Every drain asks, not only one that failed: a drain that delivered the
+    receiver's first answers after an outage leaves the later retries waiting too.
+    """
+    now = timezone.now()
     earliest = (
         WebhookDelivery.objects.filter(
             endpoint_id=endpoint_id,
             endpoint__active=True,
             status=WebhookDelivery.Status.PENDING,
-            next_attempt_at__gt=timezone.now(),
+            next_attempt_at__gt=now,
         )
         .order_by("next_attempt_at")
         .values_list("next_attempt_at", flat=True)
         .first()
     )
-    if earliest is not None:
+    if earliest is None:
+        return
+    claimed = (
+        WebhookEndpoint.objects.filter(pk=endpoint_id)
+        .filter(Q(retry_drain_at__isnull=True) | Q(retry_drain_at__lte=now) | Q(retry_drain_at__gt=earliest))
+        .update(retry_drain_at=earliest)
+    )
+    if claimed:
         enqueue_drains([endpoint_id], run_after=earliest)
 
 

@@ -17,7 +17,7 @@ from tickets.exceptions import InvalidInput
 from ..models import EVERY_EVENT, PING, Event, EventType, WebhookDelivery, WebhookEndpoint
 from . import signing, transport
 from .deliveries import enqueue_drains
-from .recording import NewEvent, actor_representation, payload_for
+from .recording import NewEvent, actor_representation, body_for
 
 SECRET_OVERLAP = timedelta(hours=24)
 DESCRIPTION_MAX_LENGTH = 200
@@ -165,7 +165,7 @@ def send_test(*, endpoint: WebhookEndpoint, actor: Actor) -> WebhookDelivery:
             ordering_key=new_event.ordering_key,
             occurred_at=now,
         )
-        event.payload = payload_for(event, new_event)
+        event.body = body_for(event, new_event)
         event.save()
         delivery = WebhookDelivery.objects.create(endpoint=endpoint, event=event, next_attempt_at=now)
         enqueue_drains([endpoint.pk])

@@ -1,5 +1,6 @@
 """Recording events: the feed's rows, and one delivery per endpoint that wants each."""
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -40,14 +41,16 @@ def timestamp_text(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-def payload_for(event: Event, new_event: NewEvent) -> dict:
-    return {
+def body_for(event: Event, new_event: NewEvent) -> str:
+    """The event's JSON, compact, keys in the documented order."""
+    payload = {
         "type": new_event.type,
         "id": event.public_id,
         "timestamp": timestamp_text(new_event.occurred_at),
         "actor": new_event.actor,
         "data": new_event.data,
     }
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
 
 
 def _lock_stream(organization_id: int) -> None:
@@ -89,7 +92,7 @@ def _record_for_organization(organization_id: int, new_events: list[NewEvent]) -
             ordering_key=new_event.ordering_key,
             occurred_at=new_event.occurred_at,
         )
-        event.payload = payload_for(event, new_event)
+        event.body = body_for(event, new_event)
         rows.append(event)
     Event.objects.bulk_create(rows)
     endpoints = list(WebhookEndpoint.objects.filter(organization_id=organization_id, active=True))

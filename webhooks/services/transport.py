@@ -203,38 +203,81 @@ def _read_excerpt(response, connection, deadline: float) -> str:
             break
         chunks.append(chunk)
         size += len(chunk)
+    if response.length == 0:
+        response.read()  # Nothing left: marks the answer read, so the connection can be reused.
     return b"".join(chunks).decode("utf-8", errors="replace")[:RESPONSE_EXCERPT_CHARACTERS]
 
 
-def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float) -> Answer:
-    """POST ``body`` to ``url``; the answer, or why there was none. Never raises."""
-    started = time.monotonic()
-    deadline = started + timeout
+# A kept-alive connection the receiver closed while idle fails the next request before any
+# answer: that request is sent again once on a new connection (it never arrived).
+STALE_CONNECTION_ERRORS = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 
-    def finished(**fields) -> Answer:
-        return Answer(duration_ms=round((time.monotonic() - started) * 1000), **fields)
 
-    parts = urlsplit(url)
-    try:
-        addresses = resolve(url)
-    except UnsafeDestination as error:
-        return finished(error=f"Not sent: {error}.")
-    except (OSError, UnicodeError):
-        return finished(error=f"Not sent: {parts.hostname} does not resolve.")
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    connection = _connection(parts, addresses, timeout)
-    try:
-        connection.request("POST", path, body=body, headers=headers)
-        response = connection.getresponse()
-        excerpt = _read_excerpt(response, connection, deadline)
-        return finished(status_code=response.status, body=excerpt)
-    except TimeoutError:
-        return finished(error=f"No answer within {timeout:g} s.")
-    except ssl.SSLError as error:
-        return finished(error=f"TLS failed: {error.reason or error}.")
-    except http.client.HTTPException as error:
-        return finished(error=f"Not an HTTP answer ({type(error).__name__}).")
-    except OSError as error:
-        return finished(error=f"Connection failed: {error.strerror or error}.")
-    finally:
-        connection.close()
+class Sender:
+    """POSTs to one URL, keeping the connection open between them while the receiver does.
+
+    The name is resolved and every address checked whenever a connection is opened; a
+    connection is reused only for the same URL, moments later, within one drain.
+    """
+
+    def __init__(self, url: str, *, timeout: float):
+        self.url = url
+        self.timeout = timeout
+        self.parts = urlsplit(url)
+        self.connection = None
+
+    def close(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
+
+    def post(self, body: bytes, headers: dict[str, str]) -> Answer:
+        """POST ``body``; the answer, or why there was none. Never raises."""
+        started = time.monotonic()
+        reused = self.connection is not None
+        answer = self._post(body, headers, started)
+        if reused and answer.error == "stale":
+            answer = self._post(body, headers, started)
+        if answer.error == "stale":
+            answer = Answer(duration_ms=answer.duration_ms, error="Connection closed by the receiver.")
+        return answer
+
+    def _post(self, body: bytes, headers: dict[str, str], started: float) -> Answer:
+        deadline = started + self.timeout
+
+        def finished(**fields) -> Answer:
+            return Answer(duration_ms=round((time.monotonic() - started) * 1000), **fields)
+
+        if self.connection is None:
+            try:
+                addresses = resolve(self.url)
+            except UnsafeDestination as error:
+                return finished(error=f"Not sent: {error}.")
+            except (OSError, UnicodeError):
+                return finished(error=f"Not sent: {self.parts.hostname} does not resolve.")
+            self.connection = _connection(self.parts, addresses, self.timeout)
+        path = (self.parts.path or "/") + (f"?{self.parts.query}" if self.parts.query else "")
+        connection = self.connection
+        keep = False
+        try:
+            if connection.sock is not None:
+                connection.sock.settimeout(max(deadline - time.monotonic(), 0.001))
+            connection.request("POST", path, body=body, headers=headers)
+            response = connection.getresponse()
+            excerpt = _read_excerpt(response, connection, deadline)
+            # Reusable only when the whole answer was read and the receiver keeps the line.
+            keep = response.isclosed() and not response.will_close
+            return finished(status_code=response.status, body=excerpt)
+        except STALE_CONNECTION_ERRORS:
+            return finished(error="stale")
+        except TimeoutError:
+            return finished(error=f"No answer within {self.timeout:g} s.")
+        except ssl.SSLError as error:
+            return finished(error=f"TLS failed: {error.reason or error}.")
+        except http.client.HTTPException as error:
+            return finished(error=f"Not an HTTP answer ({type(error).__name__}).")
+        except OSError as error:
+            return finished(error=f"Connection failed: {error.strerror or error}.")
+        finally:
+            if not keep:
+                self.close()

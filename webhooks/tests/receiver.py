@@ -35,7 +35,12 @@ class Receiver:
     statuses: list[int] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b"ok"
+    # HTTP/1.1 keeps connections open; closing_silently drops each one after its answer
+    # without saying so (as a receiver whose idle timeout just passed).
+    keep_alive: bool = False
+    closing_silently: bool = False
     received: list[Received] = field(default_factory=list)
+    client_ports: list[int] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
 
     @property
@@ -55,10 +60,15 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            @property
+            def protocol_version(self):
+                return "HTTP/1.1" if receiver.keep_alive else "HTTP/1.0"
+
             def do_POST(self):
                 length = int(self.headers.get("Content-Length", 0))
                 body = self.rfile.read(length)
                 receiver.received.append(Received(self.path, dict(self.headers.items()), body))
+                receiver.client_ports.append(self.client_address[1])
                 status = receiver.statuses.pop(0) if receiver.statuses else receiver.default_status
                 self.send_response(status)
                 for name, value in receiver.headers.items():
@@ -66,6 +76,8 @@ class Receiver:
                 self.send_header("Content-Length", str(len(receiver.body)))
                 self.end_headers()
                 self.wfile.write(receiver.body)
+                if receiver.closing_silently:
+                    self.close_connection = True
 
             def log_message(self, *args):
                 pass

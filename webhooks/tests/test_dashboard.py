@@ -110,7 +110,8 @@ def test_editing_rotating_testing_and_redelivering(endpoint, owner, receiver, de
     assert endpoint.events == ["*"] and endpoint.description == "Backend"
     assert endpoint.active is False  # an unticked box is "off", as a browser sends it
 
-    client.post(detail_url, {"url": receiver.url, "events": ["*"], "active": "on"})
+    with delivering():
+        client.post(detail_url, {"url": receiver.url, "events": ["*"], "active": "on"})
     old_secret = endpoint.secret
     refused = client.post(reverse("webhooks-dashboard:rotate", args=[endpoint.public_id]))
     assert refused.status_code == 302

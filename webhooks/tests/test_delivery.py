@@ -362,3 +362,79 @@ def test_a_ticket_with_many_waiting_events_does_not_hide_another_tickets_behind_
     services.drain(endpoint_id)
     assert [payload["data"]["n"] for payload in receiver.payloads] == [0, 5]
     assert WebhookDelivery.objects.filter(event__ordering_key="ticket:A", attempts=0).count() == 4
+
+
+def _record_for(organization, count: int, first: int = 0) -> int:
+    now = timezone.now()
+    (endpoint_id,) = services.record_events(
+        [
+            services.NewEvent(
+                organization_id=organization.pk,
+                type="ticket.created",
+                ordering_key=f"ticket:{number}",
+                occurred_at=now + timedelta(milliseconds=number),
+                actor={"type": "system", "id": None, "name": "Tests"},
+                data={"n": number},
+            )
+            for number in range(first, first + count)
+        ]
+    )
+    return endpoint_id
+
+
+def test_one_drain_keeps_the_connection_open_while_the_receiver_does(
+    api_key, organization, receiver, make_endpoint
+):
+    receiver.keep_alive = True
+    endpoint = make_endpoint(api_key, receiver.url)
+    services.drain(_record_for(organization, 5))
+    assert [payload["data"]["n"] for payload in receiver.payloads] == [0, 1, 2, 3, 4]
+    assert len(set(receiver.client_ports)) == 1
+    for request in receiver.received:
+        request.verify(endpoint["secret"])
+
+
+def test_a_kept_connection_the_receiver_dropped_is_reopened_and_nothing_is_lost_or_doubled(
+    api_key, organization, receiver, make_endpoint
+):
+    receiver.keep_alive = True
+    receiver.closing_silently = True
+    make_endpoint(api_key, receiver.url)
+    services.drain(_record_for(organization, 4))
+    assert [payload["data"]["n"] for payload in receiver.payloads] == [0, 1, 2, 3]
+    assert set(WebhookDelivery.objects.values_list("status", "attempts")) == {("delivered", 1)}
+
+
+def test_one_drain_is_queued_for_the_earliest_retry_however_many_drains_ran(
+    api_key, organization, receiver, make_endpoint, settings
+):
+    from django_tasks_db.models import DBTaskResult
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+    make_endpoint(api_key, receiver.url)
+    receiver.statuses = [500]
+    endpoint_id = _record_for(organization, 1)
+    services.drain(endpoint_id)  # fails: its retry is queued
+    services.drain(_record_for(organization, 1, first=1))  # another ticket, delivered
+    services.drain(endpoint_id)  # nothing due
+
+    waiting = DBTaskResult.objects.filter(task_path="webhooks.services.deliveries.deliver_endpoint")
+    retry_at = WebhookDelivery.objects.get(status="pending").next_attempt_at
+    assert [task.run_after for task in waiting] == [retry_at]
+
+
+def test_events_recorded_before_a_queued_drain_starts_need_no_drain_of_their_own(
+    api_key, organization, receiver, make_endpoint, settings
+):
+    from django_tasks_db.models import DBTaskResult
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+    make_endpoint(api_key, receiver.url)
+    for first in range(4):
+        services.enqueue_drains([_record_for(organization, 1, first=first)])
+    drains = DBTaskResult.objects.filter(task_path="webhooks.services.deliveries.deliver_endpoint")
+    assert drains.count() == 1
+    services.drain(WebhookEndpoint.objects.get().pk)  # what the queued drain does
+    assert len(receiver.received) == 4
+    services.enqueue_drains([_record_for(organization, 1, first=9)])  # after it started: a new one
+    assert drains.count() == 2
