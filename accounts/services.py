@@ -332,6 +332,36 @@ def invite_member(
     return membership, True
 
 
+def resend_offer(*, invitation: Invitation, actor: Actor) -> None:
+    """Send an open invitation (to someone with an account) again."""
+    with transaction.atomic():
+        require_manager(invitation.organization, actor)
+        if invitation.accepted_at is not None:
+            raise InvalidInput("invitation", "This invitation was accepted already.")
+        record_audit_event(
+            organization=invitation.organization,
+            actor=actor,
+            action=AuditEvent.Action.INVITATION_RESENT,
+            target=invitation.email,
+        )
+        transaction.on_commit(partial(send_offer, invitation_id=invitation.pk))
+
+
+def withdraw_invitation(*, invitation: Invitation, actor: Actor) -> None:
+    """Take back an open invitation; its link then opens nothing."""
+    with transaction.atomic():
+        require_manager(invitation.organization, actor)
+        deleted, _ = Invitation.objects.filter(pk=invitation.pk, accepted_at__isnull=True).delete()
+        if deleted:
+            record_audit_event(
+                organization=invitation.organization,
+                actor=actor,
+                action=AuditEvent.Action.MEMBER_REMOVED,
+                target=invitation.email,
+                changes={"role": invitation.role, "tier": invitation.tier},
+            )
+
+
 def accept_invitation(*, invitation: Invitation, user: User) -> Membership:
     """The invited person joins, signed in as the address the invitation was sent to."""
     with transaction.atomic():

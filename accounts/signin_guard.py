@@ -18,6 +18,7 @@ handler, with row locks), so the counts are exact across workers and machines an
 outage does not touch them.
 """
 
+import ipaddress
 import logging
 from datetime import timedelta
 
@@ -34,6 +35,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from helpdesk.client_address import client_ip
+
 from .models import User
 from .ratelimit import RateLimit
 
@@ -48,6 +51,17 @@ def normalized_username(request, credentials) -> str | None:
     if not isinstance(value, str) or not value.strip():
         return None
     return value.strip().lower()[:255]
+
+
+def client_address(request) -> str | None:
+    """The client address behind our proxy (``helpdesk.client_address``), or None when it is
+    not an IP address at all (a request built in code has no REMOTE_ADDR): axes stores it
+    in an IP address column, which PostgreSQL checks."""
+    address = client_ip(request)
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        return None
 
 
 def failure_limit(request, credentials) -> int:
@@ -77,7 +91,8 @@ class SignInAttemptHandler(AxesDatabaseHandler):
 
     def get_failures(self, request, credentials=None) -> int:
         account = self.account_failures(get_client_username(request, credentials))
-        address = self._failures(ip_address=request.axes_ip_address)
+        # Without an address there is no address count (None would match every such row).
+        address = self._failures(ip_address=request.axes_ip_address) if request.axes_ip_address else 0
         if address >= settings.LOGIN_FAILURES_PER_ADDRESS:
             return max(account, failure_limit(request, credentials))
         return account

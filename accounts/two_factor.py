@@ -16,7 +16,7 @@ reads it without a query.
 
 from base64 import b32encode
 
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -74,25 +74,30 @@ class TwoFactorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        try:
+            detour = self._detour(request)
+        except (OperationalError, InterfaceError):
+            # The database is down: let the view meet the outage, where it becomes the 503
+            # page (DatabaseOutageMiddleware handles a view's exceptions, not a middleware's).
+            detour = None
+        return detour or self.get_response(request)
+
+    @staticmethod
+    def _detour(request):
         path = request.path
-        if (
-            path.startswith(GUARDED_PREFIXES)
-            and not path.startswith(OPEN_ADMIN_PATHS)
-            and request.user.is_authenticated
-        ):
-            if is_pending(request):
+        if not path.startswith(GUARDED_PREFIXES) or path.startswith(OPEN_ADMIN_PATHS):
+            return None
+        if not request.user.is_authenticated:
+            return None
+        if is_pending(request):
+            return _redirect_with_next("two_factor_verify", request)
+        if path.startswith("/desk/") and not is_verified(request) and required_by_an_organization(request):
+            # A device may exist from another session: verify with it, else set one up.
+            if user_has_device(request.user):
+                request.session[STATE_KEY] = PENDING
                 return _redirect_with_next("two_factor_verify", request)
-            if (
-                path.startswith("/desk/")
-                and not is_verified(request)
-                and required_by_an_organization(request)
-            ):
-                # A device may exist from another session: verify with it, else set one up.
-                if user_has_device(request.user):
-                    request.session[STATE_KEY] = PENDING
-                    return _redirect_with_next("two_factor_verify", request)
-                return _redirect_with_next("two_factor_setup", request)
-        return self.get_response(request)
+            return _redirect_with_next("two_factor_setup", request)
+        return None
 
 
 # Devices -------------------------------------------------------------------------------------

@@ -226,7 +226,7 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_FAILURE_LIMIT = "accounts.signin_guard.failure_limit"
 AXES_COOLOFF_TIME = "accounts.signin_guard.cool_off"
 AXES_USERNAME_CALLABLE = "accounts.signin_guard.normalized_username"
-AXES_CLIENT_IP_CALLABLE = "helpdesk.client_address.client_ip"
+AXES_CLIENT_IP_CALLABLE = "accounts.signin_guard.client_address"
 AXES_LOCKOUT_CALLABLE = "accounts.signin_guard.lockout_response"
 AXES_RESET_ON_SUCCESS = True
 # Masked in the attempt rows axes keeps (the password always is).

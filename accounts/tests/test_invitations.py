@@ -115,10 +115,49 @@ def test_someone_else_signed_in_cannot_accept(
     assert not Membership.objects.filter(organization=other_organization, user__in=[agent, owner]).exists()
 
 
-def test_open_invitations_are_listed_for_the_organization(
-    agent, globex_owner, django_capture_on_commit_callbacks
+def test_the_members_page_lists_both_kinds_of_invitation_the_same_way(
+    agent, globex_owner, other_organization, django_capture_on_commit_callbacks
 ):
     client, _ = invite_from_the_settings_page(globex_owner, agent.email, django_capture_on_commit_callbacks)
-    page = client.get(reverse("dashboard:settings-members")).content.decode()
-    assert 'data-testid="open-invitations"' in page
-    assert agent.email in page
+    invite_from_the_settings_page(globex_owner, "newcomer@example.com", django_capture_on_commit_callbacks)
+    page = client.get(reverse("dashboard:settings-members"))
+    waiting = page.context["waiting"]
+    assert sorted(row["email"] for row in waiting) == sorted([agent.email, "newcomer@example.com"])
+    assert {tuple(sorted(row)) for row in waiting} == {
+        ("email", "resend_url", "role", "sent", "withdraw_url")
+    }
+    html = page.content.decode()
+    assert 'data-testid="open-invitations"' in html
+    assert "invitation pending" not in html  # the new address is not singled out among members
+
+
+def test_both_kinds_are_resent_and_withdrawn_with_the_same_words(
+    agent, globex_owner, other_organization, django_capture_on_commit_callbacks
+):
+    client, _ = invite_from_the_settings_page(globex_owner, agent.email, django_capture_on_commit_callbacks)
+    invite_from_the_settings_page(globex_owner, "newcomer@example.com", django_capture_on_commit_callbacks)
+    mail.outbox.clear()
+    rows = {row["email"]: row for row in client.get(reverse("dashboard:settings-members")).context["waiting"]}
+    said = []
+    for email in (agent.email, "newcomer@example.com"):
+        with django_capture_on_commit_callbacks(execute=True):
+            resent = client.post(rows[email]["resend_url"], follow=True)
+        said.append([str(message) for message in resent.context["messages"]])
+    assert said == [
+        [f"Invitation sent again to {agent.email}."],
+        ["Invitation sent again to newcomer@example.com."],
+    ]
+    assert sorted(message.to[0] for message in mail.outbox) == sorted([agent.email, "newcomer@example.com"])
+    said = []
+    for email in (agent.email, "newcomer@example.com"):
+        withdrawn = client.post(rows[email]["withdraw_url"], follow=True)
+        said.append([str(message) for message in withdrawn.context["messages"]])
+    assert said == [
+        [f"Invitation to {agent.email} withdrawn."],
+        ["Invitation to newcomer@example.com withdrawn."],
+    ]
+    assert not Invitation.objects.exists()
+    assert not Membership.objects.filter(
+        organization=other_organization, user__email="newcomer@example.com"
+    ).exists()
+    assert client.get(reverse("dashboard:settings-members")).context["waiting"] == []

@@ -17,6 +17,16 @@ settings_patterns = [
     ),
     path("members/", settings_views.member_list, name="settings-members"),
     path("members/policy/", settings_views.member_policy, name="settings-member-policy"),
+    path(
+        "members/invitations/<str:public_id>/resend/",
+        settings_views.invitation_resend,
+        name="settings-invitation-resend",
+    ),
+    path(
+        "members/invitations/<str:public_id>/withdraw/",
+        settings_views.invitation_withdraw,
+        name="settings-invitation-withdraw",
+    ),
     path("members/<int:pk>/", settings_views.member_update, name="settings-member-update"),
     path("members/<int:pk>/remove/", settings_views.member_remove, name="settings-member-remove"),
     path(

@@ -14,10 +14,11 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import services as account_services
-from accounts.models import ApiKey, AuditEvent, Membership
+from accounts.models import ApiKey, AuditEvent, Invitation, Membership
 from tickets import exceptions, services
 from tickets.actors import Actor
 from tickets.models import Inbox, Mailbox, SavedReply, Ticket
@@ -196,7 +197,31 @@ def member_list(request):
             # exists for an existing account until its owner accepts).
             messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
             return redirect("dashboard:settings-members")
-    members = list(_member_rows(organization))
+    rows = list(_member_rows(organization))
+    # Someone invited who has not answered yet is listed the same way whether they were new
+    # (no password chosen) or had an account (an open Invitation): the page must not tell.
+    members = [member for member in rows if member.user.has_usable_password()]
+    waiting = [
+        {
+            "email": member.user.email,
+            "role": member.get_role_display(),
+            "sent": member.created_at,
+            "resend_url": reverse("dashboard:settings-member-resend-invitation", args=[member.pk]),
+            "withdraw_url": reverse("dashboard:settings-member-remove", args=[member.pk]),
+        }
+        for member in rows
+        if not member.user.has_usable_password()
+    ] + [
+        {
+            "email": invitation.email,
+            "role": invitation.get_role_display(),
+            "sent": invitation.created_at,
+            "resend_url": reverse("dashboard:settings-invitation-resend", args=[invitation.public_id]),
+            "withdraw_url": reverse("dashboard:settings-invitation-withdraw", args=[invitation.public_id]),
+        }
+        for invitation in organization.invitations.filter(accepted_at__isnull=True)
+    ]
+    waiting.sort(key=lambda row: row["sent"], reverse=True)
     for member in members:
         member.change_form = forms.MembershipForm(
             initial={"role": member.role, "tier": member.tier}, prefix=f"member-{member.pk}"
@@ -208,13 +233,41 @@ def member_list(request):
         "members",
         {
             "members": members,
-            "invitations": organization.invitations.filter(accepted_at__isnull=True),
+            "waiting": waiting,
             "form": form,
             "is_owner": is_owner,
             "roles": Membership.Role,
             "tiers": Membership.Tier,
         },
     )
+
+
+@require_POST
+@manager_required
+def invitation_resend(request, public_id):
+    invitation = get_object_or_404(
+        Invitation.objects.select_related("organization"),
+        organization=request.membership.organization,
+        public_id=public_id,
+        accepted_at__isnull=True,
+    )
+    account_services.resend_offer(invitation=invitation, actor=_actor(request))
+    messages.success(request, f"Invitation sent again to {invitation.email}.")
+    return redirect("dashboard:settings-members")
+
+
+@require_POST
+@manager_required
+def invitation_withdraw(request, public_id):
+    invitation = get_object_or_404(
+        Invitation.objects.select_related("organization"),
+        organization=request.membership.organization,
+        public_id=public_id,
+        accepted_at__isnull=True,
+    )
+    account_services.withdraw_invitation(invitation=invitation, actor=_actor(request))
+    messages.success(request, f"Invitation to {invitation.email} withdrawn.")
+    return redirect("dashboard:settings-members")
 
 
 @require_POST
@@ -280,7 +333,10 @@ def member_remove(request, pk):
         except (exceptions.InvalidInput, exceptions.PermissionDenied) as error:
             messages.error(request, error.message)
         else:
-            messages.success(request, f"{member.user.email} was removed from {organization.name}.")
+            if member.user.has_usable_password():
+                messages.success(request, f"{member.user.email} was removed from {organization.name}.")
+            else:  # an invitation nobody answered: worded as for any other invitation
+                messages.success(request, f"Invitation to {member.user.email} withdrawn.")
             if member.user_id == request.user.pk:
                 return redirect("dashboard:queue")
         return redirect("dashboard:settings-members")
