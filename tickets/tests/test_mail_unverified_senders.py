@@ -6,7 +6,6 @@ import re
 
 import pytest
 from django.core import mail
-from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
@@ -23,13 +22,6 @@ from tickets.tests.test_mail_inbound import (
 
 PHISH_SUBJECT = "Your account is locked: unlock at http://evil.test/unlock"
 PHISH_BODY = "Dear user, verify your password at http://evil.test/login today."
-
-
-@pytest.fixture(autouse=True)
-def fresh_rate_limits():
-    cache.clear()  # the support form's limits per address live in the cache
-    yield
-    cache.clear()
 
 
 @pytest.fixture
