@@ -52,6 +52,16 @@ def pytest_sessionfinish(session, exitstatus):
 
 
 @pytest.fixture(autouse=True)
+def no_tasks_left_from_an_earlier_test():
+    """Each test starts outside a request. A test-client response nobody closed leaves its
+    thread "inside" that request for the after-response task backend, which would then hold
+    back every task the next test enqueues by calling a service directly."""
+    from helpdesk import tasks_backend
+
+    tasks_backend._after_response.set(None)
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     """MD5 instead of the production hasher, as Django's testing docs advise: many tests
     sign people up or in, and no test is about the hasher itself."""
