@@ -198,6 +198,7 @@ def load(
                 "metadata",
                 "created_at",
                 "updated_at",
+                "email_problem",
             ],
         )
         customer_created = timestamp(start - 86400)
@@ -207,7 +208,7 @@ def load(
             copier.row(
                 f"{index}\t{ulid(rng, start - 86400)}\t{organization_id}\tcustomer{index}@example.com\t"
                 f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}\t{external_id}\t{metadata}\t"
-                f"{customer_created}\t{customer_created}\n"
+                f"{customer_created}\t{customer_created}\t\n"
             )
             if index % 20000 == 0:
                 progress.update(index)
@@ -242,6 +243,7 @@ def load(
                 "first_response_at",
                 "resolved_at",
                 "closed_at",
+                "sender_unverified",
             ],
         )
         inbox_weights = [weight for _, _, weight in INBOXES]
@@ -282,7 +284,7 @@ def load(
                 f"{prefixes[inbox_id]}-{number}\t{subject}\t{status}\t{rng.choices(*PRIORITIES)[0]}\t"
                 f"{rng.choice(CATEGORIES)}\t\t{channel}\t{customer_id}\t"
                 f"{assignee if assignee else chr(92) + 'N'}\t\t{{}}\t{key}\t{timestamp(created)}\t"
-                f"{timestamp(updated)}\t{first_response}\t{resolved}\t{closed}\n"
+                f"{timestamp(updated)}\t{first_response}\t{resolved}\t{closed}\tf\n"
             )
             if rng.random() < 0.3:
                 for tag_id in rng.sample(tag_ids, rng.choice((1, 1, 2))):
