@@ -7,7 +7,7 @@ backend the task row commits with the ticket or not at all, so no notification i
 to a crash after the COMMIT, and the request does no rendering and no sending. Each
 task receives ids and the actor the event carried, reads the committed rows fresh,
 records one queued ``Delivery`` per email — rendered then, so the row says exactly what
-will be sent — and hands the sending to ``send_delivery`` (tickets/tasks.py). With
+will be sent — and hands the sending to ``send_deliveries`` (tickets/tasks.py). With
 ``SUPPORT_EMAIL_SENDER=none`` nothing is enqueued or recorded: tickets are only stored.
 
 The tasks never raise: a failure there is logged, and must not turn a stored ticket into

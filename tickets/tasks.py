@@ -17,6 +17,7 @@ from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
+from django.core import mail
 from django.db import transaction
 from django.db.models import Q
 from django.tasks import task
@@ -24,6 +25,10 @@ from django.utils import timezone
 
 from tickets.mail import outbound
 from tickets.models import Delivery
+
+# A sweep of many failed deliveries is sent in tasks of this many, so that several workers
+# share it and one slow provider session does not hold them all.
+DELIVERIES_PER_TASK = 50
 
 # A queued delivery untouched this long is taken as stuck (its task was lost).
 STALE_AFTER = timedelta(hours=1)
@@ -33,14 +38,40 @@ logger = logging.getLogger(__name__)
 
 @task()
 def send_delivery(delivery_id: int) -> str:
-    """Send one queued Delivery; returns what finally happened to it."""
+    """Send one queued Delivery; returns what finally happened to it.
+
+    A retry of one delivery runs here; so do the tasks queued by releases before
+    ``send_deliveries``.
+    """
+    return _send_with_retries(delivery_id, connection=None)
+
+
+@task()
+def send_deliveries(delivery_ids: list[int]) -> list[str]:
+    """Send the Deliveries one notification queued, over one connection to the provider.
+
+    One task and one SMTP session for the copy to the support address and the customer's
+    mail, instead of one each: the worker's round trips are what bounds how fast it
+    drains. A delivery that fails is retried on its own (``send_delivery``).
+    """
+    connection = mail.mailers["default"]
+    try:
+        return [_send_with_retries(delivery_id, connection=connection) for delivery_id in delivery_ids]
+    finally:
+        try:
+            connection.close()
+        except Exception:  # noqa: BLE001 - every delivery's outcome is already recorded
+            logger.warning("Closing the mail connection after a batch failed", exc_info=True)
+
+
+def _send_with_retries(delivery_id: int, *, connection) -> str:
     backend = send_delivery.get_backend()
     max_attempts = settings.DELIVERY_MAX_ATTEMPTS
     if not backend.supports_defer:
         # Inline retries hold up the web process (after the response): keep them few and short.
         max_attempts = min(max_attempts, settings.DELIVERY_INLINE_MAX_ATTEMPTS)
     while True:
-        attempt = outbound.attempt_delivery(delivery_id, max_attempts=max_attempts)
+        attempt = outbound.attempt_delivery(delivery_id, max_attempts=max_attempts, connection=connection)
         if attempt.outcome != "retry":
             return attempt.outcome
         wait = outbound.backoff(attempt.delivery.attempts)
@@ -60,15 +91,16 @@ def send_delivery(delivery_id: int) -> str:
 
 
 def _enqueue_now(delivery_ids: list[int]) -> None:
-    for delivery_id in delivery_ids:
+    for start in range(0, len(delivery_ids), DELIVERIES_PER_TASK):
+        batch = delivery_ids[start : start + DELIVERIES_PER_TASK]
         try:
-            # A savepoint: a failed insert (database backend) must not break the
-            # caller's transaction.
+            # A savepoint: a failed insert (database backend) must not break the caller's
+            # transaction.
             with transaction.atomic():
-                send_delivery.enqueue(delivery_id)
+                send_deliveries.enqueue(batch)
         except Exception:
-            # The Delivery row is committed and stays queued; the sweeper retries it.
-            logger.exception("Could not enqueue delivery %s", delivery_id)
+            # The Delivery rows are committed and stay queued; the sweeper retries them.
+            logger.exception("Could not enqueue deliveries %s", batch)
 
 
 def _stores_tasks_in_the_database(task) -> bool:
@@ -94,13 +126,13 @@ def enqueue_with_change(task, *args) -> None:
 def enqueue_deliveries(delivery_ids: Iterable[int]) -> None:
     """Hand deliveries to the task backend as part of the surrounding transaction.
 
-    As ``enqueue_with_change``, but each enqueue on its own: one that fails leaves its
-    Delivery queued for the sweeper and never breaks the caller's transaction.
+    As ``enqueue_with_change``, as one task for all of them; an enqueue that fails leaves
+    the Deliveries queued for the sweeper and never breaks the caller's transaction.
     """
     delivery_ids = list(delivery_ids)
     if not delivery_ids:
         return
-    if _stores_tasks_in_the_database(send_delivery):
+    if _stores_tasks_in_the_database(send_deliveries):
         _enqueue_now(delivery_ids)
     else:
         transaction.on_commit(lambda: _enqueue_now(delivery_ids))

@@ -174,10 +174,12 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(seconds, 24 * 3600))
 
 
-def attempt_delivery(delivery_id: int, *, max_attempts: int | None = None) -> Attempt:
+def attempt_delivery(delivery_id: int, *, max_attempts: int | None = None, connection=None) -> Attempt:
     """Try to send one queued Delivery once, and record what happened.
 
     After ``max_attempts`` tries (``DELIVERY_MAX_ATTEMPTS`` by default) a failure is final.
+    ``connection``: an email backend the caller keeps open across several deliveries (one
+    SMTP session for a batch); None sends through the default mailer on its own.
 
     The attempt is claimed by bumping ``attempts`` only if nobody else did since we read
     it, so two workers handed the same delivery never both send it.
@@ -199,8 +201,15 @@ def attempt_delivery(delivery_id: int, *, max_attempts: int | None = None) -> At
 
     email = build_email(delivery)
     try:
-        email.send(using="default")
+        if connection is None:
+            email.send(using="default")
+        else:
+            # Opened once: the backend then keeps it open for the caller's next delivery.
+            connection.open()
+            connection.send_messages([email])
     except Exception as error:  # noqa: BLE001 - any provider or network error is a failed try
+        if connection is not None:
+            _close_quietly(connection)
         description = f"{type(error).__name__}: {error}"[:2000]
         final = delivery.attempts >= (max_attempts or settings.DELIVERY_MAX_ATTEMPTS)
         _record_failure(delivery, description, final=final)
@@ -218,6 +227,14 @@ def attempt_delivery(delivery_id: int, *, max_attempts: int | None = None) -> At
         fields += ["body_text", "body_html"]
     delivery.save(update_fields=fields)
     return Attempt("sent", delivery)
+
+
+def _close_quietly(connection) -> None:
+    """Drop a session that failed, so the next delivery opens a fresh one."""
+    try:
+        connection.close()
+    except Exception:  # noqa: BLE001 - the session is already broken; nothing to keep
+        logger.debug("Closing a failed mail connection raised", exc_info=True)
 
 
 def _record_failure(delivery: Delivery, error: str, *, final: bool) -> None:

@@ -21,6 +21,12 @@ from tickets.models import Delivery, Ticket
 class Collector:
     def __init__(self):
         self.received = []
+        self.sessions = 0
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):  # noqa: N802 - aiosmtpd's hook name
+        self.sessions += 1
+        session.host_name = hostname
+        return responses
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
         self.received.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
@@ -91,6 +97,7 @@ def test_notifications_travel_through_a_real_smtp_server_and_replies_thread_back
     ticket = Ticket.objects.get(public_id=response.json()["id"])
 
     assert len(collector.received) == 2
+    assert collector.sessions == 1  # both mails of the new ticket over one SMTP session
     assert mail.outbox == []  # it really went over SMTP, not to Django's test outbox
     support = to(collector, "support@acme.test")
     assert support["Subject"] == "[INV-1] Refund please"

@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from tickets import notifications
+from tickets import notifications, tasks
 from tickets.models import Delivery, Ticket
 from tickets.tasks import retry_deliveries
 from tickets.tests import factories
@@ -207,7 +207,6 @@ def test_with_the_database_backend_the_last_failed_try_marks_the_delivery_failed
 def test_a_delivery_is_sent_at_most_once_even_if_its_task_runs_twice(
     inbox, settings, django_capture_on_commit_callbacks
 ):
-    from tickets import tasks
 
     FlakyProvider.down = False
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
@@ -294,3 +293,37 @@ def test_the_immediate_backend_retries_inline_only_a_few_times(
 
     assert set(Delivery.objects.values_list("status", "attempts")) == {("failed", 2)}
     assert FlakyProvider.calls == 4
+
+
+def test_with_the_database_backend_a_new_tickets_mails_are_sent_by_one_task(inbox, settings):
+    FlakyProvider.down = False
+    settings.TASKS = DATABASE_TASKS
+    ticket = factories.make_ticket(inbox, email="jane@example.com")
+    DBTaskResult.objects.all().delete()
+
+    notifications.notify_ticket_created.call(ticket.pk)
+
+    deliveries = sorted(Delivery.objects.filter(ticket=ticket).values_list("pk", flat=True))
+    assert len(deliveries) == 2
+    send = DBTaskResult.objects.ready().get()
+    assert send.task_path == "tickets.tasks.send_deliveries"
+    assert sorted(send.args_kwargs["args"][0]) == deliveries
+
+
+def test_a_failed_mail_in_a_batch_is_retried_alone_and_the_rest_is_sent(inbox, settings):
+    settings.TASKS = DATABASE_TASKS
+    FlakyProvider.down = False
+    FlakyProvider.failures_left = 1
+    ticket = factories.make_ticket(inbox, email="jane@example.com")
+    notifications.notify_ticket_created.call(ticket.pk)
+    DBTaskResult.objects.all().delete()
+    first, second = Delivery.objects.filter(ticket=ticket).order_by("pk")
+
+    assert tasks.send_deliveries.call([first.pk, second.pk]) == ["retry", "sent"]
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.status, first.attempts, second.status) == ("queued", 1, "sent")
+    retry = DBTaskResult.objects.get()
+    assert (retry.task_path, retry.args_kwargs["args"]) == ("tickets.tasks.send_delivery", [first.pk])
+    assert len(mail.outbox) == 1
