@@ -18,10 +18,38 @@ class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
         return super().filter(qs, value)
 
 
+class TicketOrdering(django_filters.OrderingFilter):
+    """A sort that pages the same way every time: ties are broken by what follows each key
+    (the same columns, in the same direction, as the index that serves it), and priority
+    sorts by its rank, not its name."""
+
+    TIE_BREAKS = {
+        "created_at": ["id"],
+        "updated_at": ["id"],
+        "priority_rank": ["created_at", "id"],
+        "number": ["id"],
+        "status": ["created_at", "id"],
+    }
+
+    def get_ordering_value(self, param):
+        value = super().get_ordering_value(param)
+        descending = value.startswith("-")
+        prefix = "-" if descending else ""
+        return [value, *(f"{prefix}{field}" for field in self.TIE_BREAKS[value.lstrip("-")])]
+
+    def filter(self, qs, value):
+        if not value:
+            return qs
+        ordering = [field for param in value for field in self.get_ordering_value(param)]
+        return qs.order_by(*dict.fromkeys(ordering))
+
+
 class TicketFilter(django_filters.FilterSet):
-    status = django_filters.MultipleChoiceFilter(choices=Ticket.Status.choices)
-    priority = django_filters.MultipleChoiceFilter(choices=Ticket.Priority.choices)
-    channel = django_filters.MultipleChoiceFilter(choices=Ticket.Channel.choices)
+    # No DISTINCT: these compare the ticket's own columns, so no row can appear twice, and
+    # a DISTINCT over the list (and its capped count) would read every matching row.
+    status = django_filters.MultipleChoiceFilter(choices=Ticket.Status.choices, distinct=False)
+    priority = django_filters.MultipleChoiceFilter(choices=Ticket.Priority.choices, distinct=False)
+    channel = django_filters.MultipleChoiceFilter(choices=Ticket.Channel.choices, distinct=False)
     inbox = django_filters.CharFilter(field_name="inbox__public_id", help_text="Inbox public id.")
     customer = django_filters.CharFilter(field_name="customer__public_id", help_text="Customer public id.")
     customer_email = django_filters.CharFilter(field_name="customer__email", lookup_expr="iexact")
@@ -36,15 +64,18 @@ class TicketFilter(django_filters.FilterSet):
     created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     updated_after = UtcIsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
     q = django_filters.CharFilter(method="filter_search", help_text="Full-text search.")
-    sort = django_filters.OrderingFilter(
+    sort = TicketOrdering(
         fields=(
             ("created_at", "created_at"),
             ("updated_at", "updated_at"),
-            ("priority", "priority"),
+            ("priority_rank", "priority"),
             ("number", "number"),
             ("status", "status"),
         ),
-        help_text="created_at, updated_at, priority, number or status; prefix - for descending.",
+        help_text=(
+            "created_at, updated_at, priority (by rank: low to critical), number or status; "
+            "prefix - for descending."
+        ),
     )
 
     class Meta:

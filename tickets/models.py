@@ -240,6 +240,19 @@ class Ticket(models.Model):
     subject = models.CharField(max_length=200)
     status = models.CharField(max_length=20, choices=Status, default=Status.OPEN)
     priority = models.CharField(max_length=10, choices=Priority, default=Priority.NORMAL)
+    # The priority as a number (low 0 ... critical 4), kept by the database itself, so that
+    # "highest priority first" is an index scan rather than a sort of every ticket.
+    priority_rank = models.GeneratedField(
+        expression=models.Case(
+            *(
+                models.When(priority=value, then=models.Value(rank))
+                for rank, value in enumerate(Priority.values)
+            ),
+            default=models.Value(0),
+        ),
+        output_field=models.SmallIntegerField(),
+        db_persist=True,
+    )
     category = models.CharField(max_length=100, blank=True)
     type = models.CharField(max_length=100, blank=True)
     channel = models.CharField(max_length=10, choices=Channel, default=Channel.API)
@@ -284,6 +297,13 @@ class Ticket(models.Model):
             models.Index(fields=["organization", "-created_at", "-id"], name="ticket_org_created"),
             models.Index(fields=["organization", "status", "-created_at"], name="ticket_org_status"),
             models.Index(fields=["organization", "-updated_at"], name="ticket_org_updated"),
+            models.Index(fields=["organization", "priority", "-created_at"], name="ticket_org_priority"),
+            # The sorts over all tickets: by priority ("highest first" reads it backwards:
+            # newest first within a priority; "lowest first", oldest first) and by number.
+            models.Index(
+                fields=["organization", "priority_rank", "created_at", "id"], name="ticket_org_priority_rank"
+            ),
+            models.Index(fields=["organization", "number", "id"], name="ticket_org_number"),
             models.Index(fields=["assignee", "status"], name="ticket_assignee_status"),
             models.Index(fields=["customer", "-created_at"], name="ticket_customer_created"),
             models.Index(fields=["inbox", "-created_at"], name="ticket_inbox_created"),

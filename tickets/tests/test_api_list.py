@@ -185,6 +185,25 @@ def test_sort_orders_the_list(api, inbox):
     assert _ids(api.get("/api/v1/tickets", {"sort": "-number"})) == [high.public_id, low.public_id]
 
 
+def test_sort_by_priority_goes_by_rank_not_name_and_follows_a_change(api, inbox, agent):
+    critical = factories.make_ticket(inbox, priority="critical")
+    low = factories.make_ticket(inbox, priority="low")
+    urgent_older = factories.make_ticket(inbox, priority="urgent")
+    urgent_newer = factories.make_ticket(inbox, priority="urgent")
+    normal = factories.make_ticket(inbox, priority="normal")
+
+    highest_first = [critical, urgent_newer, urgent_older, normal, low]
+    assert _ids(api.get("/api/v1/tickets", {"sort": "-priority"})) == [t.public_id for t in highest_first]
+    lowest_first = [low, normal, urgent_older, urgent_newer, critical]
+    assert _ids(api.get("/api/v1/tickets", {"sort": "priority"})) == [t.public_id for t in lowest_first]
+
+    assert (
+        api.patch(f"/api/v1/tickets/{low.public_id}", {"priority": "critical"}, format="json").status_code
+        == 200
+    )
+    assert _ids(api.get("/api/v1/tickets", {"sort": "-priority"}))[:2] == [low.public_id, critical.public_id]
+
+
 def _queries_for_list(api, django_assert_max_num_queries, per_page: int, limit: int) -> int:
     with django_assert_max_num_queries(limit) as captured:
         response = api.get("/api/v1/tickets", {"per_page": per_page})
