@@ -40,7 +40,7 @@ from django.utils import timezone
 
 from accounts.audit import record_audit_event
 from accounts.models import AuditEvent, CustomerToken, Membership, Organization
-from tickets import search
+from tickets import events, search
 from tickets.actors import Actor, ActorKind
 from tickets.exceptions import PermissionDenied
 from tickets.models import (
@@ -190,6 +190,16 @@ def erase_customer(*, customer: Customer, actor: Actor) -> Customer:
         # What they wrote on other customers' tickets, as a participant.
         elsewhere = Message.objects.filter(author_customer=customer).exclude(ticket_id__in=ticket_ids)
         touched = set(elsewhere.values_list("ticket_id", flat=True))
+        events.publish(
+            events.ContentsErased(
+                actor=actor,
+                organization_id=customer.organization_id,
+                ticket_ids=tuple(ticket_ids),
+                customer_id=customer.pk,
+                customer_public_id=customer.public_id,
+                message_public_ids=tuple(elsewhere.values_list("public_id", flat=True)),
+            )
+        )
         _redact_messages(elsewhere)
         _rebuild_search(touched)
         Participant.objects.filter(customer=customer).delete()
@@ -288,6 +298,9 @@ def apply_retention(*, organization: Organization, actor: Actor | None = None) -
             )
             if not batch:
                 break
+            events.publish(
+                events.ContentsErased(actor=actor, organization_id=organization.pk, ticket_ids=tuple(batch))
+            )
             if action == Organization.RetentionAction.DELETE:
                 _forget_attachments(Attachment.objects.filter(message__ticket_id__in=batch))
                 Ticket.objects.filter(pk__in=batch).delete()
