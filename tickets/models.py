@@ -190,10 +190,12 @@ class Customer(models.Model):
         indexes = [models.Index(fields=["email"], name="customer_email")]
 
     def __str__(self):
-        return self.name or self.email or self.external_id
+        return self.display_name
 
     @property
     def display_name(self) -> str:
+        if self.erased_at is not None:
+            return "Erased customer"
         return self.name or self.email or self.external_id
 
 

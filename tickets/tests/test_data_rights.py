@@ -301,3 +301,27 @@ def test_the_search_document_holds_no_word_of_the_erased_customer(
     for word in ["jane", "roe", "zanzibar", "flamingo", "pelican", "walrus", "narwhal", "vip"]:
         assert f"'{word}'" not in documents, word
     assert "'bob'" in documents
+
+
+def test_erase_also_empties_tickets_filed_under_their_address_by_an_unverified_sender(
+    api, jane, organization, inbox, django_capture_on_commit_callbacks
+):
+    provisional = services.customer_for_unproven_sender(
+        organization=organization, email=JANE["email"], name="Jane R", actor=Actor.system("Tests")
+    )
+    typed, _ = services.create_ticket(
+        inbox=inbox,
+        customer=provisional,
+        subject="Typed from the form",
+        message="Quetzal words",
+        actor=Actor.for_customer(provisional),
+        reply_address=JANE["email"],
+        sender_unverified=True,
+    )
+
+    _erase(api, jane["customer"], django_capture_on_commit_callbacks)
+
+    typed.refresh_from_db()
+    assert typed.subject == "[erased]" and typed.reply_address == ""
+    assert not Message.objects.filter(body__contains="Quetzal").exists()
+    assert str(Customer.objects.get(pk=jane["customer"].pk)) == "Erased customer"

@@ -126,3 +126,14 @@ def test_admin_data_rights_need_staff(agent, customer):
     client = _signed_in(agent)
     response = client.get(f"/admin/tickets/customer/{customer.pk}/export/")
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+@pytest.mark.parametrize("count", [3, 30])
+def test_the_customer_page_runs_a_fixed_number_of_queries(owner, inbox, count, django_assert_max_num_queries):
+    for _ in range(count):
+        ticket = factories.make_ticket(inbox, email="many@example.com")
+    client = _signed_in(owner)
+    with django_assert_max_num_queries(16):
+        page = client.get(f"/desk/customers/{ticket.customer.public_id}/")
+    assert page.status_code == 200
+    assert page.content.decode().count('class="ref"') == count
