@@ -325,3 +325,31 @@ def test_erase_also_empties_tickets_filed_under_their_address_by_an_unverified_s
     assert typed.subject == "[erased]" and typed.reply_address == ""
     assert not Message.objects.filter(body__contains="Quetzal").exists()
     assert str(Customer.objects.get(pk=jane["customer"].pk)) == "Erased customer"
+
+
+def test_a_mail_to_an_erased_tickets_reply_address_opens_a_new_ticket(
+    api, client, organization, inbox, django_capture_on_commit_callbacks, settings
+):
+    from tickets.mail import addresses
+    from tickets.tests.test_mail_inbound import INBOUND_DOMAIN, WEBHOOK_AUTH, make_email, post_sendgrid
+
+    settings.MAILERS = {"default": {"BACKEND": "anymail.backends.test.EmailBackend"}}
+    settings.SUPPORT_EMAIL_SENDER = "console"
+    settings.SUPPORT_EMAIL = "support@acme.test"
+    settings.INBOUND_EMAIL_DOMAIN = INBOUND_DOMAIN
+    settings.ANYMAIL = {"WEBHOOK_SECRET": [WEBHOOK_AUTH]}
+    settings.INBOUND_EMAIL_DEFAULT_INBOX = inbox.public_id
+    ticket = factories.make_ticket(inbox, email="jane.roe@example.com", subject="Old thread")
+    reply_to = addresses.reply_address(ticket)
+    _erase(api, ticket.customer, django_capture_on_commit_callbacks)
+
+    email = make_email(
+        sender="Jane Roe <jane.roe@example.com>", to=reply_to, subject="Re: Old thread", text="Still there?"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post_sendgrid(client, email).status_code == 200
+
+    assert not Message.objects.filter(ticket=ticket, body__contains="Still there").exists()
+    fresh = Message.objects.get(body__contains="Still there").ticket
+    assert fresh.pk != ticket.pk
+    assert fresh.customer_id != ticket.customer_id
