@@ -255,7 +255,7 @@ def erase_customer(*, customer: Customer, actor: Actor) -> Customer:
             target=f"customer {customer.public_id}",
             changes={
                 "tickets": len(ticket_ids),
-                "messages_elsewhere": len(touched),
+                "other_tickets": len(touched),
                 "already_erased": already_erased,
                 "fields": sorted(["email", "name", "external_id", "metadata"]) if labels else [],
             },
