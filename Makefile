@@ -42,8 +42,10 @@ lint: venv
 migrations-check: venv
 	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
 
+# The task worker, with the retention rules applied hourly beside it (stopped with it).
 worker: venv
-	$(PY) manage.py db_worker
+	$(PY) manage.py apply_retention --loop & retention=$$!; trap 'kill $$retention' EXIT; \
+	  $(PY) manage.py db_worker
 
 bench: venv
 	@if [ -z "$$DATABASE_URL" ]; then echo "make bench needs DATABASE_URL pointing at PostgreSQL"; exit 1; fi

@@ -262,6 +262,14 @@ class OrganizationAdmin(ServiceErrorsMixin, admin.ModelAdmin):
         ("Plan", {"fields": ("plan", "monthly_ticket_quota")}),
         ("Members", {"fields": ("agents_may_create_tags", "members_must_use_two_factor")}),
         (
+            "Data retention",
+            {
+                "description": "The worker anonymizes or deletes closed tickets older than this "
+                "(docs/security.md, Customers' data rights).",
+                "fields": ("retention_days", "retention_action"),
+            },
+        ),
+        (
             "Customer sign-in (JWT)",
             {
                 "description": "The organization's app signs customer JWTs with this secret (HS256) "

@@ -93,6 +93,20 @@ class Organization(models.Model):
         help_text="Members sign in with a second step (an authenticator app); those without one "
         "set it up before they see the dashboard. API keys and personal API tokens are unaffected.",
     )
+
+    class RetentionAction(models.TextChoices):
+        ANONYMIZE = "anonymize", "Anonymize (keep the tickets, erase their contents)"
+        DELETE = "delete", "Delete the tickets"
+
+    retention_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Closed tickets older than this many days (since they were closed) are anonymized "
+        "or deleted by the worker; empty keeps them forever.",
+    )
+    retention_action = models.CharField(
+        max_length=10, choices=RetentionAction, default=RetentionAction.ANONYMIZE
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -339,6 +353,9 @@ class AuditEvent(models.Model):
         TAG_RENAMED = "tag_renamed", "Tag renamed"
         TAG_DELETED = "tag_deleted", "Tag deleted"
         IDEMPOTENCY_KEYS_FORGOTTEN = "idempotency_keys_forgotten", "Idempotency keys forgotten"
+        CUSTOMER_EXPORTED = "customer_exported", "Customer's data exported"
+        CUSTOMER_ERASED = "customer_erased", "Customer erased"
+        RETENTION_APPLIED = "retention_applied", "Retention rule applied"
 
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, null=True, blank=True, related_name="audit_events"

@@ -160,7 +160,11 @@ ORGANIZATION_EDITABLE_FIELDS = (
     "monthly_ticket_quota",
     "agents_may_create_tags",
     "members_must_use_two_factor",
+    "retention_days",
+    "retention_action",
 )
+# Longest retention rule: a hundred years is "keep", said with a number.
+RETENTION_MAX_DAYS = 36_500
 
 
 def _clean_organization_fields(fields: dict, *, organization: Organization | None = None) -> dict:
@@ -180,6 +184,17 @@ def _clean_organization_fields(fields: dict, *, organization: Organization | Non
             raise InvalidInput("slug", "Another organization uses this slug.")
     if "plan" in cleaned and cleaned["plan"] not in Organization.Plan.values:
         raise InvalidInput("plan", "Unknown plan.")
+    if "retention_days" in cleaned:
+        days = cleaned["retention_days"]
+        if days is not None and not (isinstance(days, int) and 1 <= days <= RETENTION_MAX_DAYS):
+            raise InvalidInput(
+                "retention_days", f"Use 1 to {RETENTION_MAX_DAYS} days, or leave empty to keep tickets."
+            )
+    if (
+        "retention_action" in cleaned
+        and cleaned["retention_action"] not in Organization.RetentionAction.values
+    ):
+        raise InvalidInput("retention_action", "Choose anonymize or delete.")
     if "monthly_ticket_quota" in cleaned:
         quota = cleaned["monthly_ticket_quota"]
         if quota is not None and quota < 0:

@@ -372,6 +372,8 @@ INBOUND_EMAIL_NEW_TICKETS_PER_HOUR = env_int("INBOUND_EMAIL_NEW_TICKETS_PER_HOUR
 # IMAP/POP3 mailboxes (manage.py fetch_mail): seconds between passes with --loop, and
 # the network timeout of each connection.
 MAILBOX_POLL_SECONDS = env_int("MAILBOX_POLL_SECONDS", 60)
+# How often `manage.py apply_retention --loop` applies the organizations' retention rules.
+RETENTION_INTERVAL_SECONDS = env_int("RETENTION_INTERVAL_SECONDS", 3600)
 MAILBOX_TIMEOUT_SECONDS = env_int("MAILBOX_TIMEOUT_SECONDS", 30)
 # The inbox (public id) that takes new mail sent to an address no inbox claims.
 INBOUND_EMAIL_DEFAULT_INBOX = env_str("INBOUND_EMAIL_DEFAULT_INBOX").strip()

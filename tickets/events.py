@@ -106,6 +106,20 @@ class InboxAddressClaimed(DomainEvent):
     address: str
 
 
+@dataclass(frozen=True)
+class ContentsErased(DomainEvent):
+    """Personal data was erased (a customer's erasure, or the retention rule): whoever keeps
+    its own copy (the webhook feed) erases it too, in the same transaction. ``ticket_ids``
+    are the tickets emptied or deleted; ``customer_public_id`` the erased customer, if any;
+    ``message_public_ids`` the messages they wrote on other customers' tickets."""
+
+    name: ClassVar[str] = "contents.erased"
+    ticket_ids: tuple[int, ...] = ()
+    customer_id: int | None = None
+    customer_public_id: str = ""
+    message_public_ids: tuple[str, ...] = ()
+
+
 Subscriber = Callable[[DomainEvent], None]
 
 _subscribers: dict[type[DomainEvent], list[Subscriber]] = defaultdict(list)

@@ -163,6 +163,9 @@ class Customer(models.Model):
     # agents so they know why the customer hears nothing.
     email_problem = models.CharField(max_length=12, choices=EmailProblem, default="", blank=True)
     email_problem_at = models.DateTimeField(null=True, blank=True)
+    # Set when the customer's data was erased (tickets/services/data_rights.py): the record
+    # stays, without anything that names the person, so their tickets still count.
+    erased_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -187,10 +190,12 @@ class Customer(models.Model):
         indexes = [models.Index(fields=["email"], name="customer_email")]
 
     def __str__(self):
-        return self.name or self.email or self.external_id
+        return self.display_name
 
     @property
     def display_name(self) -> str:
+        if self.erased_at is not None:
+            return "Erased customer"
         return self.name or self.email or self.external_id
 
 
@@ -280,6 +285,9 @@ class Ticket(models.Model):
     first_response_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # Set when the ticket's contents were erased (its customer's erasure, or the
+    # organization's retention rule): subject, bodies and files are gone, the row counts on.
+    redacted_at = models.DateTimeField(null=True, blank=True, editable=False)
     # PostgreSQL only: the reference, subject and every message body as one tsvector, kept
     # up to date by the services and searched through a GIN index (migration 0006).
     search_document = SearchVectorField(null=True, editable=False)
@@ -438,6 +446,7 @@ class TicketEvent(models.Model):
         REPLIED = "replied", "Replied"
         NOTE_ADDED = "note_added", "Internal note added"
         ACCESS_KEY_ROTATED = "access_key_rotated", "Private link rotated"
+        CONTENTS_ERASED = "contents_erased", "Contents erased"
 
     # Indexed by event_ticket_created, which leads with it.
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events", db_index=False)

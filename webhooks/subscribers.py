@@ -41,6 +41,19 @@ _collected: ContextVar[list[dict] | None] = ContextVar("webhook_domain_events", 
 def register() -> None:
     for event_type in HEARD:
         events.subscribe(event_type, on_domain_event)
+    events.subscribe(events.ContentsErased, on_contents_erased)
+
+
+@events.in_transaction
+def on_contents_erased(event: events.ContentsErased) -> None:
+    """Erased data leaves the feed with the erasure (same transaction): no endpoint or
+    feed reader gets a copy afterwards."""
+    services.redact_events(
+        organization_id=event.organization_id,
+        ticket_ids=event.ticket_ids,
+        customer_id=event.customer_id,
+        containing=(event.customer_public_id, *event.message_public_ids),
+    )
 
 
 def describe(event: events.DomainEvent) -> dict:

@@ -1,8 +1,12 @@
 """Customers, created and changed through the customer services."""
 
 from django import forms
-from django.contrib import admin
-from django.urls import reverse
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html_join
 
 from helpdesk.admin_common import ServiceErrorsMixin, clean_with, count_of
@@ -43,11 +47,11 @@ class CustomerAdmin(ServiceErrorsMixin, admin.ModelAdmin):
         "ticket_count",
         "created_at",
     )
-    list_filter = ("organization", "created_at")
+    list_filter = ("organization", ("erased_at", admin.EmptyFieldListFilter), "created_at")
     list_select_related = ("organization",)
     search_fields = ("email", "name", "external_id", "public_id")
     date_hierarchy = "created_at"
-    readonly_fields = ("public_id", "created_at", "updated_at", "recent_tickets")
+    readonly_fields = ("public_id", "erased_at", "created_at", "updated_at", "recent_tickets")
 
     def has_delete_permission(self, request, obj=None):
         # No service deletes customers (their history, references and events go with them):
@@ -57,10 +61,60 @@ class CustomerAdmin(ServiceErrorsMixin, admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(ticket_total=count_of(Ticket, "customer"))
 
+    # Data rights: buttons on the change page (templates/admin/tickets/customer/change_form.html)
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:customer_id>/export/",
+                self.admin_site.admin_view(self.export_view),
+                name="tickets_customer_export",
+            ),
+            path(
+                "<int:customer_id>/erase/",
+                self.admin_site.admin_view(self.erase_view),
+                name="tickets_customer_erase",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _data_rights_customer(self, request, customer_id: int) -> Customer:
+        customer = Customer.objects.select_related("organization").filter(pk=customer_id).first()
+        if customer is None:
+            raise Http404("No such customer.")
+        if not self.has_change_permission(request, customer):
+            raise PermissionDenied
+        return customer
+
+    def export_view(self, request, customer_id: int):
+        customer = self._data_rights_customer(request, customer_id)
+        archive = services.export_customer(customer=customer, actor=Actor.agent(request.user))
+        return FileResponse(
+            archive,
+            as_attachment=True,
+            filename=services.export_filename(customer),
+            content_type="application/zip",
+        )
+
+    def erase_view(self, request, customer_id: int):
+        customer = self._data_rights_customer(request, customer_id)
+        if request.method == "POST":
+            services.erase_customer(customer=customer, actor=Actor.agent(request.user))
+            self.message_user(request, "The customer's personal data was erased.", messages.SUCCESS)
+            return redirect("admin:tickets_customer_change", customer.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "customer": customer,
+            "ticket_total": Ticket.objects.filter(customer=customer).count(),
+            "title": "Erase personal data",
+        }
+        return TemplateResponse(request, "admin/tickets/customer/erase_confirmation.html", context)
+
     def get_fields(self, request, obj=None):
         fields = ["organization", "email", "external_id", "name", "metadata"]
         if obj is not None:
-            fields = ["public_id", *fields, "created_at", "updated_at", "recent_tickets"]
+            fields = ["public_id", *fields, "erased_at", "created_at", "updated_at", "recent_tickets"]
         return fields
 
     def get_readonly_fields(self, request, obj=None):

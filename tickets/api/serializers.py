@@ -22,7 +22,7 @@ class CustomerSerializer(OutputSerializer):
 
     class Meta:
         model = Customer
-        fields = ["id", "email", "name", "external_id", "metadata", "created_at", "updated_at"]
+        fields = ["id", "email", "name", "external_id", "metadata", "erased_at", "created_at", "updated_at"]
         read_only_fields = fields
 
 

@@ -5,8 +5,16 @@ organizations happens in ``get_queryset`` so another organization's object is a 
 """
 
 from django.db.models import prefetch_related_objects
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import mixins, renderers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -14,7 +22,7 @@ from helpdesk.headers import idempotency_key, replay_headers
 from helpdesk.schema import IDEMPOTENCY_KEY_PARAMETER
 from tickets import services
 from tickets.actors import Actor
-from tickets.exceptions import InvalidInput
+from tickets.exceptions import InvalidInput, PermissionDenied
 from tickets.filters import CustomerFilter, TicketFilter
 from tickets.models import Customer, Inbox, Message, Tag, Ticket
 from tickets.selectors import (
@@ -45,6 +53,19 @@ def _organization_of(principal):
     if len(memberships) != 1:
         raise InvalidInput("organization", "Use an organization API key: you belong to several.")
     return memberships[0].organization
+
+
+class ZipRenderer(renderers.BaseRenderer):
+    """Lets a client ask for ``Accept: application/zip``; the zip itself is a FileResponse,
+    and errors are still JSON (``CustomerViewSet.finalize_response``)."""
+
+    media_type = "application/zip"
+    format = "zip"
+    charset = None
+    render_style = "binary"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return renderers.JSONRenderer().render(data, "application/json", renderer_context)
 
 
 def _created_response(data, created: bool) -> Response:
@@ -280,6 +301,67 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             api.CustomerSerializer(customer).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        # An error to a client that asked for a zip is still the one JSON error shape.
+        if isinstance(response, Response) and isinstance(
+            getattr(request, "accepted_renderer", None), ZipRenderer
+        ):
+            request.accepted_renderer = renderers.JSONRenderer()
+            request.accepted_media_type = "application/json"
+        return super().finalize_response(request, response, *args, **kwargs)
+
+    def _customer_for_data_rights(self) -> Customer:
+        if self.request.auth.restricted_inbox_id is not None:
+            raise PermissionDenied(
+                "Exporting or erasing a customer needs an API key that is not restricted to one inbox."
+            )
+        return self.get_object()
+
+    @extend_schema(
+        summary="Export everything about a customer (a zip)",
+        description="A zip with `customer.json` (the customer, their tickets with messages, notes, "
+        "attachments' details and history, what they wrote on other tickets, the mail sent to "
+        "them, their tokens) and each attachment file under `attachments/`. Owners and admins "
+        "(personal token) and the organization's API keys; recorded in the audit log.",
+        tags=["customers"],
+        responses={
+            (200, "application/zip"): OpenApiResponse(OpenApiTypes.BINARY, description="The zip file.")
+        },
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        filterset_class=None,
+        pagination_class=None,
+        renderer_classes=[renderers.JSONRenderer, ZipRenderer],
+    )
+    def export(self, request, id=None):
+        customer = self._customer_for_data_rights()
+        archive = services.export_customer(customer=customer, actor=request.auth.actor)
+        return FileResponse(
+            archive,
+            as_attachment=True,
+            filename=services.export_filename(customer),
+            content_type="application/zip",
+        )
+
+    @extend_schema(
+        summary="Erase a customer's personal data",
+        description="Clears the customer's name, email, external id and metadata, erases the "
+        "contents of their tickets (subjects, message bodies, attachments) and what they wrote "
+        "elsewhere, and ends their private links and tokens. The tickets stay, so counts and "
+        "reports hold. Erasing again is harmless. Owners and admins (personal token) and the "
+        "organization's API keys; recorded in the audit log.",
+        tags=["customers"],
+        request=None,
+        responses={200: api.CustomerSerializer},
+    )
+    @action(detail=True, methods=["post"], filterset_class=None, pagination_class=None)
+    def erase(self, request, id=None):
+        customer = self._customer_for_data_rights()
+        customer = services.erase_customer(customer=customer, actor=request.auth.actor)
+        return Response(api.CustomerSerializer(customer).data)
 
     @extend_schema(
         summary="Update a customer",

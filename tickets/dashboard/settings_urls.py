@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import profile_views, reports, settings_views
+from . import profile_views, reports, retention_views, settings_views
 
 settings_patterns = [
     path("", settings_views.index, name="settings"),
@@ -48,6 +48,7 @@ settings_patterns = [
         settings_views.saved_reply_delete,
         name="settings-saved-reply-delete",
     ),
+    path("retention/", retention_views.retention, name="settings-retention"),
     path("activity/", settings_views.activity, name="settings-activity"),
 ]
 

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from . import account, address_verification, notifications, queue, ticket
+from . import account, address_verification, customers, notifications, queue, ticket
 from .settings_urls import profile_patterns, reports_patterns, settings_patterns
 
 app_name = "dashboard"
@@ -23,6 +23,10 @@ urlpatterns = [
         name="remove_participant",
     ),
     path("attachments/<str:public_id>", ticket.attachment, name="attachment"),
+    # Customer (and their data rights, for owners and admins)
+    path("customers/<str:public_id>/", customers.customer_page, name="customer"),
+    path("customers/<str:public_id>/export", customers.customer_export, name="customer_export"),
+    path("customers/<str:public_id>/erase", customers.customer_erase, name="customer_erase"),
     path("preview", ticket.preview, name="preview"),
     # Notifications (the bell)
     path("notifications/", notifications.notification_list, name="notifications"),

@@ -329,7 +329,18 @@ def _ticket_by_message_ids(ids: list[str]) -> Ticket | None:
 def find_ticket(email, recipients: list[str], subject: str, *, raw: str = "", automatic: bool = False):
     """``(ticket, reply_target)`` for the thread this email belongs to: the target is the
     reply address it arrived at (who it was issued to), None when it was threaded another
-    way; ``(None, None)`` for no thread."""
+    way; ``(None, None)`` for no thread.
+
+    A ticket whose contents were erased (its customer's erasure, the retention rule) is no
+    thread any more: a later mail quoting it starts afresh, as an unknown sender's would.
+    """
+    ticket, target = _find_thread(email, recipients, subject, raw=raw, automatic=automatic)
+    if ticket is not None and ticket.redacted_at is not None:
+        return None, None
+    return ticket, target
+
+
+def _find_thread(email, recipients: list[str], subject: str, *, raw: str = "", automatic: bool = False):
     for address in recipients:
         target = addresses.parse_reply_address(address)
         if target is not None:

@@ -67,7 +67,10 @@ def _customer_from_token(organization: Organization, token: str) -> tuple[Custom
     payload = session.read_signin_token(token)
     if payload is None or payload["organization"] != organization.pk:
         return None, ""
-    customer = Customer.objects.filter(organization=organization, public_id=payload["customer"]).first()
+    # An erased customer's links and sessions lead nowhere.
+    customer = Customer.objects.filter(
+        organization=organization, public_id=payload["customer"], erased_at__isnull=True
+    ).first()
     return customer, payload["nonce"]
 
 
@@ -102,7 +105,9 @@ def tickets(request, slug):
     organization = _organization(slug)
     customer_id = session.portal_customer_id(request, organization.pk)
     customer = (
-        Customer.objects.filter(pk=customer_id, organization=organization).first() if customer_id else None
+        Customer.objects.filter(pk=customer_id, organization=organization, erased_at__isnull=True).first()
+        if customer_id
+        else None
     )
     if customer is None:
         return redirect("portal:request_link", slug=organization.slug)

@@ -24,7 +24,15 @@ from .customers import (
     update_customer,
     upsert_customer,
 )
+from .data_rights import (
+    apply_all_retention,
+    apply_retention,
+    erase_customer,
+    may_manage_customer_data,
+    tickets_due_for_retention,
+)
 from .deliveries import record_delivery_trouble
+from .exports import export_customer, export_filename
 from .idempotency import forget_keys as forget_idempotency_keys
 from .idempotency import validate_key as validate_idempotency_key
 from .inboxes import (
@@ -68,6 +76,8 @@ __all__ = [
     "UploadedFile",
     "add_message",
     "add_participant",
+    "apply_all_retention",
+    "apply_retention",
     "address_verification_token",
     "allowed_content_type",
     "assign",
@@ -81,11 +91,15 @@ __all__ = [
     "delete_inbox",
     "delete_saved_reply",
     "delete_tag",
+    "erase_customer",
+    "export_customer",
+    "export_filename",
     "forget_idempotency_keys",
     "inbox_for_verification",
     "is_provisional",
     "get_or_create_tag",
     "mark_notifications_read",
+    "may_manage_customer_data",
     "normalize_email",
     "pick_auto_assignee",
     "rename_tag",
@@ -95,6 +109,7 @@ __all__ = [
     "rotate_access_key",
     "save_mailbox",
     "seconds_until_next_month",
+    "tickets_due_for_retention",
     "update_customer",
     "update_inbox",
     "update_saved_reply",

@@ -62,9 +62,14 @@ def world(organization, inbox, api_key, agent):
     customer_token = token.assign_secret()
     token.save()
     ticket = factories.make_ticket(inbox, email="jane@example.com")
+    # Erased while the operations are driven: someone whose tokens nothing else uses.
+    erasable, _ = services.upsert_customer(
+        organization=organization, data=services.CustomerData(email="erase.me@example.com")
+    )
     return {
         "inbox": inbox,
         "customer": customer,
+        "erasable_customer": erasable,
         "ticket": ticket,
         "credentials": {
             "ApiKeyHeader": {"HTTP_X_API_KEY": api_key},
@@ -96,6 +101,8 @@ def fill(template: str, world: dict, *, missing: bool = False) -> str:
     }
     if template.startswith("/api/v1/customers/{id}"):
         values["{id}"] = world["customer"].public_id
+    if template == "/api/v1/customers/{id}/erase":
+        values["{id}"] = world["erasable_customer"].public_id
     if template.startswith("/api/v1/tags/{id}") or template.startswith("/api/v1/inboxes/{id}"):
         values["{id}"] = MISSING_ID
     path = template

@@ -24,6 +24,7 @@ from .endpoints import (
     update_endpoint,
     validate_events,
 )
+from .erasure import redact_events
 from .feed import prune_events
 from .recording import NewEvent, actor_representation, record_events
 
@@ -42,6 +43,7 @@ __all__ = [
     "enqueue_drains",
     "notify_owners_endpoint_disabled",
     "prune_events",
+    "redact_events",
     "record_events",
     "redeliver",
     "rotate_secret",
