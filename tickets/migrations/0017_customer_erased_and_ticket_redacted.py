@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tickets", "0015_add_mailbox"),
+        ("tickets", "0016_ticket_sort_and_filter_indexes"),
     ]
 
     operations = [
