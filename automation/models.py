@@ -4,7 +4,6 @@ of actions with a reply). Both hold their rules as JSON in the vocabulary of
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Organization
@@ -20,9 +19,6 @@ class Trigger(models.Model):
     event = models.CharField(max_length=50)
     conditions = models.JSONField(default=dict, blank=True)
     actions = models.JSONField(default=list, blank=True)
-    # Set on the triggers Helpdesk makes itself (the acknowledgements), so making them
-    # again finds them instead of adding a second one; empty for the organization's own.
-    default_key = models.CharField(max_length=50, blank=True, editable=False)
     # Where assign_round_robin continues from (the number of tickets it has assigned).
     round_robin_turn = models.PositiveIntegerField(default=0, editable=False)
     fired_count = models.PositiveIntegerField(default=0, editable=False)
@@ -32,13 +28,6 @@ class Trigger(models.Model):
 
     class Meta:
         ordering = ["position", "id"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["organization", "default_key"],
-                condition=~Q(default_key=""),
-                name="trigger_unique_default_key",
-            )
-        ]
         indexes = [models.Index(fields=["organization", "position"], name="trigger_org_position")]
 
     def __str__(self):

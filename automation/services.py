@@ -141,7 +141,6 @@ def create_trigger(
     actions=None,
     active: bool = True,
     position: int = 0,
-    default_key: str = "",
 ) -> Trigger:
     """A new rule for the organization's tickets, checked against its vocabulary."""
     name = _clean_name(name)
@@ -161,7 +160,6 @@ def create_trigger(
             actions=actions,
             active=bool(active),
             position=position,
-            default_key=default_key,
         )
         record_audit_event(
             organization=organization, actor=actor, action=AuditEvent.Action.TRIGGER_CREATED, target=name
@@ -230,54 +228,6 @@ def delete_trigger(*, trigger: Trigger, actor: Actor) -> None:
         )
         trigger.delete()
         _rules_changed(trigger.organization_id)
-
-
-# Acknowledgements: the default triggers --------------------------------------------------------
-
-# Per channel: whether the acknowledgement is on for a new organization. The support form
-# (web) and email promise an answer by mail; tickets an integrator's backend opens (API,
-# e.g. SupportDesk's, whose document promises mail to the agent only) get none unless the
-# organization turns it on; an agent's own ticket needs none.
-ACKNOWLEDGEMENTS: dict[str, tuple[str, bool]] = {
-    Ticket.Channel.WEB: ("Acknowledge support form requests", True),
-    Ticket.Channel.EMAIL: ("Acknowledge emails", True),
-    Ticket.Channel.API: ("Acknowledge API tickets", False),
-}
-
-
-def acknowledgement_body(channel: str) -> dict:
-    return {
-        "event": "ticket.created",
-        "conditions": {"all": [{"field": "channel", "op": "is", "value": channel}], "any": []},
-        "actions": [{"type": "email_customer", "template": "acknowledgement"}],
-    }
-
-
-def install_default_triggers(*, organization: Organization) -> list[Trigger]:
-    """The acknowledgements, one per channel, each editable; made once per organization
-    (a second call finds them)."""
-    made = []
-    existing = set(
-        Trigger.objects.filter(organization=organization)
-        .exclude(default_key="")
-        .values_list("default_key", flat=True)
-    )
-    for position, (channel, (name, active)) in enumerate(ACKNOWLEDGEMENTS.items()):
-        key = f"acknowledgement:{channel}"
-        if key in existing:
-            continue
-        made.append(
-            create_trigger(
-                organization=organization,
-                actor=Actor.system("Helpdesk"),
-                name=name,
-                active=active,
-                position=position,
-                default_key=key,
-                **acknowledgement_body(channel),
-            )
-        )
-    return made
 
 
 # Triggers: compiled rule sets ------------------------------------------------------------------

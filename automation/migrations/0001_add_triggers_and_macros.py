@@ -45,7 +45,6 @@ class Migration(migrations.Migration):
                 ('event', models.CharField(max_length=50)),
                 ('conditions', models.JSONField(blank=True, default=dict)),
                 ('actions', models.JSONField(blank=True, default=list)),
-                ('default_key', models.CharField(blank=True, editable=False, max_length=50)),
                 ('round_robin_turn', models.PositiveIntegerField(default=0, editable=False)),
                 ('fired_count', models.PositiveIntegerField(default=0, editable=False)),
                 ('last_fired_at', models.DateTimeField(blank=True, editable=False, null=True)),
@@ -56,7 +55,6 @@ class Migration(migrations.Migration):
             options={
                 'ordering': ['position', 'id'],
                 'indexes': [models.Index(fields=['organization', 'position'], name='trigger_org_position')],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('default_key', ''), _negated=True), fields=('organization', 'default_key'), name='trigger_unique_default_key')],
             },
         ),
     ]
