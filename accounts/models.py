@@ -356,6 +356,15 @@ class AuditEvent(models.Model):
         CUSTOMER_EXPORTED = "customer_exported", "Customer's data exported"
         CUSTOMER_ERASED = "customer_erased", "Customer erased"
         RETENTION_APPLIED = "retention_applied", "Retention rule applied"
+        CUSTOM_FIELD_CREATED = "custom_field_created", "Custom field created"
+        CUSTOM_FIELD_UPDATED = "custom_field_updated", "Custom field updated"
+        CUSTOM_FIELD_DELETED = "custom_field_deleted", "Custom field deleted"
+        TRIGGER_CREATED = "trigger_created", "Trigger created"
+        TRIGGER_UPDATED = "trigger_updated", "Trigger updated"
+        TRIGGER_DELETED = "trigger_deleted", "Trigger deleted"
+        MACRO_CREATED = "macro_created", "Macro created"
+        MACRO_UPDATED = "macro_updated", "Macro updated"
+        MACRO_DELETED = "macro_deleted", "Macro deleted"
 
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, null=True, blank=True, related_name="audit_events"

@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "accounts",
     "tickets",
     "webhooks",
+    "automation",
 ]
 
 MIDDLEWARE = [
@@ -497,6 +498,7 @@ SPECTACULAR_SETTINGS = {
         "SupportDeskChannelEnum": "tickets.dialects.supportdesk.CHANNEL_CHOICES",
         "CtxfyStatusEnum": "tickets.dialects.ctxfy.COPY_STATUSES",
         "InappPriorityEnum": "tickets.dialects.inapp.USER_PRIORITIES",
+        "CustomFieldTypeEnum": "tickets.models.CustomField.Type",
     },
 }
 

@@ -24,12 +24,14 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("api/v1/", include("tickets.api.urls")),
     path("api/v1/", include("webhooks.api.urls")),
+    path("api/v1/", include("automation.api.urls")),
     # Public and the same for everyone: not counted by the per-credential throttle, whose
     # window is a database row (and the fuzz tests load it before any database is set up).
     path("api/schema/", SpectacularAPIView.as_view(throttle_classes=[]), name="schema"),
     path("api/docs/", ApiDocsView.as_view(url_name="schema"), name="api-docs"),
     path("compat/", include("tickets.dialects.urls")),
     path("desk/settings/webhooks/", include("webhooks.dashboard.urls")),
+    path("desk/automation/", include("automation.dashboard.urls")),
     path("desk/", include("tickets.dashboard.urls")),
     path("t/", include("tickets.portal.urls")),
     path("anymail/", include("anymail.urls")),

@@ -85,6 +85,16 @@ class MessageCreated(DomainEvent):
 
 
 @dataclass(frozen=True)
+class TriggerFired(DomainEvent):
+    """A trigger's "emit a webhook event" action: ``label`` is the name its author chose."""
+
+    name: ClassVar[str] = "trigger.fired"
+    ticket_id: int
+    trigger: str
+    label: str
+
+
+@dataclass(frozen=True)
 class CustomerCreated(DomainEvent):
     name: ClassVar[str] = "customer.created"
     customer_id: int

@@ -2,10 +2,77 @@ import uuid
 from datetime import UTC
 
 import django_filters
+from django.db import connection
 from django.db.models import Exists, OuterRef, Q, Subquery
 from rest_framework.exceptions import ValidationError
 
-from tickets.models import Customer, Inbox, Ticket
+from tickets.exceptions import InvalidInput
+from tickets.models import Customer, CustomField, Inbox, Ticket
+from tickets.services.custom_fields import clean_value
+
+CUSTOM_FIELD_PREFIX = "cf."
+RANGE_LOOKUPS = frozenset({"gt", "gte", "lt", "lte"})
+RANGE_TYPES = frozenset({CustomField.Type.NUMBER, CustomField.Type.DECIMAL, CustomField.Type.DATE})
+
+
+def _query_value(field: CustomField, text: str):
+    """A filter's text as the value stored for ``field`` (a checkbox's "true", a number)."""
+    if field.type == CustomField.Type.CHECKBOX:
+        lowered = text.strip().lower()
+        if lowered not in {"true", "false", "1", "0"}:
+            raise InvalidInput(f"cf.{field.key}", "Must be true or false.")
+        return lowered in {"true", "1"}
+    if field.type == CustomField.Type.MULTI_SELECT:
+        return clean_value(field, [text])[0]
+    if field.type == CustomField.Type.NUMBER:
+        try:
+            return clean_value(field, int(text.strip()))
+        except ValueError:
+            raise InvalidInput(f"cf.{field.key}", "Must be a whole number.") from None
+    return clean_value(field, text)
+
+
+def filter_custom_fields(queryset, params, organization_ids) -> object:
+    """Narrow ``queryset`` by ``cf.<key>=value`` and ``cf.<key>__gte=value`` (gt, gte, lt,
+    lte for numbers, decimals and dates) parameters.
+
+    Equality is containment (``custom_fields @> {"key": value}``), which the GIN index on
+    the column answers on PostgreSQL; a multi-select matches a ticket that has the option.
+    An unknown field or a value not of its type is a 400 naming the parameter.
+    """
+    wanted = [(name, values) for name, values in params.lists() if name.startswith(CUSTOM_FIELD_PREFIX)]
+    if not wanted:
+        return queryset
+    keys = {name.removeprefix(CUSTOM_FIELD_PREFIX).split("__", 1)[0] for name, _ in wanted}
+    fields = {
+        field.key: field
+        for field in CustomField.objects.filter(organization_id__in=organization_ids, key__in=keys)
+    }
+    for name, values in wanted:
+        key, _, lookup = name.removeprefix(CUSTOM_FIELD_PREFIX).partition("__")
+        field = fields.get(key)
+        if field is None:
+            raise ValidationError({name[:60]: "Unknown custom field."})
+        if lookup and (lookup not in RANGE_LOOKUPS or field.type not in RANGE_TYPES):
+            raise ValidationError({name[:60]: "Ranges (gt, gte, lt, lte) are for numbers and dates."})
+        for text in values:
+            if not text.strip():
+                continue  # An empty input filters nothing, as for the other filters.
+            try:
+                value = _query_value(field, text)
+            except InvalidInput as error:
+                raise ValidationError({name[:60]: error.message}) from None
+            if lookup:
+                queryset = queryset.filter(**{f"custom_fields__{key}__{lookup}": value})
+            elif connection.vendor == "postgresql":
+                stored = [value] if field.type == CustomField.Type.MULTI_SELECT else value
+                queryset = queryset.filter(custom_fields__contains={key: stored})
+            elif field.type == CustomField.Type.MULTI_SELECT:
+                # SQLite has no JSON containment: the option, as a quoted JSON string.
+                queryset = queryset.filter(**{f"custom_fields__{key}__icontains": f'"{value}"'})
+            else:
+                queryset = queryset.filter(**{f"custom_fields__{key}": value})
+    return queryset
 
 
 class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
@@ -81,6 +148,14 @@ class TicketFilter(django_filters.FilterSet):
     class Meta:
         model = Ticket
         fields = []
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        principal = getattr(self.request, "auth", None)
+        organization_ids = getattr(principal, "organization_ids", None)
+        if organization_ids is None:
+            organization_ids = getattr(self, "organization_ids", ())
+        return filter_custom_fields(queryset, self.data, organization_ids)
 
     def filter_assignee(self, queryset, name, value):
         value = value.strip()

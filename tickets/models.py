@@ -278,6 +278,9 @@ class Ticket(models.Model):
     # such a ticket is kept off an existing customer's record until proven.
     sender_unverified = models.BooleanField(default=False)
     metadata = models.JSONField(default=dict, blank=True)
+    # The organization's own fields (CustomField), by key: validated by type in the
+    # services, searched through a GIN index (jsonb_path_ops) on PostgreSQL.
+    custom_fields = models.JSONField(default=dict, blank=True)
     tags = models.ManyToManyField(Tag, blank=True, related_name="tickets")
     access_key = models.CharField(max_length=64, default=new_access_key, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -334,6 +337,59 @@ class Ticket(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+
+class CustomField(models.Model):
+    """A field an organization records on its tickets (an order id, a plan, a due date).
+
+    Values live on the ticket (``Ticket.custom_fields``, by ``key``); this row says what a
+    value may be. No inboxes means it shows in every inbox.
+    """
+
+    class Type(models.TextChoices):
+        TEXT = "text", "Text"
+        LONG_TEXT = "long_text", "Long text"
+        NUMBER = "number", "Number"
+        DECIMAL = "decimal", "Decimal"
+        CHECKBOX = "checkbox", "Checkbox"
+        DATE = "date", "Date"
+        DROPDOWN = "dropdown", "Dropdown"
+        MULTI_SELECT = "multi_select", "Multi-select"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="custom_fields")
+    key = models.CharField(
+        max_length=36,
+        validators=[
+            RegexValidator(r"^[A-Za-z][A-Za-z0-9_]*$", "Letters, digits and _, starting with a letter.")
+        ],
+        help_text="The name in the API and in filters (cf.<key>); never changes.",
+    )
+    label = models.CharField(max_length=100)
+    type = models.CharField(max_length=20, choices=Type)
+    options = models.JSONField(
+        default=list, blank=True, help_text="The choices of a dropdown or multi-select."
+    )
+    required_to_resolve = models.BooleanField(
+        default=False, help_text="An agent cannot resolve or close a ticket without a value."
+    )
+    inboxes = models.ManyToManyField(
+        Inbox, blank=True, related_name="custom_fields", help_text="Where it shows; none means every inbox."
+    )
+    position = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "key"], name="custom_field_unique_key"),
+        ]
+
+    def __str__(self):
+        return self.label
+
+    @property
+    def has_options(self) -> bool:
+        return self.type in {self.Type.DROPDOWN, self.Type.MULTI_SELECT}
 
 
 class Participant(models.Model):
@@ -500,6 +556,7 @@ class Delivery(models.Model):
         STATUS = "status", "Resolved or closed"
         PORTAL_LINK = "portal_link", "Portal sign-in link"
         ADDRESS_VERIFICATION = "address_verification", "Support address verification"
+        AUTOMATIC = "automatic", "Automatic email (trigger)"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"

@@ -403,6 +403,52 @@ def notify_address_verification(inbox_id: int, address: str) -> None:
     address_verification_requested(inbox_id, address)
 
 
+@_never_raise
+def trigger_email(ticket_id: int, template: str, subject: str, body: str) -> list[Delivery]:
+    """A trigger's mail to the customer: the acknowledgement ("We received your request",
+    with the private link), or the subject and body its author wrote, already filled in."""
+    if not outbound.sending_enabled():
+        return []
+    ticket = _load_ticket(ticket_id)
+    if ticket is None:
+        return []
+    organization = ticket.organization.name
+    context = {**_base_context(ticket), "private_url": ticket.private_url}
+    if template == "acknowledgement":
+        first = ticket.messages.select_related("author_customer").order_by("created_at", "id").first()
+        fields = {
+            "kind": Kind.CONFIRMATION,
+            "template": "confirmation",
+            "context": {**context, **outbound.message_context(first)},
+            "message": first,
+        }
+    else:
+        fields = {
+            "kind": Kind.AUTOMATIC,
+            "template": "automatic",
+            "context": {**context, "subject": subject, "body": body},
+        }
+    with transaction.atomic():
+        return _send(
+            [
+                _to_customer(
+                    ticket, **fields, from_name=f"{organization} Support", automatic=outbound.AUTO_REPLIED
+                )
+            ]
+        )
+
+
+@task()
+def notify_trigger_email(ticket_id: int, template: str, subject: str, body: str) -> None:
+    trigger_email(ticket_id, template, subject, body)
+
+
+def enqueue_trigger_email(ticket_id: int, template: str, subject: str, body: str) -> None:
+    """Mail the customer as a trigger's action, as part of the change (the outbox)."""
+    if outbound.sending_enabled():
+        enqueue_with_change(notify_trigger_email, ticket_id, template, subject, body)
+
+
 # Subscribers of the domain events (registered in tickets/subscribers.py).
 
 

@@ -26,6 +26,7 @@ class EventType(models.TextChoices):
     MESSAGE_CREATED = "message.created", "A reply (or, when asked for, an internal note) was added"
     CUSTOMER_CREATED = "customer.created", "A customer was created"
     CUSTOMER_UPDATED = "customer.updated", "A customer changed"
+    TRIGGER_FIRED = "trigger.fired", "A trigger's action asked for an event (data.label names it)"
 
 
 PING = "ping"

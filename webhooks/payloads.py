@@ -62,6 +62,8 @@ def _ticket_event(record: dict) -> NewEvent | None:
         data["changes"] = _changes(record["changes"])
     elif event_type == "ticket.status_changed":
         data["before"], data["after"] = record["before"], record["after"]
+    elif event_type == "trigger.fired":
+        data["trigger"], data["label"] = record["trigger"], record["label"]
     elif event_type == "ticket.assigned":
         agents = _agents([record["before"], record["after"]])
         data["before"], data["after"] = agents.get(record["before"]), agents.get(record["after"])

@@ -32,6 +32,7 @@ HEARD = (
     events.MessageCreated,
     events.CustomerCreated,
     events.CustomerUpdated,
+    events.TriggerFired,
 )
 
 # The descriptions collected during the current request; None outside one.
@@ -64,7 +65,8 @@ def describe(event: events.DomainEvent) -> dict:
         "occurred_at": event.occurred_at.isoformat(),
         "actor": services.actor_representation(event.actor),
     }
-    for name in ("ticket_id", "message_id", "is_public", "customer_id", "before", "after"):
+    names = ("ticket_id", "message_id", "is_public", "customer_id", "before", "after", "trigger", "label")
+    for name in names:
         if hasattr(event, name):
             record[name] = getattr(event, name)
     if hasattr(event, "changes"):

@@ -9,7 +9,7 @@ from helpdesk.fields import StrictCharField, StrictEmailField
 from helpdesk.serializers import InputSerializer, OutputSerializer
 from tickets import limits
 from tickets.exceptions import InvalidInput
-from tickets.models import Attachment, Customer, Inbox, Message, Tag, Ticket, TicketEvent
+from tickets.models import Attachment, Customer, CustomField, Inbox, Message, Tag, Ticket, TicketEvent
 from tickets.services import validate_metadata
 
 # Output ---------------------------------------------------------------------------------
@@ -89,6 +89,7 @@ class TicketSerializer(OutputSerializer):
             "assignee",
             "tags",
             "metadata",
+            "custom_fields",
             "reply_address",
             "private_url",
             "created_at",
@@ -101,6 +102,28 @@ class TicketSerializer(OutputSerializer):
 
     def get_tags(self, ticket) -> list[str]:
         return sorted(tag.name for tag in ticket.tags.all())
+
+
+class CustomFieldSerializer(OutputSerializer):
+    inboxes = serializers.SerializerMethodField()
+
+    class Meta:
+        model = CustomField
+        fields = [
+            "id",
+            "key",
+            "label",
+            "type",
+            "options",
+            "required_to_resolve",
+            "inboxes",
+            "position",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    def get_inboxes(self, field) -> list[str]:
+        return [inbox.public_id for inbox in field.inboxes.all()]
 
 
 class TicketDetailSerializer(TicketSerializer):
@@ -223,6 +246,24 @@ class CustomerInputSerializer(InputSerializer):
         return attrs
 
 
+class CustomFieldValuesField(serializers.JSONField):
+    """An object of custom field values by key; each value is checked by the services
+    against its field's type (a bad one is a 400 naming ``custom_fields.<key>``)."""
+
+    default_error_messages = {"not_object": "Must be a JSON object."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            self.fail("not_object")
+        return super().to_internal_value(data)
+
+
+CUSTOM_FIELDS_HELP = (
+    'Values of the organization\'s custom fields by key, e.g. {"order_id": "A-1042"}; '
+    "null clears a field. Checked by each field's type."
+)
+
+
 class TicketCreateSerializer(InputSerializer):
     inbox = StrictCharField(
         required=False,
@@ -242,6 +283,7 @@ class TicketCreateSerializer(InputSerializer):
     type = StrictCharField(required=False, allow_blank=True, max_length=limits.TYPE_MAX_LENGTH)
     tags = TagNamesField(required=False)
     metadata = MetadataField(required=False)
+    custom_fields = CustomFieldValuesField(required=False, help_text=CUSTOM_FIELDS_HELP)
     reply_address = StrictEmailField(
         required=False, allow_blank=True, help_text="Where answers go; the customer's email by default."
     )
@@ -260,6 +302,9 @@ class TicketUpdateSerializer(InputSerializer):
     )
     tags = TagNamesField(required=False)
     metadata = MetadataField(required=False, help_text="Replaces the ticket's metadata.")
+    custom_fields = CustomFieldValuesField(
+        required=False, help_text=CUSTOM_FIELDS_HELP + " Only the fields named change."
+    )
     reply_address = StrictEmailField(required=False, allow_blank=True)
 
 
@@ -292,6 +337,31 @@ class CustomerUpdateSerializer(InputSerializer):
 
 class TagInputSerializer(InputSerializer):
     name = StrictCharField(max_length=limits.TAG_NAME_MAX_LENGTH)
+
+
+class CustomFieldCreateSerializer(InputSerializer):
+    key = StrictCharField(max_length=36, help_text="Letters, digits and _, from a letter; never changes.")
+    label = StrictCharField(max_length=100)
+    type = EnumField(CustomField.Type)
+    options = serializers.ListField(
+        child=StrictCharField(max_length=100), required=False, max_length=200, help_text="Dropdown choices."
+    )
+    required_to_resolve = serializers.BooleanField(required=False, default=False)
+    inboxes = serializers.ListField(
+        child=StrictCharField(max_length=26),
+        required=False,
+        max_length=100,
+        help_text="Inbox ids it shows in; empty for every inbox.",
+    )
+    position = serializers.IntegerField(required=False, default=0, min_value=0, max_value=10_000)
+
+
+class CustomFieldUpdateSerializer(InputSerializer):
+    label = StrictCharField(required=False, max_length=100)
+    options = serializers.ListField(child=StrictCharField(max_length=100), required=False, max_length=200)
+    required_to_resolve = serializers.BooleanField(required=False)
+    inboxes = serializers.ListField(child=StrictCharField(max_length=26), required=False, max_length=100)
+    position = serializers.IntegerField(required=False, min_value=0, max_value=10_000)
 
 
 # List envelopes -------------------------------------------------------------------------

@@ -123,7 +123,8 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
                     "message": "I was charged **twice** on 3 March.",
                     "priority": "high",
                     "tags": ["billing"],
-                    "metadata": {"order_id": "A-1042"},
+                    "metadata": {"source": "checkout"},
+                    "custom_fields": {"order_id": "A-1042"},
                 },
             )
         ],
@@ -156,6 +157,7 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             type=data.get("type", ""),
             tags=data.get("tags", []),
             metadata=data.get("metadata") or {},
+            custom_fields=data.get("custom_fields") or {},
             reply_address=data.get("reply_address", ""),
             channel="agent" if principal.is_agent else "api",
             actor=principal.actor,

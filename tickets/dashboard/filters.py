@@ -9,8 +9,9 @@ from datetime import datetime, time, timedelta
 
 import django_filters
 from django.utils import timezone
+from rest_framework.exceptions import ValidationError
 
-from tickets.filters import TicketFilter
+from tickets.filters import TicketFilter, filter_custom_fields
 from tickets.querysets import OPEN_STATUSES
 
 # name -> (label, what it narrows to, its default sort)
@@ -63,6 +64,17 @@ class QueueFilter(TicketFilter):
 
     class Meta(TicketFilter.Meta):
         pass
+
+    def filter_queryset(self, queryset):
+        # The custom fields are the current organization's; a bad value is shown as the
+        # other filters' errors are, and lists nothing.
+        queryset = super(TicketFilter, self).filter_queryset(queryset)
+        try:
+            return filter_custom_fields(queryset, self.data, [self.request.organization.pk])
+        except ValidationError as error:
+            for field, message in error.detail.items():
+                self.form.add_error(None, f"{field}: {message}")
+            return queryset.none()
 
     def filter_created_after(self, queryset, name, value):
         return queryset.filter(created_at__gte=_day_start(value))

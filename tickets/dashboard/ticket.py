@@ -13,9 +13,10 @@ from django.views.decorators.http import require_GET, require_POST
 from tickets import services
 from tickets.downloads import attachment_download
 from tickets.exceptions import HelpdeskError
-from tickets.models import Attachment, Message, SavedReply, Ticket, TicketEvent
+from tickets.models import Attachment, CustomField, Message, SavedReply, Ticket, TicketEvent
 from tickets.rendering import render_markdown
 from tickets.selectors import find_agent
+from tickets.services.custom_fields import fields_for
 
 from .common import agent_required, back_to_ticket, get_ticket, organization_tickets, report_error, ticket_url
 from .forms import MessageForm, PropertiesForm
@@ -164,7 +165,39 @@ def _page_context(request, ticket, message_form=None):
         "private_url": ticket.private_url,
         "metadata_items": sorted((ticket.customer.metadata or {}).items()),
         "ticket_metadata_items": sorted((ticket.metadata or {}).items()),
+        "custom_fields": _custom_field_rows(ticket),
     }
+
+
+def _custom_field_rows(ticket) -> list[dict]:
+    """The inbox's custom fields with the ticket's values, for the sidebar."""
+    values = ticket.custom_fields or {}
+    return [
+        {"field": field, "value": values.get(key), "name": f"cf.{key}", "id": f"cf-{key}"}
+        for key, field in fields_for(ticket.organization_id, ticket.inbox_id).items()
+    ]
+
+
+def _custom_field_changes(ticket, sent) -> dict:
+    """The custom fields the sidebar sent, as update_ticket's ``custom_fields``: an emptied
+    field clears its value; the services check each value by type."""
+    changes = {}
+    current = ticket.custom_fields or {}
+    for key, field in fields_for(ticket.organization_id, ticket.inbox_id).items():
+        name = f"cf.{key}"
+        if f"{name}.shown" not in sent:
+            continue
+        if field.type == CustomField.Type.CHECKBOX:
+            value = name in sent
+        elif field.type == CustomField.Type.MULTI_SELECT:
+            value = sent.getlist(name) or None
+        else:
+            value = sent.get(name, "").strip() or None
+            if value is not None and field.type == CustomField.Type.NUMBER:
+                value = int(value) if value.lstrip("-").isdigit() else value
+        if value != current.get(key) and not (value is None and key not in current):
+            changes[key] = value
+    return changes
 
 
 @require_POST
@@ -260,6 +293,9 @@ def _apply_properties(request, ticket, data) -> bool:
     status_was = sent.get("status_was", ticket.status)
     if "status" in sent and data["status"] and data["status"] != status_was:
         changes["status"] = data["status"]
+    custom_fields = _custom_field_changes(ticket, sent)
+    if custom_fields:
+        changes["custom_fields"] = custom_fields
     if changes:
         services.update_ticket(ticket=ticket, actor=request.actor, **changes)
     return bool(changes)

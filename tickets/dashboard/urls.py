@@ -9,6 +9,7 @@ urlpatterns = [
     path("", queue.queue, name="queue"),
     path("rows", queue.queue_rows, name="queue_rows"),
     path("bulk", queue.bulk, name="bulk"),
+    path("export.csv", queue.queue_csv, name="queue_csv"),
     # Ticket
     path("tickets/<str:public_id>/", ticket.ticket_page, name="ticket"),
     path("tickets/<str:public_id>/timeline", ticket.timeline, name="ticket_timeline"),

@@ -161,6 +161,8 @@ class CreateTicketView(CrawlChatView):
             subject=data["title"],
             message=data["message"],
             metadata=data.get("customTags") or {},
+            # customTags whose keys are custom fields fill them too.
+            custom_fields_from_metadata=True,
             actor=principal.actor,
             idempotency_key=idempotency_key(request),
         )

@@ -240,6 +240,8 @@ class CreateTicketView(SupportDeskView):
             priority=PRIORITIES[data["priority"]],
             category=data.get("category", ""),
             metadata=data.get("metadata") or {},
+            # Keys of the free-form metadata that are custom fields fill them too.
+            custom_fields_from_metadata=True,
             tags=tags,
             channel=Ticket.Channel.API,
             auto_assign=True,

@@ -17,6 +17,7 @@ from .attachments import (
     attachment_problem,
     validate_attachments,
 )
+from .custom_fields import create_custom_field, delete_custom_field, update_custom_field
 from .customers import (
     CustomerData,
     customer_for_unproven_sender,
@@ -84,10 +85,12 @@ __all__ = [
     "attachment_problem",
     "change_status",
     "confirm_sender",
+    "create_custom_field",
     "create_inbox",
     "create_saved_reply",
     "create_ticket",
     "customer_for_unproven_sender",
+    "delete_custom_field",
     "delete_inbox",
     "delete_saved_reply",
     "delete_tag",
@@ -110,6 +113,7 @@ __all__ = [
     "save_mailbox",
     "seconds_until_next_month",
     "tickets_due_for_retention",
+    "update_custom_field",
     "update_customer",
     "update_inbox",
     "update_saved_reply",

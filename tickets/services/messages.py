@@ -19,6 +19,7 @@ from .tickets import (
     AFTER_CUSTOMER_REPLY,
     CUSTOMER_MAY_NOT_REPLY,
     lock_ticket,
+    publish_and_reload,
     set_status_locked,
 )
 from .validation import validate_body, validate_choice
@@ -110,14 +111,17 @@ def add_message(
         if search.is_supported():
             columns["search_document"] = search.document_with(body)
         Ticket.objects.filter(pk=ticket.pk).update(**columns)
-        events.publish(
+        # A trigger may act on the reply in this transaction: the rule below reads the
+        # ticket as it left it.
+        publish_and_reload(
+            ticket,
             events.MessageCreated(
                 actor=actor,
                 organization_id=ticket.organization_id,
                 ticket_id=ticket.pk,
                 message_id=message.pk,
                 is_public=is_public,
-            )
+            ),
         )
 
         if is_public:

@@ -6,6 +6,8 @@ with one set of rules (below), and told as one set of events.
 """
 
 from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import asdict
 from datetime import datetime, timedelta
 
@@ -28,6 +30,7 @@ from tickets.models import Customer, Inbox, Message, Ticket, TicketEvent, new_ac
 from tickets.rendering import render_markdown
 from tickets.selectors import memberships_with_open_tickets
 
+from . import custom_fields as custom_field_rules
 from . import idempotency
 from .attachments import UploadedFile, store_attachments, validate_attachments
 from .customers import PROVISIONAL_PREFIX, CustomerData, NewCustomerRace, is_provisional, upsert_customer
@@ -63,6 +66,41 @@ AFTER_AGENT_REPLY: dict[str, str] = {Status.OPEN: Status.IN_PROGRESS}
 # Giving an open ticket an assignee means someone is working on it, unless the same call
 # names the status it wants.
 AFTER_ASSIGNMENT: dict[str, str] = {Status.OPEN: Status.IN_PROGRESS}
+
+
+# Tickets another service call changed while this one was publishing its events: a
+# subscriber in the transaction (a trigger) acting on the same ticket through
+# update_ticket, on its own instance. The publishing service reads the ticket back then,
+# so it answers with what is stored.
+_changed_meanwhile: ContextVar[set | None] = ContextVar("tickets_changed_meanwhile", default=None)
+
+
+@contextmanager
+def _watching_changes():
+    touched: set = set()
+    token = _changed_meanwhile.set(touched)
+    try:
+        yield touched
+    finally:
+        _changed_meanwhile.reset(token)
+
+
+def _note_changed(ticket: Ticket) -> None:
+    touched = _changed_meanwhile.get()
+    if touched is not None:
+        touched.add(ticket.pk)
+
+
+def publish_and_reload(ticket: Ticket, event: events.DomainEvent) -> bool:
+    """Publish ``event``; when a subscriber changed ``ticket`` meanwhile, read it back
+    (fields and tags). Returns whether it did."""
+    with _watching_changes() as touched:
+        events.publish(event)
+    if ticket.pk not in touched:
+        return False
+    ticket.refresh_from_db()
+    getattr(ticket, "_prefetched_objects_cache", {}).pop("tags", None)
+    return True
 
 
 def _start_of_today() -> datetime:
@@ -148,6 +186,8 @@ def create_ticket(
     type: str = "",  # noqa: A002 - the domain's own word
     channel: str = Ticket.Channel.API,
     metadata: dict | None = None,
+    custom_fields: dict | None = None,
+    custom_fields_from_metadata: bool = False,
     tags: Iterable = (),
     reply_address: str = "",
     attachments: Sequence[UploadedFile] = (),
@@ -160,7 +200,10 @@ def create_ticket(
     """Open a ticket for a customer (found or created) with its first message.
 
     ``sender_unverified``: the customer typed their address (support form, email) and has
-    not proven it yet (``confirm_sender`` records the proof).
+    not proven it yet (``confirm_sender`` records the proof). ``custom_fields`` are checked
+    against the inbox's fields (a bad one is refused, naming ``custom_fields.<key>``);
+    ``custom_fields_from_metadata`` fills, as well, the fields whose keys the free-form
+    ``metadata`` names and whose values fit (a dialect's metadata is never refused).
 
     Returns ``(ticket, created)``; ``created`` is False when ``idempotency_key`` was seen
     before from the same credential with the same request, and the earlier ticket is
@@ -178,6 +221,18 @@ def create_ticket(
     validate_length(reply_address, limits.REPLY_ADDRESS_MAX_LENGTH, field_name="reply_address")
     validate_attachments(attachments)
     idempotency_key = idempotency.validate_key(idempotency_key)
+    field_values = {}
+    if custom_fields_from_metadata and metadata:
+        field_values = custom_field_rules.matching_values(
+            metadata, organization_id=inbox.organization_id, inbox_id=inbox.pk
+        )
+    if custom_fields:
+        field_values = custom_field_rules.merged(
+            field_values,
+            custom_field_rules.validate_values(
+                custom_fields, organization_id=inbox.organization_id, inbox_id=inbox.pk
+            ),
+        )
     values = {
         "inbox": inbox,
         "customer": customer,
@@ -189,6 +244,7 @@ def create_ticket(
         "type": type,
         "channel": channel,
         "metadata": metadata,
+        "custom_fields": field_values,
         "tags": list(tags),
         "reply_address": reply_address,
         "attachments": attachments,
@@ -223,6 +279,7 @@ def _open_ticket(
     type: str,  # noqa: A002
     channel: str,
     metadata: dict,
+    custom_fields: dict,
     tags: list,
     reply_address: str,
     attachments: Sequence[UploadedFile],
@@ -252,6 +309,7 @@ def _open_ticket(
                     category=category,
                     type=type,
                     metadata=metadata,
+                    **({"custom_fields": custom_fields} if custom_fields else {}),
                     tags=[str(getattr(tag, "pk", tag)) for tag in tags],
                     reply_address=reply_address,
                 ),
@@ -299,6 +357,7 @@ def _open_ticket(
             reply_address=reply_address or customer.email,
             sender_unverified=sender_unverified,
             metadata=metadata,
+            custom_fields=custom_fields,
             created_at=now,
             updated_at=now,
         )
@@ -332,16 +391,18 @@ def _open_ticket(
         ticket.first_message = first_message
         ticket.initial_tags = ticket_tags
         # The first message is part of ticket.created: no message.created of its own.
-        events.publish(
-            events.TicketCreated(actor=actor, organization_id=organization.pk, ticket_id=ticket.pk)
-        )
+        if publish_and_reload(
+            ticket, events.TicketCreated(actor=actor, organization_id=organization.pk, ticket_id=ticket.pk)
+        ):
+            ticket.initial_tags = list(ticket.tags.all())
 
         should_assign = (
             inbox.auto_assignment == Inbox.AutoAssignment.LEAST_LOADED_N1
             if auto_assign is None
             else auto_assign
         )
-        if should_assign:
+        # A trigger that assigned the new ticket has decided already.
+        if should_assign and ticket.assignee_id is None:
             assignee = pick_auto_assignee(organization)
             if assignee is not None:
                 _apply_changes(ticket, Actor.system("Auto-assignment"), assignee=assignee)
@@ -440,12 +501,40 @@ def _apply_changes(
     dropped a status equal to the ticket's, which asks for nothing).
     """
     changed: dict[str, tuple] = {}
-    for name, value in (fields or {}).items():
+    fields = dict(fields or {})
+    new_inbox = fields.pop("inbox", None)
+    if new_inbox is not None and new_inbox.pk != ticket.inbox_id:
+        # Moving takes a number in the new inbox (numbers are per inbox, consecutive): the
+        # reference changes, the public id and the private link stay.
+        before_inbox, before_reference = ticket.inbox, ticket.reference
+        ticket.inbox = new_inbox
+        ticket.number, prefix = _take_ticket_number(new_inbox)
+        ticket.reference = f"{prefix}-{ticket.number}"
+        changed["inbox"] = (before_inbox.public_id, new_inbox.public_id)
+        changed["reference"] = (before_reference, ticket.reference)
+        for name, (before, after) in (("inbox", changed["inbox"]), ("reference", changed["reference"])):
+            record_event(ticket, actor, TicketEvent.Action.UPDATED, field=name, before=before, after=after)
+    for name, value in fields.items():
         before = getattr(ticket, name)
         if before != value:
             setattr(ticket, name, value)
             changed[name] = (before, value)
-            record_event(ticket, actor, TicketEvent.Action.UPDATED, field=name, before=before, after=value)
+            if name == "custom_fields":
+                # One row per field, in the words of the API: custom_fields.order_id.
+                for key in sorted(set(before) | set(value)):
+                    if before.get(key) != value.get(key):
+                        record_event(
+                            ticket,
+                            actor,
+                            TicketEvent.Action.UPDATED,
+                            field=f"custom_fields.{key}",
+                            before=before.get(key),
+                            after=value.get(key),
+                        )
+            else:
+                record_event(
+                    ticket, actor, TicketEvent.Action.UPDATED, field=name, before=before, after=value
+                )
 
     add_tags, remove_tags = list(add_tags), list(remove_tags)
     if tags is not _UNSET or add_tags or remove_tags:
@@ -479,8 +568,11 @@ def _apply_changes(
 
     if changed:  # Fields and tags share one UPDATE; assignee and status write their own.
         ticket.updated_at = timezone.now()
-        ticket.save(update_fields=[name for name in changed if name != "tags"] + ["updated_at"])
-        if "subject" in changed and search.is_supported():
+        columns = [name for name in changed if name != "tags"]
+        if "inbox" in changed:
+            columns.append("number")
+        ticket.save(update_fields=[*columns, "updated_at"])
+        if ("subject" in changed or "reference" in changed) and search.is_supported():
             Ticket.objects.filter(pk=ticket.pk).update(search_document=search.rebuilt_document())
 
     if assignee is not _UNSET and ticket.assignee_id != (assignee.pk if assignee else None):
@@ -509,10 +601,12 @@ def _apply_changes(
         changed["status"] = (before, status)
 
     if changed:
-        events.publish(
+        _note_changed(ticket)
+        publish_and_reload(
+            ticket,
             events.TicketUpdated(
                 actor=actor, organization_id=ticket.organization_id, ticket_id=ticket.pk, changes=changed
-            )
+            ),
         )
     return changed
 
@@ -529,6 +623,8 @@ def update_ticket(
     type=_UNSET,  # noqa: A002
     metadata=_UNSET,
     reply_address=_UNSET,
+    custom_fields=_UNSET,
+    inbox=_UNSET,
     tags=_UNSET,
     add_tags: Iterable = (),
     remove_tags: Iterable = (),
@@ -539,6 +635,10 @@ def update_ticket(
     ``add_tags``/``remove_tags`` change it under the ticket's lock, so concurrent adds are
     never lost. ``assignee=None`` unassigns. A customer may only change the status, within
     ``CUSTOMER_TRANSITIONS``; a move the map forbids is refused whole, changing nothing.
+    ``inbox`` moves the ticket (it takes a number, so a reference, in that inbox).
+    ``custom_fields`` changes the fields it names (None clears one); resolving or closing
+    needs a value in each field of the inbox "required to resolve" (but for the customer
+    closing their own ticket).
     """
     fields = _validated_changes(
         {
@@ -554,7 +654,14 @@ def update_ticket(
     if actor.is_customer:
         if assignee is not _UNSET:
             raise PermissionDenied("Customers cannot assign tickets.")
-        if fields or tags is not _UNSET or add_tags or remove_tags:
+        if (
+            fields
+            or tags is not _UNSET
+            or add_tags
+            or remove_tags
+            or custom_fields is not _UNSET
+            or inbox is not _UNSET
+        ):
             raise PermissionDenied("Customers cannot edit tickets.")
     if status is not _UNSET:
         status = validate_choice(status, Ticket.Status, field_name="status")
@@ -569,6 +676,23 @@ def update_ticket(
             status = _UNSET
         if status is not _UNSET:
             _check_transition(ticket, status, actor)
+        if custom_fields is not _UNSET:
+            wanted = custom_field_rules.merged(
+                ticket.custom_fields,
+                custom_field_rules.validate_values(
+                    custom_fields, organization_id=ticket.organization_id, inbox_id=ticket.inbox_id
+                ),
+            )
+            if wanted != ticket.custom_fields:
+                fields["custom_fields"] = wanted
+        if inbox is not _UNSET and inbox.pk != ticket.inbox_id:
+            if inbox.organization_id != ticket.organization_id:
+                raise InvalidInput("inbox", "Not an inbox of this organization.")
+            fields["inbox"] = inbox
+        if status in custom_field_rules.RESOLVING_STATUSES and not actor.is_customer:
+            custom_field_rules.check_required_to_resolve(
+                ticket, fields.get("custom_fields", ticket.custom_fields)
+            )
         if assignee is not None and assignee is not _UNSET:
             is_member = Membership.objects.filter(
                 organization_id=ticket.organization_id, user=assignee, user__is_active=True

@@ -20,6 +20,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
 from accounts.models import CustomerToken
+from automation import services as automation_services
 from tickets import services
 from tickets.actors import Actor
 from tickets.models import SavedReply
@@ -78,6 +79,10 @@ PARAMETERS = [
     ("api/v1/^inboxes/", "id", "inbox_id"),
     ("api/v1/^tags/", "pk", "tag_id"),
     ("api/v1/^webhooks/", "id", "webhook_id"),
+    ("api/v1/^custom-fields/", "pk", "custom_field_pk"),
+    ("api/v1/^triggers/", "pk", "trigger_pk"),
+    ("api/v1/^macros/", "pk", "macro_pk"),
+    ("desk/automation/", "trigger_id", "trigger_pk"),
     ("api/v1/^webhooks/", "delivery_id", "webhook_delivery_id"),
     ("desk/settings/webhooks/", "public_id", "webhook_id"),
     ("desk/settings/webhooks/", "delivery_id", "webhook_delivery_id"),
@@ -157,6 +162,26 @@ def victim(organization, inbox, agent, django_capture_on_commit_callbacks):
     )
     webhook_delivery = webhook_services.send_test(endpoint=webhook, actor=Actor.system("Tests"))
     agent_token, _ = factories.make_agent_token(agent)
+    custom_field = services.create_custom_field(
+        organization=organization,
+        actor=Actor.system("Tests"),
+        key="victim_field",
+        label="Victim field",
+        type="text",
+    )
+    trigger = automation_services.create_trigger(
+        organization=organization,
+        actor=Actor.system("Tests"),
+        name="Victim trigger",
+        event="ticket.created",
+        actions=[{"type": "add_note", "value": "Victim private words"}],
+    )
+    macro = automation_services.create_macro(
+        organization=organization,
+        actor=Actor.system("Tests"),
+        name="Victim macro",
+        reply="Victim private words",
+    )
     from django.contrib.contenttypes.models import ContentType
 
     return {
@@ -167,6 +192,9 @@ def victim(organization, inbox, agent, django_capture_on_commit_callbacks):
         "participant_pk": participant.pk,
         "membership_pk": agent.memberships.get(organization=organization).pk,
         "saved_reply_pk": saved_reply.pk,
+        "custom_field_pk": custom_field.pk,
+        "trigger_pk": trigger.pk,
+        "macro_pk": macro.pk,
         "api_key_prefix": api_key.prefix,
         "agent_token_pk": agent_token.pk,
         "customer_id": ticket.customer.public_id,
