@@ -244,6 +244,7 @@ def load(
                 "resolved_at",
                 "closed_at",
                 "sender_unverified",
+                "custom_fields",
             ],
         )
         inbox_weights = [weight for _, _, weight in INBOXES]
@@ -284,7 +285,7 @@ def load(
                 f"{prefixes[inbox_id]}-{number}\t{subject}\t{status}\t{rng.choices(*PRIORITIES)[0]}\t"
                 f"{rng.choice(CATEGORIES)}\t\t{channel}\t{customer_id}\t"
                 f"{assignee if assignee else chr(92) + 'N'}\t\t{{}}\t{key}\t{timestamp(created)}\t"
-                f"{timestamp(updated)}\t{first_response}\t{resolved}\t{closed}\tf\n"
+                f"{timestamp(updated)}\t{first_response}\t{resolved}\t{closed}\tf\t{{}}\n"
             )
             if rng.random() < 0.3:
                 for tag_id in rng.sample(tag_ids, rng.choice((1, 1, 2))):

@@ -942,8 +942,10 @@ def main() -> None:
             f"{mail['sent']} received by the sink; deliveries {mail['deliveries']}",
         ),
         (
-            "queue & API list <= 10 queries",
-            all(plans[name]["queries"] <= 10 for name, _, _ in reads[:4]),
+            # The queue's 11th and 12th: its filter panel's custom fields, the bulk bar's macros.
+            "queue <= 12 & API list <= 10 queries",
+            all(plans[name]["queries"] <= 12 for name, _, _ in reads[:2])
+            and all(plans[name]["queries"] <= 10 for name, _, _ in reads[2:4]),
             ", ".join(str(plans[name]["queries"]) for name, _, _ in reads[:4]),
         ),
         (

@@ -87,7 +87,7 @@ def test_a_quick_bench_measures_every_row_and_prints_the_targets(bench_database,
     assert worker_row["throughput"] > 0
     checks = {label: passed for label, passed, _ in measured["checks"]}
     assert checks["every mail sent, none failed"]
-    assert checks["queue & API list <= 10 queries"]
+    assert checks["queue <= 12 & API list <= 10 queries"]
     assert checks["no whole-table scan or count"]
     assert 0 < max(measured["rss_mb"].values()) < 150
     assert 0 < measured["worker_rss_mb"] < 150
