@@ -339,6 +339,12 @@ class AuditEvent(models.Model):
         TAG_RENAMED = "tag_renamed", "Tag renamed"
         TAG_DELETED = "tag_deleted", "Tag deleted"
         IDEMPOTENCY_KEYS_FORGOTTEN = "idempotency_keys_forgotten", "Idempotency keys forgotten"
+        BUSINESS_HOURS_CREATED = "business_hours_created", "Business hours created"
+        BUSINESS_HOURS_UPDATED = "business_hours_updated", "Business hours updated"
+        BUSINESS_HOURS_DELETED = "business_hours_deleted", "Business hours deleted"
+        SLA_POLICY_CREATED = "sla_policy_created", "SLA policy created"
+        SLA_POLICY_UPDATED = "sla_policy_updated", "SLA policy updated"
+        SLA_POLICY_DELETED = "sla_policy_deleted", "SLA policy deleted"
 
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, null=True, blank=True, related_name="audit_events"

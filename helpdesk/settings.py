@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "accounts",
     "tickets",
     "webhooks",
+    "sla",
 ]
 
 MIDDLEWARE = [

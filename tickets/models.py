@@ -55,6 +55,15 @@ class Inbox(models.Model):
         default=False, help_text="Takes tickets that name no inbox (one per organization)."
     )
     next_number = models.PositiveIntegerField(default=1, editable=False)
+    # Service levels (the sla app): the calendar SLA targets count in; none is 24/7.
+    business_hours = models.ForeignKey(
+        "sla.BusinessHours",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="inboxes",
+        help_text="Working time for SLA targets; empty for 24/7.",
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -267,6 +276,26 @@ class Ticket(models.Model):
     first_response_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # Service levels, written only by the sla app's services (sla/services.py) when an
+    # event changes them, so lists sort and filter by them and never compute them per row.
+    sla_policy = models.ForeignKey(
+        "sla.SlaPolicy", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
+    )
+    first_reply_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    next_reply_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    resolution_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # The earliest of the running targets (none while paused): "due soonest".
+    sla_due_at = models.DateTimeField(null=True, blank=True)
+    # When the escalation scheduler must next look at the ticket (a warning or a breach).
+    sla_check_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # The targets breached so far (["first_reply", ...]) and when the first one was.
+    sla_breached = models.JSONField(default=list, blank=True)
+    sla_breached_at = models.DateTimeField(null=True, blank=True)
+    # Exactly-once markers of the running clocks: "<target>:warning" / "<target>:breach",
+    # set under the row lock in the transaction that records the event.
+    sla_fired = models.JSONField(default=list, blank=True)
+    # While the status pauses the clocks (sla.services.paused_statuses()): since when.
+    sla_paused_at = models.DateTimeField(null=True, blank=True)
     # PostgreSQL only: the reference, subject and every message body as one tsvector, kept
     # up to date by the services and searched through a GIN index (migration 0006).
     search_document = SearchVectorField(null=True, editable=False)
@@ -290,6 +319,9 @@ class Ticket(models.Model):
             models.Index(fields=["organization", "reference"], name="ticket_org_reference"),
             # Reports: tickets resolved per day within a date range.
             models.Index(fields=["organization", "resolved_at"], name="ticket_org_resolved"),
+            # Service levels: "due soonest", "due within 1 h", and "breached".
+            models.Index(fields=["organization", "sla_due_at"], name="ticket_org_sla_due"),
+            models.Index(fields=["organization", "-sla_breached_at"], name="ticket_org_sla_breached"),
         ]
 
     def __str__(self):
@@ -418,6 +450,9 @@ class TicketEvent(models.Model):
         REPLIED = "replied", "Replied"
         NOTE_ADDED = "note_added", "Internal note added"
         ACCESS_KEY_ROTATED = "access_key_rotated", "Private link rotated"
+        SLA_APPLIED = "sla_applied", "SLA policy applied"
+        SLA_WARNING = "sla_warning", "SLA warning"
+        SLA_BREACHED = "sla_breached", "SLA breached"
 
     # Indexed by event_ticket_created, which leads with it.
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events", db_index=False)

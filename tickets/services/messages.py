@@ -117,6 +117,7 @@ def add_message(
                 ticket_id=ticket.pk,
                 message_id=message.pk,
                 is_public=is_public,
+                ticket=ticket,
             )
         )
 
@@ -132,6 +133,7 @@ def add_message(
                         organization_id=ticket.organization_id,
                         ticket_id=ticket.pk,
                         changes={"status": (before, ticket.status)},
+                        ticket=ticket,
                     )
                 )
 

@@ -333,7 +333,9 @@ def _open_ticket(
         ticket.initial_tags = ticket_tags
         # The first message is part of ticket.created: no message.created of its own.
         events.publish(
-            events.TicketCreated(actor=actor, organization_id=organization.pk, ticket_id=ticket.pk)
+            events.TicketCreated(
+                actor=actor, organization_id=organization.pk, ticket_id=ticket.pk, ticket=ticket
+            )
         )
 
         should_assign = (
@@ -397,6 +399,7 @@ def set_status_locked(ticket: Ticket, new_status: str, actor: Actor) -> None:
             ticket_id=ticket.pk,
             before=old_status,
             after=new_status,
+            ticket=ticket,
         )
     )
 
@@ -511,7 +514,11 @@ def _apply_changes(
     if changed:
         events.publish(
             events.TicketUpdated(
-                actor=actor, organization_id=ticket.organization_id, ticket_id=ticket.pk, changes=changed
+                actor=actor,
+                organization_id=ticket.organization_id,
+                ticket_id=ticket.pk,
+                changes=changed,
+                ticket=ticket,
             )
         )
     return changed
