@@ -42,8 +42,9 @@ lint: venv
 migrations-check: venv
 	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
 
+# The task worker, and beside it the SLA scheduler (warnings and breaches; docs/deploy.md).
 worker: venv
-	$(PY) manage.py db_worker
+	$(PY) manage.py escalate_sla --loop & sla=$$!; trap 'kill $$sla 2>/dev/null' EXIT; $(PY) manage.py db_worker
 
 bench: venv
 	@if [ -z "$$DATABASE_URL" ]; then echo "make bench needs DATABASE_URL pointing at PostgreSQL"; exit 1; fi

@@ -24,6 +24,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("api/v1/", include("tickets.api.urls")),
     path("api/v1/", include("webhooks.api.urls")),
+    path("api/v1/", include("sla.api.urls")),
     # Public and the same for everyone: not counted by the per-credential throttle, whose
     # window is a database row (and the fuzz tests load it before any database is set up).
     path("api/schema/", SpectacularAPIView.as_view(throttle_classes=[]), name="schema"),

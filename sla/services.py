@@ -266,6 +266,30 @@ def set_inbox_business_hours(*, inbox: Inbox, business_hours: BusinessHours | No
     return inbox
 
 
+def set_business_hours_inboxes(*, business_hours: BusinessHours, inbox_ids: list[str], actor: Actor) -> None:
+    """Make exactly these inboxes (public ids) use ``business_hours``; inboxes that used it
+    and are not named go back to 24/7."""
+    organization = business_hours.organization
+    require_manager(organization, actor)
+    inboxes = {
+        inbox.public_id: inbox
+        for inbox in Inbox.objects.filter(organization=organization).select_related(
+            "organization", "business_hours"
+        )
+    }
+    for index, inbox_id in enumerate(inbox_ids):
+        if inbox_id not in inboxes:
+            raise InvalidInput(f"inboxes[{index}]", "Unknown inbox.")
+    with transaction.atomic():
+        for public_id, inbox in inboxes.items():
+            uses = inbox.business_hours_id == business_hours.pk
+            wanted = public_id in inbox_ids
+            if uses != wanted:
+                set_inbox_business_hours(
+                    inbox=inbox, business_hours=business_hours if wanted else None, actor=actor
+                )
+
+
 def _check_unique_name(model, organization, name: str) -> None:
     if model.objects.filter(organization=organization, name=name).exists():
         raise InvalidInput("name", "This name is already used.")
@@ -459,6 +483,13 @@ def update_policy(*, policy: SlaPolicy, actor: Actor, **fields) -> SlaPolicy:
     """Change a policy. Tickets keep the due times they have; the policy's new targets apply
     to tickets created (or re-evaluated) from now on."""
     require_manager(policy.organization, actor)
+    # Targets and escalation settings not named keep their values.
+    for group, keys in (
+        ("targets", ("first_reply_minutes", "next_reply_minutes", "resolution_minutes")),
+        ("escalation", ("warning_percent", "warning_minutes_before", "raise_priority_to")),
+    ):
+        if isinstance(fields.get(group), dict):
+            fields[group] = {**{key: getattr(policy, key) for key in keys}, **fields[group]}
     cleaned = clean_policy(policy.organization, fields)
     with transaction.atomic():
         policy = (
@@ -664,7 +695,7 @@ def warning_at(levels: OrganizationLevels, policy: PolicyRule, ticket: Ticket, t
     return subtract_working_time(calendar, due, timedelta(minutes=max(lead_times)))
 
 
-def _running(ticket: Ticket) -> dict[str, datetime]:
+def running_clocks(ticket: Ticket) -> dict[str, datetime]:
     if ticket.sla_paused_at is not None:
         return {}
     return {
@@ -674,9 +705,9 @@ def _running(ticket: Ticket) -> dict[str, datetime]:
     }
 
 
-def _schedule(levels: OrganizationLevels, ticket: Ticket) -> None:
+def schedule(levels: OrganizationLevels, ticket: Ticket) -> None:
     """Set ``sla_due_at`` and ``sla_check_at`` from the running clocks and the markers."""
-    running = _running(ticket)
+    running = running_clocks(ticket)
     ticket.sla_due_at = min(running.values(), default=None)
     policy = levels.policy(ticket.sla_policy_id)
     checks = []
@@ -690,7 +721,7 @@ def _schedule(levels: OrganizationLevels, ticket: Ticket) -> None:
     ticket.sla_check_at = min(checks, default=None)
 
 
-def _mark_breached(ticket: Ticket, target: str, when: datetime) -> None:
+def mark_breached(ticket: Ticket, target: str, when: datetime) -> None:
     if target not in ticket.sla_breached:
         ticket.sla_breached = [*ticket.sla_breached, target]
     ticket.sla_breached_at = ticket.sla_breached_at or when
@@ -702,7 +733,7 @@ def _stop(ticket: Ticket, target: str, now: datetime) -> None:
     if due is None:
         return
     if due < now:
-        _mark_breached(ticket, target, due)
+        mark_breached(ticket, target, due)
     setattr(ticket, DUE_FIELDS[target], None)
     ticket.sla_fired = [marker for marker in ticket.sla_fired if not marker.startswith(f"{target}:")]
 
@@ -714,7 +745,7 @@ def _start(levels, policy: PolicyRule | None, ticket: Ticket, target: str, start
     ticket.sla_fired = [marker for marker in ticket.sla_fired if not marker.startswith(f"{target}:")]
 
 
-def _write(ticket: Ticket) -> None:
+def write_clocks(ticket: Ticket) -> None:
     Ticket.objects.filter(pk=ticket.pk).update(
         **{
             name if name != "sla_policy" else "sla_policy_id": getattr(
@@ -744,8 +775,8 @@ def start_clocks(*, ticket: Ticket, tag_names) -> None:
         _start(levels, policy, ticket, "resolution", ticket.created_at)
     if ticket.status in paused_statuses():
         ticket.sla_paused_at = ticket.created_at
-    _schedule(levels, ticket)
-    _write(ticket)
+    schedule(levels, ticket)
+    write_clocks(ticket)
 
 
 def reevaluate(*, ticket: Ticket, actor: Actor) -> None:
@@ -775,9 +806,9 @@ def reevaluate(*, ticket: Ticket, actor: Actor) -> None:
             _start(levels, policy, ticket, "next_reply", waiting_since)
         else:
             ticket.next_reply_due_at = None
-    _schedule(levels, ticket)
+    schedule(levels, ticket)
     if _snapshot(ticket) != before:
-        _write(ticket)
+        write_clocks(ticket)
     TicketEvent.objects.create(
         ticket=ticket,
         action=TicketEvent.Action.SLA_APPLIED,
@@ -825,9 +856,9 @@ def on_public_message(*, ticket: Ticket, from_customer: bool, at: datetime) -> N
     else:
         _stop(ticket, "first_reply", at)
         _stop(ticket, "next_reply", at)
-    _schedule(levels, ticket)
+    schedule(levels, ticket)
     if _snapshot(ticket) != before:
-        _write(ticket)
+        write_clocks(ticket)
 
 
 def on_status_changed(*, ticket: Ticket, before: str, after: str, by_customer: bool, at: datetime) -> None:
@@ -853,9 +884,9 @@ def on_status_changed(*, ticket: Ticket, before: str, after: str, by_customer: b
         ticket.sla_paused_at = at
     elif before in paused and after not in paused and ticket.sla_paused_at is not None:
         _resume(levels, policy, ticket, at)
-    _schedule(levels, ticket)
+    schedule(levels, ticket)
     if _snapshot(ticket) != snapshot:
-        _write(ticket)
+        write_clocks(ticket)
 
 
 def _resume(levels, policy: PolicyRule | None, ticket: Ticket, at: datetime) -> None:

@@ -2,7 +2,7 @@ import uuid
 from datetime import UTC
 
 import django_filters
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
 from rest_framework.exceptions import ValidationError
 
 from tickets.models import Customer, Ticket
@@ -16,6 +16,18 @@ class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
         if value is not None:
             value = value.astimezone(UTC)
         return super().filter(qs, value)
+
+
+class DueLastOrderingFilter(django_filters.OrderingFilter):
+    """Ordering where tickets without an SLA due time come last in either direction (as
+    PostgreSQL's index on (organization, sla_due_at) gives them for "due soonest")."""
+
+    def get_ordering_value(self, param):
+        value = super().get_ordering_value(param)
+        if value.lstrip("-") == "sla_due_at":
+            due = F("sla_due_at")
+            return due.desc(nulls_last=True) if value.startswith("-") else due.asc(nulls_last=True)
+        return value
 
 
 class TicketFilter(django_filters.FilterSet):
@@ -36,15 +48,27 @@ class TicketFilter(django_filters.FilterSet):
     created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     updated_after = UtcIsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
     q = django_filters.CharFilter(method="filter_search", help_text="Full-text search.")
-    sort = django_filters.OrderingFilter(
+    sla = django_filters.ChoiceFilter(
+        choices=[("breached", "breached")],
+        method="filter_sla",
+        help_text="breached: tickets that missed at least one SLA target.",
+    )
+    sla_due_before = UtcIsoDateTimeFilter(
+        field_name="sla_due_at",
+        lookup_expr="lt",
+        help_text="Tickets whose earliest running SLA target is due before this instant.",
+    )
+    sort = DueLastOrderingFilter(
         fields=(
+            ("sla_due_at", "sla_due_at"),
             ("created_at", "created_at"),
             ("updated_at", "updated_at"),
             ("priority", "priority"),
             ("number", "number"),
             ("status", "status"),
         ),
-        help_text="created_at, updated_at, priority, number or status; prefix - for descending.",
+        help_text="created_at, updated_at, priority, number, status or sla_due_at (due soonest first); "
+        "prefix - for descending.",
     )
 
     class Meta:
@@ -74,6 +98,9 @@ class TicketFilter(django_filters.FilterSet):
         # without a DISTINCT over the whole result.
         tagged = Ticket.tags.through.objects.filter(condition, ticket_id=OuterRef("pk"))
         return queryset.filter(Exists(tagged))
+
+    def filter_sla(self, queryset, name, value):
+        return queryset.filter(sla_breached_at__isnull=False) if value == "breached" else queryset
 
     def filter_search(self, queryset, name, value):
         return queryset.search(value)

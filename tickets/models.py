@@ -506,6 +506,7 @@ class Delivery(models.Model):
         STATUS = "status", "Resolved or closed"
         PORTAL_LINK = "portal_link", "Portal sign-in link"
         ADDRESS_VERIFICATION = "address_verification", "Support address verification"
+        SLA = "sla", "SLA warning or breach to agents"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"

@@ -64,6 +64,33 @@ class MessageSerializer(OutputSerializer):
         return message.html
 
 
+class SlaPolicyReferenceSerializer(serializers.Serializer):
+    id = serializers.CharField(source="public_id")
+    name = serializers.CharField()
+
+
+class TicketSlaSerializer(serializers.Serializer):
+    """The ticket's service levels, as stored by the SLA clocks (never computed here)."""
+
+    policy = SlaPolicyReferenceSerializer(
+        source="sla_policy", allow_null=True, help_text="The policy that applies."
+    )
+    first_reply_due_at = serializers.DateTimeField(allow_null=True)
+    next_reply_due_at = serializers.DateTimeField(
+        allow_null=True, help_text="Running while a customer message waits for an answer."
+    )
+    resolution_due_at = serializers.DateTimeField(allow_null=True)
+    breached = serializers.ListField(
+        source="sla_breached",
+        child=serializers.ChoiceField(choices=["first_reply", "next_reply", "resolution"]),
+        help_text="The targets missed so far.",
+    )
+    paused = serializers.SerializerMethodField(help_text="The status pauses the clocks.")
+
+    def get_paused(self, ticket) -> bool:
+        return ticket.sla_paused_at is not None
+
+
 class TicketSerializer(OutputSerializer):
     id = serializers.CharField(source="public_id", read_only=True)
     inbox = serializers.CharField(source="inbox.public_id", read_only=True)
@@ -71,6 +98,7 @@ class TicketSerializer(OutputSerializer):
     assignee = AgentSerializer(read_only=True, allow_null=True)
     tags = serializers.SerializerMethodField()
     private_url = serializers.CharField(read_only=True)
+    sla = TicketSlaSerializer(source="*", read_only=True)
 
     class Meta:
         model = Ticket
@@ -96,6 +124,7 @@ class TicketSerializer(OutputSerializer):
             "first_response_at",
             "resolved_at",
             "closed_at",
+            "sla",
         ]
         read_only_fields = fields
 

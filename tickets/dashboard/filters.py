@@ -8,7 +8,7 @@ calendar-day bounds for the date inputs and sort orders that people mean.
 from datetime import datetime, time, timedelta
 
 import django_filters
-from django.db.models import Case, IntegerField, Value, When
+from django.db.models import Case, F, IntegerField, Value, When
 from django.utils import timezone
 
 from tickets.filters import TicketFilter
@@ -48,6 +48,8 @@ SORTS = {
     "updated": ("Least recently updated", ["updated_at", "id"]),
     "-priority": ("Highest priority", ["-priority_rank", "-created_at", "-id"]),
     "priority": ("Lowest priority", ["priority_rank", "-created_at", "-id"]),
+    # Tickets without a running SLA target last; (organization, sla_due_at) serves it.
+    "due": ("Due soonest", [F("sla_due_at").asc(nulls_last=True), "id"]),
     "-number": ("Highest number", ["-number", "-id"]),
     "number": ("Lowest number", ["number", "id"]),
 }
@@ -61,6 +63,11 @@ class QueueFilter(TicketFilter):
     # Date inputs send calendar days; "to" includes the whole day.
     created_after = django_filters.DateFilter(method="filter_created_after", label="Created from")
     created_before = django_filters.DateFilter(method="filter_created_before", label="Created to")
+    sla = django_filters.ChoiceFilter(
+        choices=[("breached", "Breached"), ("due_1h", "Due within 1 h")],
+        method="filter_sla",
+        label="SLA",
+    )
     sort = django_filters.ChoiceFilter(
         choices=[(key, label) for key, (label, _) in SORTS.items()],
         method="filter_sort",
@@ -76,6 +83,12 @@ class QueueFilter(TicketFilter):
     def filter_created_before(self, queryset, name, value):
         return queryset.filter(created_at__lt=_day_start(value + timedelta(days=1)))
 
+    def filter_sla(self, queryset, name, value):
+        if value == "due_1h":
+            # Overdue ones included: they are due "within the hour" too, and more so.
+            return queryset.filter(sla_due_at__lte=timezone.now() + timedelta(hours=1))
+        return super().filter_sla(queryset, name, value)
+
     def filter_sort(self, queryset, name, value):
         # Applied in the view (the saved view decides the default), see ordered().
         return queryset
@@ -83,6 +96,6 @@ class QueueFilter(TicketFilter):
 
 def ordered(queryset, sort: str):
     label, ordering = SORTS.get(sort, SORTS["-created"])
-    if any("priority_rank" in field for field in ordering):
+    if any(isinstance(field, str) and "priority_rank" in field for field in ordering):
         queryset = queryset.annotate(priority_rank=PRIORITY_RANK)
     return queryset.order_by(*ordering)
