@@ -31,6 +31,7 @@ urlpatterns = [
     path("api/docs/", ApiDocsView.as_view(url_name="schema"), name="api-docs"),
     path("compat/", include("tickets.dialects.urls")),
     path("desk/settings/webhooks/", include("webhooks.dashboard.urls")),
+    path("desk/settings/service-levels/", include("sla.dashboard.urls")),
     path("desk/", include("tickets.dashboard.urls")),
     path("t/", include("tickets.portal.urls")),
     path("anymail/", include("anymail.urls")),
