@@ -34,6 +34,7 @@ urlpatterns = [
     path("desk/settings/service-levels/", include("sla.dashboard.urls")),
     path("desk/", include("tickets.dashboard.urls")),
     path("t/", include("tickets.portal.urls")),
+    path("satisfaction/", include("sla.survey_urls")),
     path("anymail/", include("anymail.urls")),
 ]
 

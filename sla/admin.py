@@ -5,12 +5,12 @@ refreshed)."""
 from django import forms
 from django.contrib import admin
 
-from helpdesk.admin_common import ServiceErrorsMixin, clean_with
+from helpdesk.admin_common import ReadOnlyAdmin, ServiceErrorsMixin, clean_with
 from tickets.actors import Actor
 from tickets.models import Inbox
 
 from . import services
-from .models import BusinessHours, SlaPolicy
+from .models import BusinessHours, Satisfaction, SlaPolicy
 
 
 class BusinessHoursForm(forms.ModelForm):
@@ -206,3 +206,14 @@ class SlaPolicyAdmin(ServiceErrorsMixin, admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         for policy in queryset.select_related("organization"):
             services.delete_policy(policy=policy, actor=Actor.agent(request.user))
+
+
+@admin.register(Satisfaction)
+class SatisfactionAdmin(ReadOnlyAdmin):
+    """Ratings are the customers' words: shown, never edited here."""
+
+    list_display = ("ticket", "rating", "rated_at", "asked_at", "organization")
+    list_filter = ("rating", "organization")
+    list_select_related = ("ticket", "organization")
+    search_fields = ("ticket__reference", "comment", "public_id")
+    date_hierarchy = "rated_at"

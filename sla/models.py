@@ -98,3 +98,40 @@ class SlaPolicy(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class Satisfaction(models.Model):
+    """The customer's rating of a resolved ticket: one per ticket, changeable for 7 days.
+
+    Made when the ticket is resolved in an inbox that asks (``Inbox.satisfaction_survey``):
+    ``ask_at`` is when to send the survey (after ``Inbox.satisfaction_delay_minutes``);
+    the scheduler sends it once (``asked_at``). ``rating`` stays empty until the customer
+    clicks on the rating page.
+    """
+
+    class Rating(models.TextChoices):
+        GOOD = "good", "Good"
+        BAD = "bad", "Bad"
+
+    public_id = PublicIdField()
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    ticket = models.OneToOneField("tickets.Ticket", on_delete=models.CASCADE, related_name="satisfaction")
+    rating = models.CharField(max_length=4, choices=Rating, blank=True)
+    comment = models.TextField(blank=True)
+    rated_at = models.DateTimeField(null=True, blank=True)
+    first_rated_at = models.DateTimeField(null=True, blank=True, editable=False)
+    ask_at = models.DateTimeField(null=True, blank=True)
+    asked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = "satisfaction rating"
+        indexes = [
+            models.Index(fields=["organization", "-rated_at"], name="satisfaction_org_rated"),
+            models.Index(
+                fields=["ask_at"], name="satisfaction_ask_at", condition=models.Q(asked_at__isnull=True)
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_rating_display() or 'Not rated'} for ticket {self.ticket_id}"

@@ -9,7 +9,7 @@ memory; only an event published without one costs a query.
 from tickets import events
 from tickets.models import Ticket
 
-from . import services
+from . import satisfaction, services
 
 
 def register() -> None:
@@ -51,8 +51,11 @@ def on_message_created(event: events.MessageCreated) -> None:
 
 @events.in_transaction
 def on_status_changed(event: events.TicketStatusChanged) -> None:
+    ticket = _ticket(event)
+    if event.after == Ticket.Status.RESOLVED:
+        satisfaction.on_resolved(ticket=ticket, at=event.occurred_at)
     services.on_status_changed(
-        ticket=_ticket(event),
+        ticket=ticket,
         before=event.before,
         after=event.after,
         by_customer=event.actor.is_customer,

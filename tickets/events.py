@@ -130,6 +130,16 @@ class SlaBreached(DomainEvent):
 
 
 @dataclass(frozen=True)
+class SatisfactionRated(DomainEvent):
+    """The customer rated a resolved ticket (``rating``: good or bad), or changed it."""
+
+    name: ClassVar[str] = "satisfaction.rated"
+    ticket_id: int
+    rating: str
+    comment: str = ""
+
+
+@dataclass(frozen=True)
 class InboxAddressClaimed(DomainEvent):
     """An inbox named a support address that is not verified yet: a link goes to it."""
 

@@ -64,6 +64,13 @@ class Inbox(models.Model):
         related_name="inboxes",
         help_text="Working time for SLA targets; empty for 24/7.",
     )
+    # Customer satisfaction (the sla app): ask when a ticket is resolved, after a delay.
+    satisfaction_survey = models.BooleanField(
+        default=False, help_text="Ask the customer for a rating when a ticket is resolved."
+    )
+    satisfaction_delay_minutes = models.PositiveIntegerField(
+        default=60, help_text="How long after the resolution to ask."
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -453,6 +460,7 @@ class TicketEvent(models.Model):
         SLA_APPLIED = "sla_applied", "SLA policy applied"
         SLA_WARNING = "sla_warning", "SLA warning"
         SLA_BREACHED = "sla_breached", "SLA breached"
+        SATISFACTION_RATED = "satisfaction_rated", "Satisfaction rated"
 
     # Indexed by event_ticket_created, which leads with it.
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events", db_index=False)
@@ -507,6 +515,7 @@ class Delivery(models.Model):
         PORTAL_LINK = "portal_link", "Portal sign-in link"
         ADDRESS_VERIFICATION = "address_verification", "Support address verification"
         SLA = "sla", "SLA warning or breach to agents"
+        SATISFACTION = "satisfaction", "Satisfaction survey to customer"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"

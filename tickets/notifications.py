@@ -428,6 +428,35 @@ def sla_alerted(ticket_id: int, target: str, breached: bool, due_at: str) -> lis
         )
 
 
+@_never_raise
+def satisfaction_survey(ticket_id: int) -> list[Delivery]:
+    """Ask the customer of a resolved ticket for a rating: two links to the rating page,
+    which records nothing until its button is clicked (mail scanners follow links)."""
+    ticket = _load_ticket(ticket_id)
+    if ticket is None or not outbound.sending_enabled():
+        return []
+    path = reverse("sla-survey:rate", args=[ticket.public_id, ticket.access_key])
+    base = f"{settings.SITE_URL}{path}"
+    context = {
+        **_base_context(ticket),
+        "good_url": f"{base}?rating=good",
+        "bad_url": f"{base}?rating=bad",
+    }
+    with transaction.atomic():
+        return _send(
+            [
+                _to_customer(
+                    ticket,
+                    kind=Kind.SATISFACTION,
+                    template="satisfaction",
+                    context=context,
+                    from_name=f"{ticket.organization.name} Support",
+                    automatic=outbound.AUTO_GENERATED,
+                )
+            ]
+        )
+
+
 # Tasks: what the handlers below enqueue.
 
 
@@ -457,6 +486,11 @@ def notify_assignee(ticket_id: int, assignee_id: int, actor_user_id: int | None,
 @task()
 def notify_sla(ticket_id: int, target: str, breached: bool, due_at: str) -> None:
     sla_alerted(ticket_id, target, breached, due_at)
+
+
+@task()
+def notify_satisfaction_survey(ticket_id: int) -> None:
+    satisfaction_survey(ticket_id)
 
 
 @task()

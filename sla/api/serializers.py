@@ -174,3 +174,14 @@ class SlaPolicySerializer(serializers.ModelSerializer):
             "warning_minutes_before": policy.warning_minutes_before,
             "raise_priority_to": policy.raise_priority_to or None,
         }
+
+
+class SatisfactionSerializer(serializers.Serializer):
+    id = serializers.CharField(source="public_id")
+    ticket = serializers.CharField(source="ticket.public_id", help_text="The ticket's id.")
+    reference = serializers.CharField(source="ticket.reference")
+    inbox = serializers.CharField(source="ticket.inbox.public_id")
+    assignee = serializers.EmailField(source="ticket.assignee.email", allow_null=True, default=None)
+    rating = serializers.ChoiceField(choices=["good", "bad"])
+    comment = serializers.CharField()
+    rated_at = serializers.DateTimeField()

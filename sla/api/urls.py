@@ -14,6 +14,7 @@ class OptionalSlashRouter(SimpleRouter):
 router = OptionalSlashRouter()
 router.register("business-hours", views.BusinessHoursViewSet, basename="business-hours")
 router.register("sla-policies", views.SlaPolicyViewSet, basename="sla-policy")
+router.register("satisfaction", views.SatisfactionViewSet, basename="satisfaction")
 
 app_name = "sla-api"
 urlpatterns = router.urls

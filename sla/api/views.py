@@ -6,6 +6,7 @@ owners and admins (or an organization API key not restricted to an inbox) change
 Another organization's calendar or policy is a 404.
 """
 
+import django_filters
 from django.db import transaction
 from django.db.models import Prefetch
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
@@ -16,7 +17,7 @@ from tickets.exceptions import InvalidInput
 from tickets.models import Inbox
 
 from .. import services
-from ..models import BusinessHours, SlaPolicy
+from ..models import BusinessHours, Satisfaction, SlaPolicy
 from . import serializers as api
 
 
@@ -213,3 +214,40 @@ class SlaPolicyViewSet(SettingsViewSet):
 
     def perform_destroy(self, instance):
         services.delete_policy(policy=instance, actor=self.request.auth.actor)
+
+
+class SatisfactionFilter(django_filters.FilterSet):
+    rating = django_filters.ChoiceFilter(choices=Satisfaction.Rating.choices)
+    inbox = django_filters.CharFilter(field_name="ticket__inbox__public_id", help_text="Inbox id.")
+    assignee = django_filters.CharFilter(
+        field_name="ticket__assignee__email", lookup_expr="iexact", help_text="The agent's email."
+    )
+    rated_after = django_filters.IsoDateTimeFilter(field_name="rated_at", lookup_expr="gte")
+    rated_before = django_filters.IsoDateTimeFilter(field_name="rated_at", lookup_expr="lt")
+    has_comment = django_filters.BooleanFilter(method="filter_has_comment")
+
+    class Meta:
+        model = Satisfaction
+        fields = []
+
+    def filter_has_comment(self, queryset, name, value):
+        return queryset.exclude(comment="") if value else queryset.filter(comment="")
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List customer satisfaction ratings, newest first", tags=["service levels"]),
+)
+class SatisfactionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    serializer_class = api.SatisfactionSerializer
+    filterset_class = SatisfactionFilter
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Satisfaction.objects.none()
+        principal = self.request.auth
+        ratings = Satisfaction.objects.filter(
+            organization_id__in=principal.organization_ids, rated_at__isnull=False
+        ).exclude(rating="")
+        if principal.restricted_inbox_id is not None:
+            ratings = ratings.filter(ticket__inbox_id=principal.restricted_inbox_id)
+        return ratings.select_related("ticket__inbox", "ticket__assignee").order_by("-rated_at", "-id")

@@ -198,3 +198,8 @@ class PolicyForm(forms.Form):
             "warning_minutes_before": policy.warning_minutes_before,
             "raise_priority_to": policy.raise_priority_to,
         }
+
+
+class SurveyForm(forms.Form):
+    satisfaction_survey = forms.BooleanField(required=False, label="Ask for a rating when resolved")
+    satisfaction_delay_minutes = forms.IntegerField(min_value=0, label="After (minutes)")

@@ -15,8 +15,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from tickets.actors import Actor
 from tickets.exceptions import HelpdeskError
+from tickets.models import Inbox
 
-from .. import services
+from .. import satisfaction, services
 from ..models import BusinessHours, SlaPolicy
 from . import forms
 
@@ -91,6 +92,28 @@ def overview(request):
         else:
             messages.success(request, "Business hours added.")
             return redirect("sla-dashboard:overview")
+    if kind == "survey":
+        inbox = get_object_or_404(
+            Inbox.objects.select_related("organization"),
+            organization=organization,
+            public_id=request.POST.get("inbox"),
+        )
+        survey_form = forms.SurveyForm(posted)
+        if survey_form.is_valid():
+            try:
+                satisfaction.set_inbox_survey(
+                    inbox=inbox,
+                    ask=survey_form.cleaned_data["satisfaction_survey"],
+                    delay_minutes=survey_form.cleaned_data["satisfaction_delay_minutes"],
+                    actor=Actor.agent(request.user),
+                )
+            except HelpdeskError as error:
+                messages.error(request, error.message)
+            else:
+                messages.success(request, f"Satisfaction survey of {inbox.name} saved.")
+        else:
+            messages.error(request, "Give the delay in whole minutes (0 or more).")
+        return redirect("sla-dashboard:overview")
     if kind == "policy" and policy_form.is_valid():
         try:
             services.create_policy(
@@ -110,6 +133,7 @@ def overview(request):
             .select_related("business_hours")
             .order_by("position", "id"),
             "hours_form": hours_form,
+            "inboxes": Inbox.objects.filter(organization=organization).order_by("name"),
             "policy_form": policy_form,
         },
     )

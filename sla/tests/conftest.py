@@ -3,6 +3,7 @@ from django.core.cache import cache
 
 from sla import services
 from tickets.actors import Actor
+from tickets.tests.test_mail_smtp import smtp_server, smtp_settings  # noqa: F401 - a real SMTP sink
 
 
 @pytest.fixture(autouse=True)

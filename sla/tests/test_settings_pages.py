@@ -177,3 +177,19 @@ def test_admin_creates_a_policy_and_hours_through_the_services(staff_client, org
     assert BusinessHours.objects.count() == 1
     assert staff_client.get(reverse("admin:sla_slapolicy_changelist")).status_code == 200
     assert staff_client.get(reverse("admin:sla_businesshours_changelist")).status_code == 200
+
+
+def test_an_owner_turns_on_the_satisfaction_survey_of_an_inbox(owner_client, inbox):
+    response = owner_client.post(
+        reverse("sla-dashboard:overview"),
+        {"kind": "survey", "inbox": inbox.public_id, "satisfaction_survey": "on", "satisfaction_delay_minutes": "15"},
+    )
+    assert response.status_code == 302
+    inbox.refresh_from_db()
+    assert (inbox.satisfaction_survey, inbox.satisfaction_delay_minutes) == (True, 15)
+    owner_client.post(
+        reverse("sla-dashboard:overview"),
+        {"kind": "survey", "inbox": inbox.public_id, "satisfaction_delay_minutes": "-3"},
+    )
+    inbox.refresh_from_db()
+    assert inbox.satisfaction_survey is True  # refused whole

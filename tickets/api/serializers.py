@@ -1,6 +1,7 @@
 """Input and output shapes of the native API. Inputs validate types and bounds; the
 services validate again and own every write."""
 
+from django.core.exceptions import ObjectDoesNotExist
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -91,6 +92,12 @@ class TicketSlaSerializer(serializers.Serializer):
         return ticket.sla_paused_at is not None
 
 
+class TicketSatisfactionSerializer(serializers.Serializer):
+    rating = serializers.ChoiceField(choices=["good", "bad"])
+    comment = serializers.CharField()
+    rated_at = serializers.DateTimeField()
+
+
 class TicketSerializer(OutputSerializer):
     id = serializers.CharField(source="public_id", read_only=True)
     inbox = serializers.CharField(source="inbox.public_id", read_only=True)
@@ -99,6 +106,7 @@ class TicketSerializer(OutputSerializer):
     tags = serializers.SerializerMethodField()
     private_url = serializers.CharField(read_only=True)
     sla = TicketSlaSerializer(source="*", read_only=True)
+    satisfaction = serializers.SerializerMethodField()
 
     class Meta:
         model = Ticket
@@ -125,11 +133,23 @@ class TicketSerializer(OutputSerializer):
             "resolved_at",
             "closed_at",
             "sla",
+            "satisfaction",
         ]
         read_only_fields = fields
 
     def get_tags(self, ticket) -> list[str]:
         return sorted(tag.name for tag in ticket.tags.all())
+
+    @extend_schema_field(TicketSatisfactionSerializer(allow_null=True))
+    def get_satisfaction(self, ticket) -> dict | None:
+        """The customer's rating, null until they rate (read with the list's one query)."""
+        try:
+            survey = ticket.satisfaction
+        except ObjectDoesNotExist:
+            return None
+        if not survey.rating:
+            return None
+        return TicketSatisfactionSerializer(survey).data
 
 
 class TicketDetailSerializer(TicketSerializer):

@@ -35,7 +35,7 @@ def _thread_queryset(request):
     )
     return (
         organization_tickets(request)
-        .select_related("inbox", "customer", "assignee", "sla_policy")
+        .select_related("inbox", "customer", "assignee", "sla_policy", "satisfaction")
         .prefetch_related("tags", Prefetch("messages", queryset=thread))
     )
 
@@ -74,6 +74,8 @@ class EventView:
             if action == TicketEvent.Action.SLA_BREACHED:
                 return f"recorded: SLA breached, the {target} target was missed"
             return f"warned: SLA {target} target due soon"
+        if action == TicketEvent.Action.SATISFACTION_RATED:
+            return f"rated the support {event.after}"
         if action == TicketEvent.Action.SLA_APPLIED:
             return f"applied the SLA policy “{event.after or 'none'}”"
         if action == TicketEvent.Action.UPDATED:

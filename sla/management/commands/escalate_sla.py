@@ -4,12 +4,14 @@ import time
 from django.core.management.base import BaseCommand
 
 from sla.escalation import escalate_due
+from sla.satisfaction import send_due_surveys
 
 
 class Command(BaseCommand):
     help = (
         "Fire the SLA warnings and breaches that are due (each exactly once per ticket and target, "
-        "safe with many workers); --loop keeps going (the Procfile's sla process, make worker)."
+        "safe with many workers) and send due satisfaction surveys; --loop keeps going (the "
+        "Procfile's sla process, make worker)."
     )
 
     def add_arguments(self, parser):
@@ -25,8 +27,11 @@ class Command(BaseCommand):
             signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
         while True:
             fired = escalate_due()
+            surveys = send_due_surveys()
             if fired or not loop:
                 self.stdout.write(f"{fired} SLA warning(s)/breach(es) fired.")
+            if surveys:
+                self.stdout.write(f"{surveys} satisfaction survey(s) sent.")
             if not loop or stopping:
                 return
             slept = 0.0
