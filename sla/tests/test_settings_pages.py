@@ -182,7 +182,12 @@ def test_admin_creates_a_policy_and_hours_through_the_services(staff_client, org
 def test_an_owner_turns_on_the_satisfaction_survey_of_an_inbox(owner_client, inbox):
     response = owner_client.post(
         reverse("sla-dashboard:overview"),
-        {"kind": "survey", "inbox": inbox.public_id, "satisfaction_survey": "on", "satisfaction_delay_minutes": "15"},
+        {
+            "kind": "survey",
+            "inbox": inbox.public_id,
+            "satisfaction_survey": "on",
+            "satisfaction_delay_minutes": "15",
+        },
     )
     assert response.status_code == 302
     inbox.refresh_from_db()
