@@ -32,6 +32,7 @@ urlpatterns = [
     path("compat/", include("tickets.dialects.urls")),
     path("desk/settings/webhooks/", include("webhooks.dashboard.urls")),
     path("desk/settings/service-levels/", include("sla.dashboard.urls")),
+    path("desk/reports/service-levels/", include("sla.dashboard.report_urls")),
     path("desk/", include("tickets.dashboard.urls")),
     path("t/", include("tickets.portal.urls")),
     path("satisfaction/", include("sla.survey_urls")),
