@@ -20,11 +20,11 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
 from accounts.models import CustomerToken
+from sla import services as sla_services
 from tickets import services
 from tickets.actors import Actor
 from tickets.models import SavedReply
 from tickets.tests import factories, security_counts
-from sla import services as sla_services
 from webhooks import services as webhook_services
 
 # Route (as walked) prefixes that are public, and why.
