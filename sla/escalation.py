@@ -16,7 +16,7 @@ It runs as ``python manage.py escalate_sla --loop`` (the Procfile's ``sla`` proc
 """
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -76,9 +76,9 @@ def _escalate(ticket: Ticket, now: datetime) -> int:
                 fired += 1
     services.schedule(levels, ticket)
     if ticket.sla_check_at is not None and ticket.sla_check_at <= now:
-        # Nothing left to fire at this instant (a policy without warnings, say): never
-        # take the same ticket again in this pass.
-        ticket.sla_check_at = None
+        # Nothing could be fired at this instant (never expected): look again in a minute
+        # rather than take the same ticket again in this pass, and never lose the check.
+        ticket.sla_check_at = now + timedelta(minutes=1)
     services.write_clocks(ticket)
     if breached_now and policy is not None and _is_higher(policy.raise_priority_to, ticket.priority):
         ticket_services.update_ticket(ticket=ticket, actor=actor, priority=policy.raise_priority_to)

@@ -738,11 +738,17 @@ def _stop(ticket: Ticket, target: str, now: datetime) -> None:
     ticket.sla_fired = [marker for marker in ticket.sla_fired if not marker.startswith(f"{target}:")]
 
 
-def _start(levels, policy: PolicyRule | None, ticket: Ticket, target: str, start: datetime) -> None:
+def _start(
+    levels, policy: PolicyRule | None, ticket: Ticket, target: str, start: datetime, *, new_cycle: bool = True
+) -> None:
+    """Run ``target``'s clock from ``start``. A new cycle (a new customer message, a reopen)
+    may warn and breach again; a recomputation of the same cycle under another policy
+    (``new_cycle=False``) keeps what was already told, so nobody hears of a target twice."""
     if policy is None:
         return
     setattr(ticket, DUE_FIELDS[target], _due(levels, policy, ticket, target, start))
-    ticket.sla_fired = [marker for marker in ticket.sla_fired if not marker.startswith(f"{target}:")]
+    if new_cycle:
+        ticket.sla_fired = [marker for marker in ticket.sla_fired if not marker.startswith(f"{target}:")]
 
 
 def write_clocks(ticket: Ticket) -> None:
@@ -797,13 +803,13 @@ def reevaluate(*, ticket: Ticket, actor: Actor) -> None:
         ticket.sla_fired = []
     elif ticket.status not in STOPPED_STATUSES:
         if ticket.first_response_at is None:
-            _start(levels, policy, ticket, "first_reply", ticket.created_at)
+            _start(levels, policy, ticket, "first_reply", ticket.created_at, new_cycle=False)
         else:
             ticket.first_reply_due_at = None
-        _start(levels, policy, ticket, "resolution", ticket.created_at)
+        _start(levels, policy, ticket, "resolution", ticket.created_at, new_cycle=False)
         waiting_since = _unanswered_since(ticket)
         if waiting_since is not None:
-            _start(levels, policy, ticket, "next_reply", waiting_since)
+            _start(levels, policy, ticket, "next_reply", waiting_since, new_cycle=False)
         else:
             ticket.next_reply_due_at = None
     schedule(levels, ticket)

@@ -178,3 +178,25 @@ def test_two_schedulers_in_two_processes_fire_each_breach_exactly_once(inbox, ow
     assert DBTaskResult.objects.filter(task_path="tickets.notifications.notify_sla").count() == 2 * len(
         tickets
     )
+
+
+@pytest.mark.django_db
+def test_a_breach_that_raises_the_priority_into_another_policy_is_not_told_twice(
+    inbox, owner, make_policy, time_machine, django_capture_on_commit_callbacks
+):
+    make_policy(
+        "Urgent", position=0, conditions={"priority": ["urgent"]}, targets={"first_reply_minutes": 15}
+    )
+    make_policy(
+        "Everyone",
+        position=1,
+        targets={"first_reply_minutes": 60},
+        escalation={"raise_priority_to": "urgent"},
+    )
+    time_machine.move_to(NOW, tick=False)
+    ticket = factories.make_ticket(inbox)
+    assert run(NOW + timedelta(minutes=61), django_capture_on_commit_callbacks) == 1
+    ticket.refresh_from_db()
+    assert (ticket.priority, ticket.sla_policy.name) == ("urgent", "Urgent")
+    assert run(NOW + timedelta(minutes=62), django_capture_on_commit_callbacks) == 0
+    assert fired_events(ticket) == [("sla_breached", "first_reply")]
