@@ -493,7 +493,7 @@ def update_policy(*, policy: SlaPolicy, actor: Actor, **fields) -> SlaPolicy:
     cleaned = clean_policy(policy.organization, fields)
     with transaction.atomic():
         policy = (
-            SlaPolicy.objects.select_for_update()
+            SlaPolicy.objects.select_for_update(of=("self",))
             .select_related("organization", "business_hours")
             .get(pk=policy.pk)
         )
