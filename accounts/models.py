@@ -93,6 +93,10 @@ class Organization(models.Model):
         help_text="Members sign in with a second step (an authenticator app); those without one "
         "set it up before they see the dashboard. API keys and personal API tokens are unaffected.",
     )
+    # Bumped by the sla app whenever a policy, a calendar or an inbox's calendar changes:
+    # the version key of the organization's cached service levels (0: none ever made, so a
+    # create reads nothing at all).
+    sla_version = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

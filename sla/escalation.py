@@ -53,7 +53,7 @@ def escalate_due(*, now: datetime | None = None, batch_size: int = BATCH_SIZE) -
 
 
 def _escalate(ticket: Ticket, now: datetime) -> int:
-    levels = services.organization_levels(ticket.organization_id)
+    levels = services.organization_levels(ticket.organization)
     policy = levels.policy(ticket.sla_policy_id)
     actor = Actor.system(ACTOR_LABEL)
     fired = 0

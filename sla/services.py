@@ -20,9 +20,10 @@ Due times are stored on the ticket (``Ticket.first_reply_due_at``, ``next_reply_
 ``resolution_due_at``, their earliest in ``sla_due_at``) and the next instant the
 escalation scheduler must look at it in ``sla_check_at`` (``sla.escalation``).
 
-Choosing the policy reads the organization's policies and calendars from the shared
-cache (one entry per organization, rewritten after each change of a policy or a
-calendar), so a create adds at most two queries: that cache read and one UPDATE.
+Choosing the policy reads the organization's policies and calendars under a version key
+(``Organization.sla_version``, bumped by every change here): nothing for an organization
+that never made one, else this process's copy, else the shared cache (one read), so a
+create adds at most two queries: that cache read and one UPDATE.
 """
 
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from accounts.audit import record_audit_event, require_manager
@@ -54,7 +56,7 @@ DUE_FIELDS = {target: f"{target}_due_at" for target in TARGETS}
 STOPPED_STATUSES = frozenset({Ticket.Status.RESOLVED, Ticket.Status.CLOSED})
 CONDITION_KEYS = ("inbox", "priority", "channel", "tag", "customer_metadata")
 REEVALUATE_ON = frozenset({"priority", "inbox", "tags"})
-CACHE_SECONDS = 600
+CACHE_SECONDS = 24 * 3600
 MAX_TARGET_MINUTES = 525_600  # a year
 SLA_FIELDS = [
     "sla_policy",
@@ -198,7 +200,7 @@ def create_business_hours(*, organization, actor: Actor, **fields) -> BusinessHo
             target=hours.name,
             changes=cleaned,
         )
-        _refresh_cache_on_commit(organization.pk)
+        _bump_version(organization)
     return hours
 
 
@@ -228,7 +230,7 @@ def update_business_hours(*, business_hours: BusinessHours, actor: Actor, **fiel
                 target=hours.name,
                 changes=changes,
             )
-            _refresh_cache_on_commit(hours.organization_id)
+            _bump_version(hours.organization)
     return hours
 
 
@@ -243,7 +245,7 @@ def delete_business_hours(*, business_hours: BusinessHours, actor: Actor) -> Non
             target=business_hours.name,
         )
         business_hours.delete()
-        _refresh_cache_on_commit(business_hours.organization_id)
+        _bump_version(business_hours.organization)
 
 
 def set_inbox_business_hours(*, inbox: Inbox, business_hours: BusinessHours | None, actor: Actor) -> Inbox:
@@ -262,7 +264,7 @@ def set_inbox_business_hours(*, inbox: Inbox, business_hours: BusinessHours | No
             target=inbox.name,
             changes={"business_hours": [before, business_hours.name if business_hours else None]},
         )
-        _refresh_cache_on_commit(inbox.organization_id)
+        _bump_version(inbox.organization)
     return inbox
 
 
@@ -475,7 +477,7 @@ def create_policy(*, organization, actor: Actor, **fields) -> SlaPolicy:
             target=policy.name,
             changes={name: _audit_value(value) for name, value in cleaned.items()},
         )
-        _refresh_cache_on_commit(organization.pk)
+        _bump_version(organization)
     return policy
 
 
@@ -514,7 +516,7 @@ def update_policy(*, policy: SlaPolicy, actor: Actor, **fields) -> SlaPolicy:
                 target=policy.name,
                 changes=changes,
             )
-            _refresh_cache_on_commit(policy.organization_id)
+            _bump_version(policy.organization)
     return policy
 
 
@@ -526,7 +528,7 @@ def delete_policy(*, policy: SlaPolicy, actor: Actor) -> None:
             organization=policy.organization, actor=actor, action="sla_policy_deleted", target=policy.name
         )
         policy.delete()
-        _refresh_cache_on_commit(policy.organization_id)
+        _bump_version(policy.organization)
 
 
 # The organization's policies, as the clocks read them ------------------------------------
@@ -567,8 +569,15 @@ class OrganizationLevels:
         return self.calendars.get(hours_id, ALWAYS)
 
 
-def _cache_key(organization_id: int) -> str:
-    return f"sla:levels:v1:{organization_id}"
+def _cache_key(organization_id: int, version: int) -> str:
+    return f"sla:levels:v1:{organization_id}:{version}"
+
+
+NO_LEVELS = OrganizationLevels(policies=(), calendars={}, inbox_calendars={})
+# This process's copies, by (organization, version): a version never changes meaning, so
+# they need no invalidation; the oldest go when there are too many.
+_local: dict[tuple[int, int], OrganizationLevels] = {}
+LOCAL_MAX = 1000
 
 
 def _load_levels(organization_id: int) -> OrganizationLevels:
@@ -593,7 +602,7 @@ def _load_levels(organization_id: int) -> OrganizationLevels:
     )
     if not policies:
         # Nothing to choose from: no calendar is needed either.
-        return OrganizationLevels(policies=(), calendars={}, inbox_calendars={})
+        return NO_LEVELS
     calendars = {
         hours.pk: hours.calendar() for hours in BusinessHours.objects.filter(organization_id=organization_id)
     }
@@ -605,24 +614,35 @@ def _load_levels(organization_id: int) -> OrganizationLevels:
     return OrganizationLevels(policies=policies, calendars=calendars, inbox_calendars=inbox_calendars)
 
 
-def organization_levels(organization_id: int) -> OrganizationLevels:
-    """The organization's active policies and calendars, from the shared cache."""
-    key = _cache_key(organization_id)
-    levels = cache.get(key)
+def organization_levels(organization) -> OrganizationLevels:
+    """The organization's active policies and calendars for its current ``sla_version``.
+
+    Version 0 (never configured) costs nothing; then this process's copy; then the shared
+    cache (one read); then the database. ``organization`` is the instance the caller holds
+    (the service's, loaded with the ticket), so the version costs no query either.
+    """
+    version = organization.sla_version
+    if not version:
+        return NO_LEVELS
+    key = (organization.pk, version)
+    levels = _local.get(key)
     if levels is None:
-        levels = _load_levels(organization_id)
-        # add, never set: a writer's fresh entry (set after its commit) is never replaced
-        # by one read before that commit.
-        cache.add(key, levels, CACHE_SECONDS)
+        cache_key = _cache_key(*key)
+        levels = cache.get(cache_key)
+        if levels is None:
+            levels = _load_levels(organization.pk)
+            cache.set(cache_key, levels, CACHE_SECONDS)
+        if len(_local) >= LOCAL_MAX:
+            _local.pop(next(iter(_local)))
+        _local[key] = levels
     return levels
 
 
-def refresh_levels(organization_id: int) -> None:
-    cache.set(_cache_key(organization_id), _load_levels(organization_id), CACHE_SECONDS)
-
-
-def _refresh_cache_on_commit(organization_id: int) -> None:
-    transaction.on_commit(lambda: refresh_levels(organization_id), robust=True)
+def _bump_version(organization) -> None:
+    """A policy or a calendar changed: the next read loads the new version (the caller's
+    instance learns it too)."""
+    type(organization).objects.filter(pk=organization.pk).update(sla_version=F("sla_version") + 1)
+    organization.refresh_from_db(fields=["sla_version"])
 
 
 # Choosing ------------------------------------------------------------------------------
@@ -769,7 +789,7 @@ def _snapshot(ticket: Ticket) -> tuple:
 def start_clocks(*, ticket: Ticket, tag_names) -> None:
     """At creation: choose the policy and set the first-reply and resolution due times.
     Adds at most two queries: the cached policies and one UPDATE (none when nothing applies)."""
-    levels = organization_levels(ticket.organization_id)
+    levels = organization_levels(ticket.organization)
     policy = choose_policy(levels, _facts(ticket, tag_names)) if levels.policies else None
     if policy is None:
         return
@@ -788,7 +808,7 @@ def start_clocks(*, ticket: Ticket, tag_names) -> None:
 def reevaluate(*, ticket: Ticket, actor: Actor) -> None:
     """A condition changed (priority, inbox, tags): choose again; when the policy changes,
     recompute each running clock from when it started under the new policy's targets."""
-    levels = organization_levels(ticket.organization_id)
+    levels = organization_levels(ticket.organization)
     tag_names = list(ticket.tags.values_list("name", flat=True))
     policy = choose_policy(levels, _facts(ticket, tag_names)) if levels.policies else None
     new_id = policy.id if policy else None
@@ -849,7 +869,7 @@ def on_public_message(*, ticket: Ticket, from_customer: bool, at: datetime) -> N
     """An agent's reply satisfies first and next reply; a customer's starts next reply."""
     if ticket.sla_policy_id is None:
         return
-    levels = organization_levels(ticket.organization_id)
+    levels = organization_levels(ticket.organization)
     before = _snapshot(ticket)
     if from_customer:
         policy = levels.policy(ticket.sla_policy_id)
@@ -871,7 +891,7 @@ def on_status_changed(*, ticket: Ticket, before: str, after: str, by_customer: b
     """Resolve/close stops the clocks, a reopen restarts them, a paused status pauses them."""
     if ticket.sla_policy_id is None:
         return
-    levels = organization_levels(ticket.organization_id)
+    levels = organization_levels(ticket.organization)
     policy = levels.policy(ticket.sla_policy_id)
     snapshot = _snapshot(ticket)
     paused = paused_statuses()

@@ -10,6 +10,7 @@ from datetime import timedelta
 from django import template
 from django.utils import timezone
 
+from accounts.models import Organization
 from sla import services
 from sla.calendar import ALWAYS
 
@@ -28,7 +29,11 @@ def _levels(context, organization_id: int):
         if request is not None:
             request._sla_levels = memo
     if organization_id not in memo:
-        memo[organization_id] = services.organization_levels(organization_id)
+        # The dashboard's own organization is on the request; another costs one query.
+        organization = getattr(request, "organization", None)
+        if organization is None or organization.pk != organization_id:
+            organization = Organization.objects.only("sla_version").get(pk=organization_id)
+        memo[organization_id] = services.organization_levels(organization)
     return memo[organization_id]
 
 

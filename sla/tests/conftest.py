@@ -9,7 +9,9 @@ from tickets.tests.test_mail_smtp import smtp_server, smtp_settings  # noqa: F40
 @pytest.fixture(autouse=True)
 def fresh_levels_cache(request):
     """Each test reads the policies it made: the shared cache (in the database) starts
-    empty. Pure tests (no database) have nothing cached."""
+    empty, and so does this process's copy (a rolled-back test's organization id and
+    version come again in the next test). Pure tests (no database) have nothing cached."""
+    services._local.clear()
     if not request.node.get_closest_marker("django_db") and "db" not in request.fixturenames:
         yield
         return

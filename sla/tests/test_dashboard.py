@@ -71,7 +71,7 @@ def test_the_badge_counts_working_time(inbox, agent_client, make_policy, make_ho
     from sla import services
 
     services.set_inbox_business_hours(inbox=inbox, business_hours=make_hours(), actor=manager)
-    services.refresh_levels(inbox.organization_id)
+
     make_policy(targets={"first_reply_minutes": 120})
     # Friday 15:30 in Berlin: 90 minutes today, 30 on Monday.
     time_machine.move_to(datetime(2026, 3, 6, 14, 30, tzinfo=UTC), tick=False)

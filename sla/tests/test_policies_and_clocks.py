@@ -213,7 +213,7 @@ def test_business_time_targets_count_in_the_inbox_calendar(
 ):
     hours = make_hours()
     services.set_inbox_business_hours(inbox=inbox, business_hours=hours, actor=manager)
-    services.refresh_levels(organization.pk)
+
     make_policy(targets={"first_reply_minutes": 120, "resolution_minutes": 16 * 60})
     time_machine.move_to(datetime(2026, 3, 6, 16, 0, tzinfo=BERLIN), tick=False)  # a Friday
     ticket = create(inbox)

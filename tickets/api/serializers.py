@@ -143,6 +143,8 @@ class TicketSerializer(OutputSerializer):
     @extend_schema_field(TicketSatisfactionSerializer(allow_null=True))
     def get_satisfaction(self, ticket) -> dict | None:
         """The customer's rating, null until they rate (read with the list's one query)."""
+        if getattr(ticket, "first_message", None) is not None and not Ticket.satisfaction.is_cached(ticket):
+            return None  # just created (create_ticket's answer): nobody has rated it yet
         try:
             survey = ticket.satisfaction
         except ObjectDoesNotExist:
