@@ -42,9 +42,12 @@ lint: venv
 migrations-check: venv
 	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
 
-# The task worker, with the retention rules applied hourly beside it (stopped with it).
+# The task worker, and beside it (stopped with it) the retention rules, applied hourly,
+# and the SLA scheduler (warnings, breaches, surveys; docs/deploy.md).
 worker: venv
-	$(PY) manage.py apply_retention --loop & retention=$$!; trap 'kill $$retention' EXIT; \
+	$(PY) manage.py apply_retention --loop & retention=$$!; \
+	  $(PY) manage.py escalate_sla --loop & sla=$$!; \
+	  trap 'kill $$retention $$sla 2>/dev/null' EXIT; \
 	  $(PY) manage.py db_worker
 
 bench: venv

@@ -107,6 +107,11 @@ class Organization(models.Model):
     retention_action = models.CharField(
         max_length=10, choices=RetentionAction, default=RetentionAction.ANONYMIZE
     )
+
+    # Bumped by the sla app whenever a policy, a calendar or an inbox's calendar changes:
+    # the version key of the organization's cached service levels (0: none ever made, so a
+    # create reads nothing at all).
+    sla_version = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -365,6 +370,13 @@ class AuditEvent(models.Model):
         MACRO_CREATED = "macro_created", "Macro created"
         MACRO_UPDATED = "macro_updated", "Macro updated"
         MACRO_DELETED = "macro_deleted", "Macro deleted"
+
+        BUSINESS_HOURS_CREATED = "business_hours_created", "Business hours created"
+        BUSINESS_HOURS_UPDATED = "business_hours_updated", "Business hours updated"
+        BUSINESS_HOURS_DELETED = "business_hours_deleted", "Business hours deleted"
+        SLA_POLICY_CREATED = "sla_policy_created", "SLA policy created"
+        SLA_POLICY_UPDATED = "sla_policy_updated", "SLA policy updated"
+        SLA_POLICY_DELETED = "sla_policy_deleted", "SLA policy deleted"
 
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, null=True, blank=True, related_name="audit_events"

@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "tickets",
     "webhooks",
     "automation",
+    "sla",
 ]
 
 MIDDLEWARE = [

@@ -25,6 +25,7 @@ urlpatterns = [
     path("api/v1/", include("tickets.api.urls")),
     path("api/v1/", include("webhooks.api.urls")),
     path("api/v1/", include("automation.api.urls")),
+    path("api/v1/", include("sla.api.urls")),
     # Public and the same for everyone: not counted by the per-credential throttle, whose
     # window is a database row (and the fuzz tests load it before any database is set up).
     path("api/schema/", SpectacularAPIView.as_view(throttle_classes=[]), name="schema"),
@@ -32,8 +33,11 @@ urlpatterns = [
     path("compat/", include("tickets.dialects.urls")),
     path("desk/settings/webhooks/", include("webhooks.dashboard.urls")),
     path("desk/automation/", include("automation.dashboard.urls")),
+    path("desk/settings/service-levels/", include("sla.dashboard.urls")),
+    path("desk/reports/service-levels/", include("sla.dashboard.report_urls")),
     path("desk/", include("tickets.dashboard.urls")),
     path("t/", include("tickets.portal.urls")),
+    path("satisfaction/", include("sla.survey_urls")),
     path("anymail/", include("anymail.urls")),
 ]
 

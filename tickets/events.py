@@ -43,10 +43,18 @@ class DomainEvent:
     occurred_at: datetime = field(default_factory=timezone.now, kw_only=True)
 
 
+# The ticket as the service holds it (locked, in memory), for the subscribers that hear the
+# event inside the transaction (SLA clocks): they read it instead of querying it again.
+# Never part of what is compared, shown or handed to a task.
+def _in_memory_ticket():
+    return field(default=None, kw_only=True, compare=False, repr=False)
+
+
 @dataclass(frozen=True)
 class TicketCreated(DomainEvent):
     name: ClassVar[str] = "ticket.created"
     ticket_id: int
+    ticket: Any = _in_memory_ticket()
 
 
 @dataclass(frozen=True)
@@ -55,6 +63,7 @@ class TicketUpdated(DomainEvent):
 
     name: ClassVar[str] = "ticket.updated"
     ticket_id: int
+    ticket: Any = _in_memory_ticket()
     changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
 
 
@@ -62,6 +71,7 @@ class TicketUpdated(DomainEvent):
 class TicketStatusChanged(DomainEvent):
     name: ClassVar[str] = "ticket.status_changed"
     ticket_id: int
+    ticket: Any = _in_memory_ticket()
     before: str
     after: str
 
@@ -80,6 +90,7 @@ class TicketAssigned(DomainEvent):
 class MessageCreated(DomainEvent):
     name: ClassVar[str] = "message.created"
     ticket_id: int
+    ticket: Any = _in_memory_ticket()
     message_id: int
     is_public: bool
 
@@ -105,6 +116,37 @@ class CustomerUpdated(DomainEvent):
     name: ClassVar[str] = "customer.updated"
     customer_id: int
     changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SlaWarning(DomainEvent):
+    """A service-level target of a ticket is about to be missed (``target``: first_reply,
+    next_reply or resolution)."""
+
+    name: ClassVar[str] = "sla.warning"
+    ticket_id: int
+    target: str
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class SlaBreached(DomainEvent):
+    """A service-level target of a ticket was missed."""
+
+    name: ClassVar[str] = "sla.breached"
+    ticket_id: int
+    target: str
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class SatisfactionRated(DomainEvent):
+    """The customer rated a resolved ticket (``rating``: good or bad), or changed it."""
+
+    name: ClassVar[str] = "satisfaction.rated"
+    ticket_id: int
+    rating: str
+    comment: str = ""
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@ from datetime import UTC
 
 import django_filters
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db.models import Exists, F, OuterRef, Q, Subquery
 from rest_framework.exceptions import ValidationError
 
 from tickets.exceptions import InvalidInput
@@ -87,8 +87,9 @@ class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
 
 class TicketOrdering(django_filters.OrderingFilter):
     """A sort that pages the same way every time: ties are broken by what follows each key
-    (the same columns, in the same direction, as the index that serves it), and priority
-    sorts by its rank, not its name."""
+    (the same columns, in the same direction, as the index that serves it); priority sorts
+    by its rank, not its name; tickets without an SLA due time come last either way (as the
+    index on (organization, sla_due_at) gives them for "due soonest")."""
 
     TIE_BREAKS = {
         "created_at": ["id"],
@@ -96,19 +97,28 @@ class TicketOrdering(django_filters.OrderingFilter):
         "priority_rank": ["created_at", "id"],
         "number": ["id"],
         "status": ["created_at", "id"],
+        "sla_due_at": ["id"],
     }
 
     def get_ordering_value(self, param):
         value = super().get_ordering_value(param)
-        descending = value.startswith("-")
-        prefix = "-" if descending else ""
-        return [value, *(f"{prefix}{field}" for field in self.TIE_BREAKS[value.lstrip("-")])]
+        name = value.lstrip("-")
+        prefix = "-" if value.startswith("-") else ""
+        key = value
+        if name == "sla_due_at":
+            due = F("sla_due_at")
+            key = due.desc(nulls_last=True) if prefix else due.asc(nulls_last=True)
+        return [key, *(f"{prefix}{field}" for field in self.TIE_BREAKS[name])]
 
     def filter(self, qs, value):
         if not value:
             return qs
-        ordering = [field for param in value for field in self.get_ordering_value(param)]
-        return qs.order_by(*dict.fromkeys(ordering))
+        ordering = []
+        for param in value:
+            for field in self.get_ordering_value(param):
+                if field not in ordering:
+                    ordering.append(field)
+        return qs.order_by(*ordering)
 
 
 class TicketFilter(django_filters.FilterSet):
@@ -131,8 +141,19 @@ class TicketFilter(django_filters.FilterSet):
     created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     updated_after = UtcIsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
     q = django_filters.CharFilter(method="filter_search", help_text="Full-text search.")
+    sla = django_filters.ChoiceFilter(
+        choices=[("breached", "breached")],
+        method="filter_sla",
+        help_text="breached: tickets that missed at least one SLA target.",
+    )
+    sla_due_before = UtcIsoDateTimeFilter(
+        field_name="sla_due_at",
+        lookup_expr="lt",
+        help_text="Tickets whose earliest running SLA target is due before this instant.",
+    )
     sort = TicketOrdering(
         fields=(
+            ("sla_due_at", "sla_due_at"),
             ("created_at", "created_at"),
             ("updated_at", "updated_at"),
             ("priority_rank", "priority"),
@@ -140,8 +161,8 @@ class TicketFilter(django_filters.FilterSet):
             ("status", "status"),
         ),
         help_text=(
-            "created_at, updated_at, priority (by rank: low to critical), number or status; "
-            "prefix - for descending."
+            "created_at, updated_at, priority (by rank: low to critical), number, status or "
+            "sla_due_at (due soonest first); prefix - for descending."
         ),
     )
 
@@ -187,6 +208,9 @@ class TicketFilter(django_filters.FilterSet):
         # without a DISTINCT over the whole result.
         tagged = Ticket.tags.through.objects.filter(condition, ticket_id=OuterRef("pk"))
         return queryset.filter(Exists(tagged))
+
+    def filter_sla(self, queryset, name, value):
+        return queryset.filter(sla_breached_at__isnull=False) if value == "breached" else queryset
 
     def filter_search(self, queryset, name, value):
         return queryset.search(value)

@@ -55,6 +55,22 @@ class Inbox(models.Model):
         default=False, help_text="Takes tickets that name no inbox (one per organization)."
     )
     next_number = models.PositiveIntegerField(default=1, editable=False)
+    # Service levels (the sla app): the calendar SLA targets count in; none is 24/7.
+    business_hours = models.ForeignKey(
+        "sla.BusinessHours",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="inboxes",
+        help_text="Working time for SLA targets; empty for 24/7.",
+    )
+    # Customer satisfaction (the sla app): ask when a ticket is resolved, after a delay.
+    satisfaction_survey = models.BooleanField(
+        default=False, help_text="Ask the customer for a rating when a ticket is resolved."
+    )
+    satisfaction_delay_minutes = models.PositiveIntegerField(
+        default=60, help_text="How long after the resolution to ask."
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -291,6 +307,26 @@ class Ticket(models.Model):
     # Set when the ticket's contents were erased (its customer's erasure, or the
     # organization's retention rule): subject, bodies and files are gone, the row counts on.
     redacted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Service levels, written only by the sla app's services (sla/services.py) when an
+    # event changes them, so lists sort and filter by them and never compute them per row.
+    sla_policy = models.ForeignKey(
+        "sla.SlaPolicy", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
+    )
+    first_reply_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    next_reply_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    resolution_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # The earliest of the running targets (none while paused): "due soonest".
+    sla_due_at = models.DateTimeField(null=True, blank=True)
+    # When the escalation scheduler must next look at the ticket (a warning or a breach).
+    sla_check_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # The targets breached so far (["first_reply", ...]) and when the first one was.
+    sla_breached = models.JSONField(default=list, blank=True)
+    sla_breached_at = models.DateTimeField(null=True, blank=True)
+    # Exactly-once markers of the running clocks: "<target>:warning" / "<target>:breach",
+    # set under the row lock in the transaction that records the event.
+    sla_fired = models.JSONField(default=list, blank=True)
+    # While the status pauses the clocks (sla.services.paused_statuses()): since when.
+    sla_paused_at = models.DateTimeField(null=True, blank=True)
     # PostgreSQL only: the reference, subject and every message body as one tsvector, kept
     # up to date by the services and searched through a GIN index (migration 0006).
     search_document = SearchVectorField(null=True, editable=False)
@@ -321,6 +357,9 @@ class Ticket(models.Model):
             models.Index(fields=["organization", "reference"], name="ticket_org_reference"),
             # Reports: tickets resolved per day within a date range.
             models.Index(fields=["organization", "resolved_at"], name="ticket_org_resolved"),
+            # Service levels: "due soonest", "due within 1 h", and "breached".
+            models.Index(fields=["organization", "sla_due_at"], name="ticket_org_sla_due"),
+            models.Index(fields=["organization", "-sla_breached_at"], name="ticket_org_sla_breached"),
         ]
 
     def __str__(self):
@@ -503,6 +542,10 @@ class TicketEvent(models.Model):
         NOTE_ADDED = "note_added", "Internal note added"
         ACCESS_KEY_ROTATED = "access_key_rotated", "Private link rotated"
         CONTENTS_ERASED = "contents_erased", "Contents erased"
+        SLA_APPLIED = "sla_applied", "SLA policy applied"
+        SLA_WARNING = "sla_warning", "SLA warning"
+        SLA_BREACHED = "sla_breached", "SLA breached"
+        SATISFACTION_RATED = "satisfaction_rated", "Satisfaction rated"
 
     # Indexed by event_ticket_created, which leads with it.
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events", db_index=False)
@@ -557,6 +600,8 @@ class Delivery(models.Model):
         PORTAL_LINK = "portal_link", "Portal sign-in link"
         ADDRESS_VERIFICATION = "address_verification", "Support address verification"
         AUTOMATIC = "automatic", "Automatic email (trigger)"
+        SLA = "sla", "SLA warning or breach to agents"
+        SATISFACTION = "satisfaction", "Satisfaction survey to customer"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"

@@ -25,6 +25,8 @@ from django.db import transaction
 from django.tasks import task
 from django.urls import reverse
 
+from accounts.models import Membership
+
 from . import events
 from .mail import addresses, outbound
 from .models import Customer, Delivery, Inbox, Message, Notification, Ticket
@@ -365,6 +367,96 @@ def assignee_alerted(ticket_id: int, assignee_id: int) -> Notification | None:
     )
 
 
+SLA_TARGET_WORDS = {"first_reply": "first reply", "next_reply": "next reply", "resolution": "resolution"}
+
+
+def sla_recipients(ticket: Ticket) -> list:
+    """Who hears of a ticket's SLA warning or breach: its assignee, else the organization's
+    owners and admins (who run its inboxes)."""
+    if ticket.assignee_id is not None:
+        return [ticket.assignee]
+    return [
+        membership.user
+        for membership in Membership.objects.filter(
+            organization_id=ticket.organization_id,
+            role__in=[Membership.Role.OWNER, Membership.Role.ADMIN],
+            user__is_active=True,
+        ).select_related("user")
+    ]
+
+
+@_never_raise
+def sla_alerted(ticket_id: int, target: str, breached: bool, due_at: str) -> list[Delivery]:
+    """A warning or a breach: a bell notification and an email to each recipient."""
+    ticket = _load_ticket(ticket_id)
+    if ticket is None:
+        return []
+    recipients = sla_recipients(ticket)
+    words = SLA_TARGET_WORDS.get(target, target)
+    text = (
+        f"{ticket.reference}: the {words} target was missed: {ticket.subject}"
+        if breached
+        else f"{ticket.reference}: the {words} target is due soon: {ticket.subject}"
+    )
+    Notification.objects.bulk_create(
+        [Notification(user=user, ticket=ticket, text=text[:300]) for user in recipients]
+    )
+    if not outbound.sending_enabled():
+        return []
+    context = {
+        **_base_context(ticket),
+        "breached": breached,
+        "target": words,
+        "due_at": due_at,
+        "dashboard_url": outbound.dashboard_url(ticket),
+    }
+    with transaction.atomic():
+        return _send(
+            [
+                _to_staff(
+                    ticket,
+                    user.email,
+                    agent=user,
+                    kind=Kind.SLA,
+                    template="sla",
+                    context={**context, "agent": user},
+                    from_name=f"{ticket.organization.name} Helpdesk",
+                    automatic=outbound.AUTO_GENERATED,
+                )
+                for user in recipients
+            ]
+        )
+
+
+@_never_raise
+def satisfaction_survey(ticket_id: int) -> list[Delivery]:
+    """Ask the customer of a resolved ticket for a rating: two links to the rating page,
+    which records nothing until its button is clicked (mail scanners follow links)."""
+    ticket = _load_ticket(ticket_id)
+    if ticket is None or not outbound.sending_enabled():
+        return []
+    path = reverse("sla-survey:rate", args=[ticket.public_id, ticket.access_key])
+    base = f"{settings.SITE_URL}{path}"
+    context = {
+        **_base_context(ticket),
+        "good_url": f"{base}?rating=good",
+        "bad_url": f"{base}?rating=bad",
+    }
+    with transaction.atomic():
+        return _send(
+            [
+                _to_customer(
+                    ticket,
+                    kind=Kind.SATISFACTION,
+                    template="satisfaction",
+                    context=context,
+                    from_name=f"{ticket.organization.name} Support",
+                    automatic=outbound.AUTO_GENERATED,
+                )
+            ]
+        )
+
+
 # Tasks: what the handlers below enqueue.
 
 
@@ -389,6 +481,16 @@ def notify_status_changed(
 def notify_assignee(ticket_id: int, assignee_id: int, actor_user_id: int | None, actor_label: str) -> None:
     assignee_alerted(ticket_id, assignee_id)
     ticket_assigned(ticket_id, assignee_id, actor_user_id, actor_label)
+
+
+@task()
+def notify_sla(ticket_id: int, target: str, breached: bool, due_at: str) -> None:
+    sla_alerted(ticket_id, target, breached, due_at)
+
+
+@task()
+def notify_satisfaction_survey(ticket_id: int) -> None:
+    satisfaction_survey(ticket_id)
 
 
 @task()
@@ -488,6 +590,18 @@ def on_ticket_assigned(event: events.TicketAssigned) -> None:
         enqueue_with_change(
             notify_assignee, event.ticket_id, event.after, _primary_key(event.actor.user), event.actor.label
         )
+
+
+@events.in_transaction
+def on_sla_event(event: events.SlaWarning | events.SlaBreached) -> None:
+    # The in-app notification is wanted even when no mail is sent.
+    enqueue_with_change(
+        notify_sla,
+        event.ticket_id,
+        event.target,
+        isinstance(event, events.SlaBreached),
+        event.due_at.isoformat(),
+    )
 
 
 def on_inbox_address_claimed(event: events.InboxAddressClaimed) -> None:

@@ -20,7 +20,9 @@ REFERENCE = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,9}-[0-9]+$")
 class TicketQuerySet(models.QuerySet):
     def for_list(self):
         """What a list of tickets shows: one query, no per-row lookups."""
-        return self.select_related("inbox", "customer", "assignee").prefetch_related("tags")
+        return self.select_related(
+            "inbox", "customer", "assignee", "sla_policy", "satisfaction"
+        ).prefetch_related("tags")
 
     def open(self):
         return self.filter(status__in=OPEN_STATUSES)

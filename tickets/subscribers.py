@@ -12,4 +12,6 @@ def register() -> None:
     events.subscribe(events.MessageCreated, notifications.on_message_created)
     events.subscribe(events.TicketStatusChanged, notifications.on_status_changed)
     events.subscribe(events.TicketAssigned, notifications.on_ticket_assigned)
+    events.subscribe(events.SlaWarning, notifications.on_sla_event)
+    events.subscribe(events.SlaBreached, notifications.on_sla_event)
     events.subscribe(events.InboxAddressClaimed, notifications.on_inbox_address_claimed)

@@ -1,6 +1,7 @@
 """Input and output shapes of the native API. Inputs validate types and bounds; the
 services validate again and own every write."""
 
+from django.core.exceptions import ObjectDoesNotExist
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -64,6 +65,39 @@ class MessageSerializer(OutputSerializer):
         return message.html
 
 
+class SlaPolicyReferenceSerializer(serializers.Serializer):
+    id = serializers.CharField(source="public_id")
+    name = serializers.CharField()
+
+
+class TicketSlaSerializer(serializers.Serializer):
+    """The ticket's service levels, as stored by the SLA clocks (never computed here)."""
+
+    policy = SlaPolicyReferenceSerializer(
+        source="sla_policy", allow_null=True, help_text="The policy that applies."
+    )
+    first_reply_due_at = serializers.DateTimeField(allow_null=True)
+    next_reply_due_at = serializers.DateTimeField(
+        allow_null=True, help_text="Running while a customer message waits for an answer."
+    )
+    resolution_due_at = serializers.DateTimeField(allow_null=True)
+    breached = serializers.ListField(
+        source="sla_breached",
+        child=serializers.ChoiceField(choices=["first_reply", "next_reply", "resolution"]),
+        help_text="The targets missed so far.",
+    )
+    paused = serializers.SerializerMethodField(help_text="The status pauses the clocks.")
+
+    def get_paused(self, ticket) -> bool:
+        return ticket.sla_paused_at is not None
+
+
+class TicketSatisfactionSerializer(serializers.Serializer):
+    rating = serializers.ChoiceField(choices=["good", "bad"])
+    comment = serializers.CharField()
+    rated_at = serializers.DateTimeField()
+
+
 class TicketSerializer(OutputSerializer):
     id = serializers.CharField(source="public_id", read_only=True)
     inbox = serializers.CharField(source="inbox.public_id", read_only=True)
@@ -71,6 +105,8 @@ class TicketSerializer(OutputSerializer):
     assignee = AgentSerializer(read_only=True, allow_null=True)
     tags = serializers.SerializerMethodField()
     private_url = serializers.CharField(read_only=True)
+    sla = TicketSlaSerializer(source="*", read_only=True)
+    satisfaction = serializers.SerializerMethodField()
 
     class Meta:
         model = Ticket
@@ -97,11 +133,26 @@ class TicketSerializer(OutputSerializer):
             "first_response_at",
             "resolved_at",
             "closed_at",
+            "sla",
+            "satisfaction",
         ]
         read_only_fields = fields
 
     def get_tags(self, ticket) -> list[str]:
         return sorted(tag.name for tag in ticket.tags.all())
+
+    @extend_schema_field(TicketSatisfactionSerializer(allow_null=True))
+    def get_satisfaction(self, ticket) -> dict | None:
+        """The customer's rating, null until they rate (read with the list's one query)."""
+        if getattr(ticket, "first_message", None) is not None and not Ticket.satisfaction.is_cached(ticket):
+            return None  # just created (create_ticket's answer): nobody has rated it yet
+        try:
+            survey = ticket.satisfaction
+        except ObjectDoesNotExist:
+            return None
+        if not survey.rating:
+            return None
+        return TicketSatisfactionSerializer(survey).data
 
 
 class CustomFieldSerializer(OutputSerializer):

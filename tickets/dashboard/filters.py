@@ -8,6 +8,7 @@ calendar-day bounds for the date inputs and sort orders that people mean.
 from datetime import datetime, time, timedelta
 
 import django_filters
+from django.db.models import F
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
@@ -43,6 +44,8 @@ SORTS = {
     # Each sort is one index read forwards or backwards (Ticket.Meta.indexes).
     "-priority": ("Highest priority", ["-priority_rank", "-created_at", "-id"]),
     "priority": ("Lowest priority", ["priority_rank", "created_at", "id"]),
+    # Tickets without a running SLA target last; (organization, sla_due_at) serves it.
+    "due": ("Due soonest", [F("sla_due_at").asc(nulls_last=True), "id"]),
     "-number": ("Highest number", ["-number", "-id"]),
     "number": ("Lowest number", ["number", "id"]),
 }
@@ -56,6 +59,11 @@ class QueueFilter(TicketFilter):
     # Date inputs send calendar days; "to" includes the whole day.
     created_after = django_filters.DateFilter(method="filter_created_after", label="Created from")
     created_before = django_filters.DateFilter(method="filter_created_before", label="Created to")
+    sla = django_filters.ChoiceFilter(
+        choices=[("breached", "Breached"), ("due_1h", "Due within 1 h")],
+        method="filter_sla",
+        label="SLA",
+    )
     sort = django_filters.ChoiceFilter(
         choices=[(key, label) for key, (label, _) in SORTS.items()],
         method="filter_sort",
@@ -81,6 +89,12 @@ class QueueFilter(TicketFilter):
 
     def filter_created_before(self, queryset, name, value):
         return queryset.filter(created_at__lt=_day_start(value + timedelta(days=1)))
+
+    def filter_sla(self, queryset, name, value):
+        if value == "due_1h":
+            # Overdue ones included: they are due "within the hour" too, and more so.
+            return queryset.filter(sla_due_at__lte=timezone.now() + timedelta(hours=1))
+        return super().filter_sla(queryset, name, value)
 
     def filter_sort(self, queryset, name, value):
         # Applied in the view (the saved view decides the default), see ordered().

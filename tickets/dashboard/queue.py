@@ -24,7 +24,7 @@ PER_PAGE = 25
 # Counts shown beside saved views and above the list stop here, so a million tickets
 # cost what a thousand do ("1000+"). Pages reach as far as the shared paginator's cap.
 COUNT_CAP = 1000
-FILTER_FIELDS = ("status", "priority", "inbox", "assignee", "tag", "created_after", "created_before")
+FILTER_FIELDS = ("status", "priority", "inbox", "assignee", "tag", "sla", "created_after", "created_before")
 
 
 def capped_counts(organization, total: QuerySet, **views: QuerySet) -> dict[str, int]:

@@ -36,7 +36,7 @@ def _thread_queryset(request):
     )
     return (
         organization_tickets(request)
-        .select_related("inbox", "customer", "assignee")
+        .select_related("inbox", "customer", "assignee", "sla_policy", "satisfaction")
         .prefetch_related("tags", Prefetch("messages", queryset=thread))
     )
 
@@ -70,6 +70,15 @@ class EventView:
             return f"changed tags to {', '.join(event.after or []) or 'none'}"
         if action == TicketEvent.Action.ACCESS_KEY_ROTATED:
             return "rotated the private link"
+        if action in (TicketEvent.Action.SLA_WARNING, TicketEvent.Action.SLA_BREACHED):
+            target = event.field.replace("_", " ")
+            if action == TicketEvent.Action.SLA_BREACHED:
+                return f"recorded: SLA breached, the {target} target was missed"
+            return f"warned: SLA {target} target due soon"
+        if action == TicketEvent.Action.SATISFACTION_RATED:
+            return f"rated the support {event.after}"
+        if action == TicketEvent.Action.SLA_APPLIED:
+            return f"applied the SLA policy “{event.after or 'none'}”"
         if action == TicketEvent.Action.UPDATED:
             field = event.field.replace("_", " ")
             if event.field == "priority":

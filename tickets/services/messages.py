@@ -121,6 +121,7 @@ def add_message(
                 ticket_id=ticket.pk,
                 message_id=message.pk,
                 is_public=is_public,
+                ticket=ticket,
             ),
         )
 
@@ -136,6 +137,7 @@ def add_message(
                         organization_id=ticket.organization_id,
                         ticket_id=ticket.pk,
                         changes={"status": (before, ticket.status)},
+                        ticket=ticket,
                     )
                 )
 

@@ -392,7 +392,10 @@ def _open_ticket(
         ticket.initial_tags = ticket_tags
         # The first message is part of ticket.created: no message.created of its own.
         if publish_and_reload(
-            ticket, events.TicketCreated(actor=actor, organization_id=organization.pk, ticket_id=ticket.pk)
+            ticket,
+            events.TicketCreated(
+                actor=actor, organization_id=organization.pk, ticket_id=ticket.pk, ticket=ticket
+            ),
         ):
             ticket.initial_tags = list(ticket.tags.all())
 
@@ -458,6 +461,7 @@ def set_status_locked(ticket: Ticket, new_status: str, actor: Actor) -> None:
             ticket_id=ticket.pk,
             before=old_status,
             after=new_status,
+            ticket=ticket,
         )
     )
 
@@ -605,7 +609,11 @@ def _apply_changes(
         publish_and_reload(
             ticket,
             events.TicketUpdated(
-                actor=actor, organization_id=ticket.organization_id, ticket_id=ticket.pk, changes=changed
+                actor=actor,
+                organization_id=ticket.organization_id,
+                ticket_id=ticket.pk,
+                changes=changed,
+                ticket=ticket,
             ),
         )
     return changed

@@ -21,6 +21,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import CustomerToken
 from automation import services as automation_services
+from sla import services as sla_services
 from tickets import services
 from tickets.actors import Actor
 from tickets.models import SavedReply
@@ -86,6 +87,12 @@ PARAMETERS = [
     ("api/v1/^webhooks/", "delivery_id", "webhook_delivery_id"),
     ("desk/settings/webhooks/", "public_id", "webhook_id"),
     ("desk/settings/webhooks/", "delivery_id", "webhook_delivery_id"),
+    ("api/v1/^business-hours/", "id", "business_hours_id"),
+    ("api/v1/^sla-policies/", "id", "sla_policy_id"),
+    ("desk/settings/service-levels/hours/", "public_id", "business_hours_id"),
+    ("desk/settings/service-levels/policies/", "public_id", "sla_policy_id"),
+    ("satisfaction/", "public_id", "ticket_id"),
+    ("satisfaction/", "access_key", "attacker_access_key"),
     ("t/", "public_id", "ticket_id"),
     ("desk/attachments/", "public_id", "attachment_id"),
     ("desk/customers/", "public_id", "customer_id"),
@@ -182,6 +189,18 @@ def victim(organization, inbox, agent, django_capture_on_commit_callbacks):
         name="Victim macro",
         reply="Victim private words",
     )
+    business_hours = sla_services.create_business_hours(
+        organization=organization,
+        actor=Actor.system("Tests"),
+        name="Victim hours",
+        weekly=[{"day": "mon", "start": "09:00", "end": "17:00"}],
+    )
+    sla_policy = sla_services.create_policy(
+        organization=organization,
+        actor=Actor.system("Tests"),
+        name="Victim policy",
+        targets={"first_reply_minutes": 60},
+    )
     from django.contrib.contenttypes.models import ContentType
 
     return {
@@ -203,6 +222,8 @@ def victim(organization, inbox, agent, django_capture_on_commit_callbacks):
         "tag_id": tag.pk,
         "webhook_id": webhook.public_id,
         "webhook_delivery_id": webhook_delivery.public_id,
+        "business_hours_id": business_hours.public_id,
+        "sla_policy_id": sla_policy.public_id,
         "token_id": token.pk,
         "attachment_id": "01ZZZZZZZZZZZZZZZZZZZZZZZZ",
         "attacker_ticket": attacker_ticket,
@@ -222,6 +243,8 @@ def victim(organization, inbox, agent, django_capture_on_commit_callbacks):
             webhook.public_id,
             webhook_secret,
             "victim-hooks",
+            "Victim hours",
+            "Victim policy",
         ],
     }
 

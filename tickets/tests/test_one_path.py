@@ -201,7 +201,12 @@ def describe(event: events.DomainEvent) -> tuple:
     fields = dataclasses.fields(event)
     return (
         event.name,
-        {field.name: getattr(event, field.name) for field in fields if field.name not in NOT_COMPARED},
+        # Fields not compared (the in-memory ticket handed to subscribers) are no part of what happened.
+        {
+            field.name: getattr(event, field.name)
+            for field in fields
+            if field.name not in NOT_COMPARED and field.compare
+        },
     )
 
 
