@@ -51,6 +51,13 @@ class Inbox(models.Model):
         help_text="New tickets per customer per day (appbox's paywalls allow 2); empty for no limit.",
     )
     auto_assignment = models.CharField(max_length=20, choices=AutoAssignment, default=AutoAssignment.OFF)
+    auto_resolve_pending_days = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        default=None,
+        help_text="Resolve a ticket left pending (waiting on the customer) this many days; "
+        "empty to keep it pending.",
+    )
     is_default = models.BooleanField(
         default=False, help_text="Takes tickets that name no inbox (one per organization)."
     )
@@ -212,6 +219,10 @@ class Ticket(models.Model):
     class Status(models.TextChoices):
         OPEN = "open", "Open"
         IN_PROGRESS = "in_progress", "In progress"
+        # Waiting on the customer: their reply moves it back to open.
+        PENDING = "pending", "Pending"
+        # Waiting on a third party (a supplier, another team).
+        ON_HOLD = "on_hold", "On hold"
         RESOLVED = "resolved", "Resolved"
         CLOSED = "closed", "Closed"
 
@@ -267,6 +278,15 @@ class Ticket(models.Model):
     first_response_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # When a pending ticket resolves itself (its inbox's auto_resolve_pending_days after it
+    # became pending); None when it is not pending or its inbox does not auto-resolve.
+    auto_resolve_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Who spoke last, kept by the message services. customer_waiting_since is the first
+    # public customer message not yet answered by a public reply of ours (None when we spoke
+    # last): the queue's default order, longest wait first.
+    last_customer_message_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_agent_reply_at = models.DateTimeField(null=True, blank=True, editable=False)
+    customer_waiting_since = models.DateTimeField(null=True, blank=True, editable=False)
     # PostgreSQL only: the reference, subject and every message body as one tsvector, kept
     # up to date by the services and searched through a GIN index (migration 0006).
     search_document = SearchVectorField(null=True, editable=False)
@@ -290,6 +310,21 @@ class Ticket(models.Model):
             models.Index(fields=["organization", "reference"], name="ticket_org_reference"),
             # Reports: tickets resolved per day within a date range.
             models.Index(fields=["organization", "resolved_at"], name="ticket_org_resolved"),
+            # The queue's default order among unsolved tickets: who has waited longest for us
+            # (NULLS LAST is PostgreSQL's ascending default, so the index serves it as is).
+            # The assignee, last, lets "mine" and "unassigned" find a page's ids from the
+            # index alone. Built concurrently by migration 0019 on PostgreSQL.
+            models.Index(
+                fields=["organization", "customer_waiting_since", "id", "assignee"],
+                condition=Q(status__in=sorted(OPEN_STATUSES)),
+                name="ticket_org_waiting",
+            ),
+            # The auto-resolve sweep: only pending tickets of inboxes that auto-resolve.
+            models.Index(
+                fields=["auto_resolve_at"],
+                condition=Q(auto_resolve_at__isnull=False),
+                name="ticket_auto_resolve_due",
+            ),
         ]
 
     def __str__(self):

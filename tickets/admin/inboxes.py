@@ -42,6 +42,7 @@ class InboxAdmin(ServiceErrorsMixin, admin.ModelAdmin):
         "is_default",
         "daily_limit_per_customer",
         "auto_assignment",
+        "auto_resolve_pending_days",
         "next_number",
         "created_at",
     )

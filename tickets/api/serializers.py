@@ -142,6 +142,7 @@ class InboxSerializer(OutputSerializer):
             "support_email",
             "daily_limit_per_customer",
             "auto_assignment",
+            "auto_resolve_pending_days",
             "is_default",
             "created_at",
         ]

@@ -20,6 +20,7 @@ class InboxForm(forms.ModelForm):
         labels = {
             "support_email": "Support address",
             "daily_limit_per_customer": "Daily limit per customer",
+            "auto_resolve_pending_days": "Resolve pending tickets after (days)",
             "is_default": "Default inbox",
         }
         help_texts = {
@@ -34,6 +35,7 @@ class InboxForm(forms.ModelForm):
         self.organization = organization
         self.fields["prefix"].widget.attrs.update({"autocapitalize": "characters", "spellcheck": "false"})
         self.fields["daily_limit_per_customer"].widget.attrs["min"] = 1
+        self.fields["auto_resolve_pending_days"].widget.attrs.update({"min": 1, "max": 365})
 
     def clean_prefix(self):
         return self.cleaned_data["prefix"].strip().upper()

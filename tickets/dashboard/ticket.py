@@ -189,6 +189,11 @@ def add_message(request, public_id):
         )
         for upload in uploads
     ]
+    # "Send and set pending" names the status with the button; the select names any other.
+    status_after = (
+        Ticket.Status.PENDING if "set_pending" in request.POST else form.cleaned_data["status_after"]
+    )
+    changes = {"status": status_after} if status_after else {}
     try:
         services.add_message(
             ticket=ticket,
@@ -197,19 +202,17 @@ def add_message(request, public_id):
             channel=Ticket.Channel.WEB,
             attachments=attachments,
             actor=request.actor,
+            changes=changes,
         )
     except HelpdeskError as error:
         report_error(request, error)
         ticket = get_ticket(request, public_id, _thread_queryset(request))
         return render(request, "dashboard/ticket.html", _page_context(request, ticket, form), status=400)
 
-    messages.success(request, "Internal note added." if kind == Message.Kind.NOTE else "Reply sent.")
-    status_after = form.cleaned_data.get("status_after")
+    sent = "Internal note added." if kind == Message.Kind.NOTE else "Reply sent."
     if status_after:
-        try:
-            services.change_status(ticket=ticket, status=status_after, actor=request.actor)
-        except HelpdeskError as error:
-            report_error(request, error, prefix="Status not changed: ")
+        sent += f" The ticket is {Ticket.Status(status_after).label.lower()}."
+    messages.success(request, sent)
     return back_to_ticket(request, ticket)
 
 

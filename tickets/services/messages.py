@@ -18,7 +18,10 @@ from .tickets import (
     AFTER_AGENT_REPLY,
     AFTER_CUSTOMER_REPLY,
     CUSTOMER_MAY_NOT_REPLY,
+    apply_changes_locked,
+    check_changes_locked,
     lock_ticket,
+    prepare_changes,
     set_status_locked,
 )
 from .validation import validate_body, validate_choice
@@ -43,12 +46,17 @@ def add_message(
     email_message_id: str = "",
     raw_email: str = "",
     idempotency_key: str = "",
+    changes: dict | None = None,
 ) -> tuple[Message, bool]:
     """Add a public reply or an internal note; returns ``(message, created)``.
 
     What a public reply does to the status is the transition table's
     (``AFTER_CUSTOMER_REPLY``, ``AFTER_AGENT_REPLY``); the first public reply from the
-    organization's side is the ticket's first response.
+    organization's side is the ticket's first response. ``changes`` (``update_ticket``'s
+    keywords: status, assignee, priority, tags...) are applied with the message, under the
+    same lock and in the same transaction: "send and set pending", or the sidebar's
+    unsaved changes sent with the reply. A refused change refuses the message too. A
+    status named there replaces the one the reply would have moved to.
     """
     body = validate_body(body, field_name="body")
     kind = validate_choice(kind, Message.Kind, field_name="kind")
@@ -57,6 +65,7 @@ def add_message(
     idempotency_key = idempotency.validate_key(idempotency_key)
     if actor.is_customer and kind == Message.Kind.NOTE:
         raise PermissionDenied("Customers cannot add internal notes.")
+    prepared = prepare_changes(actor=actor, **(changes or {}))
 
     with transaction.atomic():
         ticket = lock_ticket(ticket)
@@ -72,6 +81,7 @@ def add_message(
                 if claimed.message is None:
                     raise IdempotencyConflict("This Idempotency-Key was used for another action.")
                 return claimed.message, False
+        prepared = check_changes_locked(ticket, actor, prepared)
 
         if actor.is_customer:
             is_participant = ticket.participants.filter(customer_id=actor.customer.pk).exists
@@ -107,6 +117,16 @@ def add_message(
         columns = {"updated_at": now}
         if is_public and not actor.is_customer and ticket.first_response_at is None:
             ticket.first_response_at = columns["first_response_at"] = now
+        # Who spoke last (the queue's order): a customer's message starts their wait unless
+        # one already runs; our public reply ends it. Internal notes say nothing to them.
+        if is_public and actor.is_customer:
+            ticket.last_customer_message_at = columns["last_customer_message_at"] = now
+            ticket.customer_waiting_since = columns["customer_waiting_since"] = (
+                ticket.customer_waiting_since or now
+            )
+        elif is_public:
+            ticket.last_agent_reply_at = columns["last_agent_reply_at"] = now
+            ticket.customer_waiting_since = columns["customer_waiting_since"] = None
         if search.is_supported():
             columns["search_document"] = search.document_with(body)
         Ticket.objects.filter(pk=ticket.pk).update(**columns)
@@ -120,7 +140,7 @@ def add_message(
             )
         )
 
-        if is_public:
+        if is_public and not prepared.names_status:
             after_reply = AFTER_CUSTOMER_REPLY if actor.is_customer else AFTER_AGENT_REPLY
             if ticket.status in after_reply:
                 before = ticket.status
@@ -134,6 +154,8 @@ def add_message(
                         changes={"status": (before, ticket.status)},
                     )
                 )
+        if not prepared.is_empty:
+            apply_changes_locked(ticket, actor, prepared)
 
         if claimed is not None:
             claimed.message = message

@@ -6,7 +6,7 @@ with one set of rules (below), and told as one set of events.
 """
 
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
@@ -38,31 +38,40 @@ from .validation import validate_body, validate_choice, validate_length, validat
 Status = Ticket.Status
 
 # Which status may follow which. Who may make each move is narrowed in update_ticket.
+# Pending (waiting on the customer) and on hold (waiting on a third party) are unsolved,
+# like open and in progress: an agent moves freely among the four.
+_UNSOLVED = frozenset({Status.OPEN, Status.IN_PROGRESS, Status.PENDING, Status.ON_HOLD})
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
-    Status.OPEN: frozenset({Status.IN_PROGRESS, Status.RESOLVED, Status.CLOSED}),
-    Status.IN_PROGRESS: frozenset({Status.OPEN, Status.RESOLVED, Status.CLOSED}),
+    **{status: (_UNSOLVED | {Status.RESOLVED, Status.CLOSED}) - {status} for status in _UNSOLVED},
     Status.RESOLVED: frozenset({Status.OPEN, Status.IN_PROGRESS, Status.CLOSED}),
     Status.CLOSED: frozenset({Status.OPEN}),
 }
 
 # A customer may close their own ticket and reopen a resolved one; nothing else.
 CUSTOMER_TRANSITIONS: dict[str, frozenset[str]] = {
-    Status.OPEN: frozenset({Status.CLOSED}),
-    Status.IN_PROGRESS: frozenset({Status.CLOSED}),
+    **{status: frozenset({Status.CLOSED}) for status in _UNSOLVED},
     Status.RESOLVED: frozenset({Status.OPEN, Status.CLOSED}),
     Status.CLOSED: frozenset(),
 }
 
 # What a public reply does to the status, by who wrote it. A customer's reply reopens a
-# resolved ticket and is refused on a closed one (closed is final but for an agent's
-# reopen); the organization's first answer means someone is working on it.
-AFTER_CUSTOMER_REPLY: dict[str, str] = {Status.RESOLVED: Status.OPEN}
+# resolved ticket, brings back one that waited on them (pending) or on someone else (on
+# hold), and is refused on a closed one (closed is final but for an agent's reopen); the
+# organization's first answer means someone is working on it.
+AFTER_CUSTOMER_REPLY: dict[str, str] = {
+    Status.RESOLVED: Status.OPEN,
+    Status.PENDING: Status.OPEN,
+    Status.ON_HOLD: Status.OPEN,
+}
 CUSTOMER_MAY_NOT_REPLY: frozenset[str] = frozenset({Status.CLOSED})
 AFTER_AGENT_REPLY: dict[str, str] = {Status.OPEN: Status.IN_PROGRESS}
 
 # Giving an open ticket an assignee means someone is working on it, unless the same call
 # names the status it wants.
 AFTER_ASSIGNMENT: dict[str, str] = {Status.OPEN: Status.IN_PROGRESS}
+
+# Who resolves a ticket left pending past its inbox's auto_resolve_pending_days.
+AUTO_RESOLVE_ACTOR = "Auto-resolve"
 
 
 def _start_of_today() -> datetime:
@@ -301,6 +310,9 @@ def _open_ticket(
             metadata=metadata,
             created_at=now,
             updated_at=now,
+            # The customer's first message opens the ticket: they have waited since now.
+            last_customer_message_at=now,
+            customer_waiting_since=now,
         )
         first_message = Message(
             ticket=ticket,
@@ -386,7 +398,9 @@ def set_status_locked(ticket: Ticket, new_status: str, actor: Actor) -> None:
     else:
         ticket.resolved_at = None
         ticket.closed_at = None
-    ticket.save(update_fields=["status", "updated_at", "resolved_at", "closed_at"])
+    days = ticket.inbox.auto_resolve_pending_days if new_status == Status.PENDING else None
+    ticket.auto_resolve_at = now + timedelta(days=days) if days else None
+    ticket.save(update_fields=["status", "updated_at", "resolved_at", "closed_at", "auto_resolve_at"])
     record_event(
         ticket, actor, TicketEvent.Action.STATUS_CHANGED, field="status", before=old_status, after=new_status
     )
@@ -517,9 +531,35 @@ def _apply_changes(
     return changed
 
 
-def update_ticket(
+@dataclass(frozen=True)
+class TicketChanges:
+    """What one call asks to change on a ticket, validated before any lock is taken."""
+
+    fields: dict
+    status: object = _UNSET
+    assignee: object = _UNSET
+    tags: object = _UNSET
+    add_tags: tuple = ()
+    remove_tags: tuple = ()
+
+    @property
+    def names_status(self) -> bool:
+        return self.status is not _UNSET
+
+    @property
+    def is_empty(self) -> bool:
+        return (
+            not self.fields
+            and self.status is _UNSET
+            and self.assignee is _UNSET
+            and self.tags is _UNSET
+            and not self.add_tags
+            and not self.remove_tags
+        )
+
+
+def prepare_changes(
     *,
-    ticket: Ticket,
     actor: Actor,
     status=_UNSET,
     assignee=_UNSET,
@@ -532,14 +572,8 @@ def update_ticket(
     tags=_UNSET,
     add_tags: Iterable = (),
     remove_tags: Iterable = (),
-) -> Ticket:
-    """Change a ticket: any of its fields, its tags, its assignee and its status, together.
-
-    Every face maps its request onto this one call. ``tags`` replaces the set;
-    ``add_tags``/``remove_tags`` change it under the ticket's lock, so concurrent adds are
-    never lost. ``assignee=None`` unassigns. A customer may only change the status, within
-    ``CUSTOMER_TRANSITIONS``; a move the map forbids is refused whole, changing nothing.
-    """
+) -> TicketChanges:
+    """Validate the changes of one call (``update_ticket``'s keywords) without a lock."""
     fields = _validated_changes(
         {
             "subject": subject,
@@ -550,7 +584,7 @@ def update_ticket(
             "reply_address": reply_address,
         }
     )
-    add_tags, remove_tags = list(add_tags), list(remove_tags)
+    add_tags, remove_tags = tuple(add_tags), tuple(remove_tags)
     if actor.is_customer:
         if assignee is not _UNSET:
             raise PermissionDenied("Customers cannot assign tickets.")
@@ -558,33 +592,64 @@ def update_ticket(
             raise PermissionDenied("Customers cannot edit tickets.")
     if status is not _UNSET:
         status = validate_choice(status, Ticket.Status, field_name="status")
+    return TicketChanges(
+        fields=fields, status=status, assignee=assignee, tags=tags, add_tags=add_tags, remove_tags=remove_tags
+    )
 
+
+def check_changes_locked(ticket: Ticket, actor: Actor, changes: TicketChanges) -> TicketChanges:
+    """Check prepared changes against a locked ticket; the changes left to apply."""
+    if actor.is_customer and actor.customer.pk != ticket.customer_id:
+        raise PermissionDenied("Only the ticket's customer may change it.")
+    status = changes.status
+    if status == ticket.status:
+        # Asking for the status the ticket has asks for nothing, as a form's untouched
+        # select does: the assignment rule applies the same from every face.
+        status = _UNSET
+    if status is not _UNSET:
+        _check_transition(ticket, status, actor)
+    assignee = changes.assignee
+    if assignee is not None and assignee is not _UNSET:
+        if not is_assignable(ticket.organization_id, assignee):
+            raise InvalidInput("assignee", "Not an agent of this organization.")
+    return replace(changes, status=status)
+
+
+def apply_changes_locked(ticket: Ticket, actor: Actor, changes: TicketChanges) -> dict:
+    """Apply checked changes to a locked ticket in the one order; returns what changed."""
+    return _apply_changes(
+        ticket,
+        actor,
+        fields=changes.fields,
+        tags=changes.tags,
+        add_tags=changes.add_tags,
+        remove_tags=changes.remove_tags,
+        assignee=changes.assignee,
+        status=changes.status,
+    )
+
+
+def is_assignable(organization_id: int, user) -> bool:
+    """An active member of the organization may be given its tickets."""
+    return Membership.objects.filter(
+        organization_id=organization_id, user=user, user__is_active=True
+    ).exists()
+
+
+def update_ticket(*, ticket: Ticket, actor: Actor, **changes) -> Ticket:
+    """Change a ticket: any of its fields, its tags, its assignee and its status, together.
+
+    Every face maps its request onto this one call (keywords: ``status``, ``assignee``,
+    ``subject``, ``priority``, ``category``, ``type``, ``metadata``, ``reply_address``,
+    ``tags``, ``add_tags``, ``remove_tags``). ``tags`` replaces the set;
+    ``add_tags``/``remove_tags`` change it under the ticket's lock, so concurrent adds are
+    never lost. ``assignee=None`` unassigns. A customer may only change the status, within
+    ``CUSTOMER_TRANSITIONS``; a move the map forbids is refused whole, changing nothing.
+    """
+    prepared = prepare_changes(actor=actor, **changes)
     with transaction.atomic():
         ticket = lock_ticket(ticket)
-        if actor.is_customer and actor.customer.pk != ticket.customer_id:
-            raise PermissionDenied("Only the ticket's customer may change it.")
-        if status == ticket.status:
-            # Asking for the status the ticket has asks for nothing, as a form's untouched
-            # select does: the assignment rule below applies the same from every face.
-            status = _UNSET
-        if status is not _UNSET:
-            _check_transition(ticket, status, actor)
-        if assignee is not None and assignee is not _UNSET:
-            is_member = Membership.objects.filter(
-                organization_id=ticket.organization_id, user=assignee, user__is_active=True
-            ).exists()
-            if not is_member:
-                raise InvalidInput("assignee", "Not an agent of this organization.")
-        _apply_changes(
-            ticket,
-            actor,
-            fields=fields,
-            tags=tags,
-            add_tags=add_tags,
-            remove_tags=remove_tags,
-            assignee=assignee,
-            status=status,
-        )
+        apply_changes_locked(ticket, actor, check_changes_locked(ticket, actor, prepared))
         return ticket
 
 
@@ -656,3 +721,41 @@ def confirm_sender(*, ticket: Ticket, how: str) -> Ticket:
             )
         )
     return ticket
+
+
+def resolve_due_pending_tickets(*, ticket_ids: Iterable[int] | None = None, limit: int = 500) -> int:
+    """Resolve the pending tickets whose inbox's auto-resolve time has come.
+
+    Run by the worker (``tickets.tasks.resolve_pending_ticket``, deferred to each ticket's
+    ``auto_resolve_at``) and by ``manage.py resolve_pending_tickets`` (cron, for task
+    backends that cannot defer). Each ticket is resolved in its own transaction under its
+    row lock, and only if it is still pending and due: a customer's reply in between wins.
+    Returns how many were resolved.
+    """
+    due = Ticket.objects.filter(status=Status.PENDING, auto_resolve_at__lte=timezone.now())
+    if ticket_ids is not None:
+        due = due.filter(pk__in=list(ticket_ids))
+    actor = Actor.system(AUTO_RESOLVE_ACTOR)
+    resolved = 0
+    for ticket_id in due.order_by("auto_resolve_at").values_list("pk", flat=True)[:limit]:
+        with transaction.atomic():
+            ticket = (
+                Ticket.objects.select_for_update()
+                .select_related("organization", "inbox", "customer")
+                .filter(pk=ticket_id, status=Status.PENDING, auto_resolve_at__lte=timezone.now())
+                .first()
+            )
+            if ticket is None:
+                continue
+            before = ticket.status
+            set_status_locked(ticket, Status.RESOLVED, actor)
+            events.publish(
+                events.TicketUpdated(
+                    actor=actor,
+                    organization_id=ticket.organization_id,
+                    ticket_id=ticket.pk,
+                    changes={"status": (before, Status.RESOLVED)},
+                )
+            )
+            resolved += 1
+    return resolved
