@@ -495,6 +495,8 @@ SPECTACULAR_SETTINGS = {
         "SupportDeskChannelEnum": "tickets.dialects.supportdesk.CHANNEL_CHOICES",
         "CtxfyStatusEnum": "tickets.dialects.ctxfy.COPY_STATUSES",
         "InappPriorityEnum": "tickets.dialects.inapp.USER_PRIORITIES",
+        # appbox and in-app: the seed documents' statuses (docs/dialects.md).
+        "SeedStatusEnum": "tickets.dialects.base.SEED_STATUSES",
     },
 }
 

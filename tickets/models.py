@@ -51,6 +51,10 @@ class Inbox(models.Model):
         help_text="New tickets per customer per day (appbox's paywalls allow 2); empty for no limit.",
     )
     auto_assignment = models.CharField(max_length=20, choices=AutoAssignment, default=AutoAssignment.OFF)
+    assign_on_reply = models.BooleanField(
+        default=True,
+        help_text="An agent's public reply on an unassigned ticket assigns it to them.",
+    )
     auto_resolve_pending_days = models.PositiveSmallIntegerField(
         null=True,
         blank=True,
@@ -503,6 +507,7 @@ class Delivery(models.Model):
         CONFIRMATION = "confirmation", "Confirmation to customer"
         AGENT_REPLY = "agent_reply", "Agent reply to customer"
         CUSTOMER_REPLY = "customer_reply", "Customer reply to agent"
+        MENTION = "mention", "Mention to agent"
         STATUS = "status", "Resolved or closed"
         PORTAL_LINK = "portal_link", "Portal sign-in link"
         ADDRESS_VERIFICATION = "address_verification", "Support address verification"
@@ -554,7 +559,14 @@ class Delivery(models.Model):
 class Notification(models.Model):
     """An in-app notification for an agent (the bell)."""
 
+    class Kind(models.TextChoices):
+        ASSIGNED = "assigned", "A ticket is assigned to me"
+        CUSTOMER_REPLY = "customer_reply", "A customer replies on my ticket (or an unassigned one)"
+        MENTION = "mention", "Someone @mentions me in a note"
+        FOLLOWING = "following", "Activity on a ticket I follow"
+
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=20, choices=Kind, default=Kind.ASSIGNED)
     ticket = models.ForeignKey(
         Ticket, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
     )
@@ -584,3 +596,66 @@ class SavedReply(models.Model):
 
     def __str__(self):
         return self.title
+
+
+class Draft(models.Model):
+    """What an agent has typed in a ticket's composer and not sent yet: kept on the server
+    so it follows them across devices; removed when they send."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="drafts")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="drafts")
+    kind = models.CharField(max_length=10, choices=Message.Kind, default=Message.Kind.REPLY)
+    body = models.TextField(blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "user"], name="draft_one_per_ticket_and_agent")
+        ]
+
+    def __str__(self):
+        return f"Draft by {self.user_id} on {self.ticket_id}"
+
+
+class TicketFollower(models.Model):
+    """An agent following a ticket: told of customer replies and notes on it."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="followers")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="followed_tickets"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["ticket", "user"], name="follower_unique_per_ticket")]
+
+    def __str__(self):
+        return f"{self.user_id} follows {self.ticket_id}"
+
+
+class NotificationPreference(models.Model):
+    """How an agent wants one kind of notification: in the dashboard's bell, by email, both
+    or neither. No row means the kind's defaults (``DEFAULTS``)."""
+
+    DEFAULTS: dict[str, tuple[bool, bool]] = {
+        Notification.Kind.ASSIGNED: (True, True),
+        Notification.Kind.CUSTOMER_REPLY: (True, True),
+        Notification.Kind.MENTION: (True, True),
+        Notification.Kind.FOLLOWING: (True, False),
+    }
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preferences"
+    )
+    kind = models.CharField(max_length=20, choices=Notification.Kind)
+    in_app = models.BooleanField(default=True)
+    email = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["user", "kind"]
+        constraints = [models.UniqueConstraint(fields=["user", "kind"], name="preference_unique_per_kind")]
+
+    def __str__(self):
+        return f"{self.user_id} {self.kind}: in app {self.in_app}, email {self.email}"

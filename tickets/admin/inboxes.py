@@ -43,6 +43,7 @@ class InboxAdmin(ServiceErrorsMixin, admin.ModelAdmin):
         "daily_limit_per_customer",
         "auto_assignment",
         "auto_resolve_pending_days",
+        "assign_on_reply",
         "next_number",
         "created_at",
     )

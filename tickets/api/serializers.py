@@ -143,6 +143,7 @@ class InboxSerializer(OutputSerializer):
             "daily_limit_per_customer",
             "auto_assignment",
             "auto_resolve_pending_days",
+            "assign_on_reply",
             "is_default",
             "created_at",
         ]

@@ -12,6 +12,9 @@ class MessageForm(forms.Form):
     status_after = forms.ChoiceField(
         choices=[("", "Keep status"), *Ticket.Status.choices], required=False, label="and set status"
     )
+    # One token per rendered composer: the idempotency key of its send (a double submit
+    # sends once).
+    submission = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
 
     def __init__(self, *args, files_list=(), **kwargs):
         super().__init__(*args, **kwargs)

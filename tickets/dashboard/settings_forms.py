@@ -21,10 +21,15 @@ class InboxForm(forms.ModelForm):
             "support_email": "Support address",
             "daily_limit_per_customer": "Daily limit per customer",
             "auto_resolve_pending_days": "Resolve pending tickets after (days)",
+            "assign_on_reply": "Assign to the agent who replies",
             "is_default": "Default inbox",
         }
         help_texts = {
             "is_default": "Takes tickets that name no inbox. Only one inbox can be the default.",
+            "assign_on_reply": (
+                "An agent's public reply on an unassigned ticket makes it theirs, so "
+                "“Unassigned” lists only tickets nobody is handling."
+            ),
             "auto_assignment": (
                 "Least-loaded: new tickets go to the available N1 agent with the fewest open tickets."
             ),

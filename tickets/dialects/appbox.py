@@ -38,7 +38,7 @@ PAYWALL_MISMATCH = "API key owner does not match paywall owner"
 class AppboxCreateTicketInput(serializers.Serializer):
     email = StrictEmailField(help_text="User's email address; the user is created on first ticket.")
     subject = StrictCharField(min_length=limits.SUBJECT_MIN_LENGTH, max_length=limits.SUBJECT_MAX_LENGTH)
-    message = StrictCharField(min_length=limits.MESSAGE_MIN_LENGTH, max_length=limits.MESSAGE_MAX_LENGTH)
+    message = StrictCharField(min_length=limits.MESSAGE_MIN_LENGTH, max_length=limits.SEED_MESSAGE_MAX_LENGTH)
     userMeta = JSONObjectField(  # noqa: N815 - the seed's field name
         required=False, help_text="Custom metadata linked to the user (merged into what we know)."
     )

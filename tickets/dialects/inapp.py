@@ -226,13 +226,13 @@ PAGE_PARAMETERS = [
 
 class InappCreateTicketInput(serializers.Serializer):
     subject = StrictCharField(min_length=limits.SUBJECT_MIN_LENGTH, max_length=limits.SUBJECT_MAX_LENGTH)
-    body = StrictCharField(min_length=limits.MESSAGE_MIN_LENGTH, max_length=limits.MESSAGE_MAX_LENGTH)
+    body = StrictCharField(min_length=limits.MESSAGE_MIN_LENGTH, max_length=limits.SEED_MESSAGE_MAX_LENGTH)
     category = serializers.ChoiceField(choices=CATEGORIES, required=False, allow_null=True)
     priority = serializers.ChoiceField(choices=USER_PRIORITIES, default="normal")
 
 
 class InappReplyInput(serializers.Serializer):
-    body = StrictCharField(min_length=limits.MESSAGE_MIN_LENGTH, max_length=limits.MESSAGE_MAX_LENGTH)
+    body = StrictCharField(min_length=limits.MESSAGE_MIN_LENGTH, max_length=limits.SEED_MESSAGE_MAX_LENGTH)
 
 
 class InappAdminReplyInput(InappReplyInput):

@@ -71,7 +71,7 @@ class SupportDeskCreateTicketInput(serializers.Serializer):
     subject = StrictCharField(min_length=limits.SUBJECT_MIN_LENGTH, max_length=limits.SUBJECT_MAX_LENGTH)
     description = StrictCharField(
         min_length=limits.MESSAGE_MIN_LENGTH,
-        max_length=limits.MESSAGE_MAX_LENGTH,
+        max_length=limits.SEED_MESSAGE_MAX_LENGTH,
         help_text="Markdown; rendered sanitized.",
     )
     priority = serializers.ChoiceField(choices=PRIORITY_CHOICES, default="MEDIUM")

@@ -7,7 +7,15 @@ domain events (``tickets/events.py``) that subscribers hear after commit. Faces 
 this package and call its functions; they never save these rows themselves.
 """
 
-from .agent_notifications import mark_notifications_read
+from .agent_notifications import (
+    follow_ticket,
+    mark_notifications_read,
+    mentioned_agents,
+    notification_preferences,
+    preferences_of,
+    set_notification_preferences,
+    unfollow_ticket,
+)
 from .attachments import (
     ALLOWED_ATTACHMENT_TYPES,
     ALLOWED_EXTENSIONS_TEXT,
@@ -25,6 +33,7 @@ from .customers import (
     upsert_customer,
 )
 from .deliveries import record_delivery_trouble
+from .drafts import discard_draft, draft_for, save_draft
 from .idempotency import forget_keys as forget_idempotency_keys
 from .idempotency import validate_key as validate_idempotency_key
 from .inboxes import (
@@ -82,11 +91,19 @@ __all__ = [
     "delete_inbox",
     "delete_saved_reply",
     "delete_tag",
+    "discard_draft",
+    "draft_for",
     "forget_idempotency_keys",
     "inbox_for_verification",
     "is_provisional",
     "get_or_create_tag",
     "mark_notifications_read",
+    "follow_ticket",
+    "unfollow_ticket",
+    "mentioned_agents",
+    "notification_preferences",
+    "preferences_of",
+    "set_notification_preferences",
     "normalize_email",
     "pick_auto_assignee",
     "rename_tag",
@@ -95,6 +112,7 @@ __all__ = [
     "record_delivery_trouble",
     "remove_participant",
     "rotate_access_key",
+    "save_draft",
     "save_mailbox",
     "seconds_until_next_month",
     "update_customer",

@@ -119,6 +119,7 @@ def create_inbox(
     daily_limit_per_customer: int | None = None,
     auto_assignment: str = Inbox.AutoAssignment.OFF,
     auto_resolve_pending_days: int | None = None,
+    assign_on_reply: bool = True,
     is_default: bool = False,
 ) -> Inbox:
     """Add an inbox; making it the default takes that role from the previous default."""
@@ -131,6 +132,7 @@ def create_inbox(
             "daily_limit_per_customer": daily_limit_per_customer,
             "auto_assignment": auto_assignment,
             "auto_resolve_pending_days": auto_resolve_pending_days,
+            "assign_on_reply": assign_on_reply,
             "is_default": is_default,
         },
     )
@@ -192,6 +194,7 @@ INBOX_EDITABLE_FIELDS = (
     "daily_limit_per_customer",
     "auto_assignment",
     "auto_resolve_pending_days",
+    "assign_on_reply",
     "is_default",
 )
 

@@ -1,6 +1,7 @@
 """Messages: public replies and internal notes on a ticket."""
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from django.db import transaction
 from django.utils import timezone
@@ -13,6 +14,7 @@ from tickets.rendering import render_markdown
 
 from . import idempotency
 from .attachments import UploadedFile, store_attachments, validate_attachments
+from .drafts import discard_draft
 from .history import record_event
 from .tickets import (
     AFTER_AGENT_REPLY,
@@ -20,9 +22,9 @@ from .tickets import (
     CUSTOMER_MAY_NOT_REPLY,
     apply_changes_locked,
     check_changes_locked,
+    is_assignable,
     lock_ticket,
     prepare_changes,
-    set_status_locked,
 )
 from .validation import validate_body, validate_choice
 
@@ -82,6 +84,17 @@ def add_message(
                     raise IdempotencyConflict("This Idempotency-Key was used for another action.")
                 return claimed.message, False
         prepared = check_changes_locked(ticket, actor, prepared)
+        if (
+            kind == Message.Kind.REPLY
+            and actor.user is not None
+            and not actor.is_customer
+            and ticket.assignee_id is None
+            and not prepared.names_assignee
+            and ticket.inbox.assign_on_reply
+            and is_assignable(ticket.organization_id, actor.user)
+        ):
+            # Whoever answers an unassigned ticket is handling it (the inbox's setting).
+            prepared = replace(prepared, assignee=actor.user)
 
         if actor.is_customer:
             is_participant = ticket.participants.filter(customer_id=actor.customer.pk).exists
@@ -105,6 +118,8 @@ def add_message(
             created_at=now,
         )
         store_attachments(message, attachments)
+        # Sent: the composer's draft for this ticket is done with.
+        discard_draft(ticket=ticket, actor=actor)
         is_public = kind == Message.Kind.REPLY
         record_event(
             ticket,
@@ -141,19 +156,11 @@ def add_message(
         )
 
         if is_public and not prepared.names_status:
+            # What a reply does to the status, unless the same call names one: applied with
+            # the call's other changes, so they are told as one ticket.updated.
             after_reply = AFTER_CUSTOMER_REPLY if actor.is_customer else AFTER_AGENT_REPLY
             if ticket.status in after_reply:
-                before = ticket.status
-                set_status_locked(ticket, after_reply[before], actor)
-                # As update_ticket tells every status change: ticket.updated carries it too.
-                events.publish(
-                    events.TicketUpdated(
-                        actor=actor,
-                        organization_id=ticket.organization_id,
-                        ticket_id=ticket.pk,
-                        changes={"status": (before, ticket.status)},
-                    )
-                )
+                prepared = replace(prepared, status=after_reply[ticket.status])
         if not prepared.is_empty:
             apply_changes_locked(ticket, actor, prepared)
 

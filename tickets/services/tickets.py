@@ -26,7 +26,7 @@ from tickets.exceptions import (
 )
 from tickets.models import Customer, Inbox, Message, Ticket, TicketEvent, new_access_key
 from tickets.rendering import render_markdown
-from tickets.selectors import memberships_with_open_tickets
+from tickets.selectors import CAN_SIGN_IN, memberships_with_open_tickets
 
 from . import idempotency
 from .attachments import UploadedFile, store_attachments, validate_attachments
@@ -85,10 +85,12 @@ def seconds_until_next_month() -> int:
 
 
 def pick_auto_assignee(organization: Organization):
-    """The available N1 agent with the fewest open tickets (then the longest-standing)."""
+    """The available N1 agent with the fewest open tickets (then the longest-standing).
+
+    Never someone invited who has not accepted yet, nor an inactive account."""
     membership = (
         memberships_with_open_tickets(organization)
-        .filter(tier=Membership.Tier.N1, is_available=True, user__is_active=True)
+        .filter(CAN_SIGN_IN, tier=Membership.Tier.N1, is_available=True)
         .order_by("open_tickets", "created_at", "pk")
         .select_related("user")
         .first()
@@ -543,6 +545,10 @@ class TicketChanges:
     remove_tags: tuple = ()
 
     @property
+    def names_assignee(self) -> bool:
+        return self.assignee is not _UNSET
+
+    @property
     def names_status(self) -> bool:
         return self.status is not _UNSET
 
@@ -599,6 +605,8 @@ def prepare_changes(
 
 def check_changes_locked(ticket: Ticket, actor: Actor, changes: TicketChanges) -> TicketChanges:
     """Check prepared changes against a locked ticket; the changes left to apply."""
+    if changes.is_empty:
+        return changes
     if actor.is_customer and actor.customer.pk != ticket.customer_id:
         raise PermissionDenied("Only the ticket's customer may change it.")
     status = changes.status
