@@ -10,12 +10,12 @@ from django.db.models import Prefetch
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tickets import limits, services
 from tickets.downloads import attachment_download
 from tickets.exceptions import HelpdeskError, InvalidInput
-from tickets.models import Attachment, Message, SavedReply, Ticket, TicketEvent
+from tickets.models import Attachment, Inbox, Message, SavedReply, Ticket, TicketEvent
 from tickets.rendering import render_markdown
 from tickets.selectors import find_agent
 
@@ -28,7 +28,7 @@ from .common import (
     report_error,
     ticket_url,
 )
-from .forms import MessageForm, PropertiesForm
+from .forms import MessageForm, NewTicketForm, PropertiesForm
 from .queue import organization_agents, page_ids
 
 # Shown as messages already; the timeline would only repeat them.
@@ -453,3 +453,32 @@ def follow(request, public_id):
     except HelpdeskError as error:
         report_error(request, error)
     return back_to_ticket(request, ticket)
+
+
+@require_http_methods(["GET", "POST"])
+@agent_required
+def new_ticket(request):
+    """Open a ticket for a customer on the phone or at the desk (channel "agent")."""
+    inboxes = list(Inbox.objects.filter(organization=request.organization).order_by("-is_default", "name"))
+    form = NewTicketForm(request.POST or None, inboxes=inboxes)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        inbox = next(inbox for inbox in inboxes if inbox.public_id == data["inbox"])
+        try:
+            ticket, _ = services.create_ticket(
+                inbox=inbox,
+                customer=services.CustomerData(email=data["email"], name=data["name"]),
+                subject=data["subject"],
+                message=data["message"],
+                priority=data["priority"],
+                channel=Ticket.Channel.AGENT,
+                actor=request.actor,
+            )
+        except HelpdeskError as error:
+            field = getattr(error, "field", None)
+            form.add_error(field if field in form.fields else None, describe_error(error))
+        else:
+            messages.success(request, f"{ticket.reference} opened for {ticket.customer.display_name}.")
+            return back_to_ticket(request, ticket)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "dashboard/new_ticket.html", {"form": form}, status=status)

@@ -10,6 +10,7 @@ urlpatterns = [
     path("rows", queue.queue_rows, name="queue_rows"),
     path("bulk", queue.bulk, name="bulk"),
     # Ticket
+    path("tickets/new", ticket.new_ticket, name="new_ticket"),
     path("tickets/<str:public_id>/", ticket.ticket_page, name="ticket"),
     path("tickets/<str:public_id>/timeline", ticket.timeline, name="ticket_timeline"),
     path("tickets/<str:public_id>/messages", ticket.add_message, name="add_message"),
