@@ -4,6 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Links the demo prints and the app generates (private_url, emails) name the port served.
+DEV_ENV = DEBUG=1 SITE_URL=$${SITE_URL:-http://$(HOST):$(PORT)}
 
 # Django 6 needs Python 3.12 or newer: take the first such interpreter on PATH or in
 # pyenv's versions (whose shims only answer when pyenv selects them).
@@ -13,7 +15,7 @@ FIND_PYTHON = for candidate in $${PYTHON:-} python3.13 python3.12 python3 \
 	  if [ -n "$$candidate" ] && "$$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then \
 	    echo "$$candidate"; exit 0; fi; done; exit 1
 
-.PHONY: dev test venv serve lint migrations-check worker bench clean
+.PHONY: dev test venv serve lint migrations-check worker bench clean demo-credentials
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@python="$$($(FIND_PYTHON))" || { echo "Python 3.12 or newer is required (Django 6) and none was found."; \
@@ -26,10 +28,14 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 venv: $(VENV)/.installed
 
 dev: venv
-	DEBUG=1 $(PY) manage.py migrate --noinput
-	DEBUG=1 $(PY) manage.py createcachetable
-	DEBUG=1 $(PY) manage.py seed_demo --if-new
-	DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
+	$(DEV_ENV) $(PY) manage.py migrate --noinput
+	$(DEV_ENV) $(PY) manage.py createcachetable
+	$(DEV_ENV) $(PY) manage.py seed_demo --if-new
+	$(DEV_ENV) $(PY) manage.py runserver $(HOST):$(PORT)
+
+# The demo's sign-in, URLs and a fresh API key as JSON (earlier demo keys keep working).
+demo-credentials: venv
+	@$(DEV_ENV) $(PY) manage.py seed_demo --json
 
 test: venv
 	$(PY) -m pytest $(PYTEST_ARGS)

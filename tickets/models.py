@@ -51,6 +51,17 @@ class Inbox(models.Model):
         help_text="New tickets per customer per day (appbox's paywalls allow 2); empty for no limit.",
     )
     auto_assignment = models.CharField(max_length=20, choices=AutoAssignment, default=AutoAssignment.OFF)
+    assign_on_reply = models.BooleanField(
+        default=True,
+        help_text="An agent's public reply on an unassigned ticket assigns it to them.",
+    )
+    auto_resolve_pending_days = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        default=None,
+        help_text="Resolve a ticket left pending (waiting on the customer) this many days; "
+        "empty to keep it pending.",
+    )
     is_default = models.BooleanField(
         default=False, help_text="Takes tickets that name no inbox (one per organization)."
     )
@@ -233,6 +244,10 @@ class Ticket(models.Model):
     class Status(models.TextChoices):
         OPEN = "open", "Open"
         IN_PROGRESS = "in_progress", "In progress"
+        # Waiting on the customer: their reply moves it back to open.
+        PENDING = "pending", "Pending"
+        # Waiting on a third party (a supplier, another team).
+        ON_HOLD = "on_hold", "On hold"
         RESOLVED = "resolved", "Resolved"
         CLOSED = "closed", "Closed"
 
@@ -327,6 +342,15 @@ class Ticket(models.Model):
     sla_fired = models.JSONField(default=list, blank=True)
     # While the status pauses the clocks (sla.services.paused_statuses()): since when.
     sla_paused_at = models.DateTimeField(null=True, blank=True)
+    # When a pending ticket resolves itself (its inbox's auto_resolve_pending_days after it
+    # became pending); None when it is not pending or its inbox does not auto-resolve.
+    auto_resolve_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Who spoke last, kept by the message services. customer_waiting_since is the first
+    # public customer message not yet answered by a public reply of ours (None when we spoke
+    # last): the queue's default order, longest wait first.
+    last_customer_message_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_agent_reply_at = models.DateTimeField(null=True, blank=True, editable=False)
+    customer_waiting_since = models.DateTimeField(null=True, blank=True, editable=False)
     # PostgreSQL only: the reference, subject and every message body as one tsvector, kept
     # up to date by the services and searched through a GIN index (migration 0006).
     search_document = SearchVectorField(null=True, editable=False)
@@ -360,6 +384,21 @@ class Ticket(models.Model):
             # Service levels: "due soonest", "due within 1 h", and "breached".
             models.Index(fields=["organization", "sla_due_at"], name="ticket_org_sla_due"),
             models.Index(fields=["organization", "-sla_breached_at"], name="ticket_org_sla_breached"),
+            # The queue's default order among unsolved tickets: who has waited longest for us
+            # (NULLS LAST is PostgreSQL's ascending default, so the index serves it as is).
+            # The assignee, last, lets "mine" and "unassigned" find a page's ids from the
+            # index alone. Built concurrently by migration 0019 on PostgreSQL.
+            models.Index(
+                fields=["organization", "customer_waiting_since", "id", "assignee"],
+                condition=Q(status__in=sorted(OPEN_STATUSES)),
+                name="ticket_org_waiting",
+            ),
+            # The auto-resolve sweep: only pending tickets of inboxes that auto-resolve.
+            models.Index(
+                fields=["auto_resolve_at"],
+                condition=Q(auto_resolve_at__isnull=False),
+                name="ticket_auto_resolve_due",
+            ),
         ]
 
     def __str__(self):
@@ -596,6 +635,7 @@ class Delivery(models.Model):
         CONFIRMATION = "confirmation", "Confirmation to customer"
         AGENT_REPLY = "agent_reply", "Agent reply to customer"
         CUSTOMER_REPLY = "customer_reply", "Customer reply to agent"
+        MENTION = "mention", "Mention to agent"
         STATUS = "status", "Resolved or closed"
         PORTAL_LINK = "portal_link", "Portal sign-in link"
         ADDRESS_VERIFICATION = "address_verification", "Support address verification"
@@ -650,7 +690,14 @@ class Delivery(models.Model):
 class Notification(models.Model):
     """An in-app notification for an agent (the bell)."""
 
+    class Kind(models.TextChoices):
+        ASSIGNED = "assigned", "A ticket is assigned to me"
+        CUSTOMER_REPLY = "customer_reply", "A customer replies on my ticket (or an unassigned one)"
+        MENTION = "mention", "Someone @mentions me in a note"
+        FOLLOWING = "following", "Activity on a ticket I follow"
+
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=20, choices=Kind, default=Kind.ASSIGNED)
     ticket = models.ForeignKey(
         Ticket, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
     )
@@ -680,3 +727,66 @@ class SavedReply(models.Model):
 
     def __str__(self):
         return self.title
+
+
+class Draft(models.Model):
+    """What an agent has typed in a ticket's composer and not sent yet: kept on the server
+    so it follows them across devices; removed when they send."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="drafts")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="drafts")
+    kind = models.CharField(max_length=10, choices=Message.Kind, default=Message.Kind.REPLY)
+    body = models.TextField(blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "user"], name="draft_one_per_ticket_and_agent")
+        ]
+
+    def __str__(self):
+        return f"Draft by {self.user_id} on {self.ticket_id}"
+
+
+class TicketFollower(models.Model):
+    """An agent following a ticket: told of customer replies and notes on it."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="followers")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="followed_tickets"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["ticket", "user"], name="follower_unique_per_ticket")]
+
+    def __str__(self):
+        return f"{self.user_id} follows {self.ticket_id}"
+
+
+class NotificationPreference(models.Model):
+    """How an agent wants one kind of notification: in the dashboard's bell, by email, both
+    or neither. No row means the kind's defaults (``DEFAULTS``)."""
+
+    DEFAULTS: dict[str, tuple[bool, bool]] = {
+        Notification.Kind.ASSIGNED: (True, True),
+        Notification.Kind.CUSTOMER_REPLY: (True, True),
+        Notification.Kind.MENTION: (True, True),
+        Notification.Kind.FOLLOWING: (True, False),
+    }
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preferences"
+    )
+    kind = models.CharField(max_length=20, choices=Notification.Kind)
+    in_app = models.BooleanField(default=True)
+    email = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["user", "kind"]
+        constraints = [models.UniqueConstraint(fields=["user", "kind"], name="preference_unique_per_kind")]
+
+    def __str__(self):
+        return f"{self.user_id} {self.kind}: in app {self.in_app}, email {self.email}"

@@ -25,11 +25,13 @@ from django.db import transaction
 from django.tasks import task
 from django.urls import reverse
 
-from accounts.models import Membership
+from accounts.models import Membership, User
 
 from . import events
 from .mail import addresses, outbound
-from .models import Customer, Delivery, Inbox, Message, Notification, Ticket
+from .models import Customer, Delivery, Inbox, Message, Notification, Ticket, TicketFollower
+from .selectors import CAN_SIGN_IN
+from .services.agent_notifications import mentioned_agents, preferences_of
 from .services.inboxes import address_verification_token
 from .tasks import enqueue_deliveries, enqueue_with_change
 
@@ -198,6 +200,12 @@ def message_added(message_id: int) -> list[Delivery]:
     organization = ticket.organization.name
     with transaction.atomic():
         if message.author_type == Message.AuthorType.CUSTOMER:
+            if ticket.assignee_id:
+                _, by_email = preferences_of([ticket.assignee_id], Notification.Kind.CUSTOMER_REPLY)[
+                    ticket.assignee_id
+                ]
+                if not by_email:
+                    return []  # The assignee hears in the bell only (their choice).
             recipient = ticket.assignee.email if ticket.assignee else ticket.inbox.notification_address
             delivery = _to_staff(
                 ticket,
@@ -272,6 +280,8 @@ def ticket_assigned(
         return []
     if actor_user_id == assignee_id:
         return []
+    if not preferences_of([assignee_id], Notification.Kind.ASSIGNED)[assignee_id][1]:
+        return []  # In the bell only, as the assignee chose.
     first = ticket.messages.select_related("author_customer").order_by("created_at", "id").first()
     context = {
         **_base_context(ticket),
@@ -360,9 +370,13 @@ def assignee_alerted(ticket_id: int, assignee_id: int) -> Notification | None:
     ticket = Ticket.objects.filter(pk=ticket_id, assignee_id=assignee_id).only("reference", "subject").first()
     if ticket is None:
         return None  # Reassigned before this ran: the newer assignee is told instead.
+    in_app, _ = preferences_of([assignee_id], Notification.Kind.ASSIGNED)[assignee_id]
+    if not in_app:
+        return None
     return Notification.objects.create(
         user_id=assignee_id,
         ticket=ticket,
+        kind=Notification.Kind.ASSIGNED,
         text=f"{ticket.reference} was assigned to you: {ticket.subject}"[:300],
     )
 
@@ -457,6 +471,100 @@ def satisfaction_survey(ticket_id: int) -> list[Delivery]:
         )
 
 
+@_never_raise
+def agents_alerted(message_id: int) -> list[Notification]:
+    """Who on the team hears of a message, in the bell and by email, as each chose
+    (NotificationPreference): a customer's reply, the assignee (every agent of the
+    organization while nobody is assigned); an @mention in a note, the agent mentioned;
+    anything on a followed ticket, its followers. Never the message's own author."""
+    message = (
+        Message.objects.select_related("ticket", "author_user", "author_customer")
+        .filter(pk=message_id)
+        .first()
+    )
+    if message is None:
+        return []
+    ticket = message.ticket
+    Kinds = Notification.Kind
+    wanted: dict[int, str] = {}
+    if message.author_type == Message.AuthorType.CUSTOMER and message.kind == Message.Kind.REPLY:
+        if ticket.assignee_id:
+            wanted[ticket.assignee_id] = Kinds.CUSTOMER_REPLY
+        else:
+            for user_id in (
+                Membership.objects.filter(CAN_SIGN_IN, organization_id=ticket.organization_id)
+                .values_list("user_id", flat=True)
+                .order_by("user_id")[:MAX_ALERTED]
+            ):
+                wanted[user_id] = Kinds.CUSTOMER_REPLY
+    if message.kind == Message.Kind.NOTE:
+        for agent in mentioned_agents(ticket.organization_id, message.body):
+            wanted[agent.pk] = Kinds.MENTION
+    for user_id in TicketFollower.objects.filter(ticket=ticket).values_list("user_id", flat=True):
+        wanted.setdefault(user_id, Kinds.FOLLOWING)
+    wanted.pop(message.author_user_id, None)
+    if not wanted:
+        return []
+
+    texts = {
+        Kinds.CUSTOMER_REPLY: f"{message.author_name} replied on {ticket.reference}: {ticket.subject}",
+        Kinds.MENTION: f"{message.author_name} mentioned you on {ticket.reference}: {ticket.subject}",
+        Kinds.FOLLOWING: f"New {'note' if message.kind == Message.Kind.NOTE else 'reply'} by "
+        f"{message.author_name} on {ticket.reference} (you follow it): {ticket.subject}",
+    }
+    created, emails = [], []
+    for kind in {*wanted.values()}:
+        user_ids = [user_id for user_id, chosen in wanted.items() if chosen == kind]
+        for user_id, (in_app, email) in preferences_of(user_ids, kind).items():
+            if in_app:
+                created.append(
+                    Notification(user_id=user_id, ticket=ticket, kind=kind, text=texts[kind][:300])
+                )
+            if email and kind in (Kinds.MENTION, Kinds.FOLLOWING):
+                emails.append((user_id, kind))
+    Notification.objects.bulk_create(created)
+    if emails and outbound.sending_enabled():
+        _mail_agents(message, emails)
+    return created
+
+
+# A customer's reply on an unassigned ticket tells at most this many agents in the bell.
+MAX_ALERTED = 200
+
+
+def _mail_agents(message: Message, recipients: list[tuple[int, str]]) -> list[Delivery]:
+    """Mentions and followed activity by email (a customer's reply has its own mail)."""
+    ticket = _load_ticket(message.ticket_id)
+    agents = {user.pk: user for user in User.objects.filter(pk__in=[user_id for user_id, _ in recipients])}
+    base = {
+        **_base_context(ticket),
+        **outbound.message_context(message),
+        "dashboard_url": outbound.dashboard_url(ticket),
+        "private_url": ticket.private_url,
+    }
+    deliveries = []
+    with transaction.atomic():
+        for user_id, kind in recipients:
+            agent = agents.get(user_id)
+            if agent is None:
+                continue
+            mention = kind == Notification.Kind.MENTION
+            deliveries.append(
+                _to_staff(
+                    ticket,
+                    agent.email,
+                    agent=agent,
+                    kind=Kind.MENTION if mention else Kind.CUSTOMER_REPLY,
+                    template="mention" if mention else "customer_reply",
+                    context={**base, "agent": agent},
+                    message=message,
+                    from_name=f"{message.author_name} via {ticket.organization.name}",
+                    automatic=outbound.AUTO_GENERATED,
+                )
+            )
+        return _send(deliveries)
+
+
 # Tasks: what the handlers below enqueue.
 
 
@@ -467,6 +575,7 @@ def notify_ticket_created(ticket_id: int) -> None:
 
 @task()
 def notify_message_created(message_id: int) -> None:
+    agents_alerted(message_id)
     message_added(message_id)
 
 
@@ -566,9 +675,9 @@ def on_ticket_created(event: events.TicketCreated) -> None:
 
 @events.in_transaction
 def on_message_created(event: events.MessageCreated) -> None:
-    # Internal notes never leave the organization.
-    if event.is_public and outbound.sending_enabled():
-        enqueue_with_change(notify_message_created, event.message_id)
+    # Internal notes never leave the organization, but may @mention an agent or reach a
+    # follower: the bell is wanted even when no mail is sent.
+    enqueue_with_change(notify_message_created, event.message_id)
 
 
 @events.in_transaction
@@ -585,8 +694,9 @@ def on_status_changed(event: events.TicketStatusChanged) -> None:
 
 @events.in_transaction
 def on_ticket_assigned(event: events.TicketAssigned) -> None:
-    # The in-app notification is wanted even when no mail is sent.
-    if event.after is not None:
+    # The in-app notification is wanted even when no mail is sent; nobody is told of what
+    # they did themselves ("Take it", or their reply assigning the ticket to them).
+    if event.after is not None and _primary_key(event.actor.user) != event.after:
         enqueue_with_change(
             notify_assignee, event.ticket_id, event.after, _primary_key(event.actor.user), event.actor.label
         )

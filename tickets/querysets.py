@@ -9,9 +9,10 @@ from django.db.models import Exists, OuterRef, Q
 
 from .search import SEARCH_CONFIG
 
-# The statuses (Ticket.Status values) in which a ticket still waits for the organization.
-# Defined here, the bottom of the models module's imports, so every layer can use it.
-OPEN_STATUSES = frozenset({"open", "in_progress"})
+# The statuses (Ticket.Status values) of a ticket not yet solved: waiting for the
+# organization (open, in progress), for the customer (pending) or for a third party (on
+# hold). Defined here, the bottom of the models module's imports, so every layer can use it.
+OPEN_STATUSES = frozenset({"open", "in_progress", "pending", "on_hold"})
 
 # What a ticket reference looks like ("INV-1042"): searched by exact reference.
 REFERENCE = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,9}-[0-9]+$")

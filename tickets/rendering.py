@@ -1,4 +1,8 @@
-"""Markdown in, safe HTML out: every message body shown anywhere goes through here."""
+"""Markdown in, safe HTML out: every message body shown anywhere goes through here.
+
+HTML typed in a message is text: it is escaped and shown as typed (a customer's pasted
+``<script>`` line, an agent's ``<b>bold</b>``), never run and never silently removed; nh3
+then guarantees that nothing but Markdown's own tags reaches a page."""
 
 import re
 import threading
@@ -43,6 +47,12 @@ def _converter() -> markdown.Markdown:
     converter = getattr(_local, "converter", None)
     if converter is None:
         converter = _local.converter = markdown.Markdown(extensions=["fenced_code", "tables", "sane_lists"])
+        # Text that looks like HTML is shown, never deleted: without these two, Markdown
+        # treats "<script>" or "<b>bold</b>" as text like any other and escapes it (so the
+        # page shows what the plain-text email shows), instead of passing it to the
+        # sanitizer, which would strip it. Autolinks (<https://…>) and entities still work.
+        converter.preprocessors.deregister("html_block")
+        converter.inlinePatterns.deregister("html")
     return converter
 
 

@@ -243,9 +243,13 @@ def timing_by_inbox(filters: ReportFilters) -> list[TimingRow]:
 
 
 def backlog_now(filters: ReportFilters) -> dict[str, int]:
-    """Unsolved tickets right now, whatever the range: open and in progress."""
+    """Unsolved tickets right now, whatever the range: open, in progress, pending (waiting
+    on the customer) and on hold; ``total`` is all four."""
     counts = _tickets(filters).aggregate(
         open=Count("id", filter=Q(status=Ticket.Status.OPEN)),
         in_progress=Count("id", filter=Q(status=Ticket.Status.IN_PROGRESS)),
+        pending=Count("id", filter=Q(status=Ticket.Status.PENDING)),
+        on_hold=Count("id", filter=Q(status=Ticket.Status.ON_HOLD)),
     )
+    counts["total"] = sum(counts.values())
     return counts

@@ -1,6 +1,7 @@
 """Reads that more than one face needs, scoped to who is asking."""
 
-from django.db.models import Count, Prefetch, Q
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
+from django.db.models import Case, Count, Prefetch, Q, Value, When
 
 from accounts.models import Membership, User
 
@@ -135,16 +136,30 @@ def find_agent(*, organization_id: int, reference, field_name: str = "assignee")
     return agent
 
 
+# A member who can work: an active account whose invitation was accepted. An invited person
+# accepts by choosing a password (accounts.services.invite_member); until then the account
+# has an unusable one and cannot sign in.
+CAN_SIGN_IN = Q(user__is_active=True) & ~Q(user__password__startswith=UNUSABLE_PASSWORD_PREFIX)
+
+
 def memberships_with_open_tickets(organization):
-    """The organization's memberships, each with ``open_tickets``: its person's open tickets there."""
+    """The organization's memberships, each with ``open_tickets``: its person's open tickets
+    there, and ``presence``: "available", "away", "invited" (not accepted yet) or
+    "inactive" (the account is switched off). Only "available" members are auto-assigned."""
     return Membership.objects.filter(organization=organization).annotate(
+        presence=Case(
+            When(user__is_active=False, then=Value("inactive")),
+            When(user__password__startswith=UNUSABLE_PASSWORD_PREFIX, then=Value("invited")),
+            When(is_available=True, then=Value("available")),
+            default=Value("away"),
+        ),
         open_tickets=Count(
             "user__assigned_tickets",
             filter=Q(
                 user__assigned_tickets__organization=organization,
                 user__assigned_tickets__status__in=OPEN_STATUSES,
             ),
-        )
+        ),
     )
 
 

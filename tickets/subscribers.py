@@ -4,7 +4,7 @@ Called once at start-up (``TicketsConfig.ready``). Webhooks, SLA clocks, trigger
 live updates subscribe here too, each beside the notifications.
 """
 
-from . import events, notifications
+from . import events, notifications, tasks
 
 
 def register() -> None:
@@ -15,3 +15,4 @@ def register() -> None:
     events.subscribe(events.SlaWarning, notifications.on_sla_event)
     events.subscribe(events.SlaBreached, notifications.on_sla_event)
     events.subscribe(events.InboxAddressClaimed, notifications.on_inbox_address_claimed)
+    events.subscribe(events.TicketStatusChanged, tasks.schedule_auto_resolve)

@@ -24,7 +24,8 @@ from django.tasks import task
 from django.utils import timezone
 
 from tickets.mail import outbound
-from tickets.models import Delivery
+from tickets.models import Delivery, Ticket
+from tickets.services.tickets import resolve_due_pending_tickets
 
 # A sweep of many failed deliveries is sent in tasks of this many, so that several workers
 # share it and one slow provider session does not hold them all.
@@ -162,3 +163,23 @@ def retry_deliveries(deliveries=None, *, stale_after: timedelta = STALE_AFTER) -
         )
         enqueue_deliveries(ids)
     return len(ids)
+
+
+@task()
+def resolve_pending_ticket(ticket_id: int) -> int:
+    """Resolve one pending ticket if its auto-resolve time has come (deferred to it)."""
+    return resolve_due_pending_tickets(ticket_ids=[ticket_id])
+
+
+def schedule_auto_resolve(event) -> None:
+    """A ticket became pending: have a worker resolve it at its ``auto_resolve_at``.
+
+    Only where the task backend can defer (database, rq); elsewhere ``manage.py
+    resolve_pending_tickets`` from cron does it. A reply in between makes the deferred
+    run find nothing to do.
+    """
+    if event.after != "pending" or not resolve_pending_ticket.get_backend().supports_defer:
+        return
+    due = Ticket.objects.filter(pk=event.ticket_id).values_list("auto_resolve_at", flat=True).first()
+    if due is not None:
+        resolve_pending_ticket.using(run_after=due).enqueue(event.ticket_id)

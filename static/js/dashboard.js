@@ -155,6 +155,164 @@
     }
   });
 
+  // Composer: length counter, drafts, sidebar changes sent along, one send -------------
+
+  const composer = $("[data-composer]");
+  if (composer) {
+    const body = $("[data-composer-body]", composer);
+    const counter = $("[data-body-counter]", composer);
+    const limitError = $("[data-body-limit-error]", composer);
+    const draftState = $("[data-draft-state]", composer);
+    const propertiesForm = $("[data-properties]");
+    const propertiesNote = $("[data-properties-note]", composer);
+    const limit = parseInt(body.dataset.maxLength, 10);
+    const sendButtons = $$("button[type=submit]", composer);
+    let draftTimer = null;
+    let draftRequest = null;
+
+    const updateCounter = () => {
+      const length = body.value.length;
+      const over = length > limit;
+      // Shown near the limit only: most replies never see it.
+      counter.textContent = length > limit * 0.8 ? length.toLocaleString() + " / " + limit.toLocaleString() + " characters" : "";
+      limitError.hidden = !over;
+      if (over) body.setAttribute("aria-invalid", "true"); else if (!$("#body-error")) body.removeAttribute("aria-invalid");
+      body.setAttribute("aria-describedby", ["body-counter", over ? "body-limit-error" : "", $("#body-error") ? "body-error" : ""].filter(Boolean).join(" "));
+      sendButtons.forEach((button) => { button.disabled = over; });
+    };
+
+    const saveDraft = () => {
+      draftTimer = null;
+      const data = new FormData();
+      data.append("body", body.value);
+      const kind = $("input[name=kind]:checked", composer);
+      data.append("kind", kind ? kind.value : "reply");
+      draftRequest = new AbortController();
+      fetch(composer.dataset.draftUrl, {
+        method: "POST", body: data, headers: { "X-CSRFToken": csrfToken() }, signal: draftRequest.signal, credentials: "same-origin",
+      }).then((response) => {
+        if (draftState) draftState.textContent = response.ok ? (body.value.trim() ? "Draft saved." : "") : "Draft not saved.";
+      }).catch(() => {});
+    };
+
+    const draftSoon = () => {
+      if (draftTimer) window.clearTimeout(draftTimer);
+      draftTimer = window.setTimeout(saveDraft, 1200);
+    };
+
+    body.addEventListener("input", () => { updateCounter(); draftSoon(); });
+    composer.addEventListener("change", (event) => { if (event.target.name === "kind") draftSoon(); });
+    updateCounter();
+
+    const changedProperties = () => propertiesForm && $$("select, input:not([type=hidden])", propertiesForm).some((field) =>
+      field.tagName === "SELECT" ? Array.from(field.options).some((option) => option.selected !== option.defaultSelected) : field.value !== field.defaultValue);
+    if (propertiesForm && propertiesNote) {
+      propertiesForm.addEventListener("input", () => { propertiesNote.hidden = !changedProperties(); });
+      propertiesForm.addEventListener("change", () => { propertiesNote.hidden = !changedProperties(); });
+    }
+
+    composer.addEventListener("submit", (event) => {
+      // One send per press: a second Ctrl+Enter or click while the first is on its way does
+      // nothing (the server also sends once per form token).
+      if (composer.dataset.sending) { event.preventDefault(); return; }
+      if (body.value.length > limit) { event.preventDefault(); updateCounter(); body.focus(); return; }
+      composer.dataset.sending = "1";
+      if (draftTimer) { window.clearTimeout(draftTimer); draftTimer = null; }
+      if (draftRequest) draftRequest.abort();
+      $$("input[data-property-copy]", composer).forEach((input) => input.remove());
+      if (changedProperties()) {
+        // The sidebar's unsaved changes go with the message, in the same call.
+        new FormData(propertiesForm).forEach((value, name) => {
+          if (name === "csrfmiddlewaretoken") return;
+          const copy = document.createElement("input");
+          copy.type = "hidden"; copy.name = "property-" + name; copy.value = value;
+          copy.dataset.propertyCopy = "1";
+          composer.appendChild(copy);
+        });
+      }
+      window.setTimeout(() => sendButtons.forEach((button) => { button.disabled = true; }), 0);
+    });
+  }
+
+  // Unread notifications in the tab's title: "(3) INV-12 Refund · Helpdesk" ---------------
+
+  const baseTitle = document.title.replace(/^\(\d+\+?\) /, "");
+  const showUnreadInTitle = () => {
+    const badge = $("#bell-badge");
+    const count = badge ? parseInt(badge.textContent.trim(), 10) : 0;
+    document.title = count > 0 ? "(" + count + ") " + baseTitle : baseTitle;
+  };
+  showUnreadInTitle();
+  document.addEventListener("htmx:afterSwap", showUnreadInTitle);
+  document.addEventListener("htmx:afterSettle", showUnreadInTitle);
+
+  // @mentions in the composer: a list of the team's agents as "@na" is typed ------------
+
+  const mentionList = $("[data-mention-list]");
+  const mentionBody = $("[data-composer-body]");
+  if (mentionList && mentionBody && mentionBody.dataset.mentionAgents) {
+    const agents = JSON.parse(mentionBody.dataset.mentionAgents);
+    let matches = [];
+    let active = 0;
+    const query = () => {
+      const before = mentionBody.value.slice(0, mentionBody.selectionStart);
+      const found = /(^|[\s(])@([\w.+-]*)$/.exec(before);
+      return found ? found[2] : null;
+    };
+    const close = () => { mentionList.hidden = true; matches = []; mentionBody.removeAttribute("aria-activedescendant"); };
+    const render = () => {
+      mentionList.innerHTML = "";
+      matches.forEach((agent, index) => {
+        const item = document.createElement("li");
+        item.id = "mention-" + index;
+        item.setAttribute("role", "option");
+        item.setAttribute("aria-selected", index === active ? "true" : "false");
+        item.textContent = agent.name + " <" + agent.email + ">";
+        item.addEventListener("mousedown", (event) => { event.preventDefault(); choose(index); });
+        mentionList.appendChild(item);
+      });
+      mentionList.hidden = !matches.length;
+      if (matches.length) mentionBody.setAttribute("aria-activedescendant", "mention-" + active);
+    };
+    const choose = (index) => {
+      const agent = matches[index];
+      const text = query();
+      if (!agent || text === null) return close();
+      const start = mentionBody.selectionStart - text.length;
+      const insert = agent.email + " ";
+      mentionBody.value = mentionBody.value.slice(0, start) + insert + mentionBody.value.slice(mentionBody.selectionStart);
+      mentionBody.selectionStart = mentionBody.selectionEnd = start + insert.length;
+      mentionBody.dispatchEvent(new Event("input", { bubbles: true }));
+      close();
+    };
+    mentionBody.setAttribute("aria-controls", "mention-list");
+    mentionBody.addEventListener("input", () => {
+      const text = query();
+      if (text === null) return close();
+      const needle = text.toLowerCase();
+      matches = agents.filter((agent) => agent.name.toLowerCase().includes(needle) || agent.email.toLowerCase().startsWith(needle)).slice(0, 6);
+      active = 0;
+      render();
+    });
+    mentionBody.addEventListener("keydown", (event) => {
+      if (mentionList.hidden) return;
+      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+        active = (active + (event.key === "ArrowDown" ? 1 : matches.length - 1)) % matches.length;
+        render();
+      } else if (event.key === "Enter" || event.key === "Tab") {
+        if (event.ctrlKey || event.metaKey) return;
+        choose(active);
+      } else if (event.key === "Escape") {
+        close();
+      } else {
+        return;
+      }
+      event.preventDefault();
+      event.stopPropagation();
+    }, true);
+    mentionBody.addEventListener("blur", () => window.setTimeout(close, 150));
+  }
+
   // Keyboard shortcuts ------------------------------------------------------------------
 
   function toggleHelp() {

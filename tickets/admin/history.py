@@ -13,7 +13,17 @@ from helpdesk.admin_common import ReadOnlyAdmin
 from .. import services
 from ..actors import Actor
 from ..downloads import attachment_download
-from ..models import Attachment, Delivery, IdempotencyKey, Message, Notification, TicketEvent
+from ..models import (
+    Attachment,
+    Delivery,
+    Draft,
+    IdempotencyKey,
+    Message,
+    Notification,
+    NotificationPreference,
+    TicketEvent,
+    TicketFollower,
+)
 from ..tasks import retry_deliveries
 
 
@@ -205,3 +215,54 @@ class NotificationAdmin(ReadOnlyAdmin):
         for user, ids in by_user.items():
             count += services.mark_notifications_read(user=user, notification_ids=ids)
         self.message_user(request, f"{count} marked as read.")
+
+
+@admin.register(Draft)
+class DraftAdmin(ReadOnlyAdmin):
+    """Agents' unsent composer text: written by their typing, removed when they send."""
+
+    list_display = ("updated_at", "user", "ticket", "kind", "length")
+    list_filter = ("kind", "updated_at")
+    list_select_related = ("user", "ticket")
+    search_fields = ("user__email", "ticket__reference")
+    date_hierarchy = "updated_at"
+    actions = ("discard",)
+
+    @admin.display(description="Characters")
+    def length(self, draft):
+        return len(draft.body)
+
+    @admin.action(description="Discard the selected drafts")
+    def discard(self, request, queryset):
+        count = 0
+        for draft in queryset.select_related("user", "ticket"):
+            services.discard_draft(ticket=draft.ticket, actor=Actor.agent(draft.user))
+            count += 1
+        self.message_user(request, f"{count} discarded.")
+
+
+@admin.register(TicketFollower)
+class TicketFollowerAdmin(ReadOnlyAdmin):
+    """Agents following tickets (they follow and unfollow from the ticket page)."""
+
+    list_display = ("created_at", "user", "ticket")
+    list_select_related = ("user", "ticket")
+    search_fields = ("user__email", "ticket__reference")
+    actions = ("unfollow",)
+
+    @admin.action(description="Stop these agents following these tickets")
+    def unfollow(self, request, queryset):
+        count = 0
+        for follower in queryset.select_related("user", "ticket"):
+            count += services.unfollow_ticket(ticket=follower.ticket, actor=Actor.agent(follower.user))
+        self.message_user(request, f"{count} removed.")
+
+
+@admin.register(NotificationPreference)
+class NotificationPreferenceAdmin(ReadOnlyAdmin):
+    """What each agent chose on their profile page (kinds without a row use the defaults)."""
+
+    list_display = ("user", "kind", "in_app", "email")
+    list_filter = ("kind", "in_app", "email")
+    list_select_related = ("user",)
+    search_fields = ("user__email",)

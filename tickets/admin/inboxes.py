@@ -42,6 +42,8 @@ class InboxAdmin(ServiceErrorsMixin, admin.ModelAdmin):
         "is_default",
         "daily_limit_per_customer",
         "auto_assignment",
+        "auto_resolve_pending_days",
+        "assign_on_reply",
         "next_number",
         "created_at",
     )

@@ -377,21 +377,7 @@ class TicketAdmin(ServiceErrorsMixin, admin.ModelAdmin):
         # Tags go through update_ticket below; form.save_m2m() is never called.
         actor = Actor.agent(request.user)
         ticket = form.instance
-        for formset in formsets:
-            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
-            if formset.model is not Message:
-                continue
-            for inline_form in formset.extra_forms:
-                if not inline_form.has_changed() or not inline_form.cleaned_data.get("body"):
-                    continue
-                message, _ = services.add_message(
-                    ticket=ticket,
-                    body=inline_form.cleaned_data["body"],
-                    kind=inline_form.cleaned_data["kind"],
-                    channel=Ticket.Channel.WEB,
-                    actor=actor,
-                )
-                formset.new_objects.append(message)
+        changes = {}
         if change:
             data = form.cleaned_data
             changes = {
@@ -400,8 +386,29 @@ class TicketAdmin(ServiceErrorsMixin, admin.ModelAdmin):
                 if name in form.changed_data
             }
             changes.update(form.tag_changes)
-            if changes:
-                services.update_ticket(ticket=ticket, actor=actor, **changes)
+        new_messages = []
+        for formset in formsets:
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+            if formset.model is not Message:
+                continue
+            for inline_form in formset.extra_forms:
+                if inline_form.has_changed() and inline_form.cleaned_data.get("body"):
+                    new_messages.append((formset, inline_form))
+        for index, (formset, inline_form) in enumerate(new_messages):
+            # The last new message carries the form's changes: "reply and resolve" is one
+            # call, as from the dashboard's composer.
+            last = index == len(new_messages) - 1
+            message, _ = services.add_message(
+                ticket=ticket,
+                body=inline_form.cleaned_data["body"],
+                kind=inline_form.cleaned_data["kind"],
+                channel=Ticket.Channel.WEB,
+                actor=actor,
+                changes=changes if last else None,
+            )
+            formset.new_objects.append(message)
+        if changes and not new_messages:
+            services.update_ticket(ticket=ticket, actor=actor, **changes)
         ticket.refresh_from_db()
 
     # Actions ------------------------------------------------------------------------------

@@ -216,6 +216,8 @@ class InboxSerializer(OutputSerializer):
             "support_email",
             "daily_limit_per_customer",
             "auto_assignment",
+            "auto_resolve_pending_days",
+            "assign_on_reply",
             "is_default",
             "created_at",
         ]

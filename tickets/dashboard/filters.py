@@ -16,10 +16,12 @@ from tickets.filters import TicketFilter, filter_custom_fields
 from tickets.querysets import OPEN_STATUSES
 
 # name -> (label, what it narrows to, its default sort)
+# The unsolved views list first whoever has waited longest for us (a customer's message
+# not yet answered), then the tickets where we spoke last.
 SAVED_VIEWS = {
-    "mine": ("Assigned to me", "mine", "-updated"),
-    "unassigned": ("Unassigned", "unassigned", "-created"),
-    "open": ("All open", "open", "-created"),
+    "mine": ("Assigned to me", "mine", "waiting"),
+    "unassigned": ("Unassigned", "unassigned", "waiting"),
+    "open": ("All open", "open", "waiting"),
     "recent": ("Recently updated", "recent", "-updated"),
     "all": ("All tickets", "all", "-created"),
 }
@@ -37,6 +39,11 @@ def apply_saved_view(queryset, view: str, user):
 
 
 SORTS = {
+    # Served by the ticket_org_waiting index (PostgreSQL's ascending order puts NULLs last).
+    "waiting": (
+        "Waiting longest",
+        [F("customer_waiting_since").asc(nulls_last=True), "id"],
+    ),
     "-created": ("Newest first", ["-created_at", "-id"]),
     "created": ("Oldest first", ["created_at", "id"]),
     "-updated": ("Recently updated", ["-updated_at", "-id"]),
@@ -49,6 +56,20 @@ SORTS = {
     "-number": ("Highest number", ["-number", "-id"]),
     "number": ("Lowest number", ["number", "id"]),
 }
+
+
+# What the queue's time column shows, so that it agrees with the order of the rows.
+TIME_COLUMNS = {
+    "waiting": "Waiting",
+    "-updated": "Updated",
+    "updated": "Updated",
+    "-created": "Created",
+    "created": "Created",
+}
+
+
+def time_column(sort: str) -> str:
+    return TIME_COLUMNS.get(sort, "Waiting")
 
 
 def _day_start(day) -> datetime:

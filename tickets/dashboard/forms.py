@@ -12,6 +12,9 @@ class MessageForm(forms.Form):
     status_after = forms.ChoiceField(
         choices=[("", "Keep status"), *Ticket.Status.choices], required=False, label="and set status"
     )
+    # One token per rendered composer: the idempotency key of its send (a double submit
+    # sends once).
+    submission = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
 
     def __init__(self, *args, files_list=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -53,3 +56,24 @@ class PropertiesForm(forms.Form):
 
     def clean_tags_was(self):
         return self._names(self.cleaned_data.get("tags_was", ""))
+
+
+class NewTicketForm(forms.Form):
+    """A ticket an agent opens for a customer who called or walked in: what they asked is
+    the first message, written down by the agent."""
+
+    inbox = forms.ChoiceField()
+    email = forms.EmailField(label="Customer email")
+    name = forms.CharField(label="Customer name", required=False, max_length=limits.NAME_MAX_LENGTH)
+    subject = forms.CharField(min_length=limits.SUBJECT_MIN_LENGTH, max_length=limits.SUBJECT_MAX_LENGTH)
+    message = forms.CharField(
+        label="What they asked",
+        widget=forms.Textarea(attrs={"rows": 6}),
+        max_length=limits.MESSAGE_MAX_LENGTH,
+        help_text="Markdown. The customer gets the usual confirmation with the private link.",
+    )
+    priority = forms.ChoiceField(choices=Ticket.Priority.choices, initial=Ticket.Priority.NORMAL)
+
+    def __init__(self, *args, inboxes=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["inbox"].choices = [(inbox.public_id, inbox.name) for inbox in inboxes]

@@ -9,7 +9,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts import services as account_services
 from accounts.models import AgentToken
 from tickets import exceptions
+from tickets import services as ticket_services
 from tickets.actors import Actor
+from tickets.models import Notification
 
 from . import settings_forms as forms
 from .settings_views import pop_shown_once, remember_shown_once
@@ -28,6 +30,10 @@ def _page(request, *, profile_form=None, token_form=None, status=200):
                 "organization__name"
             ),
             "tokens": AgentToken.objects.filter(user=request.user).order_by("revoked_at", "-created_at"),
+            "notification_kinds": [
+                (kind, Notification.Kind(kind).label, in_app, email)
+                for kind, (in_app, email) in ticket_services.notification_preferences(request.user).items()
+            ],
         },
         status=status,
     )
@@ -114,4 +120,19 @@ def token_revoke(request, pk):
     token = get_object_or_404(AgentToken, user=request.user, pk=pk)
     account_services.revoke_agent_token(token=token, actor=Actor.agent(request.user))
     messages.success(request, f"Token “{token.name}” revoked.")
+    return redirect("dashboard:profile")
+
+
+@require_POST
+@login_required
+def notification_preferences(request):
+    """Per kind of notification: in the bell, by email, both or neither."""
+    ticket_services.set_notification_preferences(
+        user=request.user,
+        preferences={
+            kind: (f"{kind}-in_app" in request.POST, f"{kind}-email" in request.POST)
+            for kind in Notification.Kind.values
+        },
+    )
+    messages.success(request, "Notification preferences saved.")
     return redirect("dashboard:profile")

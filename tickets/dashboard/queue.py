@@ -18,7 +18,7 @@ from tickets.pagination import CappedCount, CappedCountPaginator, positive_numbe
 from tickets.selectors import find_agent
 
 from .common import agent_required, describe_error, organization_tickets, safe_next
-from .filters import DEFAULT_VIEW, SAVED_VIEWS, SORTS, QueueFilter, apply_saved_view, ordered
+from .filters import DEFAULT_VIEW, SAVED_VIEWS, SORTS, QueueFilter, apply_saved_view, ordered, time_column
 
 PER_PAGE = 25
 # Counts shown beside saved views and above the list stop here, so a million tickets
@@ -97,6 +97,7 @@ def build_queue(request) -> dict:
         "saved_views": [(name, label) for name, (label, _, _) in SAVED_VIEWS.items()],
         "view": view,
         "sort": sort,
+        "time_column": time_column(sort),
         "filter": queue_filter,
         "tickets": rows,
         "page": page.number,

@@ -20,10 +20,16 @@ class InboxForm(forms.ModelForm):
         labels = {
             "support_email": "Support address",
             "daily_limit_per_customer": "Daily limit per customer",
+            "auto_resolve_pending_days": "Resolve pending tickets after (days)",
+            "assign_on_reply": "Assign to the agent who replies",
             "is_default": "Default inbox",
         }
         help_texts = {
             "is_default": "Takes tickets that name no inbox. Only one inbox can be the default.",
+            "assign_on_reply": (
+                "An agent's public reply on an unassigned ticket makes it theirs, so "
+                "“Unassigned” lists only tickets nobody is handling."
+            ),
             "auto_assignment": (
                 "Least-loaded: new tickets go to the available N1 agent with the fewest open tickets."
             ),
@@ -34,6 +40,7 @@ class InboxForm(forms.ModelForm):
         self.organization = organization
         self.fields["prefix"].widget.attrs.update({"autocapitalize": "characters", "spellcheck": "false"})
         self.fields["daily_limit_per_customer"].widget.attrs["min"] = 1
+        self.fields["auto_resolve_pending_days"].widget.attrs.update({"min": 1, "max": 365})
 
     def clean_prefix(self):
         return self.cleaned_data["prefix"].strip().upper()

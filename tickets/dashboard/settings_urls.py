@@ -54,6 +54,7 @@ settings_patterns = [
 
 profile_patterns = [
     path("", profile_views.profile, name="profile"),
+    path("notifications/", profile_views.notification_preferences, name="profile-notifications"),
     path("availability/", profile_views.availability, name="profile-availability"),
     path("tokens/", profile_views.token_create, name="profile-token-create"),
     path("tokens/<int:pk>/created/", profile_views.token_created, name="profile-token-created"),

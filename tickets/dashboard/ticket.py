@@ -1,25 +1,35 @@
 """The ticket page: thread and timeline, composer, properties, private link, attachments."""
 
+import json
+import secrets
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.db import transaction
 from django.db.models import Prefetch
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from tickets import services
+from tickets import limits, services
 from tickets.downloads import attachment_download
-from tickets.exceptions import HelpdeskError
-from tickets.models import Attachment, CustomField, Message, SavedReply, Ticket, TicketEvent
+from tickets.exceptions import HelpdeskError, InvalidInput
+from tickets.models import Attachment, CustomField, Inbox, Message, SavedReply, Ticket, TicketEvent
 from tickets.rendering import render_markdown
 from tickets.selectors import find_agent
 from tickets.services.custom_fields import fields_for
 
-from .common import agent_required, back_to_ticket, get_ticket, organization_tickets, report_error, ticket_url
-from .forms import MessageForm, PropertiesForm
+from .common import (
+    agent_required,
+    back_to_ticket,
+    describe_error,
+    get_ticket,
+    organization_tickets,
+    report_error,
+    ticket_url,
+)
+from .forms import MessageForm, NewTicketForm, PropertiesForm
 from .queue import organization_agents, page_ids
 
 # Shown as messages already; the timeline would only repeat them.
@@ -143,6 +153,13 @@ def timeline(request, public_id):
 
 def _page_context(request, ticket, message_form=None):
     agents = list(organization_agents(request.organization))
+    draft = services.draft_for(ticket, request.user) if message_form is None else None
+    if message_form is None:
+        message_form = MessageForm(
+            initial={"kind": draft.kind if draft else Message.Kind.REPLY, "body": draft.body if draft else ""}
+        )
+    # A composer shown again after a refusal keeps its token: the send was not made.
+    submission = message_form.data.get("submission") if message_form.is_bound else ""
     timeline = _timeline(ticket, agents)
     following, preceding, queue_query = _neighbours(request, ticket.public_id)
     other_tickets = list(
@@ -163,7 +180,19 @@ def _page_context(request, ticket, message_form=None):
         "other_tickets": other_tickets,
         "participants": list(ticket.participants.select_related("customer")),
         "saved_replies": SavedReply.objects.filter(organization=request.organization).order_by("title"),
-        "message_form": message_form or MessageForm(),
+        "message_form": message_form,
+        "draft": draft,
+        "following": ticket.followers.filter(user=request.user).exists(),
+        # The team, for the composer's @mention list (an attribute: data, never a script).
+        "mention_agents_json": json.dumps(
+            [
+                {"name": agent.display_name, "email": agent.email}
+                for agent in agents
+                if agent.has_usable_password()
+            ]
+        ),
+        "submission": submission or secrets.token_urlsafe(16),
+        "message_max_length": limits.MESSAGE_MAX_LENGTH,
         "next_ticket": following,
         "previous_ticket": preceding,
         "next_url": ticket_url(following, queue_query) if following else "",
@@ -212,15 +241,18 @@ def _custom_field_changes(ticket, sent) -> dict:
 @require_POST
 @agent_required
 def add_message(request, public_id):
+    """Send the composer: the message, the status it asks for, and the sidebar's unsaved
+    changes (the page's script copies them in as ``property-*`` fields), in one service
+    call: all of it happens, or none of it and the agent sees why, by the field.
+
+    The form's ``submission`` token is the call's idempotency key: a second press of Send
+    (or Ctrl+Enter twice) finds the first message and sends nothing again.
+    """
     ticket = get_ticket(request, public_id)
     uploads = request.FILES.getlist("attachments")
     form = MessageForm(request.POST, files_list=uploads)
     if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, error)
-        ticket = get_ticket(request, public_id, _thread_queryset(request))
-        return render(request, "dashboard/ticket.html", _page_context(request, ticket, form), status=400)
+        return _composer_refused(request, public_id, form)
 
     kind = form.cleaned_data["kind"]
     attachments = [
@@ -232,27 +264,61 @@ def add_message(request, public_id):
         for upload in uploads
     ]
     try:
-        services.add_message(
+        changes = _property_changes(request, ticket, prefix="property-")
+        # "Send and set pending" names the status with the button; the select names any other.
+        status_after = (
+            Ticket.Status.PENDING if "set_pending" in request.POST else form.cleaned_data["status_after"]
+        )
+        if status_after:
+            changes["status"] = status_after
+        message, created = services.add_message(
             ticket=ticket,
             body=form.cleaned_data["body"],
             kind=kind,
             channel=Ticket.Channel.WEB,
             attachments=attachments,
             actor=request.actor,
+            changes=changes,
+            idempotency_key=form.cleaned_data["submission"],
         )
     except HelpdeskError as error:
-        report_error(request, error)
-        ticket = get_ticket(request, public_id, _thread_queryset(request))
-        return render(request, "dashboard/ticket.html", _page_context(request, ticket, form), status=400)
+        field = getattr(error, "field", None)
+        form.add_error(field if field in ("body", "kind", "status_after") else None, describe_error(error))
+        return _composer_refused(request, public_id, form)
 
-    messages.success(request, "Internal note added." if kind == Message.Kind.NOTE else "Reply sent.")
-    status_after = form.cleaned_data.get("status_after")
-    if status_after:
-        try:
-            services.change_status(ticket=ticket, status=status_after, actor=request.actor)
-        except HelpdeskError as error:
-            report_error(request, error, prefix="Status not changed: ")
+    if not created:
+        messages.info(request, "Already sent: that reply went out once.")
+        return back_to_ticket(request, ticket)
+    sent = "Internal note added." if kind == Message.Kind.NOTE else "Reply sent."
+    if "status" in changes:
+        sent += f" The ticket is {Ticket.Status(changes['status']).label.lower()}."
+    messages.success(request, sent)
     return back_to_ticket(request, ticket)
+
+
+def _composer_refused(request, public_id, form):
+    """The ticket page again with the composer as typed and each error beside its field."""
+    ticket = get_ticket(request, public_id, _thread_queryset(request))
+    return render(request, "dashboard/ticket.html", _page_context(request, ticket, form), status=400)
+
+
+@require_POST
+@agent_required
+def save_draft(request, public_id):
+    """The composer's text, kept as the agent types (the page's script posts it)."""
+    ticket = get_ticket(request, public_id)
+    try:
+        draft = services.save_draft(
+            ticket=ticket,
+            actor=request.actor,
+            body=request.POST.get("body", ""),
+            kind=request.POST.get("kind", Message.Kind.REPLY),
+        )
+    except HelpdeskError as error:
+        return HttpResponse(describe_error(error), status=400, content_type="text/plain; charset=utf-8")
+    return HttpResponse(
+        "Draft saved." if draft else "Draft removed.", content_type="text/plain; charset=utf-8"
+    )
 
 
 @require_POST
@@ -279,7 +345,30 @@ def update(request, public_id):
 
 def _apply_properties(request, ticket, data) -> bool:
     """The sidebar's changes, as one update_ticket call; whether anything changed."""
-    sent = request.POST
+    changes = _changes_from(request.POST, ticket, data, request)
+    if changes:
+        services.update_ticket(ticket=ticket, actor=request.actor, **changes)
+    return bool(changes)
+
+
+def _property_changes(request, ticket, *, prefix: str) -> dict:
+    """The sidebar's fields sent along with another form under ``prefix``: what changed."""
+    sent = QueryDict(mutable=True)
+    for name in request.POST:
+        if name.startswith(prefix):
+            sent.setlist(name.removeprefix(prefix), request.POST.getlist(name))
+    if not sent:
+        return {}
+    form = PropertiesForm(sent)
+    if not form.is_valid():
+        field, errors = next(iter(form.errors.items()))
+        raise InvalidInput(field, errors[0])
+    return _changes_from(sent, ticket, form.cleaned_data, request)
+
+
+def _changes_from(sent, ticket, data, request) -> dict:
+    """update_ticket's keywords for what the sidebar's fields changed, against what the
+    page showed (``*_was``): a field left as it was asks for nothing."""
     changes = {}
     if "assignee" in sent:
         assignee = _assignee(request, data["assignee"])
@@ -305,9 +394,7 @@ def _apply_properties(request, ticket, data) -> bool:
     custom_fields = _custom_field_changes(ticket, sent)
     if custom_fields:
         changes["custom_fields"] = custom_fields
-    if changes:
-        services.update_ticket(ticket=ticket, actor=request.actor, **changes)
-    return bool(changes)
+    return changes
 
 
 def _assignee(request, value: str):
@@ -395,3 +482,49 @@ def attachment(request, public_id):
     if found is None:
         raise Http404("No such attachment.")
     return attachment_download(found)
+
+
+@require_POST
+@agent_required
+def follow(request, public_id):
+    """Follow (or, with ``unfollow``, stop following) the ticket."""
+    ticket = get_ticket(request, public_id)
+    try:
+        if "unfollow" in request.POST:
+            services.unfollow_ticket(ticket=ticket, actor=request.actor)
+            messages.success(request, f"You no longer follow {ticket.reference}.")
+        else:
+            services.follow_ticket(ticket=ticket, actor=request.actor)
+            messages.success(request, f"You follow {ticket.reference}: its replies and notes reach you.")
+    except HelpdeskError as error:
+        report_error(request, error)
+    return back_to_ticket(request, ticket)
+
+
+@require_http_methods(["GET", "POST"])
+@agent_required
+def new_ticket(request):
+    """Open a ticket for a customer on the phone or at the desk (channel "agent")."""
+    inboxes = list(Inbox.objects.filter(organization=request.organization).order_by("-is_default", "name"))
+    form = NewTicketForm(request.POST or None, inboxes=inboxes)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        inbox = next(inbox for inbox in inboxes if inbox.public_id == data["inbox"])
+        try:
+            ticket, _ = services.create_ticket(
+                inbox=inbox,
+                customer=services.CustomerData(email=data["email"], name=data["name"]),
+                subject=data["subject"],
+                message=data["message"],
+                priority=data["priority"],
+                channel=Ticket.Channel.AGENT,
+                actor=request.actor,
+            )
+        except HelpdeskError as error:
+            field = getattr(error, "field", None)
+            form.add_error(field if field in form.fields else None, describe_error(error))
+        else:
+            messages.success(request, f"{ticket.reference} opened for {ticket.customer.display_name}.")
+            return back_to_ticket(request, ticket)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "dashboard/new_ticket.html", {"form": form}, status=status)

@@ -11,10 +11,13 @@ urlpatterns = [
     path("bulk", queue.bulk, name="bulk"),
     path("export.csv", queue.queue_csv, name="queue_csv"),
     # Ticket
+    path("tickets/new", ticket.new_ticket, name="new_ticket"),
     path("tickets/<str:public_id>/", ticket.ticket_page, name="ticket"),
     path("tickets/<str:public_id>/timeline", ticket.timeline, name="ticket_timeline"),
     path("tickets/<str:public_id>/messages", ticket.add_message, name="add_message"),
     path("tickets/<str:public_id>/update", ticket.update, name="update_ticket"),
+    path("tickets/<str:public_id>/draft", ticket.save_draft, name="save_draft"),
+    path("tickets/<str:public_id>/follow", ticket.follow, name="follow_ticket"),
     path("tickets/<str:public_id>/take", ticket.take, name="take_ticket"),
     path("tickets/<str:public_id>/rotate-link", ticket.rotate_link, name="rotate_link"),
     path("tickets/<str:public_id>/participants", ticket.add_participant, name="add_participant"),

@@ -17,16 +17,17 @@ from helpdesk.problems import DOMAIN_STATUS, Problem
 from helpdesk.schema import IDEMPOTENCY_KEY_PARAMETER
 from tickets import exceptions as domain
 from tickets import limits, services
-from tickets.models import Ticket
 from tickets.selectors import resolve_inbox
 
 from .authentication import HeaderApiKeyAuthentication
 from .base import (
+    SEED_STATUSES,
     DialectNotFoundView,
     DialectView,
     JSONObjectField,
     error_detail_output,
     looks_like_public_id,
+    seed_status,
     simple_error_body,
 )
 
@@ -37,7 +38,7 @@ PAYWALL_MISMATCH = "API key owner does not match paywall owner"
 class AppboxCreateTicketInput(serializers.Serializer):
     email = StrictEmailField(help_text="User's email address; the user is created on first ticket.")
     subject = StrictCharField(min_length=limits.SUBJECT_MIN_LENGTH, max_length=limits.SUBJECT_MAX_LENGTH)
-    message = StrictCharField(min_length=limits.MESSAGE_MIN_LENGTH, max_length=limits.MESSAGE_MAX_LENGTH)
+    message = StrictCharField(min_length=limits.MESSAGE_MIN_LENGTH, max_length=limits.SEED_MESSAGE_MAX_LENGTH)
     userMeta = JSONObjectField(  # noqa: N815 - the seed's field name
         required=False, help_text="Custom metadata linked to the user (merged into what we know)."
     )
@@ -45,7 +46,7 @@ class AppboxCreateTicketInput(serializers.Serializer):
 
 class AppboxTicketOutput(serializers.Serializer):
     id = serializers.IntegerField(help_text="The ticket's number in its paywall (inbox).")
-    status = serializers.ChoiceField(choices=Ticket.Status.choices)
+    status = serializers.ChoiceField(choices=SEED_STATUSES)
 
 
 class AppboxCreateTicketOutput(serializers.Serializer):
@@ -156,7 +157,7 @@ class CreateTicketView(AppboxView):
             idempotency_key=idempotency_key(request),
         )
         return Response(
-            {"ticket": {"id": ticket.number, "status": ticket.status}},
+            {"ticket": {"id": ticket.number, "status": seed_status(ticket.status)}},
             status=status.HTTP_201_CREATED,
             headers=replay_headers(created),
         )

@@ -55,7 +55,7 @@ class CtxfyCreateTicketInput(serializers.Serializer):
         help_text="Email or address for the support reply. With an organization key it also "
         "names the user: an email finds the customer by email, anything else by external id.",
     )
-    message = StrictCharField(min_length=limits.MESSAGE_MIN_LENGTH, max_length=limits.MESSAGE_MAX_LENGTH)
+    message = StrictCharField(min_length=limits.MESSAGE_MIN_LENGTH, max_length=limits.SEED_MESSAGE_MAX_LENGTH)
 
 
 class CtxfyCreateTicketOutput(serializers.Serializer):

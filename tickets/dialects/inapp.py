@@ -34,6 +34,7 @@ from tickets.models import Message, Ticket
 from tickets.selectors import find_agent, resolve_inbox, tickets_for_principal
 
 from .base import (
+    SEED_STATUSES,
     DialectNotFoundView,
     DialectView,
     envelope_error_body,
@@ -41,13 +42,15 @@ from .base import (
     isoformat,
     looks_like_public_id,
     paginate,
+    seed_status,
+    statuses_named,
 )
 
 TAG = "inapp"
 USER_TAG = "inapp"
 CATEGORIES = ["billing", "technical", "account", "other"]
 USER_PRIORITIES = ["low", "normal", "high", "urgent"]
-STATUSES = [choice.value for choice in Ticket.Status]
+STATUSES = SEED_STATUSES
 
 # The codes the document gives domain refusals; other failures take their status's code.
 DOMAIN_CODES = {
@@ -79,7 +82,7 @@ def ticket_summary(ticket: Ticket, *, for_admin: bool = False) -> dict:
     data = {
         "id": ticket.public_id,
         "subject": ticket.subject,
-        "status": ticket.status,
+        "status": seed_status(ticket.status),
         "priority": ticket.priority,
         "category": ticket.category or None,
         "created_at": isoformat(ticket.created_at),
@@ -125,7 +128,7 @@ class InappAdminMessageOutput(InappMessageOutput):
 class InappTicketSummaryOutput(serializers.Serializer):
     id = serializers.CharField()
     subject = serializers.CharField()
-    status = serializers.ChoiceField(choices=Ticket.Status.choices)
+    status = serializers.ChoiceField(choices=STATUSES)
     priority = serializers.ChoiceField(choices=Ticket.Priority.choices)
     category = serializers.CharField(allow_null=True)
     created_at = serializers.DateTimeField()
@@ -223,13 +226,13 @@ PAGE_PARAMETERS = [
 
 class InappCreateTicketInput(serializers.Serializer):
     subject = StrictCharField(min_length=limits.SUBJECT_MIN_LENGTH, max_length=limits.SUBJECT_MAX_LENGTH)
-    body = StrictCharField(min_length=limits.MESSAGE_MIN_LENGTH, max_length=limits.MESSAGE_MAX_LENGTH)
+    body = StrictCharField(min_length=limits.MESSAGE_MIN_LENGTH, max_length=limits.SEED_MESSAGE_MAX_LENGTH)
     category = serializers.ChoiceField(choices=CATEGORIES, required=False, allow_null=True)
     priority = serializers.ChoiceField(choices=USER_PRIORITIES, default="normal")
 
 
 class InappReplyInput(serializers.Serializer):
-    body = StrictCharField(min_length=limits.MESSAGE_MIN_LENGTH, max_length=limits.MESSAGE_MAX_LENGTH)
+    body = StrictCharField(min_length=limits.MESSAGE_MIN_LENGTH, max_length=limits.SEED_MESSAGE_MAX_LENGTH)
 
 
 class InappAdminReplyInput(InappReplyInput):
@@ -239,7 +242,7 @@ class InappAdminReplyInput(InappReplyInput):
 
 
 class InappAdminUpdateInput(serializers.Serializer):
-    status = serializers.ChoiceField(choices=Ticket.Status.choices, required=False)
+    status = serializers.ChoiceField(choices=STATUSES, required=False)
     priority = serializers.ChoiceField(choices=Ticket.Priority.choices, required=False)
     category = serializers.ChoiceField(choices=CATEGORIES, required=False, allow_null=True)
     assignee_id = serializers.JSONField(
@@ -428,7 +431,7 @@ class AdminTicketsView(AdminView):
         if wanted:
             if wanted not in STATUSES:
                 raise ValidationError({"status": [f"Must be one of: {', '.join(STATUSES)}."]})
-            tickets = tickets.filter(status=wanted)
+            tickets = tickets.filter(status__in=statuses_named(wanted))
         rows, pagination = paginate(tickets.order_by("-created_at", "-id"), request)
         return Response(
             {
@@ -465,6 +468,10 @@ class AdminTicketView(AdminView):
         ticket = self.ticket(ticket_id)
         data = self.validated(InappAdminUpdateInput)
         changes = {name: data[name] for name in ("status", "priority") if name in data}
+        if changes.get("status") == seed_status(ticket.status):
+            # The status this API shows the ticket in (a pending ticket shows in_progress):
+            # sending it back asks for nothing.
+            del changes["status"]
         if "category" in data:
             changes["category"] = data["category"] or ""
         for name in ASSIGNMENT_FIELDS:  # The serializer lets only one of them through.

@@ -26,6 +26,7 @@ from tickets.selectors import resolve_inbox
 
 from .authentication import HeaderApiKeyAuthentication
 from .base import (
+    SEED_STATUSES,
     DialectNotFoundView,
     DialectView,
     JSONObjectField,
@@ -33,6 +34,7 @@ from .base import (
     error_detail_output,
     isoformat,
     now_iso,
+    seed_status,
 )
 
 TAG = "supportdesk"
@@ -47,7 +49,7 @@ PRIORITIES = {
 }
 PRIORITY_NAMES = {ours: theirs for theirs, ours in PRIORITIES.items()}
 PRIORITY_CHOICES = list(PRIORITIES)
-STATUS_CHOICES = [status.upper() for status in Ticket.Status.values]
+STATUS_CHOICES = [status.upper() for status in SEED_STATUSES]
 CHANNEL_CHOICES = [channel.upper() for channel in Ticket.Channel.values]
 
 # The codes the document gives domain refusals; other failures take their status's code.
@@ -69,7 +71,7 @@ class SupportDeskCreateTicketInput(serializers.Serializer):
     subject = StrictCharField(min_length=limits.SUBJECT_MIN_LENGTH, max_length=limits.SUBJECT_MAX_LENGTH)
     description = StrictCharField(
         min_length=limits.MESSAGE_MIN_LENGTH,
-        max_length=limits.MESSAGE_MAX_LENGTH,
+        max_length=limits.SEED_MESSAGE_MAX_LENGTH,
         help_text="Markdown; rendered sanitized.",
     )
     priority = serializers.ChoiceField(choices=PRIORITY_CHOICES, default="MEDIUM")
@@ -146,7 +148,7 @@ def ticket_data(ticket: Ticket) -> dict:
         "id": ticket.public_id,
         "ticketNumber": ticket.reference,
         "subject": ticket.subject,
-        "status": ticket.status.upper(),
+        "status": seed_status(ticket.status).upper(),
         "priority": PRIORITY_NAMES[ticket.priority],
         "channel": ticket.channel.upper(),
         "customer": {

@@ -665,8 +665,8 @@ def _add_to_latest(inbox, sender, subject, body, attachments, stored, *, reason)
         Ticket.objects.filter(
             Q(customer__email__iexact=sender) | Q(reply_address__iexact=sender),
             inbox=inbox,
-            status__in=[Ticket.Status.OPEN, Ticket.Status.IN_PROGRESS, Ticket.Status.RESOLVED],
         )
+        .exclude(status=Ticket.Status.CLOSED)
         .select_related("customer")
         .order_by("-created_at")
         .first()

@@ -7,7 +7,15 @@ domain events (``tickets/events.py``) that subscribers hear after commit. Faces 
 this package and call its functions; they never save these rows themselves.
 """
 
-from .agent_notifications import mark_notifications_read
+from .agent_notifications import (
+    follow_ticket,
+    mark_notifications_read,
+    mentioned_agents,
+    notification_preferences,
+    preferences_of,
+    set_notification_preferences,
+    unfollow_ticket,
+)
 from .attachments import (
     ALLOWED_ATTACHMENT_TYPES,
     ALLOWED_EXTENSIONS_TEXT,
@@ -33,6 +41,7 @@ from .data_rights import (
     tickets_due_for_retention,
 )
 from .deliveries import record_delivery_trouble
+from .drafts import discard_draft, draft_for, save_draft
 from .exports import export_customer, export_filename
 from .idempotency import forget_keys as forget_idempotency_keys
 from .idempotency import validate_key as validate_idempotency_key
@@ -59,6 +68,7 @@ from .tickets import (
     confirm_sender,
     create_ticket,
     pick_auto_assignee,
+    resolve_due_pending_tickets,
     rotate_access_key,
     seconds_until_next_month,
     update_ticket,
@@ -97,19 +107,29 @@ __all__ = [
     "erase_customer",
     "export_customer",
     "export_filename",
+    "discard_draft",
+    "draft_for",
     "forget_idempotency_keys",
     "inbox_for_verification",
     "is_provisional",
     "get_or_create_tag",
     "mark_notifications_read",
     "may_manage_customer_data",
+    "follow_ticket",
+    "unfollow_ticket",
+    "mentioned_agents",
+    "notification_preferences",
+    "preferences_of",
+    "set_notification_preferences",
     "normalize_email",
     "pick_auto_assignee",
     "rename_tag",
     "request_address_verification",
+    "resolve_due_pending_tickets",
     "record_delivery_trouble",
     "remove_participant",
     "rotate_access_key",
+    "save_draft",
     "save_mailbox",
     "seconds_until_next_month",
     "tickets_due_for_retention",

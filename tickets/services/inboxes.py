@@ -93,6 +93,12 @@ def _clean_inbox_fields(organization: Organization, fields: dict, *, inbox: Inbo
         limit = cleaned["daily_limit_per_customer"]
         if limit is not None and limit < 1:
             raise InvalidInput("daily_limit_per_customer", "Use at least 1, or leave empty for no limit.")
+    if "auto_resolve_pending_days" in cleaned:
+        days = cleaned["auto_resolve_pending_days"]
+        if days is not None and not 1 <= days <= 365:
+            raise InvalidInput(
+                "auto_resolve_pending_days", "Use 1 to 365 days, or leave empty to keep tickets pending."
+            )
     return cleaned
 
 
@@ -112,6 +118,8 @@ def create_inbox(
     support_email: str = "",
     daily_limit_per_customer: int | None = None,
     auto_assignment: str = Inbox.AutoAssignment.OFF,
+    auto_resolve_pending_days: int | None = None,
+    assign_on_reply: bool = True,
     is_default: bool = False,
 ) -> Inbox:
     """Add an inbox; making it the default takes that role from the previous default."""
@@ -123,6 +131,8 @@ def create_inbox(
             "support_email": support_email,
             "daily_limit_per_customer": daily_limit_per_customer,
             "auto_assignment": auto_assignment,
+            "auto_resolve_pending_days": auto_resolve_pending_days,
+            "assign_on_reply": assign_on_reply,
             "is_default": is_default,
         },
     )
@@ -183,6 +193,8 @@ INBOX_EDITABLE_FIELDS = (
     "support_email",
     "daily_limit_per_customer",
     "auto_assignment",
+    "auto_resolve_pending_days",
+    "assign_on_reply",
     "is_default",
 )
 

@@ -1,6 +1,7 @@
 """Messages: public replies and internal notes on a ticket."""
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from django.db import transaction
 from django.utils import timezone
@@ -13,14 +14,18 @@ from tickets.rendering import render_markdown
 
 from . import idempotency
 from .attachments import UploadedFile, store_attachments, validate_attachments
+from .drafts import discard_draft
 from .history import record_event
 from .tickets import (
     AFTER_AGENT_REPLY,
     AFTER_CUSTOMER_REPLY,
     CUSTOMER_MAY_NOT_REPLY,
+    apply_changes_locked,
+    check_changes_locked,
+    is_assignable,
     lock_ticket,
+    prepare_changes,
     publish_and_reload,
-    set_status_locked,
 )
 from .validation import validate_body, validate_choice
 
@@ -44,12 +49,17 @@ def add_message(
     email_message_id: str = "",
     raw_email: str = "",
     idempotency_key: str = "",
+    changes: dict | None = None,
 ) -> tuple[Message, bool]:
     """Add a public reply or an internal note; returns ``(message, created)``.
 
     What a public reply does to the status is the transition table's
     (``AFTER_CUSTOMER_REPLY``, ``AFTER_AGENT_REPLY``); the first public reply from the
-    organization's side is the ticket's first response.
+    organization's side is the ticket's first response. ``changes`` (``update_ticket``'s
+    keywords: status, assignee, priority, tags...) are applied with the message, under the
+    same lock and in the same transaction: "send and set pending", or the sidebar's
+    unsaved changes sent with the reply. A refused change refuses the message too. A
+    status named there replaces the one the reply would have moved to.
     """
     body = validate_body(body, field_name="body")
     kind = validate_choice(kind, Message.Kind, field_name="kind")
@@ -58,6 +68,7 @@ def add_message(
     idempotency_key = idempotency.validate_key(idempotency_key)
     if actor.is_customer and kind == Message.Kind.NOTE:
         raise PermissionDenied("Customers cannot add internal notes.")
+    prepared = prepare_changes(actor=actor, **(changes or {}))
 
     with transaction.atomic():
         ticket = lock_ticket(ticket)
@@ -73,6 +84,18 @@ def add_message(
                 if claimed.message is None:
                     raise IdempotencyConflict("This Idempotency-Key was used for another action.")
                 return claimed.message, False
+        prepared = check_changes_locked(ticket, actor, prepared)
+        if (
+            kind == Message.Kind.REPLY
+            and actor.user is not None
+            and not actor.is_customer
+            and ticket.assignee_id is None
+            and not prepared.names_assignee
+            and ticket.inbox.assign_on_reply
+            and is_assignable(ticket.organization_id, actor.user)
+        ):
+            # Whoever answers an unassigned ticket is handling it (the inbox's setting).
+            prepared = replace(prepared, assignee=actor.user)
 
         if actor.is_customer:
             is_participant = ticket.participants.filter(customer_id=actor.customer.pk).exists
@@ -96,6 +119,8 @@ def add_message(
             created_at=now,
         )
         store_attachments(message, attachments)
+        # Sent: the composer's draft for this ticket is done with.
+        discard_draft(ticket=ticket, actor=actor)
         is_public = kind == Message.Kind.REPLY
         record_event(
             ticket,
@@ -108,6 +133,16 @@ def add_message(
         columns = {"updated_at": now}
         if is_public and not actor.is_customer and ticket.first_response_at is None:
             ticket.first_response_at = columns["first_response_at"] = now
+        # Who spoke last (the queue's order): a customer's message starts their wait unless
+        # one already runs; our public reply ends it. Internal notes say nothing to them.
+        if is_public and actor.is_customer:
+            ticket.last_customer_message_at = columns["last_customer_message_at"] = now
+            ticket.customer_waiting_since = columns["customer_waiting_since"] = (
+                ticket.customer_waiting_since or now
+            )
+        elif is_public:
+            ticket.last_agent_reply_at = columns["last_agent_reply_at"] = now
+            ticket.customer_waiting_since = columns["customer_waiting_since"] = None
         if search.is_supported():
             columns["search_document"] = search.document_with(body)
         Ticket.objects.filter(pk=ticket.pk).update(**columns)
@@ -125,21 +160,14 @@ def add_message(
             ),
         )
 
-        if is_public:
+        if is_public and not prepared.names_status:
+            # What a reply does to the status, unless the same call names one: applied with
+            # the call's other changes, so they are told as one ticket.updated.
             after_reply = AFTER_CUSTOMER_REPLY if actor.is_customer else AFTER_AGENT_REPLY
             if ticket.status in after_reply:
-                before = ticket.status
-                set_status_locked(ticket, after_reply[before], actor)
-                # As update_ticket tells every status change: ticket.updated carries it too.
-                events.publish(
-                    events.TicketUpdated(
-                        actor=actor,
-                        organization_id=ticket.organization_id,
-                        ticket_id=ticket.pk,
-                        changes={"status": (before, ticket.status)},
-                        ticket=ticket,
-                    )
-                )
+                prepared = replace(prepared, status=after_reply[ticket.status])
+        if not prepared.is_empty:
+            apply_changes_locked(ticket, actor, prepared)
 
         if claimed is not None:
             claimed.message = message

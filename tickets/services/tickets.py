@@ -8,7 +8,7 @@ with one set of rules (below), and told as one set of events.
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
@@ -28,7 +28,7 @@ from tickets.exceptions import (
 )
 from tickets.models import Customer, Inbox, Message, Ticket, TicketEvent, new_access_key
 from tickets.rendering import render_markdown
-from tickets.selectors import memberships_with_open_tickets
+from tickets.selectors import CAN_SIGN_IN, memberships_with_open_tickets
 
 from . import custom_fields as custom_field_rules
 from . import idempotency
@@ -41,31 +41,40 @@ from .validation import validate_body, validate_choice, validate_length, validat
 Status = Ticket.Status
 
 # Which status may follow which. Who may make each move is narrowed in update_ticket.
+# Pending (waiting on the customer) and on hold (waiting on a third party) are unsolved,
+# like open and in progress: an agent moves freely among the four.
+_UNSOLVED = frozenset({Status.OPEN, Status.IN_PROGRESS, Status.PENDING, Status.ON_HOLD})
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
-    Status.OPEN: frozenset({Status.IN_PROGRESS, Status.RESOLVED, Status.CLOSED}),
-    Status.IN_PROGRESS: frozenset({Status.OPEN, Status.RESOLVED, Status.CLOSED}),
+    **{status: (_UNSOLVED | {Status.RESOLVED, Status.CLOSED}) - {status} for status in _UNSOLVED},
     Status.RESOLVED: frozenset({Status.OPEN, Status.IN_PROGRESS, Status.CLOSED}),
     Status.CLOSED: frozenset({Status.OPEN}),
 }
 
 # A customer may close their own ticket and reopen a resolved one; nothing else.
 CUSTOMER_TRANSITIONS: dict[str, frozenset[str]] = {
-    Status.OPEN: frozenset({Status.CLOSED}),
-    Status.IN_PROGRESS: frozenset({Status.CLOSED}),
+    **{status: frozenset({Status.CLOSED}) for status in _UNSOLVED},
     Status.RESOLVED: frozenset({Status.OPEN, Status.CLOSED}),
     Status.CLOSED: frozenset(),
 }
 
 # What a public reply does to the status, by who wrote it. A customer's reply reopens a
-# resolved ticket and is refused on a closed one (closed is final but for an agent's
-# reopen); the organization's first answer means someone is working on it.
-AFTER_CUSTOMER_REPLY: dict[str, str] = {Status.RESOLVED: Status.OPEN}
+# resolved ticket, brings back one that waited on them (pending) or on someone else (on
+# hold), and is refused on a closed one (closed is final but for an agent's reopen); the
+# organization's first answer means someone is working on it.
+AFTER_CUSTOMER_REPLY: dict[str, str] = {
+    Status.RESOLVED: Status.OPEN,
+    Status.PENDING: Status.OPEN,
+    Status.ON_HOLD: Status.OPEN,
+}
 CUSTOMER_MAY_NOT_REPLY: frozenset[str] = frozenset({Status.CLOSED})
 AFTER_AGENT_REPLY: dict[str, str] = {Status.OPEN: Status.IN_PROGRESS}
 
 # Giving an open ticket an assignee means someone is working on it, unless the same call
 # names the status it wants.
 AFTER_ASSIGNMENT: dict[str, str] = {Status.OPEN: Status.IN_PROGRESS}
+
+# Who resolves a ticket left pending past its inbox's auto_resolve_pending_days.
+AUTO_RESOLVE_ACTOR = "Auto-resolve"
 
 
 # Tickets another service call changed while this one was publishing its events: a
@@ -114,10 +123,12 @@ def seconds_until_next_month() -> int:
 
 
 def pick_auto_assignee(organization: Organization):
-    """The available N1 agent with the fewest open tickets (then the longest-standing)."""
+    """The available N1 agent with the fewest open tickets (then the longest-standing).
+
+    Never someone invited who has not accepted yet, nor an inactive account."""
     membership = (
         memberships_with_open_tickets(organization)
-        .filter(tier=Membership.Tier.N1, is_available=True, user__is_active=True)
+        .filter(CAN_SIGN_IN, tier=Membership.Tier.N1, is_available=True)
         .order_by("open_tickets", "created_at", "pk")
         .select_related("user")
         .first()
@@ -360,6 +371,9 @@ def _open_ticket(
             custom_fields=custom_fields,
             created_at=now,
             updated_at=now,
+            # The customer's first message opens the ticket: they have waited since now.
+            last_customer_message_at=now,
+            customer_waiting_since=now,
         )
         first_message = Message(
             ticket=ticket,
@@ -450,7 +464,9 @@ def set_status_locked(ticket: Ticket, new_status: str, actor: Actor) -> None:
     else:
         ticket.resolved_at = None
         ticket.closed_at = None
-    ticket.save(update_fields=["status", "updated_at", "resolved_at", "closed_at"])
+    days = ticket.inbox.auto_resolve_pending_days if new_status == Status.PENDING else None
+    ticket.auto_resolve_at = now + timedelta(days=days) if days else None
+    ticket.save(update_fields=["status", "updated_at", "resolved_at", "closed_at", "auto_resolve_at"])
     record_event(
         ticket, actor, TicketEvent.Action.STATUS_CHANGED, field="status", before=old_status, after=new_status
     )
@@ -619,9 +635,45 @@ def _apply_changes(
     return changed
 
 
-def update_ticket(
+@dataclass(frozen=True)
+class TicketChanges:
+    """What one call asks to change on a ticket, validated before any lock is taken."""
+
+    fields: dict
+    status: object = _UNSET
+    assignee: object = _UNSET
+    tags: object = _UNSET
+    add_tags: tuple = ()
+    remove_tags: tuple = ()
+    # The fields named (None clears one), checked against the locked ticket's inbox; and
+    # the inbox to move the ticket to.
+    custom_fields: object = _UNSET
+    inbox: object = _UNSET
+
+    @property
+    def names_assignee(self) -> bool:
+        return self.assignee is not _UNSET
+
+    @property
+    def names_status(self) -> bool:
+        return self.status is not _UNSET
+
+    @property
+    def is_empty(self) -> bool:
+        return (
+            not self.fields
+            and self.status is _UNSET
+            and self.assignee is _UNSET
+            and self.tags is _UNSET
+            and not self.add_tags
+            and not self.remove_tags
+            and self.custom_fields is _UNSET
+            and self.inbox is _UNSET
+        )
+
+
+def prepare_changes(
     *,
-    ticket: Ticket,
     actor: Actor,
     status=_UNSET,
     assignee=_UNSET,
@@ -636,18 +688,8 @@ def update_ticket(
     tags=_UNSET,
     add_tags: Iterable = (),
     remove_tags: Iterable = (),
-) -> Ticket:
-    """Change a ticket: any of its fields, its tags, its assignee and its status, together.
-
-    Every face maps its request onto this one call. ``tags`` replaces the set;
-    ``add_tags``/``remove_tags`` change it under the ticket's lock, so concurrent adds are
-    never lost. ``assignee=None`` unassigns. A customer may only change the status, within
-    ``CUSTOMER_TRANSITIONS``; a move the map forbids is refused whole, changing nothing.
-    ``inbox`` moves the ticket (it takes a number, so a reference, in that inbox).
-    ``custom_fields`` changes the fields it names (None clears one); resolving or closing
-    needs a value in each field of the inbox "required to resolve" (but for the customer
-    closing their own ticket).
-    """
+) -> TicketChanges:
+    """Validate the changes of one call (``update_ticket``'s keywords) without a lock."""
     fields = _validated_changes(
         {
             "subject": subject,
@@ -658,7 +700,7 @@ def update_ticket(
             "reply_address": reply_address,
         }
     )
-    add_tags, remove_tags = list(add_tags), list(remove_tags)
+    add_tags, remove_tags = tuple(add_tags), tuple(remove_tags)
     if actor.is_customer:
         if assignee is not _UNSET:
             raise PermissionDenied("Customers cannot assign tickets.")
@@ -673,50 +715,96 @@ def update_ticket(
             raise PermissionDenied("Customers cannot edit tickets.")
     if status is not _UNSET:
         status = validate_choice(status, Ticket.Status, field_name="status")
+    return TicketChanges(
+        fields=fields,
+        status=status,
+        assignee=assignee,
+        tags=tags,
+        add_tags=add_tags,
+        remove_tags=remove_tags,
+        custom_fields=custom_fields,
+        inbox=inbox,
+    )
 
+
+def check_changes_locked(ticket: Ticket, actor: Actor, changes: TicketChanges) -> TicketChanges:
+    """Check prepared changes against a locked ticket; the changes left to apply."""
+    if changes.is_empty:
+        return changes
+    if actor.is_customer and actor.customer.pk != ticket.customer_id:
+        raise PermissionDenied("Only the ticket's customer may change it.")
+    status = changes.status
+    if status == ticket.status:
+        # Asking for the status the ticket has asks for nothing, as a form's untouched
+        # select does: the assignment rule applies the same from every face.
+        status = _UNSET
+    if status is not _UNSET:
+        _check_transition(ticket, status, actor)
+    fields = dict(changes.fields)
+    if changes.custom_fields is not _UNSET:
+        wanted = custom_field_rules.merged(
+            ticket.custom_fields,
+            custom_field_rules.validate_values(
+                changes.custom_fields, organization_id=ticket.organization_id, inbox_id=ticket.inbox_id
+            ),
+        )
+        if wanted != ticket.custom_fields:
+            fields["custom_fields"] = wanted
+    inbox = changes.inbox
+    if inbox is not _UNSET and inbox.pk != ticket.inbox_id:
+        if inbox.organization_id != ticket.organization_id:
+            raise InvalidInput("inbox", "Not an inbox of this organization.")
+        fields["inbox"] = inbox
+    if status in custom_field_rules.RESOLVING_STATUSES and not actor.is_customer:
+        custom_field_rules.check_required_to_resolve(
+            ticket, fields.get("custom_fields", ticket.custom_fields)
+        )
+    assignee = changes.assignee
+    if assignee is not None and assignee is not _UNSET:
+        if not is_assignable(ticket.organization_id, assignee):
+            raise InvalidInput("assignee", "Not an agent of this organization.")
+    return replace(changes, status=status, fields=fields, custom_fields=_UNSET, inbox=_UNSET)
+
+
+def apply_changes_locked(ticket: Ticket, actor: Actor, changes: TicketChanges) -> dict:
+    """Apply checked changes to a locked ticket in the one order; returns what changed."""
+    return _apply_changes(
+        ticket,
+        actor,
+        fields=changes.fields,
+        tags=changes.tags,
+        add_tags=changes.add_tags,
+        remove_tags=changes.remove_tags,
+        assignee=changes.assignee,
+        status=changes.status,
+    )
+
+
+def is_assignable(organization_id: int, user) -> bool:
+    """An active member of the organization may be given its tickets."""
+    return Membership.objects.filter(
+        organization_id=organization_id, user=user, user__is_active=True
+    ).exists()
+
+
+def update_ticket(*, ticket: Ticket, actor: Actor, **changes) -> Ticket:
+    """Change a ticket: any of its fields, its tags, its assignee and its status, together.
+
+    Every face maps its request onto this one call (keywords: ``status``, ``assignee``,
+    ``subject``, ``priority``, ``category``, ``type``, ``metadata``, ``reply_address``,
+    ``custom_fields``, ``inbox``, ``tags``, ``add_tags``, ``remove_tags``). ``tags``
+    replaces the set; ``add_tags``/``remove_tags`` change it under the ticket's lock, so
+    concurrent adds are never lost. ``assignee=None`` unassigns. A customer may only change
+    the status, within ``CUSTOMER_TRANSITIONS``; a move the map forbids is refused whole,
+    changing nothing. ``inbox`` moves the ticket (it takes a number, so a reference, in that
+    inbox). ``custom_fields`` changes the fields it names (None clears one); resolving or
+    closing needs a value in each field of the inbox "required to resolve" (but for the
+    customer closing their own ticket).
+    """
+    prepared = prepare_changes(actor=actor, **changes)
     with transaction.atomic():
         ticket = lock_ticket(ticket)
-        if actor.is_customer and actor.customer.pk != ticket.customer_id:
-            raise PermissionDenied("Only the ticket's customer may change it.")
-        if status == ticket.status:
-            # Asking for the status the ticket has asks for nothing, as a form's untouched
-            # select does: the assignment rule below applies the same from every face.
-            status = _UNSET
-        if status is not _UNSET:
-            _check_transition(ticket, status, actor)
-        if custom_fields is not _UNSET:
-            wanted = custom_field_rules.merged(
-                ticket.custom_fields,
-                custom_field_rules.validate_values(
-                    custom_fields, organization_id=ticket.organization_id, inbox_id=ticket.inbox_id
-                ),
-            )
-            if wanted != ticket.custom_fields:
-                fields["custom_fields"] = wanted
-        if inbox is not _UNSET and inbox.pk != ticket.inbox_id:
-            if inbox.organization_id != ticket.organization_id:
-                raise InvalidInput("inbox", "Not an inbox of this organization.")
-            fields["inbox"] = inbox
-        if status in custom_field_rules.RESOLVING_STATUSES and not actor.is_customer:
-            custom_field_rules.check_required_to_resolve(
-                ticket, fields.get("custom_fields", ticket.custom_fields)
-            )
-        if assignee is not None and assignee is not _UNSET:
-            is_member = Membership.objects.filter(
-                organization_id=ticket.organization_id, user=assignee, user__is_active=True
-            ).exists()
-            if not is_member:
-                raise InvalidInput("assignee", "Not an agent of this organization.")
-        _apply_changes(
-            ticket,
-            actor,
-            fields=fields,
-            tags=tags,
-            add_tags=add_tags,
-            remove_tags=remove_tags,
-            assignee=assignee,
-            status=status,
-        )
+        apply_changes_locked(ticket, actor, check_changes_locked(ticket, actor, prepared))
         return ticket
 
 
@@ -788,3 +876,41 @@ def confirm_sender(*, ticket: Ticket, how: str) -> Ticket:
             )
         )
     return ticket
+
+
+def resolve_due_pending_tickets(*, ticket_ids: Iterable[int] | None = None, limit: int = 500) -> int:
+    """Resolve the pending tickets whose inbox's auto-resolve time has come.
+
+    Run by the worker (``tickets.tasks.resolve_pending_ticket``, deferred to each ticket's
+    ``auto_resolve_at``) and by ``manage.py resolve_pending_tickets`` (cron, for task
+    backends that cannot defer). Each ticket is resolved in its own transaction under its
+    row lock, and only if it is still pending and due: a customer's reply in between wins.
+    Returns how many were resolved.
+    """
+    due = Ticket.objects.filter(status=Status.PENDING, auto_resolve_at__lte=timezone.now())
+    if ticket_ids is not None:
+        due = due.filter(pk__in=list(ticket_ids))
+    actor = Actor.system(AUTO_RESOLVE_ACTOR)
+    resolved = 0
+    for ticket_id in due.order_by("auto_resolve_at").values_list("pk", flat=True)[:limit]:
+        with transaction.atomic():
+            ticket = (
+                Ticket.objects.select_for_update()
+                .select_related("organization", "inbox", "customer")
+                .filter(pk=ticket_id, status=Status.PENDING, auto_resolve_at__lte=timezone.now())
+                .first()
+            )
+            if ticket is None:
+                continue
+            before = ticket.status
+            set_status_locked(ticket, Status.RESOLVED, actor)
+            events.publish(
+                events.TicketUpdated(
+                    actor=actor,
+                    organization_id=ticket.organization_id,
+                    ticket_id=ticket.pk,
+                    changes={"status": (before, Status.RESOLVED)},
+                )
+            )
+            resolved += 1
+    return resolved

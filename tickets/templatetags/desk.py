@@ -50,3 +50,18 @@ def ago(value) -> str:
     if (timezone.now() - value).total_seconds() < 60:
         return "just now"
     return f"{timesince(value, depth=1)} ago"
+
+
+@register.filter
+def waited(value) -> str:
+    """How long since ``value``, short, as a queue row says it: "5 min", "2 h", "3 d"."""
+    if not value:
+        return ""
+    seconds = max(int((timezone.now() - value).total_seconds()), 0)
+    if seconds < 60:
+        return "under a minute"
+    if seconds < 3600:
+        return f"{seconds // 60} min"
+    if seconds < 2 * 86400:  # "30 h" says more than "1 d"
+        return f"{seconds // 3600} h"
+    return f"{seconds // 86400} d"

@@ -46,7 +46,10 @@ def thread(inbox, agent):
     ticket = factories.make_ticket(
         inbox, email="jane@example.test", subject="Refund for order 12", tags=["billing"]
     )
-    services.add_message(ticket=ticket, body="We are on it.", actor=Actor.agent(agent))
+    # Left unassigned (a reply would otherwise assign it to its agent).
+    services.add_message(
+        ticket=ticket, body="We are on it.", actor=Actor.agent(agent), changes={"assignee": None}
+    )
     services.add_message(ticket=ticket, body="Check Stripe.", kind="note", actor=Actor.agent(agent))
     Delivery.objects.create(
         ticket=ticket, recipient="jane@example.test", kind=Delivery.Kind.CONFIRMATION, status="sent"
@@ -400,7 +403,8 @@ def test_assign_to_me_assigns_the_staff_member_and_moves_the_ticket_in_progress(
     ticket.refresh_from_db()
     assert ticket.assignee == staff and ticket.status == "in_progress"
     assert TicketEvent.objects.filter(ticket=ticket, action="assigned", actor_user=staff).exists()
-    assert Notification.objects.filter(user=staff, ticket=ticket).exists()
+    # Nobody is notified of what they did themselves.
+    assert not Notification.objects.filter(user=staff, ticket=ticket).exists()
 
 
 def test_assign_to_me_is_refused_for_an_organization_the_staff_member_is_not_in(

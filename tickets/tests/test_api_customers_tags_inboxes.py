@@ -167,6 +167,8 @@ def test_inboxes_list_and_retrieve(api, organization, inbox):
         "support_email": "",
         "daily_limit_per_customer": None,
         "auto_assignment": "off",
+        "auto_resolve_pending_days": None,
+        "assign_on_reply": True,
         "is_default": False,
         "created_at": one["created_at"],
     }

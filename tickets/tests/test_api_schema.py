@@ -116,7 +116,7 @@ def test_ticket_create_request_documents_bounds_and_enums(schema):
     request = schema["components"]["schemas"]["TicketCreateRequest"]["properties"]
 
     assert (request["subject"]["minLength"], request["subject"]["maxLength"]) == (3, 200)
-    assert (request["message"]["minLength"], request["message"]["maxLength"]) == (1, 5000)
+    assert (request["message"]["minLength"], request["message"]["maxLength"]) == (1, 64 * 1024)
     priority_ref = request["priority"]["allOf"][0]["$ref"]
     priority = schema["components"]["schemas"][priority_ref.rsplit("/", 1)[1]]
     assert priority["enum"] == ["low", "normal", "high", "urgent", "critical"]

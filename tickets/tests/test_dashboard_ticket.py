@@ -283,7 +283,9 @@ def test_markdown_preview_is_sanitized(agent_client):
     assert response.status_code == 200
     html = response.content.decode()
     assert "<strong>hi</strong>" in html
-    assert "onerror" not in html
+    # Shown as the text that was typed, never as an element (tickets/rendering.py).
+    assert "<img" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
 
 
 # Properties --------------------------------------------------------------------------------

@@ -131,7 +131,7 @@ def test_dispatch_and_the_real_subscribers_run_no_query_and_only_enqueue_tasks(
     backend.clear()
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         ticket = factories.make_ticket(inbox)
-        services.update_ticket(ticket=ticket, actor=Actor.agent(agent), assignee=agent)
+        services.update_ticket(ticket=ticket, actor=Actor.system("Tests"), assignee=agent)
         services.add_message(ticket=ticket, body="Done.", actor=Actor.agent(agent))
         services.update_ticket(ticket=ticket, actor=Actor.agent(agent), status="resolved")
 

@@ -144,9 +144,12 @@ def victim(organization, inbox, agent, django_capture_on_commit_callbacks):
     ticket = factories.make_ticket(
         inbox, email="victim.person@example.com", subject="Victim secret subject", name="Vera Victim"
     )
-    services.add_message(ticket=ticket, body="Victim private words", actor=Actor.agent(agent))
+    services.add_message(
+        ticket=ticket, body="Victim private words", actor=Actor.agent(agent), changes={"assignee": None}
+    )
     with django_capture_on_commit_callbacks(execute=True):
-        services.assign(ticket=ticket, assignee=agent, actor=Actor.agent(agent))  # a notification
+        # A notification (someone else's assignment: nobody is told of their own).
+        services.assign(ticket=ticket, assignee=agent, actor=Actor.system("Tests"))
     tag, _ = services.get_or_create_tag(organization=organization, name="victim-tag")
     token = CustomerToken(organization=organization, customer=ticket.customer)
     victim_token = token.assign_secret()

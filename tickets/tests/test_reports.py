@@ -78,6 +78,8 @@ def test_status_counts_cover_tickets_created_in_the_range(organization, data):
     assert reports.status_counts(filters_for(organization)) == [
         ("open", "Open", 1),
         ("in_progress", "In progress", 1),
+        ("pending", "Pending", 0),
+        ("on_hold", "On hold", 0),
         ("resolved", "Resolved", 1),
         ("closed", "Closed", 1),
     ]

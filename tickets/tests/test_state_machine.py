@@ -94,6 +94,8 @@ class TicketLifecycle(RuleBasedStateMachine):
             assert (before, status) in {
                 ("open", "closed"),
                 ("in_progress", "closed"),
+                ("pending", "closed"),
+                ("on_hold", "closed"),
                 ("resolved", "open"),
                 ("resolved", "closed"),
             }, f"a customer moved {before} -> {status}"

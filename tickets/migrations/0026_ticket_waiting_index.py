@@ -1,0 +1,39 @@
+"""The queue's "waiting longest" index, built CONCURRENTLY on PostgreSQL (hence
+``atomic = False``) so a live database keeps taking writes while it is built."""
+
+from django.db import migrations, models
+
+INDEX = models.Index(
+    condition=models.Q(("status__in", ["in_progress", "on_hold", "open", "pending"])),
+    fields=["organization", "customer_waiting_since", "id", "assignee"],
+    name="ticket_org_waiting",
+)
+
+
+def create(apps, schema_editor):
+    Ticket = apps.get_model("tickets", "Ticket")
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.add_index(Ticket, INDEX, concurrently=True)
+    else:
+        schema_editor.add_index(Ticket, INDEX)
+
+
+def drop(apps, schema_editor):
+    Ticket = apps.get_model("tickets", "Ticket")
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.remove_index(Ticket, INDEX, concurrently=True)
+    else:
+        schema_editor.remove_index(Ticket, INDEX)
+
+
+class Migration(migrations.Migration):
+    atomic = False
+
+    dependencies = [("tickets", "0025_backfill_ticket_who_spoke_last")]
+
+    operations = [
+        migrations.SeparateDatabaseAndState(
+            state_operations=[migrations.AddIndex(model_name="ticket", index=INDEX)],
+            database_operations=[migrations.RunPython(create, drop)],
+        )
+    ]

@@ -1,0 +1,57 @@
+"""The agent's day in Chromium: the queue on a phone, one send per press, the sidebar sent
+with the reply, @mentions, and unread notifications in the tab's title."""
+
+import pytest
+from playwright.sync_api import expect
+
+from tickets import services
+from tickets.actors import Actor
+from tickets.models import Notification, Ticket
+from tickets.tests.test_dashboard_browser import csp_violations, desk, sign_in  # noqa: F401
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PHONE = {"width": 390, "height": 844}
+
+
+def test_the_queue_fits_a_phone_as_cards_and_says_who_waits(page, live_server, desk, artifacts_dir):  # noqa: F811
+    page.set_viewport_size(PHONE)
+    sign_in(page, live_server)
+
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0
+    expect(page.get_by_test_id("who-spoke-last").first).to_contain_text("waiting")
+    page.screenshot(path=artifacts_dir / "agent-day-queue-390.png", full_page=True)
+
+
+def test_one_press_one_send_with_the_sidebar_and_the_title_counts_unread(
+    page,
+    live_server,
+    desk,  # noqa: F811
+    artifacts_dir,
+    csp_violations,  # noqa: F811
+):
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    ticket = desk["tickets"]["Refund for a double charge"]
+    Notification.objects.create(user=desk["agent"], ticket=ticket, text="Something for you")
+    sign_in(page, live_server)
+    expect(page).to_have_title(__import__("re").compile(r"^\(1\) "))
+
+    page.goto(f"{live_server.url}/desk/tickets/{ticket.public_id}/")
+    page.locator("#p-priority").select_option("high")
+    expect(page.locator("[data-properties-note]")).to_be_visible()
+    body = page.locator("#id_body")
+    body.fill("Refund is on its way. @Bo")
+    expect(page.locator("[data-mention-list] li").first).to_contain_text("Bob Builder")
+    body.press("Enter")
+    expect(body).to_have_value("Refund is on its way. @bob@acme.test ")
+    body.press("Control+Enter")
+    body.press("Control+Enter")
+    expect(page.get_by_test_id("ticket-status")).to_have_text("In progress")
+
+    ticket = Ticket.objects.get(pk=ticket.pk)
+    assert ticket.priority == "high"
+    assert ticket.messages.filter(body__startswith="Refund is on its way.").count() == 1
+    page.screenshot(path=artifacts_dir / "agent-day-sent-once.png", full_page=True)
+    assert not csp_violations
+    services.add_message(ticket=ticket, body="Thanks!", actor=Actor.for_customer(ticket.customer))

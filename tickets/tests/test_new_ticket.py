@@ -1,0 +1,72 @@
+"""An agent opens a ticket for a customer on the phone or at the desk."""
+
+import pytest
+from django.urls import reverse
+
+from tickets.models import Ticket
+
+pytestmark = pytest.mark.django_db
+
+
+def test_an_agent_opens_a_ticket_for_a_caller(agent_client, inbox, agent):
+    page = agent_client.get(reverse("dashboard:new_ticket"))
+    assert page.status_code == 200
+    assert 'data-testid="new-ticket-form"' in page.content.decode()
+
+    response = agent_client.post(
+        reverse("dashboard:new_ticket"),
+        {
+            "inbox": inbox.public_id,
+            "email": "caller@example.test",
+            "name": "Carla Caller",
+            "subject": "Phone: cannot log in",
+            "message": "Called at 10:05, locked out after a password reset.",
+            "priority": "high",
+        },
+    )
+
+    ticket = Ticket.objects.get(subject="Phone: cannot log in")
+    assert response.status_code == 302 and ticket.public_id in response["Location"]
+    assert (ticket.channel, ticket.priority, ticket.customer.email) == (
+        "agent",
+        "high",
+        "caller@example.test",
+    )
+    first = ticket.messages.get()
+    assert first.body == "Called at 10:05, locked out after a password reset."
+    assert ticket.events.get(action="created").actor_user == agent
+
+
+def test_bad_input_is_shown_by_the_field_and_opens_nothing(agent_client, inbox):
+    response = agent_client.post(
+        reverse("dashboard:new_ticket"),
+        {
+            "inbox": inbox.public_id,
+            "email": "not an email",
+            "subject": "x",
+            "message": "",
+            "priority": "normal",
+        },
+    )
+    assert response.status_code == 400
+    assert not Ticket.objects.exists()
+    page = response.content.decode()
+    assert page.count('class="error"') >= 3
+
+
+def test_another_organization_inbox_cannot_be_chosen(agent_client, inbox, other_inbox):
+    agent_client.post(
+        reverse("dashboard:new_ticket"),
+        {
+            "inbox": other_inbox.public_id,
+            "email": "caller@example.test",
+            "subject": "Phone call",
+            "message": "Hello",
+            "priority": "normal",
+        },
+    )
+    assert not Ticket.objects.exists()
+
+
+def test_the_queue_offers_a_new_ticket(agent_client):
+    assert 'data-testid="new-ticket"' in agent_client.get(reverse("dashboard:queue")).content.decode()
