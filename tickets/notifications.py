@@ -78,6 +78,13 @@ def _load_ticket(ticket_id: int) -> Ticket | None:
     )
 
 
+def support_name(organization_name: str) -> str:
+    """The sender's name of mail to customers: "Acme Support", never "Acme Support Support"."""
+    if organization_name.rstrip().lower().endswith("support"):
+        return organization_name.strip()
+    return f"{organization_name.strip()} Support"
+
+
 def _base_context(ticket: Ticket) -> dict:
     return {
         "ticket": ticket,
@@ -171,7 +178,7 @@ def ticket_created(ticket_id: int) -> list[Delivery]:
                     template="confirmation",
                     context=context,
                     message=first,
-                    from_name=f"{organization} Support",
+                    from_name=support_name(organization),
                     automatic=outbound.AUTO_REPLIED,
                 ),
             ]
@@ -257,7 +264,7 @@ def status_changed(
                     kind=Kind.STATUS,
                     template="status",
                     context=context,
-                    from_name=f"{ticket.organization.name} Support",
+                    from_name=support_name(ticket.organization.name),
                     automatic=outbound.AUTO_GENERATED,
                 )
             ]
@@ -324,7 +331,7 @@ def portal_link_requested(customer_id: int, link: str) -> list[Delivery]:
                     recipient=customer.email,
                     template="portal_link",
                     context=context,
-                    from_name=f"{customer.organization.name} Support",
+                    from_name=support_name(customer.organization.name),
                     automatic=outbound.AUTO_GENERATED,
                 )
             ]
@@ -464,7 +471,7 @@ def satisfaction_survey(ticket_id: int) -> list[Delivery]:
                     kind=Kind.SATISFACTION,
                     template="satisfaction",
                     context=context,
-                    from_name=f"{ticket.organization.name} Support",
+                    from_name=support_name(ticket.organization.name),
                     automatic=outbound.AUTO_GENERATED,
                 )
             ]
@@ -643,7 +650,7 @@ def trigger_email(ticket_id: int, template: str, subject: str, body: str) -> lis
         return _send(
             [
                 _to_customer(
-                    ticket, **fields, from_name=f"{organization} Support", automatic=outbound.AUTO_REPLIED
+                    ticket, **fields, from_name=support_name(organization), automatic=outbound.AUTO_REPLIED
                 )
             ]
         )

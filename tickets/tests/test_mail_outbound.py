@@ -467,3 +467,14 @@ def test_with_sender_none_other_mail_is_dropped_with_a_warning_and_deploy_checks
     assert EmailMessage("Reset your password", "...", to=["jane@example.com"]).send(using="default") == 0
     assert "not sent: 'Reset your password' to jane@example.com" in caplog.text
     assert check_mailers_production_backend(None) == []
+
+
+def test_an_organization_named_support_is_not_support_twice_in_the_sender(
+    api, organization, inbox, django_capture_on_commit_callbacks
+):
+    organization.name = "Acme Support"
+    organization.save(update_fields=["name"])
+
+    create_through_api(api, django_capture_on_commit_callbacks)
+
+    assert the_one_sent_to("jane@example.com").from_email == "Acme Support <helpdesk@acme.test>"
