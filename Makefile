@@ -31,7 +31,9 @@ dev: venv
 	$(DEV_ENV) $(PY) manage.py migrate --noinput
 	$(DEV_ENV) $(PY) manage.py createcachetable
 	$(DEV_ENV) $(PY) manage.py seed_demo --if-new
-	$(DEV_ENV) $(PY) manage.py runserver $(HOST):$(PORT)
+	@# The SLA scheduler beside the server (warnings, breaches, surveys), stopped with it.
+	$(DEV_ENV) $(PY) manage.py escalate_sla --loop & sla=$$!; trap 'kill $$sla 2>/dev/null' EXIT; \
+	  $(DEV_ENV) $(PY) manage.py runserver $(HOST):$(PORT)
 
 # The demo's sign-in, URLs and a fresh API key as JSON (earlier demo keys keep working).
 demo-credentials: venv
