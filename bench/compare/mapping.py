@@ -9,8 +9,9 @@ written into theirs with ``COPY ... FROM STDIN``, so the two hold the same ticke
 # Ticket.Status -> django-helpdesk's integer statuses. Theirs have no "in progress": a
 # ticket someone works on is still Open (1) there; Reopened (2) is the other status their
 # list shows by default, so in_progress maps to it and both default lists (our "open"
-# view: open + in_progress; their list: Open + Reopened) hold the same tickets.
-STATUS_MAP = {"open": 1, "in_progress": 2, "resolved": 3, "closed": 4}
+# view: every unsolved status; their list: Open + Reopened) hold the same tickets. They
+# have no pending or on hold either: those are unsolved, so Reopened too.
+STATUS_MAP = {"open": 1, "in_progress": 2, "pending": 2, "on_hold": 2, "resolved": 3, "closed": 4}
 # Their five priorities are 1 Critical, 2 High, 3 Normal, 4 Low, 5 Very low: ours has
 # urgent between high and critical, folded into their Critical.
 PRIORITY_MAP = {"critical": 1, "urgent": 1, "high": 2, "normal": 3, "low": 4}

@@ -288,7 +288,11 @@ def test_the_upgrade_verifies_each_address_in_use_once_oldest_first_and_logs_the
         executor = MigrationExecutor(connection)
         executor.migrate(AFTER)
 
-        inboxes = {inbox.pk: inbox for inbox in Inbox.objects.filter(pk__in=[first.pk, second.pk, plain.pk])}
+        # Only the columns that exist at this state (later migrations add others).
+        upgraded = Inbox.objects.filter(pk__in=[first.pk, second.pk, plain.pk]).only(
+            "pk", "support_email", "support_email_verified_at"
+        )
+        inboxes = {inbox.pk: inbox for inbox in upgraded}
         assert inboxes[first.pk].support_email_verified
         assert inboxes[second.pk].support_email == "Help@Acme.test"  # kept, not lost
         assert not inboxes[second.pk].support_email_verified
