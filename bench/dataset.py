@@ -245,6 +245,8 @@ def load(
                 "closed_at",
                 "sender_unverified",
                 "custom_fields",
+                "sla_breached",
+                "sla_fired",
             ],
         )
         inbox_weights = [weight for _, _, weight in INBOXES]
@@ -285,7 +287,7 @@ def load(
                 f"{prefixes[inbox_id]}-{number}\t{subject}\t{status}\t{rng.choices(*PRIORITIES)[0]}\t"
                 f"{rng.choice(CATEGORIES)}\t\t{channel}\t{customer_id}\t"
                 f"{assignee if assignee else chr(92) + 'N'}\t\t{{}}\t{key}\t{timestamp(created)}\t"
-                f"{timestamp(updated)}\t{first_response}\t{resolved}\t{closed}\tf\t{{}}\n"
+                f"{timestamp(updated)}\t{first_response}\t{resolved}\t{closed}\tf\t{{}}\t[]\t[]\n"
             )
             if rng.random() < 0.3:
                 for tag_id in rng.sample(tag_ids, rng.choice((1, 1, 2))):
