@@ -121,7 +121,6 @@ MIDDLEWARE = [
     "accounts.middleware.CurrentOrganizationMiddleware",
     "accounts.two_factor.TwoFactorMiddleware",
     "tickets.mail.middleware.InboundEmailBodyMiddleware",
-    "webhooks.middleware.CollectDomainEventsMiddleware",
     "helpdesk.middleware.PrivatePagesMiddleware",
     # Last, as axes asks: turns a lockout flagged during the request into the lockout page.
     "axes.middleware.AxesMiddleware",

@@ -22,7 +22,7 @@ from tickets import events, notifications
 from tickets.actors import Actor
 from tickets.exceptions import InvalidInput, InvalidTransition
 from tickets.models import Ticket, TicketEvent
-from tickets.tasks import enqueue_with_change
+from tickets.outbox import enqueue_with_change
 
 from .models import Satisfaction
 

@@ -2,7 +2,7 @@
 
 The ``on_*`` handlers are registered in ``tickets/subscribers.py``. They hear their
 events inside the transaction that made the change and only enqueue tasks (the
-``notify_*`` tasks below) with it (``tasks.enqueue_with_change``): on the database task
+``notify_*`` tasks below) with it (``outbox.enqueue_with_change``): on the database task
 backend the task row commits with the ticket or not at all, so no notification is lost
 to a crash after the COMMIT, and the request does no rendering and no sending. Each
 task receives ids and the actor the event carried, reads the committed rows fresh,
@@ -30,10 +30,11 @@ from accounts.models import Membership, User
 from . import events
 from .mail import addresses, outbound
 from .models import Customer, Delivery, Inbox, Message, Notification, Ticket, TicketFollower
+from .outbox import enqueue_with_change
 from .selectors import CAN_SIGN_IN
 from .services.agent_notifications import mentioned_agents, preferences_of
 from .services.inboxes import address_verification_token
-from .tasks import enqueue_deliveries, enqueue_with_change
+from .tasks import enqueue_deliveries
 
 logger = logging.getLogger(__name__)
 

@@ -14,7 +14,6 @@ import logging
 import time
 from collections.abc import Iterable
 from datetime import timedelta
-from functools import partial
 
 from django.conf import settings
 from django.core import mail
@@ -25,6 +24,7 @@ from django.utils import timezone
 
 from tickets.mail import outbound
 from tickets.models import Delivery, Ticket
+from tickets.outbox import stores_tasks_in_the_database
 from tickets.services.tickets import resolve_due_pending_tickets
 
 # A sweep of many failed deliveries is sent in tasks of this many, so that several workers
@@ -104,26 +104,6 @@ def _enqueue_now(delivery_ids: list[int]) -> None:
             logger.exception("Could not enqueue deliveries %s", batch)
 
 
-def _stores_tasks_in_the_database(task) -> bool:
-    from django_tasks_db import DatabaseBackend
-
-    return isinstance(task.get_backend(), DatabaseBackend)
-
-
-def enqueue_with_change(task, *args) -> None:
-    """Enqueue ``task`` as part of the change the current transaction is making.
-
-    The database backend writes the task row inside the transaction: it commits with the
-    change or not at all, so no crash between the two can lose it. Other backends get the
-    task after commit, so that an immediate run never happens inside the transaction and
-    a Redis worker never looks for rows not yet committed.
-    """
-    if _stores_tasks_in_the_database(task):
-        task.enqueue(*args)
-    else:
-        transaction.on_commit(partial(task.enqueue, *args), robust=True)
-
-
 def enqueue_deliveries(delivery_ids: Iterable[int]) -> None:
     """Hand deliveries to the task backend as part of the surrounding transaction.
 
@@ -133,7 +113,7 @@ def enqueue_deliveries(delivery_ids: Iterable[int]) -> None:
     delivery_ids = list(delivery_ids)
     if not delivery_ids:
         return
-    if _stores_tasks_in_the_database(send_deliveries):
+    if stores_tasks_in_the_database(send_deliveries):
         _enqueue_now(delivery_ids)
     else:
         transaction.on_commit(lambda: _enqueue_now(delivery_ids))

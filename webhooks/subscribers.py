@@ -1,24 +1,23 @@
 """Webhooks and the event feed as a subscriber of the domain events.
 
-In the request, a domain event is only described (ids, actor, changes: what the event
-already holds, no query) and the descriptions of one request are handed to the task
-queue together, in one task, when the request ends (``CollectDomainEventsMiddleware``):
-one insert with the database backend, however many events and endpoints. Outside a
-request (a worker, a command) each event is handed over as it comes.
+A domain event is only described here (ids, actor, changes: what the event already holds,
+no query), inside the transaction that made the change, and handed to the outbox
+(``tickets/outbox.py``) with it: the descriptions of one transaction join one call of
+``record_domain_events``, written in the same task row as the transaction's other work
+(a create's notification), so the events commit with the change or not at all. Outside
+an outbox's transaction, each event is handed over as it comes.
 
 The task (``record_domain_events``) renders the payloads, records the events in the feed
 with a delivery per subscribed endpoint, and has the endpoints drained
-(``webhooks/services/deliveries.py``). Nothing here ever fails the request.
+(``webhooks/services/deliveries.py``). Nothing here reads or sends in the request.
 """
 
 import logging
-from contextlib import contextmanager
-from contextvars import ContextVar
 
 from django.db import transaction
 from django.tasks import task
 
-from tickets import events
+from tickets import events, outbox
 
 from . import payloads, services
 
@@ -34,9 +33,6 @@ HEARD = (
     events.CustomerUpdated,
     events.TriggerFired,
 )
-
-# The descriptions collected during the current request; None outside one.
-_collected: ContextVar[list[dict] | None] = ContextVar("webhook_domain_events", default=None)
 
 
 def register() -> None:
@@ -74,36 +70,9 @@ def describe(event: events.DomainEvent) -> dict:
     return payloads.json_safe(record)
 
 
+@events.in_transaction
 def on_domain_event(event: events.DomainEvent) -> None:
-    record = describe(event)
-    collected = _collected.get()
-    if collected is not None:
-        collected.append(record)
-    else:
-        hand_over([record])
-
-
-def hand_over(records: list[dict]) -> None:
-    """Enqueue one task for these events; a failure is logged, never raised."""
-    if not records:
-        return
-    try:
-        # Subscribers run after commit, outside any transaction: one autocommitted insert.
-        record_domain_events.enqueue(records)
-    except Exception:
-        logger.exception("Could not enqueue %d domain event(s) for webhooks and the feed", len(records))
-
-
-@contextmanager
-def collecting():
-    """Collect the domain events told inside the block; hand them over at its end."""
-    token = _collected.set([])
-    try:
-        yield
-    finally:
-        records = _collected.get() or []
-        _collected.reset(token)
-        hand_over(records)
+    outbox.enqueue_items_with_change(record_domain_events, [describe(event)])
 
 
 @task()

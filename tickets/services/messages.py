@@ -3,10 +3,9 @@
 from collections.abc import Sequence
 from dataclasses import replace
 
-from django.db import transaction
 from django.utils import timezone
 
-from tickets import events, search
+from tickets import events, outbox, search
 from tickets.actors import Actor
 from tickets.exceptions import IdempotencyConflict, InvalidTransition, PermissionDenied
 from tickets.models import Message, Ticket, TicketEvent
@@ -70,7 +69,7 @@ def add_message(
         raise PermissionDenied("Customers cannot add internal notes.")
     prepared = prepare_changes(actor=actor, **(changes or {}))
 
-    with transaction.atomic():
+    with outbox.atomic():
         ticket = lock_ticket(ticket)
         claimed = None
         if idempotency_key:

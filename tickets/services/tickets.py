@@ -16,7 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Membership, Organization
-from tickets import events, limits, search
+from tickets import events, limits, outbox, search
 from tickets.actors import Actor
 from tickets.exceptions import (
     DailyLimitReached,
@@ -303,7 +303,7 @@ def _open_ticket(
 ) -> tuple[Ticket, bool]:
     """create_ticket's one transaction, on values already validated."""
     organization = inbox.organization
-    with transaction.atomic():
+    with outbox.atomic():
         claimed = None
         if idempotency_key:
             claimed, seen_before = idempotency.claim(
@@ -802,7 +802,7 @@ def update_ticket(*, ticket: Ticket, actor: Actor, **changes) -> Ticket:
     customer closing their own ticket).
     """
     prepared = prepare_changes(actor=actor, **changes)
-    with transaction.atomic():
+    with outbox.atomic():
         ticket = lock_ticket(ticket)
         apply_changes_locked(ticket, actor, check_changes_locked(ticket, actor, prepared))
         return ticket

@@ -79,3 +79,15 @@ def make_ticket(
         **fields,
     )
     return ticket
+
+
+def enqueued_task_names(backend) -> list[str]:
+    """The names of the tasks a (dummy) backend was given, in order, with the calls of each
+    outbox task (tickets/outbox.py) in its place."""
+    names = []
+    for result in backend.results:
+        if result.task.module_path == "tickets.outbox.run":
+            names.extend(task_path.rpartition(".")[2] for task_path, _ in result.args[0])
+        else:
+            names.append(result.task.name)
+    return names
