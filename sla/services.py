@@ -794,7 +794,11 @@ def start_clocks(*, ticket: Ticket, tag_names) -> None:
     policy = choose_policy(levels, _facts(ticket, tag_names)) if levels.policies else None
     if policy is None:
         return
-    ticket.sla_policy_id = policy.id
+    # The policy as the answer names it (id and name), from the cached copy: the face that
+    # renders the new ticket reads no policy row. Its other fields load if ever asked for.
+    known = {"id": policy.id, "public_id": policy.public_id, "name": policy.name}
+    names = [field.attname for field in SlaPolicy._meta.concrete_fields if field.attname in known]
+    ticket.sla_policy = SlaPolicy.from_db(None, names, [known[name] for name in names])
     ticket.sla_fired = []
     if ticket.first_response_at is None:
         _start(levels, policy, ticket, "first_reply", ticket.created_at)
