@@ -11,6 +11,8 @@ events of ``tickets/events.py`` arrive inside the transaction that made the chan
 - ``message.created``: an agent's (or integrator's) public reply satisfies the first-reply
   and next-reply targets; a customer's public message starts the next-reply clock (kept
   from the oldest unanswered message);
+- ``customer.updated`` with a changed metadata key that a policy names chooses again for
+  the customer's unsolved tickets (a few here, many in a task: ``sla.subscribers``);
 - ``ticket.status_changed``: resolving or closing stops every clock; reopening starts the
   resolution clock again (and the next-reply clock when the customer reopened it);
   entering a status of ``paused_statuses()`` pauses the clocks and leaving it shifts
