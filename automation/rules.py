@@ -23,9 +23,8 @@ from tickets.models import CustomField, Ticket
 
 # Events ------------------------------------------------------------------------------------
 
-# The events a trigger may wait for. Extensible: ``register_event`` adds one (the SLA
-# app's "sla.warning" and "sla.breached" are accepted already, and heard once it tells
-# them through ``automation.services.run_triggers``).
+# The events a trigger may wait for. Extensible: ``register_event`` adds one. "sla.warning"
+# and "sla.breached" are the SLA scheduler's domain events (``automation/subscribers.py``).
 EVENTS: dict[str, str] = {
     "ticket.created": "Ticket created",
     "ticket.updated": "Ticket updated",

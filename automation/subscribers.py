@@ -38,7 +38,18 @@ def on_message_created(event: events.MessageCreated) -> None:
     )
 
 
+@events.in_transaction
+def on_sla_event(event: events.SlaWarning | events.SlaBreached) -> None:
+    # Told by the SLA scheduler inside its transaction, with the ticket's markers stored:
+    # what a trigger does commits with the warning or breach, or neither does.
+    services.run_triggers(
+        event_name=event.name, organization_id=event.organization_id, ticket_id=event.ticket_id
+    )
+
+
 def register() -> None:
     events.subscribe(events.TicketCreated, on_ticket_created)
     events.subscribe(events.TicketUpdated, on_ticket_updated)
     events.subscribe(events.MessageCreated, on_message_created)
+    events.subscribe(events.SlaWarning, on_sla_event)
+    events.subscribe(events.SlaBreached, on_sla_event)

@@ -139,6 +139,56 @@ def sentence(rng: random.Random, low: int, high: int) -> str:
     return " ".join(mixed)
 
 
+# The service levels the data set's tickets were given, as the Standard policy would have:
+# a first reply within 4 hours, a resolution within 3 days, a warning at 80 % of each.
+SLA_TARGETS = {"first_reply": 4 * 3600, "resolution": 3 * 24 * 3600}
+SLA_WARNING_SHARE = 0.8
+# Of the solved tickets, this share missed its resolution target once.
+SOLVED_BREACH_SHARE = 0.1
+
+
+def sla_columns(rng: random.Random, status: str, created: float, *, answered: bool, now: float) -> str:
+    """sla_breached, sla_fired, the due times, sla_check_at and sla_breached_at of one ticket,
+    as the clocks and the escalation scheduler would have left them by ``now``: unsolved
+    tickets have running clocks (warnings and breaches already fired, the next check ahead),
+    a share of the solved ones was breached on the way."""
+    null = r"\N"
+    if status in ("resolved", "closed"):
+        if rng.random() < SOLVED_BREACH_SHARE:
+            due = timestamp(created + SLA_TARGETS["resolution"])
+            return f'["resolution"]\t[]\t{null}\t{null}\t{null}\t{null}\t{due}'
+        return f"[]\t[]\t{null}\t{null}\t{null}\t{null}\t{null}"
+    running = {
+        target: created + seconds
+        for target, seconds in SLA_TARGETS.items()
+        if target != "first_reply" or not answered
+    }
+    breached, fired, checks = [], [], []
+    for target, due in running.items():
+        warn = due - SLA_TARGETS[target] * (1 - SLA_WARNING_SHARE)
+        if due <= now:
+            breached.append(target)
+            fired += [f"{target}:warning", f"{target}:breach"]
+        elif warn <= now:
+            fired.append(f"{target}:warning")
+            checks.append(due)
+        else:
+            checks.append(warn)
+    due_at = {target: timestamp(due) for target, due in running.items()}
+    breached_at = min((running[target] for target in breached), default=None)
+    return "\t".join(
+        [
+            json.dumps(breached),
+            json.dumps(fired),
+            due_at.get("first_reply", null),
+            due_at["resolution"],
+            timestamp(min(running.values())),
+            timestamp(min(checks)) if checks else null,
+            timestamp(breached_at) if breached_at is not None else null,
+        ]
+    )
+
+
 def secondary_indexes(cursor, tables: list[str]) -> list[tuple[str, str]]:
     """(name, definition) of the indexes on ``tables`` that no constraint owns."""
     cursor.execute(
@@ -247,6 +297,11 @@ def load(
                 "custom_fields",
                 "sla_breached",
                 "sla_fired",
+                "first_reply_due_at",
+                "resolution_due_at",
+                "sla_due_at",
+                "sla_check_at",
+                "sla_breached_at",
             ],
         )
         inbox_weights = [weight for _, _, weight in INBOXES]
@@ -256,6 +311,8 @@ def load(
         created_of, customer_of, assignee_of, count_of, channel_of = [], [], [], [], []
         tag_rows = []
         step = TWO_YEARS / tickets
+        # Its own generator: the rest of the data set is what it was before tickets had SLAs.
+        sla_rng = random.Random(seed + 1)
         long_thread = {}
         for index in range(tickets):
             ticket_id = index + 1
@@ -287,7 +344,8 @@ def load(
                 f"{prefixes[inbox_id]}-{number}\t{subject}\t{status}\t{rng.choices(*PRIORITIES)[0]}\t"
                 f"{rng.choice(CATEGORIES)}\t\t{channel}\t{customer_id}\t"
                 f"{assignee if assignee else chr(92) + 'N'}\t\t{{}}\t{key}\t{timestamp(created)}\t"
-                f"{timestamp(updated)}\t{first_response}\t{resolved}\t{closed}\tf\t{{}}\t[]\t[]\n"
+                f"{timestamp(updated)}\t{first_response}\t{resolved}\t{closed}\tf\t{{}}\t"
+                f"{sla_columns(sla_rng, status, created, answered=messages > 1, now=now)}\n"
             )
             if rng.random() < 0.3:
                 for tag_id in rng.sample(tag_ids, rng.choice((1, 1, 2))):

@@ -15,7 +15,10 @@
    reports how fast the worker delivers the mails and how far behind it falls, then reads
    the peak RSS of every process.
 4. adds the webhook rows (bench/webhooks.py): a create with 5 endpoints listening, one
-   worker delivering to a local receiver, and a receiver that is down.
+   worker delivering to a local receiver, and a receiver that is down;
+5. and the service-level rows (bench/sla.py), measured in process before the load: "due
+   soonest" and the SLA filters, the escalation scan, and a create with 10 active policies
+   (which stay active, so the create-ticket runs choose a policy on every create).
 """
 
 import argparse
@@ -37,6 +40,7 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import sla as bench_sla  # noqa: E402 - importable once ROOT is on the path
 from bench import webhooks  # noqa: E402 - importable once ROOT is on the path
 from bench.load import percentile  # noqa: E402
 
@@ -722,6 +726,10 @@ def main() -> None:
     listed = {}
     for name, path, who in lists_to_explain(creds, deep_queue):
         listed[name] = measure_queries(path, headers=callers.get(who), agent=who == "agent")
+    step("SLA: due soonest, the escalation scan, a create with 10 policies (which stay for the load)")
+    sla_rows, sla_checks = bench_sla.measure(
+        creds=creds, reads=args.reads, run_tag=int(time.time()), plan_problems=plan_problems, walk=walk
+    )
     connection.close()
 
     sink_port, port, mail_port = free_port(), free_port(), free_port()
@@ -908,6 +916,7 @@ def main() -> None:
             run_tag=run_tag,
         )
         rows.extend(webhook_rows)
+        rows.extend(sla_rows)
 
         rss = {pid: peak_rss_mb(pid) for pid in worker_pids(mail_server.pid)}
     finally:
@@ -981,6 +990,7 @@ def main() -> None:
         ),
     ]
     checks.extend(webhook_checks)
+    checks.extend(sla_checks)
     when = "when the data was loaded; reused by this run" if facts.get("reused") else "this run"
     extra = [
         f"load: {facts.get('load_seconds', '?')} s COPY + indexes, {facts.get('analyze_seconds', '?')} s"

@@ -11,6 +11,8 @@ events of ``tickets/events.py`` arrive inside the transaction that made the chan
 - ``message.created``: an agent's (or integrator's) public reply satisfies the first-reply
   and next-reply targets; a customer's public message starts the next-reply clock (kept
   from the oldest unanswered message);
+- ``customer.updated`` with a changed metadata key that a policy names chooses again for
+  the customer's unsolved tickets (a few here, many in a task: ``sla.subscribers``);
 - ``ticket.status_changed``: resolving or closing stops every clock; reopening starts the
   resolution clock again (and the next-reply clock when the customer reopened it);
   entering a status of ``paused_statuses()`` pauses the clocks and leaving it shifts
@@ -36,6 +38,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.audit import record_audit_event, require_manager
+from accounts.models import Organization
 from tickets.actors import Actor
 from tickets.exceptions import InvalidInput
 from tickets.models import Inbox, Message, Ticket, TicketEvent
@@ -793,7 +796,11 @@ def start_clocks(*, ticket: Ticket, tag_names) -> None:
     policy = choose_policy(levels, _facts(ticket, tag_names)) if levels.policies else None
     if policy is None:
         return
-    ticket.sla_policy_id = policy.id
+    # The policy as the answer names it (id and name), from the cached copy: the face that
+    # renders the new ticket reads no policy row. Its other fields load if ever asked for.
+    known = {"id": policy.id, "public_id": policy.public_id, "name": policy.name}
+    names = [field.attname for field in SlaPolicy._meta.concrete_fields if field.attname in known]
+    ticket.sla_policy = SlaPolicy.from_db(None, names, [known[name] for name in names])
     ticket.sla_fired = []
     if ticket.first_response_at is None:
         _start(levels, policy, ticket, "first_reply", ticket.created_at)
@@ -805,11 +812,13 @@ def start_clocks(*, ticket: Ticket, tag_names) -> None:
     write_clocks(ticket)
 
 
-def reevaluate(*, ticket: Ticket, actor: Actor) -> None:
-    """A condition changed (priority, inbox, tags): choose again; when the policy changes,
-    recompute each running clock from when it started under the new policy's targets."""
+def reevaluate(*, ticket: Ticket, actor: Actor, tag_names=None) -> None:
+    """A condition changed (priority, inbox, tags, the customer's metadata): choose again;
+    when the policy changes, recompute each running clock from when it started under the
+    new policy's targets. ``tag_names``: the ticket's tags when the caller read them already."""
     levels = organization_levels(ticket.organization)
-    tag_names = list(ticket.tags.values_list("name", flat=True))
+    if tag_names is None:
+        tag_names = list(ticket.tags.values_list("name", flat=True))
     policy = choose_policy(levels, _facts(ticket, tag_names)) if levels.policies else None
     new_id = policy.id if policy else None
     if new_id == ticket.sla_policy_id:
@@ -845,6 +854,62 @@ def reevaluate(*, ticket: Ticket, actor: Actor) -> None:
         before=old_name,
         after=policy.name if policy else None,
     )
+
+
+# Customer metadata ------------------------------------------------------------------------
+
+# A change of a customer's metadata re-chooses the policy of at most this many of their
+# unsolved tickets in the change's own transaction; a customer with more has them all
+# re-chosen by a task (``sla.subscribers.reevaluate_customer_tickets``), in batches.
+INLINE_REEVALUATIONS = 20
+REEVALUATION_BATCH = 100
+
+
+def metadata_change_matters(*, organization_id: int, before: dict, after: dict) -> bool:
+    """Whether a key some active policy names in its ``customer_metadata`` condition
+    changed value (nothing else in the metadata can change a policy's choice)."""
+    organization = Organization.objects.only("id", "sla_version").get(pk=organization_id)
+    levels = organization_levels(organization)
+    keys = {key for policy in levels.policies for key in policy.conditions.get("customer_metadata", {})}
+    before, after = before or {}, after or {}
+    return any(before.get(key) != after.get(key) for key in keys)
+
+
+def unsolved_ticket_ids(*, customer_id: int, after_id: int = 0, limit: int) -> list[int]:
+    """Ids of the customer's tickets whose clocks may run (not resolved or closed), in order."""
+    return list(
+        Ticket.objects.filter(customer_id=customer_id, pk__gt=after_id)
+        .exclude(status__in=STOPPED_STATUSES)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def reevaluate_tickets(*, ticket_ids: list[int], actor: Actor) -> None:
+    """Choose the policy again for these tickets, each under its row lock (in id order, so
+    two callers cannot deadlock), their tags read in one query."""
+    tickets = (
+        Ticket.objects.select_for_update(of=("self",))
+        .select_related("organization", "inbox", "customer")
+        .prefetch_related("tags")
+        .filter(pk__in=ticket_ids)
+        .exclude(status__in=STOPPED_STATUSES)
+        .order_by("pk")
+    )
+    for ticket in tickets:
+        reevaluate(ticket=ticket, actor=actor, tag_names=[tag.name for tag in ticket.tags.all()])
+
+
+def reevaluate_customer_tickets(*, customer_id: int, actor: Actor) -> None:
+    """Every unsolved ticket of the customer, a batch per transaction."""
+    last_id = 0
+    while True:
+        with transaction.atomic():
+            ids = unsolved_ticket_ids(customer_id=customer_id, after_id=last_id, limit=REEVALUATION_BATCH)
+            reevaluate_tickets(ticket_ids=ids, actor=actor)
+        if len(ids) < REEVALUATION_BATCH:
+            return
+        last_id = ids[-1]
 
 
 def _unanswered_since(ticket: Ticket) -> datetime | None:

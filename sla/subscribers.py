@@ -6,8 +6,12 @@ read the ticket the service hands over in the event (``event.ticket``), already 
 memory; only an event published without one costs a query.
 """
 
+from django.tasks import task
+
 from tickets import events
+from tickets.actors import Actor
 from tickets.models import Ticket
+from tickets.tasks import enqueue_with_change
 
 from . import satisfaction, services
 
@@ -17,6 +21,7 @@ def register() -> None:
     events.subscribe(events.TicketUpdated, on_ticket_updated)
     events.subscribe(events.MessageCreated, on_message_created)
     events.subscribe(events.TicketStatusChanged, on_status_changed)
+    events.subscribe(events.CustomerUpdated, on_customer_updated)
 
 
 def _ticket(event) -> Ticket:
@@ -61,3 +66,30 @@ def on_status_changed(event: events.TicketStatusChanged) -> None:
         by_customer=event.actor.is_customer,
         at=event.occurred_at,
     )
+
+
+@events.in_transaction
+def on_customer_updated(event: events.CustomerUpdated) -> None:
+    """A policy may name the customer's metadata (``plan = pro``): when a key it names
+    changed, choose again for the customer's unsolved tickets — here for a few, in a task
+    for many."""
+    if "metadata" not in event.changes:
+        return
+    before, after = event.changes["metadata"]
+    if not services.metadata_change_matters(
+        organization_id=event.organization_id, before=before, after=after
+    ):
+        return
+    ticket_ids = services.unsolved_ticket_ids(
+        customer_id=event.customer_id, limit=services.INLINE_REEVALUATIONS + 1
+    )
+    if len(ticket_ids) <= services.INLINE_REEVALUATIONS:
+        services.reevaluate_tickets(ticket_ids=ticket_ids, actor=event.actor)
+    else:
+        enqueue_with_change(reevaluate_customer_tickets, event.customer_id)
+
+
+@task()
+def reevaluate_customer_tickets(customer_id: int) -> None:
+    """Choose the policy again for each unsolved ticket of a customer with many of them."""
+    services.reevaluate_customer_tickets(customer_id=customer_id, actor=Actor.system("Service levels"))

@@ -27,6 +27,9 @@ class EventType(models.TextChoices):
     CUSTOMER_CREATED = "customer.created", "A customer was created"
     CUSTOMER_UPDATED = "customer.updated", "A customer changed"
     TRIGGER_FIRED = "trigger.fired", "A trigger's action asked for an event (data.label names it)"
+    SLA_WARNING = "sla.warning", "A service-level target of a ticket is about to be missed"
+    SLA_BREACHED = "sla.breached", "A service-level target of a ticket was missed"
+    SATISFACTION_RATED = "satisfaction.rated", "The customer rated a resolved ticket, or changed the rating"
 
 
 PING = "ping"

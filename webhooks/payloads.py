@@ -64,6 +64,11 @@ def _ticket_event(record: dict) -> NewEvent | None:
         data["before"], data["after"] = record["before"], record["after"]
     elif event_type == "trigger.fired":
         data["trigger"], data["label"] = record["trigger"], record["label"]
+    elif event_type in ("sla.warning", "sla.breached"):
+        data["target"], data["due_at"] = record["target"], record["due_at"]
+    elif event_type == "satisfaction.rated":
+        # What this rating said; data.ticket.satisfaction may already hold a later change.
+        data["rating"], data["comment"] = record["rating"], record["comment"]
     elif event_type == "ticket.assigned":
         agents = _agents([record["before"], record["after"]])
         data["before"], data["after"] = agents.get(record["before"]), agents.get(record["after"])

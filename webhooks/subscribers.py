@@ -32,6 +32,9 @@ HEARD = (
     events.CustomerCreated,
     events.CustomerUpdated,
     events.TriggerFired,
+    events.SlaWarning,
+    events.SlaBreached,
+    events.SatisfactionRated,
 )
 
 
@@ -61,7 +64,20 @@ def describe(event: events.DomainEvent) -> dict:
         "occurred_at": event.occurred_at.isoformat(),
         "actor": services.actor_representation(event.actor),
     }
-    names = ("ticket_id", "message_id", "is_public", "customer_id", "before", "after", "trigger", "label")
+    names = (
+        "ticket_id",
+        "message_id",
+        "is_public",
+        "customer_id",
+        "before",
+        "after",
+        "trigger",
+        "label",
+        "target",
+        "due_at",
+        "rating",
+        "comment",
+    )
     for name in names:
         if hasattr(event, name):
             record[name] = getattr(event, name)

@@ -37,6 +37,13 @@ ROWS = [
     "create-ticket, 5 webhook endpoints",
     "webhooks: 1 worker delivering",
     "webhooks: receiver down, then back",
+    "SLA due soonest, API sort=sla_due_at",
+    "SLA due soonest, queue view=open",
+    "SLA breached, API sla=breached",
+    "SLA due within 1 h, API",
+    "SLA due within 1 h, queue sla=due_1h",
+    "SLA escalation scan",
+    "SLA create, 10 policies",
 ]
 
 
@@ -93,3 +100,5 @@ def test_a_quick_bench_measures_every_row_and_prints_the_targets(bench_database,
     assert 0 < measured["worker_rss_mb"] < 150
     assert checks["create with 5 endpoints: <= 1 more statement, no HTTP"]
     assert checks["backlog delivered once the receiver is back"]
+    assert checks["SLA due soonest, filters and escalation scan: no whole-table scan"]
+    assert checks["choosing the SLA policy adds <= 2 queries to a create (10 policies)"]

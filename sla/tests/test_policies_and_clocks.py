@@ -208,6 +208,42 @@ def test_choosing_the_policy_adds_at_most_two_queries_to_a_create(
     assert ticket.first_reply_due_at is not None
 
 
+def test_a_create_through_the_api_with_ten_policies_costs_at_most_two_more_queries_answer_included(
+    api, inbox, make_policy
+):
+    """The answer names the policy (``sla.policy``) from what was chosen, not from a read."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def create(email):
+        with CaptureQueriesContext(connection) as captured:
+            response = api.post(
+                "/api/v1/tickets",
+                {"customer": {"email": email}, "subject": "Help", "message": "Hi"},
+                format="json",
+            )
+        assert response.status_code == 201, response.content
+        return len(captured.captured_queries), response.json()
+
+    create("warm@example.test")
+    without, _ = create("without@example.test")
+    for position, priority in enumerate(["urgent", "high", "low", "critical"]):
+        make_policy(f"{priority} tickets", position=position, conditions={"priority": [priority]})
+    for position, tag in enumerate(["vip", "refund", "bug"], start=4):
+        make_policy(f"{tag} tickets", position=position, conditions={"tag": [tag]})
+    make_policy("By email", position=7, conditions={"channel": ["email"]})
+    make_policy("Pro plan", position=8, conditions={"customer_metadata": {"plan": "pro"}})
+    everyone = make_policy("Everyone", position=9)
+    create("warm-again@example.test")
+    services._local.clear()  # this process has not seen them: the shared cache is read
+
+    with_policies, answer = create("with@example.test")
+
+    assert with_policies <= without + 2
+    assert answer["sla"]["policy"] == {"id": everyone.public_id, "name": "Everyone"}
+    assert answer["sla"]["first_reply_due_at"] is not None
+
+
 def test_business_time_targets_count_in_the_inbox_calendar(
     organization, inbox, make_policy, make_hours, manager, time_machine
 ):
