@@ -73,7 +73,8 @@ def test_agent_and_customer_pages_have_no_serious_accessibility_violations(
     pages = {
         "queue": "/desk/",
         "ticket": f"/desk/tickets/{ticket.public_id}/",
-        "new conversation": "/desk/tickets/new",
+        "new ticket": "/desk/tickets/new",
+        "new email": "/desk/tickets/new/email",
         "settings": "/desk/settings/inboxes/",
         "settings, members": "/desk/settings/members/",
         "reports": "/desk/reports/",
