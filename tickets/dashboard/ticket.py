@@ -558,7 +558,7 @@ def new_conversation(request):
                 actor=request.actor,
             )
         except HelpdeskError as error:
-            field = getattr(error, "field", None)
+            field = (getattr(error, "field", None) or "").removeprefix("customer.")
             form.add_error(field if field in form.fields else None, describe_error(error))
         else:
             messages.success(

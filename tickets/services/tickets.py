@@ -35,6 +35,7 @@ from . import idempotency
 from .attachments import UploadedFile, store_attachments, validate_attachments
 from .customers import PROVISIONAL_PREFIX, CustomerData, NewCustomerRace, is_provisional, upsert_customer
 from .history import new_event, record_event
+from .inboxes import is_our_address
 from .tags import resolve_tags
 from .validation import validate_body, validate_choice, validate_length, validate_metadata, validate_subject
 
@@ -185,6 +186,18 @@ def _check_monthly_quota(organization: Organization) -> None:
         )
 
 
+def _check_outbound(customer: CustomerData | Customer, actor: Actor) -> None:
+    """An email the organization writes first needs an agent to write it and an address
+    that is not ours to send it to (mail to ourselves is never sent)."""
+    if actor.user is None or actor.is_customer:
+        raise PermissionDenied("Only an agent can start a conversation.")
+    address = (customer.email or "").strip()
+    if not address:
+        raise InvalidInput("customer.email", "An email needs the customer's email address.")
+    if is_our_address(address):
+        raise InvalidInput("customer.email", "This is one of our own addresses; enter the customer's.")
+
+
 def create_ticket(
     *,
     inbox: Inbox,
@@ -239,8 +252,8 @@ def create_ticket(
     validate_length(reply_address, limits.REPLY_ADDRESS_MAX_LENGTH, field_name="reply_address")
     validate_attachments(attachments)
     idempotency_key = idempotency.validate_key(idempotency_key)
-    if outbound and (actor.user is None or actor.is_customer):
-        raise PermissionDenied("Only an agent can start a conversation.")
+    if outbound:
+        _check_outbound(customer, actor)
     field_values = {}
     if custom_fields_from_metadata and metadata:
         field_values = custom_field_rules.matching_values(

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from tickets import services
 from tickets.actors import Actor
-from tickets.exceptions import PermissionDenied
+from tickets.exceptions import InvalidInput, PermissionDenied
 from tickets.mail import addresses
 from tickets.models import Delivery, Message, Ticket
 from tickets.tests import factories
@@ -157,6 +157,23 @@ def test_only_an_agent_starts_a_conversation(sales, agent):
     assert Ticket.objects.count() == 1
 
 
+@pytest.mark.parametrize(
+    "address",
+    ["helpdesk@acme.test", "SALES@acme.test", "reply+01abc-c-0123456789ab@reply.acme.test"],
+)
+def test_our_own_addresses_are_refused_and_nothing_is_opened(sales, agent, mail_settings, address):  # noqa: F811
+    with pytest.raises(InvalidInput) as refused:
+        start(sales, agent, customer=services.CustomerData(email=address))
+    assert refused.value.field == "customer.email"
+    assert not Ticket.objects.exists()
+
+
+def test_a_customer_known_only_by_external_id_cannot_be_emailed(sales, agent):
+    with pytest.raises(InvalidInput):
+        start(sales, agent, customer=services.CustomerData(external_id="usr_1"))
+    assert not Ticket.objects.exists()
+
+
 def test_without_assign_on_reply_the_ticket_stays_unassigned(organization, agent):
     inbox = factories.make_inbox(organization, name="Quiet", prefix="QUI", assign_on_reply=False)
     assert start(inbox, agent).assignee is None
@@ -215,6 +232,21 @@ def test_bad_input_is_shown_by_the_field_and_sends_nothing(
     errors = response.context["form"].errors
     assert {"email", "subject", "message"} <= set(errors)
     assert not Ticket.objects.exists() and not mail.outbox
+
+
+def test_writing_to_our_own_address_is_refused_by_the_field(
+    agent_client,
+    sales,
+    mail_settings,  # noqa: F811
+):
+    response = agent_client.post(
+        reverse("dashboard:new_conversation"),
+        {"email": "sales@acme.test", "inbox": sales.public_id, "subject": "Hello", "message": "Hi"},
+    )
+
+    assert response.status_code == 400
+    assert "one of our own addresses" in response.context["form"].errors["email"][0]
+    assert not Ticket.objects.exists()
 
 
 def test_a_known_customer_is_filled_in_from_their_page(agent_client, organization, inbox):
