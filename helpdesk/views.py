@@ -62,13 +62,13 @@ def error_layout(request) -> str:
 def not_found(request, exception=None):
     if request.path.startswith(JSON_PREFIXES):
         return json_error(request, 404, "Not found.")
-    return render(request, "404.html", {"layout": error_layout(request)}, status=404)
+    return render(request, "404.html", {"layout": error_layout(request), "error_page": True}, status=404)
 
 
 def permission_denied(request, exception=None):
     if request.path.startswith(JSON_PREFIXES):
         return json_error(request, 403, "You do not have permission to perform this action.")
-    return render(request, "403.html", {"layout": error_layout(request)}, status=403)
+    return render(request, "403.html", {"layout": error_layout(request), "error_page": True}, status=403)
 
 
 def bad_request(request, exception=None):

@@ -20,6 +20,7 @@ def test_a_missing_dashboard_page_keeps_the_agent_in_the_dashboard(agent_client)
     assert DASHBOARD_NAV in page and "Not found" in page
     assert 'href="/desk/"' in page
     assert "favicon.svg" in page
+    assert "NOSUCHTICKET" not in page  # the refused address is not echoed (isolation matrix)
 
 
 @pytest.mark.django_db
