@@ -2,6 +2,8 @@
 portal's for customers, a plain styled page elsewhere, JSON on the machine-facing paths;
 the 500 page reads nothing from the database (issue 16, item 12)."""
 
+import json
+
 import pytest
 from django.test import RequestFactory
 from django.urls import reverse
@@ -88,3 +90,12 @@ def test_the_500_page_outside_the_dashboard_is_plain_and_falls_back_if_templates
     response = views.server_error(request)
     assert response.status_code == 500
     assert b"Something went wrong" in response.content
+
+
+@pytest.mark.parametrize("path", ["/api/v1/tickets", "/compat/appbox/api/v1/paywall/x/create-ticket"])
+def test_a_refusal_on_a_machine_facing_path_is_json_in_the_native_shape(path):
+    response = views.permission_denied(RequestFactory().get(path))
+
+    assert response.status_code == 403
+    body = json.loads(response.content)
+    assert (body["error"], body["code"]) == ("Forbidden", 403)
