@@ -49,5 +49,6 @@ if os.environ.get("HELPDESK_BENCH_FLOOR") == "1":
     urlpatterns += [path("bench/", include("bench.floor"))]
 
 handler400 = "helpdesk.views.bad_request"
+handler403 = "helpdesk.views.permission_denied"
 handler404 = "helpdesk.views.not_found"
 handler500 = "helpdesk.views.server_error"

@@ -1,10 +1,27 @@
+import logging
+
 from django.core.exceptions import RequestDataTooBig
-from django.http import JsonResponse
+from django.http import HttpResponseServerError, JsonResponse
 from django.shortcuts import redirect, render
+from django.template import loader
 from django.utils.cache import patch_cache_control
 
 from . import health as health_checks
 from .api_errors import JSON_PREFIXES, json_error
+
+logger = logging.getLogger(__name__)
+
+DASHBOARD_PREFIX = "/desk/"
+# Pages customers reach without signing in: an error there keeps their page's look and
+# never points them at the agents' dashboard.
+CUSTOMER_PREFIXES = ("/t/", "/satisfaction/")
+
+# The last resort when even the 500 template cannot be rendered.
+BARE_SERVER_ERROR = (
+    '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Server error</title></head>'
+    "<body><main><h1>Something went wrong</h1><p>The error was logged. Please try again in a moment.</p>"
+    "</main></body></html>"
+)
 
 
 def home(request):
@@ -28,10 +45,30 @@ def readiness(request):
     return response
 
 
+def error_layout(request) -> str:
+    """The frame a refused or missing page is shown in: the dashboard's, with its
+    navigation, for a signed-in agent under /desk/; the portal's for customers' pages; a
+    plain styled page elsewhere."""
+    path = request.path
+    if path.startswith(DASHBOARD_PREFIX):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and getattr(request, "membership", None):
+            return "dashboard/layout.html"
+    if path.startswith(CUSTOMER_PREFIXES):
+        return "portal/base.html"
+    return "base.html"
+
+
 def not_found(request, exception=None):
     if request.path.startswith(JSON_PREFIXES):
         return json_error(request, 404, "Not found.")
-    return render(request, "404.html", status=404)
+    return render(request, "404.html", {"layout": error_layout(request), "error_page": True}, status=404)
+
+
+def permission_denied(request, exception=None):
+    if request.path.startswith(JSON_PREFIXES):
+        return json_error(request, 403, "You do not have permission to perform this action.")
+    return render(request, "403.html", {"layout": error_layout(request), "error_page": True}, status=403)
 
 
 def bad_request(request, exception=None):
@@ -44,6 +81,16 @@ def bad_request(request, exception=None):
 
 
 def server_error(request):
+    """The 500 page reads nothing from the database, which may be what just failed: no
+    request context (no session, user or organization lookups), only the path decides
+    whether it wears the dashboard's frame (``dashboard/safe_layout.html``)."""
     if request.path.startswith(JSON_PREFIXES):
         return json_error(request, 500, "An unexpected error occurred on the server.")
-    return render(request, "500.html", status=500)
+    in_dashboard = request.path.startswith(DASHBOARD_PREFIX)
+    layout = "dashboard/safe_layout.html" if in_dashboard else "base.html"
+    try:
+        page = loader.render_to_string("500.html", {"layout": layout, "in_dashboard": in_dashboard})
+    except Exception:
+        logger.exception("The 500 page could not be rendered")
+        page = BARE_SERVER_ERROR
+    return HttpResponseServerError(page)

@@ -100,6 +100,7 @@ def _to_customer(ticket: Ticket, **fields) -> Delivery | None:
     return outbound.queue_delivery(
         recipient=customer_address(ticket),
         ticket=ticket,
+        from_address=addresses.sender_address(ticket.inbox),
         reply_to=addresses.reply_address(ticket) or ticket.inbox.notification_address,
         **fields,
     )
@@ -116,7 +117,13 @@ def _to_participants(ticket: Ticket, **fields) -> list[Delivery | None]:
         issued_to = addresses.issued_to_participant(participant)
         reply_to = addresses.reply_address(ticket, issued_to) or ticket.inbox.notification_address
         deliveries.append(
-            outbound.queue_delivery(recipient=address, ticket=ticket, reply_to=reply_to, **fields)
+            outbound.queue_delivery(
+                recipient=address,
+                ticket=ticket,
+                from_address=addresses.sender_address(ticket.inbox),
+                reply_to=reply_to,
+                **fields,
+            )
         )
     return deliveries
 
@@ -144,15 +151,21 @@ def _send(deliveries) -> list[Delivery]:
 def ticket_created(ticket_id: int) -> list[Delivery]:
     """A new ticket: a copy to the support address, the private link to the customer.
 
-    The assignee (auto-assignment) hears through ``ticket_assigned``, called by the same
-    service. Both Delivery rows exist (queued) before any task is enqueued.
+    A conversation an agent started (its first message is theirs) instead sends that
+    message to the customer, as a reply is sent (``_outbound_conversation``). The assignee
+    (auto-assignment) hears through ``ticket_assigned``, called by the same service. Both
+    Delivery rows exist (queued) before any task is enqueued.
     """
     if not outbound.sending_enabled():
         return []
     ticket = _load_ticket(ticket_id)
     if ticket is None:
         return []
-    first = ticket.messages.select_related("author_customer").order_by("created_at", "id").first()
+    first = (
+        ticket.messages.select_related("author_customer", "author_user").order_by("created_at", "id").first()
+    )
+    if first is not None and first.author_type == Message.AuthorType.AGENT:
+        return _outbound_conversation(ticket, first)
     context = {
         **_base_context(ticket),
         **outbound.message_context(first),
@@ -182,6 +195,30 @@ def ticket_created(ticket_id: int) -> list[Delivery]:
                     from_name=support_name(organization),
                     automatic=outbound.AUTO_REPLIED,
                 ),
+            ]
+        )
+
+
+def _outbound_conversation(ticket: Ticket, first: Message) -> list[Delivery]:
+    """The agent's opening message, to the customer: a reply's mail without "Re:", from
+    the inbox, answered at the ticket's reply address. No copy to the support address: an
+    agent wrote it, nobody there needs telling."""
+    context = {
+        **_base_context(ticket),
+        **outbound.message_context(first),
+        "private_url": ticket.private_url,
+    }
+    with transaction.atomic():
+        return _send(
+            [
+                _to_customer(
+                    ticket,
+                    kind=Kind.AGENT_REPLY,
+                    template="conversation",
+                    context=context,
+                    message=first,
+                    from_name=f"{first.author_name} ({ticket.organization.name})",
+                )
             ]
         )
 

@@ -39,6 +39,21 @@
     }
   });
 
+  // Forms that must go once (a new email): a second press while the first is on its way
+  // does nothing; the server's idempotency key covers the rest.
+  document.addEventListener("submit", (event) => {
+    const form = event.target;
+    if (!form.matches("[data-submit-once]") || event.defaultPrevented) return;
+    if (form.dataset.submitted) {
+      event.preventDefault();
+      return;
+    }
+    form.dataset.submitted = "true";
+  });
+  window.addEventListener("pageshow", () => {
+    $$("form[data-submit-once]").forEach((form) => delete form.dataset.submitted);
+  });
+
   // Queue: live rows ------------------------------------------------------------------
 
   function rowIds(tbody) {

@@ -77,3 +77,25 @@ class NewTicketForm(forms.Form):
     def __init__(self, *args, inboxes=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["inbox"].choices = [(inbox.public_id, inbox.name) for inbox in inboxes]
+
+
+class NewConversationForm(forms.Form):
+    """An email the agent writes first: it opens a ticket and goes to the customer from
+    the inbox, whose reply then lands on that ticket."""
+
+    email = forms.EmailField(label="To (customer email)")
+    name = forms.CharField(label="Customer name", required=False, max_length=limits.NAME_MAX_LENGTH)
+    inbox = forms.ChoiceField(help_text="The email is sent from this inbox, and the answer comes back to it.")
+    subject = forms.CharField(min_length=limits.SUBJECT_MIN_LENGTH, max_length=limits.SUBJECT_MAX_LENGTH)
+    message = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 10}),
+        max_length=limits.MESSAGE_MAX_LENGTH,
+        help_text="Markdown. The ticket then waits on the customer (pending) until they answer.",
+    )
+    # One token per rendered form: the create's idempotency key, so a second press sends
+    # one email and opens one ticket.
+    submission = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
+
+    def __init__(self, *args, inboxes=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["inbox"].choices = [(inbox.public_id, inbox.name) for inbox in inboxes]

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from tickets import limits, services
 from tickets.downloads import attachment_download
 from tickets.exceptions import HelpdeskError, InvalidInput
-from tickets.models import Attachment, CustomField, Inbox, Message, SavedReply, Ticket, TicketEvent
+from tickets.models import Attachment, Customer, CustomField, Inbox, Message, SavedReply, Ticket, TicketEvent
 from tickets.rendering import render_markdown
 from tickets.selectors import find_agent
 from tickets.services.custom_fields import fields_for
@@ -29,7 +29,7 @@ from .common import (
     report_error,
     ticket_url,
 )
-from .forms import MessageForm, NewTicketForm, PropertiesForm
+from .forms import MessageForm, NewConversationForm, NewTicketForm, PropertiesForm
 from .queue import organization_agents, page_ids
 
 # Shown as messages already; the timeline would only repeat them.
@@ -528,3 +528,42 @@ def new_ticket(request):
             return back_to_ticket(request, ticket)
     status = 400 if request.method == "POST" else 200
     return render(request, "dashboard/new_ticket.html", {"form": form}, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@agent_required
+def new_conversation(request):
+    """Start a conversation by email: the agent's message opens the ticket and is mailed to
+    the customer from the inbox (``?customer=<id>`` fills in a known customer)."""
+    inboxes = list(Inbox.objects.filter(organization=request.organization).order_by("-is_default", "name"))
+    initial = {"submission": secrets.token_urlsafe(16)}
+    known = request.GET.get("customer")
+    if known:
+        customer = Customer.objects.filter(organization=request.organization, public_id=known).first()
+        if customer is not None and customer.email:
+            initial.update(email=customer.email, name=customer.name)
+    form = NewConversationForm(request.POST or None, inboxes=inboxes, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        inbox = next(inbox for inbox in inboxes if inbox.public_id == data["inbox"])
+        try:
+            ticket, _ = services.create_ticket(
+                inbox=inbox,
+                customer=services.CustomerData(email=data["email"], name=data["name"]),
+                subject=data["subject"],
+                message=data["message"],
+                channel=Ticket.Channel.EMAIL,
+                outbound=True,
+                idempotency_key=data["submission"],
+                actor=request.actor,
+            )
+        except HelpdeskError as error:
+            field = (getattr(error, "field", None) or "").removeprefix("customer.")
+            form.add_error(field if field in form.fields else None, describe_error(error))
+        else:
+            messages.success(
+                request, f"{ticket.reference}: your email to {ticket.customer.email} is on its way."
+            )
+            return back_to_ticket(request, ticket)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "dashboard/new_conversation.html", {"form": form}, status=status)

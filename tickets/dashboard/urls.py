@@ -12,6 +12,7 @@ urlpatterns = [
     path("export.csv", queue.queue_csv, name="queue_csv"),
     # Ticket
     path("tickets/new", ticket.new_ticket, name="new_ticket"),
+    path("tickets/new/email", ticket.new_conversation, name="new_conversation"),
     path("tickets/<str:public_id>/", ticket.ticket_page, name="ticket"),
     path("tickets/<str:public_id>/timeline", ticket.timeline, name="ticket_timeline"),
     path("tickets/<str:public_id>/messages", ticket.add_message, name="add_message"),

@@ -130,6 +130,20 @@ def named_address(name: str, address: str) -> str:
     return formataddr((name, address)) if name else address
 
 
+def sender_address(inbox: Inbox) -> str:
+    """The address mail to an inbox's customers comes from: the inbox's own support
+    address once it is verified and on the domain of ``DEFAULT_FROM_EMAIL`` — the domain
+    the mail provider was set up to send for, so SPF and DKIM still pass — else
+    ``DEFAULT_FROM_EMAIL``."""
+    default = settings.DEFAULT_FROM_EMAIL
+    if not inbox.support_email_verified:
+        return default
+    default_domain = default.rpartition("@")[2].strip("> ").lower()
+    if inbox.support_email.rpartition("@")[2].lower() != default_domain:
+        return default
+    return inbox.support_email
+
+
 _THREAD_ROOT = re.compile(
     rf"^<ticket-(?P<public_id>[0-9a-z]{{26}})-(?P<signature>[0-9a-f]{{{_SIGNATURE_LENGTH}}})@"
 )

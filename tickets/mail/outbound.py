@@ -104,10 +104,13 @@ def queue_delivery(
     ticket: Ticket | None = None,
     message: Message | None = None,
     from_name: str = "",
+    from_address: str = "",
     reply_to: str = "",
     automatic: dict | None = None,
 ) -> Delivery | None:
-    """Render one notification and record it as a queued Delivery; None when not mailable."""
+    """Render one notification and record it as a queued Delivery; None when not mailable.
+
+    ``from_address`` defaults to ``DEFAULT_FROM_EMAIL``."""
     recipient = (recipient or "").strip().lower()
     if not sending_enabled() or "@" not in recipient:
         return None
@@ -126,7 +129,7 @@ def queue_delivery(
         kind=kind,
         status=Delivery.Status.QUEUED,
         message_id_header=message_id,
-        from_email=addresses.named_address(from_name, settings.DEFAULT_FROM_EMAIL),
+        from_email=addresses.named_address(from_name, from_address or settings.DEFAULT_FROM_EMAIL),
         reply_to=reply_to,
         subject=rendered.subject,
         body_text=rendered.text,

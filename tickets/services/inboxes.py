@@ -36,6 +36,19 @@ def _platform_addresses() -> set[str]:
     return {parseaddr(value)[1].strip().lower() for value in values if value} - {""}
 
 
+def is_our_address(address: str) -> bool:
+    """The platform's own addresses, a verified inbox's, and the inbound domain's: mail to
+    them would only come back to us."""
+    address = (address or "").strip().lower()
+    domain = address.rpartition("@")[2]
+    if address in _platform_addresses():
+        return True
+    # Everything at the inbound domain arrives at our webhook.
+    if settings.INBOUND_EMAIL_DOMAIN and domain == settings.INBOUND_EMAIL_DOMAIN.lower():
+        return True
+    return _verified_elsewhere(address, None).exists()
+
+
 def is_auto_verified(address: str) -> bool:
     """An address of a domain the operator vouches for (SUPPORT_EMAIL_VERIFIED_DOMAINS)."""
     domain = address.rpartition("@")[2].lower()

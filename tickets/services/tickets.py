@@ -35,6 +35,7 @@ from . import idempotency
 from .attachments import UploadedFile, store_attachments, validate_attachments
 from .customers import PROVISIONAL_PREFIX, CustomerData, NewCustomerRace, is_provisional, upsert_customer
 from .history import new_event, record_event
+from .inboxes import is_our_address
 from .tags import resolve_tags
 from .validation import validate_body, validate_choice, validate_length, validate_metadata, validate_subject
 
@@ -185,6 +186,18 @@ def _check_monthly_quota(organization: Organization) -> None:
         )
 
 
+def _check_outbound(customer: CustomerData | Customer, actor: Actor) -> None:
+    """An email the organization writes first needs an agent to write it and an address
+    that is not ours to send it to (mail to ourselves is never sent)."""
+    if actor.user is None or actor.is_customer:
+        raise PermissionDenied("Only an agent can start a conversation.")
+    address = (customer.email or "").strip()
+    if not address:
+        raise InvalidInput("customer.email", "An email needs the customer's email address.")
+    if is_our_address(address):
+        raise InvalidInput("customer.email", "This is one of our own addresses; enter the customer's.")
+
+
 def create_ticket(
     *,
     inbox: Inbox,
@@ -207,8 +220,15 @@ def create_ticket(
     email_message_id: str = "",
     raw_email: str = "",
     sender_unverified: bool = False,
+    outbound: bool = False,
 ) -> tuple[Ticket, bool]:
     """Open a ticket for a customer (found or created) with its first message.
+
+    ``outbound``: the organization writes first (an agent starting a conversation by
+    email). The first message is then the acting agent's public reply, nobody waits for
+    us, and the ticket starts pending, waiting on the customer; it is assigned to that
+    agent when the inbox assigns on reply (``assign_on_reply``). The notifications mail
+    that message to the customer instead of the usual confirmation.
 
     ``sender_unverified``: the customer typed their address (support form, email) and has
     not proven it yet (``confirm_sender`` records the proof). ``custom_fields`` are checked
@@ -232,6 +252,8 @@ def create_ticket(
     validate_length(reply_address, limits.REPLY_ADDRESS_MAX_LENGTH, field_name="reply_address")
     validate_attachments(attachments)
     idempotency_key = idempotency.validate_key(idempotency_key)
+    if outbound:
+        _check_outbound(customer, actor)
     field_values = {}
     if custom_fields_from_metadata and metadata:
         field_values = custom_field_rules.matching_values(
@@ -264,6 +286,7 @@ def create_ticket(
         "email_message_id": email_message_id,
         "raw_email": raw_email,
         "sender_unverified": sender_unverified,
+        "outbound": outbound,
     }
     if connection.in_atomic_block:
         # Inside a caller's transaction: a lost race for a new customer is handled by a
@@ -299,6 +322,7 @@ def _open_ticket(
     email_message_id: str,
     raw_email: str,
     sender_unverified: bool,
+    outbound: bool,
     customer_savepoint: bool,
 ) -> tuple[Ticket, bool]:
     """create_ticket's one transaction, on values already validated."""
@@ -323,6 +347,7 @@ def _open_ticket(
                     **({"custom_fields": custom_fields} if custom_fields else {}),
                     tags=[str(getattr(tag, "pk", tag)) for tag in tags],
                     reply_address=reply_address,
+                    **({"outbound": True} if outbound else {}),
                 ),
             )
             if seen_before:
@@ -356,6 +381,14 @@ def _open_ticket(
         # inbox waits for it.
         ticket_tags = resolve_tags(organization, tags, field_name="tags", actor=actor) if tags else []
         now = timezone.now()
+        if outbound:
+            # We spoke first: nothing waits for our answer, the customer's answer is awaited.
+            who_spoke = {"status": Status.PENDING, "first_response_at": now, "last_agent_reply_at": now}
+            author = {"author_type": Message.AuthorType.AGENT, "author_user": actor.user}
+        else:
+            # The customer's first message opens the ticket: they have waited since now.
+            who_spoke = {"last_customer_message_at": now, "customer_waiting_since": now}
+            author = {"author_type": Message.AuthorType.CUSTOMER, "author_customer": customer}
         ticket = Ticket(
             organization=organization,
             inbox=inbox,
@@ -371,15 +404,12 @@ def _open_ticket(
             custom_fields=custom_fields,
             created_at=now,
             updated_at=now,
-            # The customer's first message opens the ticket: they have waited since now.
-            last_customer_message_at=now,
-            customer_waiting_since=now,
+            **who_spoke,
         )
         first_message = Message(
             ticket=ticket,
             kind=Message.Kind.REPLY,
-            author_type=Message.AuthorType.CUSTOMER,
-            author_customer=customer,
+            **author,
             channel=channel,
             body=message,
             body_html=render_markdown(message),
@@ -419,7 +449,15 @@ def _open_ticket(
             else auto_assign
         )
         # A trigger that assigned the new ticket has decided already.
-        if should_assign and ticket.assignee_id is None:
+        if outbound:
+            # Whoever writes first is handling it, as with a reply (the inbox's setting).
+            if (
+                ticket.assignee_id is None
+                and inbox.assign_on_reply
+                and is_assignable(organization.pk, actor.user)
+            ):
+                _apply_changes(ticket, actor, assignee=actor.user)
+        elif should_assign and ticket.assignee_id is None:
             assignee = pick_auto_assignee(organization)
             if assignee is not None:
                 _apply_changes(ticket, Actor.system("Auto-assignment"), assignee=assignee)
