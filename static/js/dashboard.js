@@ -266,7 +266,7 @@
         list.appendChild(item);
       });
       $("[data-new-messages-title]", prompt).textContent = (cards.length === 1 ? "A new message" : cards.length + " new messages")
-        + " arrived while you were writing. Read it, then send anyway or edit your message.";
+        + " arrived while you were writing. Read it, then send anyway or edit your reply.";
       prompt.hidden = false;
       $("[data-send-anyway]", prompt).focus();
     };
