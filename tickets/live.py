@@ -172,18 +172,17 @@ def read_token(token: str, *, scope: str, cookies) -> Poller | None:
     """
     if not token:
         return None
+    young = True
     try:
+        data = signing.loads(token, salt=_SALT, max_age=TOKEN_MAX_AGE)
+    except signing.SignatureExpired:
+        young = False
         data = signing.loads(token, salt=_SALT)
     except signing.BadSignature:
         return None
     digest = session_digest(cookies)
     if data.get("k") != scope or not digest or not secrets.compare_digest(data.get("s", ""), digest):
         return None
-    try:
-        signing.loads(token, salt=_SALT, max_age=TOKEN_MAX_AGE)
-        young = True
-    except signing.SignatureExpired:
-        young = False
     return Poller(
         user_id=data["u"],
         organization_id=data["o"],

@@ -37,6 +37,9 @@ ROWS = [
     "create-ticket, 5 webhook endpoints",
     "webhooks: 1 worker delivering",
     "webhooks: receiver down, then back",
+    "poll, unchanged queue (204)",
+    "poll, unchanged ticket (204)",
+    "poll, queue rendered in full",
 ]
 
 

@@ -114,7 +114,10 @@ def build_queue(request) -> dict:
 @require_GET
 @agent_required
 def queue(request):
-    context = _live_queue(request)
+    context = build_queue(request)
+    # The page reads no version (no cache round trip on the page itself): its first poll
+    # renders in full and hands over the token later polls send.
+    context["live_token"] = queue_token(request, None)
     organization = request.organization
     context.update(
         sorts=[(key, label) for key, (label, _) in SORTS.items()],
@@ -218,8 +221,8 @@ def _custom_field_filters(request, organization) -> list[dict]:
 
 
 def _live_queue(request) -> dict:
-    """The queue, and the token its poller sends: the version is read before the rows, so
-    a change committed meanwhile is shown at the next poll rather than missed."""
+    """The polled queue, and the token for its next poll: the version is read before the
+    rows, so a change committed meanwhile is shown at the next poll rather than missed."""
     version = live.organization_version(request.organization.pk)
     context = build_queue(request)
     context["live_token"] = queue_token(request, version)

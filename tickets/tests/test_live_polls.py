@@ -57,11 +57,18 @@ def customer_replies(ticket, body="Any news?", capture=None):
 # The queue -----------------------------------------------------------------------------------
 
 
+def first_queue_poll(client, query=""):
+    page = client.get(reverse("dashboard:queue") + (f"?{query}" if query else ""))
+    # The page read no version: its first poll renders, and hands the token later polls use.
+    response = poll(client, rows_url(query), token_in(page.content.decode(), "queue-live"))
+    assert response.status_code == 200
+    return token_in(response.content.decode(), "queue-live")
+
+
 def test_an_unchanged_queue_poll_is_a_204_without_a_single_query(
     agent_client, ticket, django_assert_num_queries
 ):
-    page = agent_client.get(reverse("dashboard:queue") + "?view=all")
-    token = token_in(page.content.decode(), "queue-live")
+    token = first_queue_poll(agent_client, "view=all")
 
     with django_assert_num_queries(0):
         response = poll(agent_client, rows_url("view=all"), token)
@@ -74,7 +81,7 @@ def test_an_unchanged_queue_poll_is_a_204_without_a_single_query(
 def test_a_new_ticket_makes_the_next_queue_poll_show_it(
     agent_client, inbox, ticket, django_capture_on_commit_callbacks
 ):
-    token = token_in(agent_client.get(reverse("dashboard:queue")).content.decode(), "queue-live")
+    token = first_queue_poll(agent_client)
     with django_capture_on_commit_callbacks(execute=True):
         factories.make_ticket(inbox, subject="Printer on fire", email="new@example.test")
 
@@ -96,7 +103,7 @@ def test_a_token_of_one_queue_does_not_answer_for_another(agent_client, ticket):
 
 
 def test_a_token_without_its_session_answers_nothing(agent_client, ticket, agent):
-    token = token_in(agent_client.get(reverse("dashboard:queue")).content.decode(), "queue-live")
+    token = first_queue_poll(agent_client)
 
     stranger = Client()
     assert poll(stranger, rows_url(), token).status_code == 401
@@ -107,7 +114,7 @@ def test_a_token_without_its_session_answers_nothing(agent_client, ticket, agent
 
 
 def test_a_tampered_token_takes_the_full_path(agent_client, ticket):
-    token = token_in(agent_client.get(reverse("dashboard:queue")).content.decode(), "queue-live")
+    token = first_queue_poll(agent_client)
 
     assert poll(agent_client, rows_url(), token[:-2] + "xx").status_code == 200
 
@@ -116,14 +123,14 @@ def test_an_old_token_takes_the_full_path_so_times_and_the_session_are_checked_a
     agent_client, ticket, time_machine
 ):
     time_machine.move_to(datetime.now(UTC))
-    token = token_in(agent_client.get(reverse("dashboard:queue")).content.decode(), "queue-live")
+    token = first_queue_poll(agent_client)
     time_machine.shift(timedelta(seconds=live.TOKEN_MAX_AGE + 1))
 
     assert poll(agent_client, rows_url(), token).status_code == 200
 
 
 def test_a_signed_out_agent_polling_with_a_token_is_sent_to_sign_in(agent_client, ticket):
-    token = token_in(agent_client.get(reverse("dashboard:queue")).content.decode(), "queue-live")
+    token = first_queue_poll(agent_client)
     agent_client.post(reverse("logout"))
 
     response = poll(agent_client, rows_url(), token)
