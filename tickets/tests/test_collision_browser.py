@@ -47,7 +47,8 @@ def test_two_agents_see_each_other_and_a_reply_crossing_a_colleagues_asks_first(
     expect(alice.get_by_test_id("presence")).to_contain_text("Bob Builder is also viewing", timeout=LIVE)
     expect(bob.get_by_test_id("presence")).to_contain_text("Alice Agent is also viewing", timeout=SLOW)
 
-    bob.locator("#id_body").press_sequentially("I'll call her")
+    # Typed at a person's pace, a few seconds long.
+    bob.locator("#id_body").press_sequentially("I'll call her back", delay=200)
     expect(alice.get_by_test_id("typing")).to_have_text("Bob Builder is typing…", timeout=LIVE)
     alice.screenshot(path=artifacts_dir / "collision-typing-desktop.png", full_page=True)
 
