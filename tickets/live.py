@@ -251,10 +251,6 @@ def here(*, ticket_id: int, user_id: int, name: str, typing: bool = False) -> li
     return sorted(viewers, key=lambda viewer: (viewer.name.lower(), viewer.user_id))
 
 
-def leave(*, ticket_id: int, user_id: int) -> None:
-    cache.delete(_presence_key(ticket_id, user_id))
-
-
 def presence_digest(viewers: list[Viewer]) -> str:
     """What a page shows of the others, in a few characters: equal means nothing to redraw."""
     text = ";".join(f"{viewer.user_id}:{int(viewer.typing)}" for viewer in viewers)
