@@ -16,9 +16,11 @@
    the peak RSS of every process.
 4. adds the webhook rows (bench/webhooks.py): a create with 5 endpoints listening, one
    worker delivering to a local receiver, and a receiver that is down;
-5. and the service-level rows (bench/sla.py), measured in process before the load: "due
+5. the service-level rows (bench/sla.py), measured in process before the load: "due
    soonest" and the SLA filters, the escalation scan, and a create with 10 active policies
-   (which stay active, so the create-ticket runs choose a policy on every create).
+   (which stay active, so the create-ticket runs choose a policy on every create);
+6. and the polling rows (bench/polling.py): the dashboard's unchanged polls answered from
+   the shared cache (Redis), in polls per second per core, beside a poll rendered in full.
 """
 
 import argparse
@@ -40,8 +42,8 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import polling, webhooks  # noqa: E402 - importable once ROOT is on the path
 from bench import sla as bench_sla  # noqa: E402 - importable once ROOT is on the path
-from bench import webhooks  # noqa: E402 - importable once ROOT is on the path
 from bench.load import percentile  # noqa: E402
 
 BIG_TABLES = {"tickets_ticket", "tickets_message", "tickets_customer", "tickets_ticket_tags"}
@@ -917,6 +919,12 @@ def main() -> None:
         )
         rows.extend(webhook_rows)
         rows.extend(sla_rows)
+        step("polling: unchanged polls answered from the shared cache, against a full render")
+        rows.extend(
+            polling.measure(
+                creds=creds, args=args, env=env, drive=drive, start_gunicorn=start_gunicorn, stop=stop
+            )
+        )
 
         rss = {pid: peak_rss_mb(pid) for pid in worker_pids(mail_server.pid)}
     finally:

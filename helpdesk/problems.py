@@ -35,6 +35,7 @@ DOMAIN_STATUS: dict[type, int] = {
     domain.NotFound: 404,
     domain.PermissionDenied: 403,
     domain.InvalidTransition: 409,
+    domain.NewMessagesSinceSeen: 409,
     domain.IdempotencyConflict: 422,
     domain.DailyLimitReached: 429,
     domain.QuotaReached: 429,

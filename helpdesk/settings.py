@@ -119,6 +119,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "accounts.middleware.CurrentOrganizationMiddleware",
+    # Before the first middleware that loads the session and the user: a dashboard poll
+    # with nothing new is answered from the cache alone (docs/dashboard.md).
+    "tickets.dashboard.live.UnchangedPollMiddleware",
     "accounts.two_factor.TwoFactorMiddleware",
     "tickets.mail.middleware.InboundEmailBodyMiddleware",
     "helpdesk.middleware.PrivatePagesMiddleware",

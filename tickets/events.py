@@ -7,7 +7,7 @@ transaction that made the change: it writes what must not be lost with that chan
 task row, on the database task backend) and commits or rolls back with it, so a crash
 between the COMMIT and the work can lose nothing. The subscribers are registered in
 ``tickets/subscribers.py``: the one seam for side effects — notifications today;
-webhooks, SLA clocks, triggers and live updates next.
+webhooks, SLA clocks, triggers and the live-update versions (``tickets/live.py``).
 
 Events carry what the service already holds in memory (ids, the actor, the values before
 and after), so dispatching adds no query to the request. A subscriber after commit never

@@ -51,3 +51,18 @@ class IdempotencyConflict(HelpdeskError):
 
 class PermissionDenied(HelpdeskError):
     code = "permission_denied"
+
+
+class NewMessagesSinceSeen(HelpdeskError):
+    """Someone else wrote on the ticket after the sender's page was shown: the sender reads
+    ``messages`` first, then sends anyway (naming the newest as seen) or edits."""
+
+    code = "new_messages"
+
+    def __init__(self, messages: list):
+        count = len(messages)
+        what = "A new message" if count == 1 else f"{count} new messages"
+        super().__init__(
+            f"{what} arrived while you were writing. Read it, then send anyway or edit your reply."
+        )
+        self.messages = messages

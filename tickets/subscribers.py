@@ -4,7 +4,7 @@ Called once at start-up (``TicketsConfig.ready``). Webhooks, SLA clocks, trigger
 live updates subscribe here too, each beside the notifications.
 """
 
-from . import events, notifications, tasks
+from . import events, live, notifications, tasks
 
 
 def register() -> None:
@@ -16,3 +16,6 @@ def register() -> None:
     events.subscribe(events.SlaBreached, notifications.on_sla_event)
     events.subscribe(events.InboxAddressClaimed, notifications.on_inbox_address_claimed)
     events.subscribe(events.TicketStatusChanged, tasks.schedule_auto_resolve)
+    # Live updates: after commit, the versions the dashboard's polls compare with.
+    for event_type in live.EVENT_TYPES:
+        events.subscribe(event_type, live.on_domain_event)

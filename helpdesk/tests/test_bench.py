@@ -44,6 +44,9 @@ ROWS = [
     "SLA due within 1 h, queue sla=due_1h",
     "SLA escalation scan",
     "SLA create, 10 policies",
+    "poll, unchanged queue (204)",
+    "poll, unchanged ticket (204)",
+    "poll, queue rendered in full",
 ]
 
 

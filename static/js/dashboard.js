@@ -18,6 +18,22 @@
 
   document.documentElement.classList.add("js");
 
+  // Live polls: the page's poll token lets the server answer "nothing new" (204) from its
+  // cache alone; the ticket page also says whether the agent is typing and which presence
+  // it shows, so that only a change of who is there is sent back.
+  let lastTyped = 0;
+  const TYPING_MS = 6000;
+  document.addEventListener("htmx:configRequest", (event) => {
+    const element = event.detail.elt;
+    if (!element.dataset || !element.dataset.liveToken) return;
+    event.detail.headers["X-Live-Token"] = element.dataset.liveToken;
+    if (element.matches("[data-live-timeline]")) {
+      const presence = $("#presence");
+      if (presence) event.detail.headers["X-Live-Presence"] = presence.dataset.presence || "";
+      if (Date.now() - lastTyped < TYPING_MS) event.detail.parameters.typing = "1";
+    }
+  });
+
   // Confirmations fade away; errors stay until the next page.
   window.setTimeout(() => {
     $$(".flash li:not(.flash-error)").forEach((item) => item.classList.add("is-leaving"));
@@ -215,7 +231,19 @@
       draftTimer = window.setTimeout(saveDraft, 1200);
     };
 
-    body.addEventListener("input", () => { updateCounter(); draftSoon(); });
+    // Typing tells the others at once (one early poll), then rides on the regular polls.
+    let typingToldAt = 0;
+    const tellTyping = () => {
+      const now = Date.now();
+      lastTyped = now;
+      const timeline = $("[data-live-timeline]");
+      if (timeline && now - typingToldAt > TYPING_MS - 1000 && window.htmx) {
+        typingToldAt = now;
+        window.htmx.trigger(timeline, "live-now");
+      }
+    };
+
+    body.addEventListener("input", () => { updateCounter(); draftSoon(); tellTyping(); });
     composer.addEventListener("change", (event) => { if (event.target.name === "kind") draftSoon(); });
     updateCounter();
 
@@ -226,11 +254,54 @@
       propertiesForm.addEventListener("change", () => { propertiesNote.hidden = !changedProperties(); });
     }
 
+    // Collision safety: messages by others that arrived (by the live thread) after the
+    // newest one this composer has seen are shown before anything is sent. The server
+    // checks the same with the "seen_message" field and answers 409 if a message came in
+    // after the last poll.
+    const seenInput = $("[data-seen-message]", composer);
+    const prompt = $("[data-new-messages]", composer);
+    const threadMessages = () => $$("#timeline [data-testid=message]");
+    const unseenMessages = () => {
+      const cards = threadMessages();
+      const seen = cards.findIndex((card) => card.id === "m-" + seenInput.value);
+      return cards.slice(seen + 1).filter((card) => !card.dataset.own);
+    };
+    const showUnseen = (cards) => {
+      const list = $("[data-new-messages-list]", prompt);
+      list.textContent = "";
+      cards.forEach((card) => {
+        const item = document.createElement("li");
+        const author = document.createElement("strong");
+        author.textContent = $(".message-author strong", card)?.textContent || "";
+        const text = document.createElement("div");
+        text.className = "prose";
+        // Our own rendered, sanitized message, copied from the thread.
+        text.append(...Array.from($(".message-body", card).childNodes, (node) => node.cloneNode(true)));
+        item.append(author, text);
+        list.appendChild(item);
+      });
+      $("[data-new-messages-title]", prompt).textContent = (cards.length === 1 ? "A new message" : cards.length + " new messages")
+        + " arrived while you were writing. Read it, then send anyway or edit your reply.";
+      prompt.hidden = false;
+      $("[data-send-anyway]", prompt).focus();
+    };
+    if (prompt) {
+      $("[data-send-anyway]", prompt).addEventListener("click", () => {
+        const cards = threadMessages();
+        if (cards.length) seenInput.value = cards[cards.length - 1].id.replace(/^m-/, "");
+        prompt.hidden = true;
+      });
+    }
+
     composer.addEventListener("submit", (event) => {
       // One send per press: a second Ctrl+Enter or click while the first is on its way does
       // nothing (the server also sends once per form token).
       if (composer.dataset.sending) { event.preventDefault(); return; }
       if (body.value.length > limit) { event.preventDefault(); updateCounter(); body.focus(); return; }
+      if (seenInput && prompt) {
+        const unseen = unseenMessages();
+        if (unseen.length) { event.preventDefault(); showUnseen(unseen); return; }
+      }
       composer.dataset.sending = "1";
       if (draftTimer) { window.clearTimeout(draftTimer); draftTimer = null; }
       if (draftRequest) draftRequest.abort();

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Organization, User
-from tickets import services
+from tickets import live, services
 from tickets.exceptions import HelpdeskError, InvalidInput
 from tickets.models import CustomField, Inbox, Tag, Ticket
 from tickets.pagination import CappedCount, CappedCountPaginator, positive_number
@@ -19,6 +19,7 @@ from tickets.selectors import find_agent
 
 from .common import agent_required, describe_error, organization_tickets, safe_next
 from .filters import DEFAULT_VIEW, SAVED_VIEWS, SORTS, QueueFilter, apply_saved_view, ordered, time_column
+from .live import answers_unchanged, queue_token, unchanged_queue
 
 PER_PAGE = 25
 # Counts shown beside saved views and above the list stop here, so a million tickets
@@ -114,6 +115,9 @@ def build_queue(request) -> dict:
 @agent_required
 def queue(request):
     context = build_queue(request)
+    # The page reads no version (no cache round trip on the page itself): its first poll
+    # renders in full and hands over the token later polls send.
+    context["live_token"] = queue_token(request, None)
     organization = request.organization
     context.update(
         sorts=[(key, label) for key, (label, _) in SORTS.items()],
@@ -216,14 +220,25 @@ def _custom_field_filters(request, organization) -> list[dict]:
     return rows
 
 
+def _live_queue(request) -> dict:
+    """The polled queue, and the token for its next poll: the version is read before the
+    rows, so a change committed meanwhile is shown at the next poll rather than missed."""
+    version = live.organization_version(request.organization.pk)
+    context = build_queue(request)
+    context["live_token"] = queue_token(request, version)
+    return context
+
+
+@answers_unchanged(unchanged_queue)
 @require_GET
 @agent_required
 def queue_rows(request):
     """The list and its counts, polled by the queue page so new and changed tickets appear.
 
-    The saved views' counts ride along as an out-of-band swap.
+    The saved views' counts ride along as an out-of-band swap. A poll with nothing new
+    is a 204 from the cache (``UnchangedPollMiddleware``) and never reaches this view.
     """
-    context = build_queue(request)
+    context = _live_queue(request)
     rows = render_to_string("dashboard/queue.html#live", context, request=request)
     counts = render_to_string("dashboard/queue.html#views", {**context, "oob": True}, request=request)
     return HttpResponse(rows + counts)

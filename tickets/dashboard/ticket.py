@@ -9,12 +9,13 @@ from django.db import transaction
 from django.db.models import Prefetch
 from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from tickets import limits, services
+from tickets import limits, live, services
 from tickets.downloads import attachment_download
-from tickets.exceptions import HelpdeskError, InvalidInput
+from tickets.exceptions import HelpdeskError, InvalidInput, NewMessagesSinceSeen
 from tickets.models import Attachment, Customer, CustomField, Inbox, Message, SavedReply, Ticket, TicketEvent
 from tickets.rendering import render_markdown
 from tickets.selectors import find_agent
@@ -30,6 +31,14 @@ from .common import (
     ticket_url,
 )
 from .forms import MessageForm, NewConversationForm, NewTicketForm, PropertiesForm
+from .live import (
+    answers_unchanged,
+    is_typing,
+    presence_context,
+    ticket_poller,
+    ticket_token,
+    unchanged_ticket,
+)
 from .queue import organization_agents, page_ids
 
 # Shown as messages already; the timeline would only repeat them.
@@ -140,18 +149,45 @@ def _timeline(ticket, agents) -> list[tuple]:
     )
 
 
+@answers_unchanged(unchanged_ticket)
 @require_GET
 @agent_required
 def timeline(request, public_id):
-    """The thread alone, polled by the ticket page so a customer's reply shows up live."""
+    """The thread and who else is here, polled by the ticket page every 5 seconds so a
+    customer's reply, a colleague's note and a colleague opening the ticket show up live.
+
+    A poll with nothing new is answered from the cache (``UnchangedPollMiddleware``) and
+    never reaches this view. The version is read before the thread: a change committed
+    in between is shown at the next poll rather than missed.
+    """
+    poller = ticket_poller(request, public_id)
+    version = live.ticket_version(poller.ticket_id) if poller and poller.ticket_id else None
     ticket = get_ticket(request, public_id, _thread_queryset(request))
     agents = list(organization_agents(request.organization))
-    return render(
-        request, "dashboard/ticket.html#timeline", {"ticket": ticket, "timeline": _timeline(ticket, agents)}
+    viewers = _here(request, ticket, typing=is_typing(request))
+    context = {
+        "ticket": ticket,
+        "timeline": _timeline(ticket, agents),
+        "live_token": ticket_token(
+            request, ticket, version if poller and poller.ticket_id == ticket.pk else None
+        ),
+    }
+    thread = render_to_string("dashboard/ticket.html#timeline", context, request=request)
+    presence = render_to_string("dashboard/ticket.html#presence", presence_context(viewers, oob=True))
+    return HttpResponse(thread + presence)
+
+
+def _here(request, ticket, *, typing: bool = False) -> list[live.Viewer]:
+    return live.here(
+        ticket_id=ticket.pk, user_id=request.user.pk, name=request.user.display_name, typing=typing
     )
 
 
-def _page_context(request, ticket, message_form=None):
+def _newest_message(ticket) -> Message | None:
+    return max(ticket.messages.all(), key=lambda message: (message.created_at, message.pk), default=None)
+
+
+def _page_context(request, ticket, message_form=None, *, seen_message=None, unseen_messages=None):
     agents = list(organization_agents(request.organization))
     draft = services.draft_for(ticket, request.user) if message_form is None else None
     if message_form is None:
@@ -160,6 +196,9 @@ def _page_context(request, ticket, message_form=None):
         )
     # A composer shown again after a refusal keeps its token: the send was not made.
     submission = message_form.data.get("submission") if message_form.is_bound else ""
+    if seen_message is None and message_form.is_bound and "seen_message" in message_form.data:
+        # Refused for another reason: what the agent had seen is still what they saw.
+        seen_message = message_form.data["seen_message"]
     timeline = _timeline(ticket, agents)
     following, preceding, queue_query = _neighbours(request, ticket.public_id)
     other_tickets = list(
@@ -204,6 +243,15 @@ def _page_context(request, ticket, message_form=None):
         "metadata_items": sorted((ticket.customer.metadata or {}).items()),
         "ticket_metadata_items": sorted((ticket.metadata or {}).items()),
         "custom_fields": _custom_field_rows(ticket),
+        # The composer names the newest message the agent saw: a message someone else
+        # writes after it is shown before the reply goes (a refusal keeps what it showed).
+        "seen_message": seen_message
+        if seen_message is not None
+        else getattr(_newest_message(ticket), "public_id", ""),
+        "unseen_messages": unseen_messages or [],
+        # The first poll renders the thread again: this page read no version before it.
+        "live_token": ticket_token(request, ticket, None),
+        **presence_context(_here(request, ticket)),
     }
 
 
@@ -280,7 +328,11 @@ def add_message(request, public_id):
             actor=request.actor,
             changes=changes,
             idempotency_key=form.cleaned_data["submission"],
+            # Pages without the field (older tabs, scripts) are not asked.
+            seen_message=request.POST.get("seen_message") if "seen_message" in request.POST else None,
         )
+    except NewMessagesSinceSeen as error:
+        return _composer_refused(request, public_id, form, unseen=error)
     except HelpdeskError as error:
         field = getattr(error, "field", None)
         form.add_error(field if field in ("body", "kind", "status_after") else None, describe_error(error))
@@ -296,10 +348,20 @@ def add_message(request, public_id):
     return back_to_ticket(request, ticket)
 
 
-def _composer_refused(request, public_id, form):
-    """The ticket page again with the composer as typed and each error beside its field."""
+def _composer_refused(request, public_id, form, unseen: NewMessagesSinceSeen | None = None):
+    """The ticket page again with the composer as typed and each error beside its field.
+
+    New messages since the agent's page (``unseen``) are a 409 that shows them in the
+    composer; the composer then names the newest as seen, so "Send anyway" sends.
+    """
     ticket = get_ticket(request, public_id, _thread_queryset(request))
-    return render(request, "dashboard/ticket.html", _page_context(request, ticket, form), status=400)
+    if unseen is None:
+        return render(request, "dashboard/ticket.html", _page_context(request, ticket, form), status=400)
+    context = _page_context(
+        request, ticket, form, seen_message=unseen.messages[-1].public_id, unseen_messages=unseen.messages
+    )
+    context["unseen_error"] = unseen.message
+    return render(request, "dashboard/ticket.html", context, status=409)
 
 
 @require_POST

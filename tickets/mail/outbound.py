@@ -17,6 +17,7 @@ from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
+from tickets import live
 from tickets.models import Delivery, Message, Ticket
 
 from . import addresses
@@ -122,6 +123,9 @@ def queue_delivery(
     if ticket is not None:
         headers.update(_threading_headers(ticket, recipient, message))
         headers["X-Helpdesk-Ticket"] = ticket.reference
+    if ticket is not None:
+        # The thread shows each email's delivery status.
+        live.ticket_changed_on_commit(ticket.pk)
     return Delivery.objects.create(
         ticket=ticket,
         message=message,
@@ -229,6 +233,8 @@ def attempt_delivery(delivery_id: int, *, max_attempts: int | None = None, conne
         delivery.body_html = ""
         fields += ["body_text", "body_html"]
     delivery.save(update_fields=fields)
+    if delivery.ticket_id:
+        live.ticket_changed_on_commit(delivery.ticket_id)
     return Attempt("sent", delivery)
 
 
@@ -244,6 +250,8 @@ def _record_failure(delivery: Delivery, error: str, *, final: bool) -> None:
     delivery.last_error = error
     delivery.status = Delivery.Status.FAILED if final else Delivery.Status.QUEUED
     delivery.save(update_fields=["last_error", "status"])
+    if delivery.ticket_id:
+        live.ticket_changed_on_commit(delivery.ticket_id)
 
 
 def schedule_retry(delivery: Delivery, when) -> None:

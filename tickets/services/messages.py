@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from tickets import events, outbox, search
 from tickets.actors import Actor
-from tickets.exceptions import IdempotencyConflict, InvalidTransition, PermissionDenied
+from tickets.exceptions import IdempotencyConflict, InvalidTransition, NewMessagesSinceSeen, PermissionDenied
 from tickets.models import Message, Ticket, TicketEvent
 from tickets.rendering import render_markdown
 
@@ -49,6 +49,7 @@ def add_message(
     raw_email: str = "",
     idempotency_key: str = "",
     changes: dict | None = None,
+    seen_message: str | None = None,
 ) -> tuple[Message, bool]:
     """Add a public reply or an internal note; returns ``(message, created)``.
 
@@ -59,6 +60,10 @@ def add_message(
     same lock and in the same transaction: "send and set pending", or the sidebar's
     unsaved changes sent with the reply. A refused change refuses the message too. A
     status named there replaces the one the reply would have moved to.
+
+    ``seen_message`` (the public id of the newest message the sender's page showed) guards
+    against collisions: a message someone else wrote after it refuses the send with
+    ``NewMessagesSinceSeen``, which carries those messages to show. ``None`` skips it.
     """
     body = validate_body(body, field_name="body")
     kind = validate_choice(kind, Message.Kind, field_name="kind")
@@ -83,6 +88,8 @@ def add_message(
                 if claimed.message is None:
                     raise IdempotencyConflict("This Idempotency-Key was used for another action.")
                 return claimed.message, False
+        if seen_message is not None:
+            _refuse_unseen_messages(ticket, actor, seen_message)
         prepared = check_changes_locked(ticket, actor, prepared)
         if (
             kind == Message.Kind.REPLY
@@ -172,3 +179,18 @@ def add_message(
             claimed.message = message
             claimed.save(update_fields=["message"])
     return message, True
+
+
+# At most this many unseen messages are carried to the sender; the thread has the rest.
+UNSEEN_SHOWN = 5
+
+
+def _refuse_unseen_messages(ticket: Ticket, actor: Actor, seen_message: str) -> None:
+    """Under the ticket's lock: refuse when someone else wrote after ``seen_message``."""
+    seen = ticket.messages.filter(public_id=seen_message[:40]).values_list("pk", flat=True).first()
+    newer = ticket.messages.filter(pk__gt=seen or 0)
+    if actor.user is not None:
+        newer = newer.exclude(author_user=actor.user)
+    unseen = list(newer.select_related("author_user", "author_customer").order_by("-pk")[:UNSEEN_SHOWN])
+    if unseen:
+        raise NewMessagesSinceSeen(unseen[::-1])

@@ -127,6 +127,9 @@ def test_dispatch_and_the_real_subscribers_run_no_query_and_only_enqueue_tasks(
 ):
     settings.SUPPORT_EMAIL_SENDER = "console"
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    # The live-update versions are bumped in the shared cache: Redis in production (no SQL),
+    # here process memory; the no-install database cache would make them queries.
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     backend = notifications.notify_ticket_created.get_backend()
     backend.clear()
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
