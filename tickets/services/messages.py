@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from tickets import events, search
 from tickets.actors import Actor
-from tickets.exceptions import IdempotencyConflict, InvalidTransition, PermissionDenied
+from tickets.exceptions import IdempotencyConflict, InvalidTransition, MergeConflict, PermissionDenied
 from tickets.models import Message, Ticket, TicketEvent
 from tickets.rendering import render_markdown
 
@@ -84,6 +84,8 @@ def add_message(
                 if claimed.message is None:
                     raise IdempotencyConflict("This Idempotency-Key was used for another action.")
                 return claimed.message, False
+        if ticket.merged_into_id is not None:
+            raise MergeConflict("This ticket was merged into another; write on that ticket instead.")
         prepared = check_changes_locked(ticket, actor, prepared)
         if (
             kind == Message.Kind.REPLY
