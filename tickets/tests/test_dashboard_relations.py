@@ -45,6 +45,7 @@ def test_merging_by_reference_shows_the_target_with_the_moved_thread(agent_clien
     assert 'data-testid="merged-banner"' in closed
     assert f"merged this ticket into {target.reference}" in closed
     assert 'data-testid="merge-form"' not in closed
+    assert 'data-testid="composer"' not in closed
 
 
 def test_a_refused_merge_says_why_and_changes_nothing(agent_client, source, other_inbox):
