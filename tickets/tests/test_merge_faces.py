@@ -121,3 +121,22 @@ def test_a_wrong_key_on_a_merged_ticket_is_still_a_plain_404(
     merge(source, target, agent, django_capture_on_commit_callbacks)
     wrong = source.private_path.replace(source.access_key, "tk_" + "x" * 32)
     assert client.get(wrong).status_code == 404
+
+
+def test_a_dialect_reads_a_merged_ticket_as_closed_in_its_own_words(
+    source, target, agent, django_capture_on_commit_callbacks
+):
+    from rest_framework.test import APIClient
+
+    merge(source, target, agent, django_capture_on_commit_callbacks)
+    admin = APIClient()
+    admin.credentials(HTTP_AUTHORIZATION=f"Bearer {factories.make_agent_token(agent)[1]}")
+    base = "/compat/inapp/v1/admin/support/tickets"
+
+    shown = admin.get(f"{base}/{source.public_id}")
+
+    assert shown.status_code == 200, shown.content
+    assert shown.json()["status"] == "closed"
+    assert "merged" not in shown.content.decode()
+    listed = admin.get(base, {"status": "closed"}).json()["data"]
+    assert [row["id"] for row in listed] == [source.public_id]
