@@ -29,6 +29,7 @@ HEARD = (
     events.TicketUpdated,
     events.TicketStatusChanged,
     events.TicketAssigned,
+    events.TicketMerged,
     events.MessageCreated,
     events.CustomerCreated,
     events.CustomerUpdated,
@@ -65,7 +66,18 @@ def describe(event: events.DomainEvent) -> dict:
         "occurred_at": event.occurred_at.isoformat(),
         "actor": services.actor_representation(event.actor),
     }
-    names = ("ticket_id", "message_id", "is_public", "customer_id", "before", "after", "trigger", "label")
+    names = (
+        "ticket_id",
+        "message_id",
+        "is_public",
+        "customer_id",
+        "before",
+        "after",
+        "trigger",
+        "label",
+        "into_id",
+        "messages",
+    )
     for name in names:
         if hasattr(event, name):
             record[name] = getattr(event, name)
