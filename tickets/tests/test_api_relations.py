@@ -141,3 +141,14 @@ def test_links_add_list_and_remove(api, source, target, other_inbox):
     assert api.delete(f"{url}/{target.public_id}").status_code == 204
     assert_error(api.delete(f"{url}/{target.public_id}"), 404)
     assert api.get(url).json()["data"] == []
+
+
+def test_search_finds_the_moved_words_on_the_target(api, source, target):
+    services.add_message(
+        ticket=source, body="Zanzibar invoice number", actor=Actor.for_customer(source.customer)
+    )
+    merge(api, source, target.public_id)
+
+    found = api.get("/api/v1/tickets", {"q": "zanzibar"}).json()["data"]
+
+    assert [ticket["id"] for ticket in found] == [target.public_id]
