@@ -190,14 +190,15 @@ def merge_destination(ticket: Ticket) -> Ticket:
     it was never merged."""
     seen = {ticket.pk}
     while ticket.merged_into_id is not None and len(seen) <= MAX_MERGE_CHAIN:
-        target = Ticket.objects.select_related("organization", "inbox", "customer").filter(
-            pk=ticket.merged_into_id
+        into = (
+            Ticket.objects.select_related("organization", "inbox", "customer")
+            .filter(pk=ticket.merged_into_id)
+            .first()
         )
-        ticket_next = target.first()
-        if ticket_next is None or ticket_next.pk in seen:
+        if into is None or into.pk in seen:
             break
-        seen.add(ticket_next.pk)
-        ticket = ticket_next
+        seen.add(into.pk)
+        ticket = into
     return ticket
 
 
