@@ -502,6 +502,8 @@ SPECTACULAR_SETTINGS = {
         "CtxfyStatusEnum": "tickets.dialects.ctxfy.COPY_STATUSES",
         "InappPriorityEnum": "tickets.dialects.inapp.USER_PRIORITIES",
         "CustomFieldTypeEnum": "tickets.models.CustomField.Type",
+        "TicketLinkKindEnum": "tickets.models.TicketLink.Kind",
+        "MessageKindEnum": "tickets.models.Message.Kind",
         # appbox and in-app: the seed documents' statuses (docs/dialects.md).
         "SeedStatusEnum": "tickets.dialects.base.SEED_STATUSES",
     },

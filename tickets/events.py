@@ -96,6 +96,38 @@ class MessageCreated(DomainEvent):
 
 
 @dataclass(frozen=True)
+class TicketMerged(DomainEvent):
+    """``ticket_id`` (the duplicate) was merged into ``into_id``: its ``messages`` moved there,
+    and it is closed. Each ticket's ``ticket.updated`` tells its own side as well."""
+
+    name: ClassVar[str] = "ticket.merged"
+    ticket_id: int
+    into_id: int
+    messages: int
+
+
+@dataclass(frozen=True)
+class TicketSplit(DomainEvent):
+    """A message of ``ticket_id`` became the first message of ``new_ticket_id`` (which has
+    its own ``ticket.created``)."""
+
+    name: ClassVar[str] = "ticket.split"
+    ticket_id: int
+    new_ticket_id: int
+    message_id: int
+
+
+@dataclass(frozen=True)
+class TicketLinked(DomainEvent):
+    """Two tickets became related (``linked``) or stopped being so."""
+
+    name: ClassVar[str] = "ticket.linked"
+    ticket_id: int
+    other_id: int
+    linked: bool = True
+
+
+@dataclass(frozen=True)
 class TriggerFired(DomainEvent):
     """A trigger's "emit a webhook event" action: ``label`` is the name its author chose."""
 

@@ -45,6 +45,13 @@ class InvalidTransition(HelpdeskError):
     code = "invalid_transition"
 
 
+class MergeConflict(InvalidTransition):
+    """A merge the tickets' state forbids: the source is merged already, the target is
+    merged or closed, or the merge would make a loop."""
+
+    code = "merge_conflict"
+
+
 class IdempotencyConflict(HelpdeskError):
     code = "idempotency_conflict"
 

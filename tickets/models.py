@@ -351,6 +351,16 @@ class Ticket(models.Model):
     last_customer_message_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_agent_reply_at = models.DateTimeField(null=True, blank=True, editable=False)
     customer_waiting_since = models.DateTimeField(null=True, blank=True, editable=False)
+    # Set when the ticket was merged into another (services/relations.py): it is closed for
+    # good, and its private link and the mail that answers it lead to that ticket.
+    merged_into = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="merged_tickets",
+    )
     # PostgreSQL only: the reference, subject and every message body as one tsvector, kept
     # up to date by the services and searched through a GIN index (migration 0006).
     search_document = SearchVectorField(null=True, editable=False)
@@ -415,6 +425,37 @@ class Ticket(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+
+class TicketLink(models.Model):
+    """How one ticket relates to another of its organization, seen from ``ticket``.
+
+    Every relation is stored once per direction (a merge is "merged into" on the source and
+    "merged from" on the target; "related to" on both), so a ticket's page reads its own
+    links in one indexed query.
+    """
+
+    class Kind(models.TextChoices):
+        RELATED = "related", "Related to"
+        MERGED_INTO = "merged_into", "Merged into"
+        MERGED_FROM = "merged_from", "Merged from"
+        SPLIT_INTO = "split_into", "Split into"
+        SPLIT_FROM = "split_from", "Split from"
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="links")
+    other = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=20, choices=Kind)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "other", "kind"], name="ticket_link_unique"),
+            models.CheckConstraint(condition=~Q(ticket=models.F("other")), name="ticket_link_not_itself"),
+        ]
+
+    def __str__(self):
+        return f"{self.ticket_id} {self.get_kind_display().lower()} {self.other_id}"
 
 
 class CustomField(models.Model):
@@ -585,6 +626,10 @@ class TicketEvent(models.Model):
         SLA_WARNING = "sla_warning", "SLA warning"
         SLA_BREACHED = "sla_breached", "SLA breached"
         SATISFACTION_RATED = "satisfaction_rated", "Satisfaction rated"
+        MERGED = "merged", "Merged"
+        SPLIT = "split", "Split"
+        LINKED = "linked", "Linked"
+        UNLINKED = "unlinked", "Unlinked"
 
     # Indexed by event_ticket_created, which leads with it.
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events", db_index=False)

@@ -727,6 +727,10 @@ def on_message_created(event: events.MessageCreated) -> None:
 
 @events.in_transaction
 def on_status_changed(event: events.TicketStatusChanged) -> None:
+    # A duplicate closed by its merge is not "closed" to its customer: the conversation
+    # goes on, on the ticket it was merged into.
+    if getattr(event.ticket, "merged_into_id", None) is not None:
+        return
     if event.after in {Ticket.Status.RESOLVED, Ticket.Status.CLOSED} and outbound.sending_enabled():
         enqueue_with_change(
             notify_status_changed,

@@ -6,7 +6,7 @@ from django.db.models import Case, Count, Prefetch, Q, Value, When
 from accounts.models import Membership, User
 
 from .exceptions import InvalidInput, NotFound, PermissionDenied
-from .models import Inbox, Message, Notification, Ticket
+from .models import Inbox, Message, Notification, Ticket, TicketLink
 from .querysets import OPEN_STATUSES
 
 
@@ -178,3 +178,42 @@ def notifications_for(user):
 
 def unread_notification_count(user) -> int:
     return notifications_for(user).filter(read_at__isnull=True).count()
+
+
+# How far a chain of merges is followed (a merged ticket's target merged in turn): merges
+# never loop (merge_tickets refuses it), this only bounds a read of damaged rows.
+MAX_MERGE_CHAIN = 20
+
+
+def merge_destination(ticket: Ticket) -> Ticket:
+    """The ticket a merged ticket now lives on (following merges of merges); itself when
+    it was never merged."""
+    seen = {ticket.pk}
+    while ticket.merged_into_id is not None and len(seen) <= MAX_MERGE_CHAIN:
+        into = (
+            Ticket.objects.select_related("organization", "inbox", "customer")
+            .filter(pk=ticket.merged_into_id)
+            .first()
+        )
+        if into is None or into.pk in seen:
+            break
+        seen.add(into.pk)
+        ticket = into
+    return ticket
+
+
+def links_of(ticket: Ticket) -> list[TicketLink]:
+    """The ticket's links with the other tickets read, oldest first."""
+    return list(
+        TicketLink.objects.filter(ticket=ticket)
+        .select_related("other")
+        .only(
+            "kind",
+            "created_at",
+            "ticket_id",
+            "other__public_id",
+            "other__reference",
+            "other__subject",
+            "other__status",
+        )
+    )

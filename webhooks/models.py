@@ -23,6 +23,7 @@ class EventType(models.TextChoices):
     TICKET_UPDATED = "ticket.updated", "Fields of a ticket changed"
     TICKET_STATUS_CHANGED = "ticket.status_changed", "A ticket's status changed"
     TICKET_ASSIGNED = "ticket.assigned", "A ticket was assigned or unassigned"
+    TICKET_MERGED = "ticket.merged", "A ticket was merged into another"
     MESSAGE_CREATED = "message.created", "A reply (or, when asked for, an internal note) was added"
     CUSTOMER_CREATED = "customer.created", "A customer was created"
     CUSTOMER_UPDATED = "customer.updated", "A customer changed"

@@ -62,6 +62,10 @@ def _ticket_event(record: dict) -> NewEvent | None:
         data["changes"] = _changes(record["changes"])
     elif event_type == "ticket.status_changed":
         data["before"], data["after"] = record["before"], record["after"]
+    elif event_type == "ticket.merged":
+        into = Ticket.objects.for_list().filter(pk=record["into_id"]).first()
+        data["into"] = TicketSerializer(into).data if into is not None else None
+        data["messages"] = record["messages"]
     elif event_type == "trigger.fired":
         data["trigger"], data["label"] = record["trigger"], record["label"]
     elif event_type in ("sla.warning", "sla.breached"):

@@ -28,6 +28,7 @@ HEARD = (
     events.TicketUpdated,
     events.TicketStatusChanged,
     events.TicketAssigned,
+    events.TicketMerged,
     events.MessageCreated,
     events.CustomerCreated,
     events.CustomerUpdated,
@@ -77,6 +78,8 @@ def describe(event: events.DomainEvent) -> dict:
         "due_at",
         "rating",
         "comment",
+        "into_id",
+        "messages",
     )
     for name in names:
         if hasattr(event, name):

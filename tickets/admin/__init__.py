@@ -12,4 +12,4 @@ they share is in ``common``.
 """
 
 # Importing the modules registers their ModelAdmins with the admin site.
-from . import custom_fields, customers, history, inboxes, tickets  # noqa: F401
+from . import custom_fields, customers, history, inboxes, relations, tickets  # noqa: F401

@@ -13,6 +13,7 @@ from helpdesk.admin_common import ReadOnlyAdmin
 from .. import services
 from ..actors import Actor
 from ..downloads import attachment_download
+from ..exceptions import HelpdeskError
 from ..models import (
     Attachment,
     Delivery,
@@ -72,6 +73,23 @@ class MessageAdmin(ReadOnlyAdmin):
         "created_at",
     )
     inlines = (AttachmentInline,)
+    actions = ("split_into_new_ticket",)
+
+    @admin.action(description="Split into a new ticket (each selected message)")
+    def split_into_new_ticket(self, request, queryset):
+        actor = Actor.agent(request.user)
+        opened, refused = [], []
+        for message in queryset.select_related("ticket").order_by("created_at", "pk"):
+            try:
+                new = services.split_ticket(ticket=message.ticket, message=message, actor=actor)
+            except HelpdeskError as error:
+                refused.append(f"{message.ticket.reference}: {error.message}")
+            else:
+                opened.append(f"{new.reference} (from {message.ticket.reference})")
+        if opened:
+            self.message_user(request, f"New tickets: {', '.join(opened)}.", messages.SUCCESS)
+        if refused:
+            self.message_user(request, "Refused — " + "; ".join(refused), messages.WARNING)
 
     @admin.display(description="Ticket", ordering="ticket__reference")
     def ticket_reference(self, message):

@@ -16,6 +16,7 @@ from .. import limits, services
 from ..actors import Actor
 from ..exceptions import HelpdeskError
 from ..models import Message, Ticket, TicketEvent
+from .relations import TicketLinkInline, TicketRelationsActions
 
 UPDATABLE_FIELDS = ("subject", "priority", "category", "type", "metadata", "reply_address")
 
@@ -215,7 +216,7 @@ class TicketEventInline(admin.TabularInline):
 
 
 @admin.register(Ticket)
-class TicketAdmin(ServiceErrorsMixin, admin.ModelAdmin):
+class TicketAdmin(TicketRelationsActions, ServiceErrorsMixin, admin.ModelAdmin):
     form = TicketChangeForm
     add_form = TicketAddForm
     list_display = (
@@ -244,7 +245,7 @@ class TicketAdmin(ServiceErrorsMixin, admin.ModelAdmin):
     )
     date_hierarchy = "created_at"
     autocomplete_fields = ("inbox", "customer", "assignee")
-    inlines = (MessageInline, TicketEventInline)
+    inlines = (MessageInline, TicketLinkInline, TicketEventInline)
     change_form_readonly = (
         "reference",
         "public_id",
@@ -271,6 +272,7 @@ class TicketAdmin(ServiceErrorsMixin, admin.ModelAdmin):
         "set_priority_urgent",
         "set_priority_critical",
         "rotate_private_link",
+        *TicketRelationsActions.relation_actions,
     )
 
     def has_delete_permission(self, request, obj=None):

@@ -10,7 +10,17 @@ from helpdesk.fields import StrictCharField, StrictEmailField
 from helpdesk.serializers import InputSerializer, OutputSerializer
 from tickets import limits
 from tickets.exceptions import InvalidInput
-from tickets.models import Attachment, Customer, CustomField, Inbox, Message, Tag, Ticket, TicketEvent
+from tickets.models import (
+    Attachment,
+    Customer,
+    CustomField,
+    Inbox,
+    Message,
+    Tag,
+    Ticket,
+    TicketEvent,
+    TicketLink,
+)
 from tickets.services import validate_metadata
 
 # Output ---------------------------------------------------------------------------------
@@ -426,3 +436,46 @@ class MessageListSerializer(serializers.Serializer):
 
 class EventListSerializer(serializers.Serializer):
     data = EventSerializer(many=True)
+
+
+# Merge, split, link ---------------------------------------------------------------------
+
+
+class LinkedTicketSerializer(serializers.Serializer):
+    id = serializers.CharField(source="public_id", read_only=True)
+    reference = serializers.CharField(read_only=True)
+    subject = serializers.CharField(read_only=True)
+    status = serializers.CharField(read_only=True)
+
+
+class TicketLinkSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(
+        choices=TicketLink.Kind.choices,
+        read_only=True,
+        help_text="How the other ticket relates to this one: related, merged_into, merged_from, "
+        "split_into, split_from.",
+    )
+    ticket = LinkedTicketSerializer(source="other", read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+
+
+class TicketLinkListSerializer(serializers.Serializer):
+    data = TicketLinkSerializer(many=True)
+
+
+class MergeInputSerializer(InputSerializer):
+    into = StrictCharField(max_length=26, help_text="The id of the ticket to merge this one into.")
+
+
+class SplitInputSerializer(InputSerializer):
+    message = StrictCharField(max_length=26, help_text="The id of the message that becomes a new ticket.")
+    subject = StrictCharField(
+        required=False,
+        min_length=limits.SUBJECT_MIN_LENGTH,
+        max_length=limits.SUBJECT_MAX_LENGTH,
+        help_text="The new ticket's subject; the original's when left out.",
+    )
+
+
+class LinkInputSerializer(InputSerializer):
+    ticket = StrictCharField(max_length=26, help_text="The id of the related ticket.")

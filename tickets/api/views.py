@@ -35,6 +35,7 @@ from tickets.selectors import (
 )
 
 from . import serializers as api
+from .relations import TicketRelationsMixin
 
 REPLAYED_HEADER = OpenApiParameter(
     "Idempotent-Replayed",
@@ -76,7 +77,9 @@ def _created_response(data, created: bool) -> Response:
     list=extend_schema(summary="List tickets", tags=["tickets"]),
     retrieve=extend_schema(summary="Get a ticket with its messages", tags=["tickets"]),
 )
-class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class TicketViewSet(
+    TicketRelationsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     lookup_field = "public_id"
     lookup_url_kwarg = "id"
     filterset_class = TicketFilter
@@ -84,6 +87,7 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         "create": [404, 422],
         "partial_update": [409],
         "messages": [409, 422],
+        **TicketRelationsMixin.relations_error_responses,
     }
 
     def get_queryset(self):

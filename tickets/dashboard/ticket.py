@@ -16,9 +16,19 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from tickets import limits, live, services
 from tickets.downloads import attachment_download
 from tickets.exceptions import HelpdeskError, InvalidInput, NewMessagesSinceSeen
-from tickets.models import Attachment, Customer, CustomField, Inbox, Message, SavedReply, Ticket, TicketEvent
+from tickets.models import (
+    Attachment,
+    Customer,
+    CustomField,
+    Inbox,
+    Message,
+    SavedReply,
+    Ticket,
+    TicketEvent,
+    TicketLink,
+)
 from tickets.rendering import render_markdown
-from tickets.selectors import find_agent
+from tickets.selectors import find_agent, links_of
 from tickets.services.custom_fields import fields_for
 
 from .common import (
@@ -98,6 +108,8 @@ class EventView:
             return f"rated the support {event.after}"
         if action == TicketEvent.Action.SLA_APPLIED:
             return f"applied the SLA policy “{event.after or 'none'}”"
+        if action in _RELATION_WORDS:
+            return self._relation(event)
         if action == TicketEvent.Action.UPDATED:
             field = event.field.replace("_", " ")
             if event.field == "priority":
@@ -107,6 +119,29 @@ class EventView:
                 return f"changed the {field} to “{event.after or '—'}”"
             return f"changed the {field}"
         return event.get_action_display().lower()
+
+    @staticmethod
+    def _relation(event) -> str:
+        value = event.after if event.after is not None else event.before
+        reference = value.get("ticket", "") if isinstance(value, dict) else value
+        if event.field == "merged_from":
+            count = value.get("messages", 0) if isinstance(value, dict) else 0
+            moved = f" ({count} message{'s' if count != 1 else ''} moved here)" if count else ""
+            return f"merged {reference} into this ticket{moved}"
+        words = _RELATION_WORDS[event.action].get(event.field, event.get_action_display().lower())
+        return f"{words} {reference}"
+
+
+# How the timeline says a merge, split or link, by the event's field.
+_RELATION_WORDS = {
+    TicketEvent.Action.MERGED: {"merged_into": "merged this ticket into"},
+    TicketEvent.Action.SPLIT: {
+        "split_into": "split a message off into",
+        "split_from": "opened this ticket with a message split off from",
+    },
+    TicketEvent.Action.LINKED: {"related": "linked this ticket to"},
+    TicketEvent.Action.UNLINKED: {"related": "removed the link to"},
+}
 
 
 def _label(choices, value) -> str:
@@ -168,6 +203,7 @@ def timeline(request, public_id):
     context = {
         "ticket": ticket,
         "timeline": _timeline(ticket, agents),
+        "first_message_id": _first_message_id(ticket),
         "live_token": ticket_token(
             request, ticket, version if poller and poller.ticket_id == ticket.pk else None
         ),
@@ -181,6 +217,12 @@ def _here(request, ticket, *, typing: bool = False) -> list[live.Viewer]:
     return live.here(
         ticket_id=ticket.pk, user_id=request.user.pk, name=request.user.display_name, typing=typing
     )
+
+
+def _first_message_id(ticket) -> str:
+    """The message that opens the ticket (never split off), from the prefetched thread."""
+    thread = sorted(ticket.messages.all(), key=lambda message: (message.created_at, message.pk))
+    return thread[0].public_id if thread else ""
 
 
 def _newest_message(ticket) -> Message | None:
@@ -208,7 +250,12 @@ def _page_context(request, ticket, message_form=None, *, seen_message=None, unse
         .only("public_id", "reference", "subject", "status", "created_at")[:10]
     )
     tag_names = [tag.name for tag in ticket.tags.all()]
+    links = links_of(ticket)
     return {
+        "links": links,
+        "merged_into": next((link.other for link in links if link.kind == TicketLink.Kind.MERGED_INTO), None),
+        # Its first message opens the ticket: every later public one may be split off.
+        "first_message_id": _first_message_id(ticket),
         "ticket": ticket,
         "timeline": timeline,
         "agents": agents,

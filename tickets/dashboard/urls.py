@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from . import account, address_verification, customers, notifications, queue, ticket
+from . import account, address_verification, customers, notifications, queue, relations, ticket
 from .settings_urls import profile_patterns, reports_patterns, settings_patterns
 
 app_name = "dashboard"
@@ -27,6 +27,10 @@ urlpatterns = [
         ticket.remove_participant,
         name="remove_participant",
     ),
+    path("tickets/<str:public_id>/merge", relations.merge, name="merge_ticket"),
+    path("tickets/<str:public_id>/messages/<str:message_id>/split", relations.split, name="split_message"),
+    path("tickets/<str:public_id>/links", relations.link, name="link_ticket"),
+    path("tickets/<str:public_id>/links/<str:other_id>/remove", relations.unlink, name="unlink_ticket"),
     path("attachments/<str:public_id>", ticket.attachment, name="attachment"),
     # Customer (and their data rights, for owners and admins)
     path("customers/<str:public_id>/", customers.customer_page, name="customer"),

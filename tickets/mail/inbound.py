@@ -48,6 +48,7 @@ from tickets import limits, services
 from tickets.actors import Actor
 from tickets.exceptions import DailyLimitReached, HelpdeskError, QuotaReached
 from tickets.models import Delivery, Inbox, Message, Participant, Ticket
+from tickets.selectors import merge_destination
 
 from . import addresses, quotes
 
@@ -335,6 +336,10 @@ def find_ticket(email, recipients: list[str], subject: str, *, raw: str = "", au
     thread any more: a later mail quoting it starts afresh, as an unknown sender's would.
     """
     ticket, target = _find_thread(email, recipients, subject, raw=raw, automatic=automatic)
+    if ticket is not None and ticket.merged_into_id is not None:
+        # Mail that answers a merged duplicate continues on the ticket it was merged into
+        # (its customer is copied there, so it is taken as theirs).
+        ticket = merge_destination(ticket)
     if ticket is not None and ticket.redacted_at is not None:
         return None, None
     return ticket, target

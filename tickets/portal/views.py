@@ -26,6 +26,7 @@ from tickets.actors import Actor
 from tickets.downloads import attachment_download
 from tickets.exceptions import HelpdeskError, InvalidInput
 from tickets.models import Attachment, Message, Ticket
+from tickets.selectors import merge_destination
 
 from . import ratelimit
 from .forms import ReplyForm, attachment_rules
@@ -125,10 +126,20 @@ def _render_ticket(request, ticket: Ticket, form: ReplyForm | None = None, statu
     return render(request, "portal/ticket.html", context, status=status)
 
 
+def _to_merge_destination(request, ticket: Ticket):
+    """A merged duplicate's link opens the ticket the conversation continues on: its
+    customer was copied there, and the agents answer there."""
+    destination = merge_destination(ticket)
+    messages.info(request, f"Your request {ticket.reference} continues here, as {destination.reference}.")
+    return redirect(destination.private_path)
+
+
 @require_GET
 @private_page
 def ticket_page(request, public_id, access_key):
     ticket = ticket_from_link(request, public_id, access_key, _page_queryset())
+    if ticket.merged_into_id is not None:
+        return _to_merge_destination(request, ticket)
     if ticket.sender_unverified and not request.user.is_authenticated:
         # The link went only to the address typed: whoever opens it reads that mailbox.
         # (An agent opening it from the dashboard, signed in, proves nothing.)
@@ -142,6 +153,8 @@ def ticket_page(request, public_id, access_key):
 @private_page
 def reply(request, public_id, access_key):
     ticket = ticket_from_link(request, public_id, access_key, _page_queryset())
+    if ticket.merged_into_id is not None:
+        return _to_merge_destination(request, ticket)
     form = ReplyForm(request.POST, request.FILES)
     if not form.is_valid():
         return _render_ticket(request, ticket, form, status=400)
@@ -197,7 +210,7 @@ def reopen(request, public_id, access_key):
 @require_GET
 @private_page
 def attachment(request, public_id, access_key, attachment_id):
-    ticket = ticket_from_link(request, public_id, access_key)
+    ticket = merge_destination(ticket_from_link(request, public_id, access_key))
     # Files on internal notes are the team's: never served through the customer's link.
     found = (
         Attachment.objects.filter(

@@ -58,6 +58,7 @@ from .inboxes import (
 from .mailboxes import save_mailbox
 from .messages import add_message
 from .participants import MAX_PARTICIPANTS, add_participant, remove_participant
+from .relations import link_tickets, merge_tickets, split_ticket, unlink_tickets
 from .saved_replies import create_saved_reply, delete_saved_reply, update_saved_reply
 from .tags import delete_tag, get_or_create_tag, rename_tag, validate_tag_name
 from .tickets import (
@@ -113,7 +114,9 @@ __all__ = [
     "inbox_for_verification",
     "is_provisional",
     "get_or_create_tag",
+    "link_tickets",
     "mark_notifications_read",
+    "merge_tickets",
     "may_manage_customer_data",
     "follow_ticket",
     "unfollow_ticket",
@@ -130,9 +133,11 @@ __all__ = [
     "remove_participant",
     "rotate_access_key",
     "save_draft",
+    "split_ticket",
     "save_mailbox",
     "seconds_until_next_month",
     "tickets_due_for_retention",
+    "unlink_tickets",
     "update_custom_field",
     "update_customer",
     "update_inbox",

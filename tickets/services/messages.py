@@ -7,7 +7,13 @@ from django.utils import timezone
 
 from tickets import events, outbox, search
 from tickets.actors import Actor
-from tickets.exceptions import IdempotencyConflict, InvalidTransition, NewMessagesSinceSeen, PermissionDenied
+from tickets.exceptions import (
+    IdempotencyConflict,
+    InvalidTransition,
+    MergeConflict,
+    NewMessagesSinceSeen,
+    PermissionDenied,
+)
 from tickets.models import Message, Ticket, TicketEvent
 from tickets.rendering import render_markdown
 
@@ -88,6 +94,8 @@ def add_message(
                 if claimed.message is None:
                     raise IdempotencyConflict("This Idempotency-Key was used for another action.")
                 return claimed.message, False
+        if ticket.merged_into_id is not None:
+            raise MergeConflict("This ticket was merged into another; write on that ticket instead.")
         if seen_message is not None:
             _refuse_unseen_messages(ticket, actor, seen_message)
         prepared = check_changes_locked(ticket, actor, prepared)

@@ -23,6 +23,7 @@ from tickets.exceptions import (
     IdempotencyConflict,
     InvalidInput,
     InvalidTransition,
+    MergeConflict,
     PermissionDenied,
     QuotaReached,
 )
@@ -480,6 +481,10 @@ _UNSET = object()
 
 
 def _check_transition(ticket: Ticket, status: str, actor: Actor) -> None:
+    if ticket.merged_into_id is not None:
+        # Its thread lives on the ticket it was merged into: reopening it would split the
+        # conversation in two again.
+        raise MergeConflict("This ticket was merged into another; it stays closed.")
     allowed = CUSTOMER_TRANSITIONS if actor.is_customer else ALLOWED_TRANSITIONS
     if status not in allowed[ticket.status]:
         raise InvalidTransition(

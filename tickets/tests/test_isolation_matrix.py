@@ -73,6 +73,7 @@ def protected_routes() -> list[str]:
 # checked in order, the first matching prefix wins.
 PARAMETERS = [
     ("api/v1/^tickets/", "id", "ticket_id"),
+    ("api/v1/^tickets/", "other_id", "ticket_id"),
     ("api/v1/^me/tickets/", "id", "ticket_id"),
     ("api/v1/^customers/", "id", "customer_id"),
     ("api/v1/^customers/", "customer_id", "customer_id"),
@@ -99,6 +100,8 @@ PARAMETERS = [
     ("desk/", "public_id", "ticket_id"),
     ("desk/", "notification_id", "notification_pk"),
     ("desk/", "participant_id", "participant_pk"),
+    ("desk/", "other_id", "ticket_id"),
+    ("desk/", "message_id", "message_id"),
     ("desk/settings/members/", "pk", "membership_pk"),
     ("desk/settings/saved-replies/", "pk", "saved_reply_pk"),
     ("desk/settings/api-keys/", "prefix", "api_key_prefix"),
@@ -229,6 +232,7 @@ def victim(organization, inbox, agent, django_capture_on_commit_callbacks):
         "sla_policy_id": sla_policy.public_id,
         "token_id": token.pk,
         "attachment_id": "01ZZZZZZZZZZZZZZZZZZZZZZZZ",
+        "message_id": ticket.messages.first().public_id,
         "attacker_ticket": attacker_ticket,
         "attacker_access_key": attacker_ticket.access_key,
         "app_label": "tickets",
@@ -336,8 +340,9 @@ def test_the_filled_urls_do_reach_the_victim_with_the_right_credentials(victim, 
     routes = {route for route in all_routes() if route.startswith(("api/v1/^tickets/", "api/v1/^customers/"))}
     opened = 0
     for route in sorted(routes):
-        if "rotate" in route or "tokens" in route or "erase" in route:
-            # POST only (and erasing would empty the victim's ticket for the checks below).
+        if any(word in route for word in ("rotate", "tokens", "erase", "merge", "split", "other_id")):
+            # POST or DELETE only (and erasing would empty the victim's ticket for the checks
+            # below).
             continue
         response = api.get(fill(route, victim))
         assert response.status_code == 200, (route, response.content[:200])

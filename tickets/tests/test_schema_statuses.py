@@ -98,6 +98,7 @@ def fill(template: str, world: dict, *, missing: bool = False) -> str:
         "{collection_id}": world["inbox"].public_id,
         "{customer_id}": world["customer"].public_id,
         "{token_id}": MISSING_ID,
+        "{other_id}": MISSING_ID,
     }
     if template.startswith("/api/v1/customers/{id}"):
         values["{id}"] = world["customer"].public_id
