@@ -11,7 +11,7 @@ from django.tasks import task
 from tickets import events
 from tickets.actors import Actor
 from tickets.models import Ticket
-from tickets.tasks import enqueue_with_change
+from tickets.outbox import enqueue_with_change
 
 from . import satisfaction, services
 
