@@ -141,10 +141,12 @@ def _send(deliveries) -> list[Delivery]:
 
 @_never_raise
 def ticket_created(ticket_id: int) -> list[Delivery]:
-    """A new ticket: a copy to the support address, the private link to the customer.
+    """A new ticket: a copy to the support address.
 
-    The assignee (auto-assignment) hears through ``ticket_assigned``, called by the same
-    service. Both Delivery rows exist (queued) before any task is enqueued.
+    The customer's acknowledgement ("We received your request", with the private link) is
+    an organization's trigger, one per channel, each editable (the automation app's
+    default triggers, through ``trigger_email``). The assignee (auto-assignment) hears
+    through ``ticket_assigned``, called by the same service.
     """
     if not outbound.sending_enabled():
         return []
@@ -171,15 +173,6 @@ def ticket_created(ticket_id: int) -> list[Delivery]:
                     message=first,
                     from_name=f"{ticket.customer.display_name} via {organization}",
                     automatic=outbound.AUTO_GENERATED,
-                ),
-                _to_customer(
-                    ticket,
-                    kind=Kind.CONFIRMATION,
-                    template="confirmation",
-                    context=context,
-                    message=first,
-                    from_name=support_name(organization),
-                    automatic=outbound.AUTO_REPLIED,
                 ),
             ]
         )

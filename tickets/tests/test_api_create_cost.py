@@ -195,11 +195,12 @@ def test_with_mail_on_a_create_adds_its_notification_task_inside_its_transaction
     settings.SUPPORT_EMAIL_SENDER = "smtp"
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
-    # The ten statements, the notification's task row, the version of the organization's
-    # trigger rules (one read of the shared cache: a database table here, no SQL with
-    # Redis; automation/services.py), and after the COMMIT the one task row of webhooks
-    # and the event feed (webhooks/subscribers.py: one per request).
-    with django_assert_max_num_queries(NEW_CUSTOMER_STATEMENTS + 3) as captured:
+    # The eleven statements, the notification's task row (the copy to the support address),
+    # the acknowledgement trigger's task row and its count of uses (the version of the
+    # organization's trigger rules comes with its row: automation/services.py), and after
+    # the COMMIT the one task row of webhooks and the event feed (webhooks/subscribers.py:
+    # one per request).
+    with django_assert_max_num_queries(NEW_CUSTOMER_STATEMENTS + 4) as captured:
         response = warm_api.post(
             "/api/v1/tickets", ticket_payload(customer={"email": "mailed@example.com"}), format="json"
         )

@@ -59,10 +59,12 @@ def create_ticket(api):
 
 
 def queue_new_ticket_deliveries(inbox, django_capture_on_commit_callbacks):
-    """A new ticket's deliveries, queued as the notification task leaves them (nothing sent)."""
+    """A new ticket's deliveries, queued as the notification tasks leave them (nothing
+    sent): the support copy, and the acknowledgement trigger's mail to the customer."""
     with django_capture_on_commit_callbacks(execute=True):
         ticket = factories.make_ticket(inbox, email="jane@example.com")
     notifications.notify_ticket_created.call(ticket.pk)
+    notifications.notify_trigger_email.call(ticket.pk, "acknowledgement", "", "")
 
 
 def run_worker():
@@ -119,9 +121,10 @@ def test_with_the_database_backend_a_failed_send_is_retried_later_with_growing_w
     settings.TASKS = DATABASE_TASKS
     with django_capture_on_commit_callbacks(execute=True):
         assert create_ticket(api).status_code == 201
-    # The request enqueued one task; the worker renders the mails and queues their sending.
-    # (The other one records the events for webhooks and the feed.)
-    assert DBTaskResult.objects.ready().exclude(task_path__startswith="webhooks.").count() == 1
+    # The request enqueued two tasks (the support copy, the acknowledgement trigger's mail);
+    # the worker renders the mails and queues their sending. (The other one records the
+    # events for webhooks and the feed.)
+    assert DBTaskResult.objects.ready().exclude(task_path__startswith="webhooks.").count() == 2
     assert not Delivery.objects.exists()
 
     before = timezone.now()
@@ -176,16 +179,18 @@ def test_with_the_database_backend_the_notification_commits_with_the_ticket_or_n
         open_ticket("rolled-back@example.com")
         # Written inside the ticket's transaction, not after its COMMIT: a crash between
         # the two cannot leave a ticket whose notification was never queued.
-        assert DBTaskResult.objects.ready().count() == 1
+        assert DBTaskResult.objects.ready().count() == 2
         raise Abandoned
     assert not Ticket.objects.exists()
     assert not DBTaskResult.objects.exists()
 
     ticket = open_ticket("jane@example.com")
 
-    task = DBTaskResult.objects.ready().get()
-    assert task.task_path == "tickets.notifications.notify_ticket_created"
-    assert task.args_kwargs["args"] == [ticket.pk]
+    queued = {task.task_path: task.args_kwargs["args"] for task in DBTaskResult.objects.ready()}
+    assert queued == {
+        "tickets.notifications.notify_ticket_created": [ticket.pk],
+        "tickets.notifications.notify_trigger_email": [ticket.pk, "acknowledgement", "", ""],
+    }
 
 
 # The worker closes stale connections between tasks, as in production: no test transaction.
@@ -295,7 +300,7 @@ def test_the_immediate_backend_retries_inline_only_a_few_times(
     assert FlakyProvider.calls == 4
 
 
-def test_with_the_database_backend_a_new_tickets_mails_are_sent_by_one_task(inbox, settings):
+def test_with_the_database_backend_a_notifications_mails_are_sent_by_one_task(inbox, settings):
     FlakyProvider.down = False
     settings.TASKS = DATABASE_TASKS
     ticket = factories.make_ticket(inbox, email="jane@example.com")
@@ -304,7 +309,7 @@ def test_with_the_database_backend_a_new_tickets_mails_are_sent_by_one_task(inbo
     notifications.notify_ticket_created.call(ticket.pk)
 
     deliveries = sorted(Delivery.objects.filter(ticket=ticket).values_list("pk", flat=True))
-    assert len(deliveries) == 2
+    assert len(deliveries) == 1
     send = DBTaskResult.objects.ready().get()
     assert send.task_path == "tickets.tasks.send_deliveries"
     assert sorted(send.args_kwargs["args"][0]) == deliveries
@@ -316,6 +321,7 @@ def test_a_failed_mail_in_a_batch_is_retried_alone_and_the_rest_is_sent(inbox, s
     FlakyProvider.failures_left = 1
     ticket = factories.make_ticket(inbox, email="jane@example.com")
     notifications.notify_ticket_created.call(ticket.pk)
+    notifications.notify_trigger_email.call(ticket.pk, "acknowledgement", "", "")
     DBTaskResult.objects.all().delete()
     first, second = Delivery.objects.filter(ticket=ticket).order_by("pk")
 

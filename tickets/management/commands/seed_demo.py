@@ -35,7 +35,7 @@ from django.utils import timezone
 
 from accounts import services as account_services
 from accounts.models import AgentToken, ApiKey, Membership, Organization, User
-from tickets import services
+from tickets import events, services
 from tickets.actors import Actor
 from tickets.models import Customer, Inbox, Message, Notification, SavedReply, Tag, Ticket, TicketEvent
 
@@ -180,6 +180,8 @@ class Command(BaseCommand):
         organization, created = Organization.objects.get_or_create(
             slug=spec.slug, defaults={"name": spec.name, "plan": spec.plan}
         )
+        if created:
+            events.publish(events.OrganizationCreated(actor=Actor.system(), organization_id=organization.pk))
         inboxes = {}
         for name, prefix, is_default, limit, auto_assignment, support_email in spec.inboxes:
             inboxes[prefix], _ = Inbox.objects.get_or_create(
