@@ -37,7 +37,7 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import webhooks  # noqa: E402 - importable once ROOT is on the path
+from bench import automation, webhooks  # noqa: E402 - importable once ROOT is on the path
 from bench.load import percentile  # noqa: E402
 
 BIG_TABLES = {"tickets_ticket", "tickets_message", "tickets_customer", "tickets_ticket_tags"}
@@ -153,9 +153,14 @@ def setup_fixture():
     """The organization, inboxes, agents, tags and API key the data and the load use."""
     from accounts.models import Membership, Organization, User
     from bench.dataset import INBOXES
+    from tickets import events
+    from tickets.actors import Actor
     from tickets.models import Inbox, Tag
 
     organization = Organization.objects.create(name="Bench Corp", slug="bench")
+    # With what every organization starts with (its acknowledgement triggers), as made.
+    events.publish(events.OrganizationCreated(actor=Actor.system("Bench"), organization_id=organization.pk))
+    organization.refresh_from_db()
     inboxes = [
         Inbox.objects.create(organization=organization, name=name, prefix=prefix, is_default=index == 0)
         for index, (name, prefix, _) in enumerate(INBOXES)
@@ -908,6 +913,8 @@ def main() -> None:
             run_tag=run_tag,
         )
         rows.extend(webhook_rows)
+        automation_rows, automation_checks = automation.measure(creds=creds, run_tag=run_tag)
+        rows.extend(automation_rows)
 
         rss = {pid: peak_rss_mb(pid) for pid in worker_pids(mail_server.pid)}
     finally:
@@ -981,6 +988,7 @@ def main() -> None:
         ),
     ]
     checks.extend(webhook_checks)
+    checks.extend(automation_checks)
     when = "when the data was loaded; reused by this run" if facts.get("reused") else "this run"
     extra = [
         f"load: {facts.get('load_seconds', '?')} s COPY + indexes, {facts.get('analyze_seconds', '?')} s"

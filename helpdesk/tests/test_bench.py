@@ -37,6 +37,8 @@ ROWS = [
     "create-ticket, 5 webhook endpoints",
     "webhooks: 1 worker delivering",
     "webhooks: receiver down, then back",
+    "create-ticket, 50 active triggers",
+    "API filter ?cf.order_id= (EXPLAIN)",
 ]
 
 
@@ -93,3 +95,5 @@ def test_a_quick_bench_measures_every_row_and_prints_the_targets(bench_database,
     assert 0 < measured["worker_rss_mb"] < 150
     assert checks["create with 5 endpoints: <= 1 more statement, no HTTP"]
     assert checks["backlog delivered once the receiver is back"]
+    assert checks["50 triggers add <= 2 queries to a create"]
+    assert checks["custom-field filter uses the GIN index"]

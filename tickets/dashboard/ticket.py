@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from tickets import limits, services
 from tickets.downloads import attachment_download
 from tickets.exceptions import HelpdeskError, InvalidInput
-from tickets.models import Attachment, CustomField, Inbox, Message, SavedReply, Ticket, TicketEvent
+from tickets.models import Attachment, CustomField, Inbox, Message, Ticket, TicketEvent
 from tickets.rendering import render_markdown
 from tickets.selectors import find_agent
 from tickets.services.custom_fields import fields_for
@@ -179,7 +179,6 @@ def _page_context(request, ticket, message_form=None):
         "tags": tag_names,
         "other_tickets": other_tickets,
         "participants": list(ticket.participants.select_related("customer")),
-        "saved_replies": SavedReply.objects.filter(organization=request.organization).order_by("title"),
         "message_form": message_form,
         "draft": draft,
         "following": ticket.followers.filter(user=request.user).exists(),
