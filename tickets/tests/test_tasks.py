@@ -248,18 +248,19 @@ def test_the_db_worker_on_postgresql_picks_up_a_queued_notification_and_sends_it
     response = create_ticket(api)  # autocommit: on_commit callbacks run for real
 
     assert response.status_code == 201
-    # The request only enqueued the notification: the worker renders, records and sends.
+    # The request only enqueued the notifications (the support copy, the acknowledgement
+    # trigger's mail): the worker renders, records and sends.
     assert not Delivery.objects.exists()
     assert mail.outbox == []
     # (Beside the task that records the events for webhooks and the feed.)
     notification_tasks = DBTaskResult.objects.exclude(task_path__startswith="webhooks.")
-    assert notification_tasks.ready().count() == 1
+    assert notification_tasks.ready().count() == 2
 
     run_worker()
 
     assert set(Delivery.objects.values_list("status", flat=True)) == {"sent"}
     assert sorted(email.to[0] for email in mail.outbox) == ["jane@example.com", "support@acme.test"]
-    assert notification_tasks.successful().count() == 2  # the notification, then one send for both mails
+    assert notification_tasks.successful().count() == 4  # each notification, then its send
 
 
 def test_the_admin_action_sends_failed_deliveries_again(inbox, rf, django_capture_on_commit_callbacks):
