@@ -140,9 +140,11 @@ def test_dispatch_and_the_real_subscribers_run_no_query_and_only_enqueue_tasks(
             callback()
 
     assert [query["sql"] for query in queries] == []
-    # Webhooks and the feed enqueue their own task per event (webhooks/subscribers.py).
+    # Webhooks and the feed enqueue their own task per event (webhooks/subscribers.py); the
+    # acknowledgement is the organization's trigger's mail (the automation app).
     assert [result.task.name for result in backend.results if result.task.name.startswith("notify_")] == [
         "notify_ticket_created",
+        "notify_trigger_email",
         "notify_assignee",
         "notify_message_created",
         "notify_status_changed",
