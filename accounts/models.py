@@ -112,6 +112,12 @@ class Organization(models.Model):
     # the version key of the organization's cached service levels (0: none ever made, so a
     # create reads nothing at all).
     sla_version = models.PositiveIntegerField(default=0, editable=False)
+    # Set anew (a random number) by the automation app whenever a trigger changes: the
+    # version key of the organization's compiled triggers, read from the row the ticket
+    # services already hold, so running the triggers of a change costs no cache read
+    # (0: no trigger ever made). Random, not counted up: a rolled-back change's version
+    # never comes back to name other rules.
+    automation_version = models.PositiveBigIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from django.db import transaction
 from django.utils import timezone
 
+from tickets import events
 from tickets import services as ticket_services
 from tickets.actors import Actor
 from tickets.exceptions import InvalidInput, PermissionDenied
@@ -225,6 +226,7 @@ def create_organization(
             target=organization.name,
             changes=fields,
         )
+        events.publish(events.OrganizationCreated(actor=actor, organization_id=organization.pk))
     return organization
 
 

@@ -15,9 +15,12 @@ A trigger's body::
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 
+from django.utils import timezone
+
+from sla.calendar import ALWAYS, Calendar
 from tickets.exceptions import InvalidInput
 from tickets.models import CustomField, Ticket
 
@@ -53,11 +56,17 @@ CHOICE_FIELDS: dict[str, type] = {
     "priority": Ticket.Priority,
     "status": Ticket.Status,
 }
+# The seed products' APIs a ticket may come through (``Ticket.dialect``); a ticket of the
+# native faces has none.
+DIALECTS = ("supportdesk", "appbox", "crawlchat", "ctxfy", "inapp")
+BUSINESS_HOURS = ("inside", "outside")
 CUSTOM_FIELD_PREFIX = "custom_fields."
 CUSTOMER_METADATA_PREFIX = "customer.metadata."
 
 FIELDS_HELP = (
-    "inbox (an inbox id), channel, priority, status (is, is_not, in, not_in); subject, body "
+    "inbox (an inbox id), channel, dialect (supportdesk, appbox, crawlchat, ctxfy, inapp), "
+    "priority, status (is, is_not, in, not_in); business_hours (is: inside or outside, by "
+    "the calendar of the ticket's inbox; an inbox without one works 24/7); subject, body "
     "(contains, not_contains, is, is_not; case-insensitive); tags (contains, not_contains); "
     "assignee (is_set, is_not_set); custom_fields.<key> and customer.metadata.<key> (is, "
     "is_not, gt, gte, lt, lte, contains, not_contains, is_set, is_not_set)."
@@ -75,8 +84,9 @@ class Condition:
 
     @property
     def needs(self) -> str:
-        """What of the ticket beyond its row the condition reads: "tags", "body" or ""."""
-        if self.field in {"tags", "body"}:
+        """What of the ticket beyond its row the condition reads: "tags", "body",
+        "business_hours" or ""."""
+        if self.field in {"tags", "body", "business_hours"}:
             return self.field
         return ""
 
@@ -109,6 +119,15 @@ def clean_condition(raw, path: str, *, inbox_ids: dict[str, int], fields: dict[s
         values = value if op in {"in", "not_in"} else [value]
         if not isinstance(values, list) or not values or any(item not in choices.values for item in values):
             _fail(f"{path}.value", f"One of: {', '.join(choices.values)} (a list for in/not_in).")
+    elif field == "dialect":
+        _check_op(op, EQUALITY_OPS, f"{path}.op")
+        values = value if op in {"in", "not_in"} else [value]
+        if not isinstance(values, list) or not values or any(item not in DIALECTS for item in values):
+            _fail(f"{path}.value", f"One of: {', '.join(DIALECTS)} (a list for in/not_in).")
+    elif field == "business_hours":
+        _check_op(op, ("is",), f"{path}.op")
+        if value not in BUSINESS_HOURS:
+            _fail(f"{path}.value", "inside or outside.")
     elif field in {"subject", "body"}:
         _check_op(op, TEXT_OPS, f"{path}.op")
         _text(value, f"{path}.value")
@@ -189,6 +208,10 @@ class Facts:
     ticket: Ticket
     load_tags: Callable[[], list[str]]
     load_body: Callable[[], str]
+    # The business hours of the ticket's inbox, and the instant they are asked about (the
+    # event's: now, unless given).
+    calendar: Calendar = ALWAYS
+    at: datetime | None = None
     _tags: list[str] | None = None
     _body: str | None = None
 
@@ -259,9 +282,31 @@ def _compare_value(op: str, actual, expected) -> bool:
         return False
 
 
+def inside_business_hours(calendar: Calendar, instant: datetime) -> bool:
+    """Whether ``instant`` falls in the calendar's working time (24/7 always does)."""
+    if calendar.always:
+        return True
+    instant = instant.astimezone(UTC)
+    # The first working interval from ``instant`` on starts at ``instant`` itself when it
+    # is already running.
+    first = next(calendar.intervals_from(instant), None)
+    return first is not None and first[0] <= instant
+
+
 def holds(condition: dict, facts: Facts, *, inbox_public_ids: dict[int, str]) -> bool:
     field, op, value = condition["field"], condition["op"], condition["value"]
     ticket = facts.ticket
+    if field == "dialect":
+        actual = ticket.dialect
+        return {
+            "is": actual == value,
+            "is_not": actual != value,
+            "in": actual in (value or []),
+            "not_in": actual not in (value or []),
+        }[op]
+    if field == "business_hours":
+        inside = inside_business_hours(facts.calendar, facts.at or timezone.now())
+        return inside == (value == "inside")
     if field == "inbox" or field in CHOICE_FIELDS:
         actual = inbox_public_ids.get(ticket.inbox_id) if field == "inbox" else getattr(ticket, field)
         return {
@@ -328,6 +373,8 @@ ACTION_TYPES: dict[str, str] = {
     "notify_agents": 'Notify agents in the dashboard (value: agents, or "assignee"; message)',
     "emit_webhook": "Send a trigger.fired webhook event (value: a label, e.g. refund.requested)",
 }
+# What leaves the ticket as it is (a mail, a bell, a webhook).
+OUTWARD_ACTION_TYPES = frozenset({"email_customer", "notify_agents", "emit_webhook"})
 # What a macro may do: a person applies it, so no mail or webhook of its own; its reply
 # is its message.
 MACRO_ACTION_TYPES = (

@@ -15,26 +15,37 @@ A trigger's failure (an action the ticket refuses: a status the state machine fo
 field required to resolve) is logged and its changes rolled back to a savepoint; the
 change that told the event and the other triggers go on.
 
-The rule set of an organization is compiled once and cached in the shared cache under a
-version key (a new version on every change to its triggers, after commit), and kept in
-the process by that version: a create with 50 active triggers reads the version (one
-cache query) and the ticket (one query) — conditions on tags or the body read those only
-when a trigger asks.
+The rule set of an organization is compiled once per version of its triggers
+(``Organization.automation_version``, set anew by every change to them, in the change's
+transaction) and kept in the process and in the shared cache under that version. The
+version is read from the organization row the ticket services already hold with the
+ticket (``event.ticket``), so a create with 50 active triggers reads neither the cache
+nor the database to learn its rules; conditions on tags or the body read those only when
+a trigger asks.
+
+Every organization has acknowledgement triggers (``ensure_default_triggers``, run when
+it is created and by a data migration for the existing ones): the mail "We received your
+request" is their ``email_customer`` action, one trigger per channel, each editable.
 """
 
 import logging
-import uuid
+import secrets
+from contextlib import nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
+from django.tasks import task
 from django.utils import timezone
 
 from accounts.audit import record_audit_event, require_manager
 from accounts.models import AuditEvent, Membership, Organization, User
-from tickets import events, services
+from sla.calendar import ALWAYS, Calendar
+from sla.models import BusinessHours
+from tickets import events, outbox, services
 from tickets.actors import Actor
 from tickets.exceptions import HelpdeskError, InvalidInput, PermissionDenied
 from tickets.models import Inbox, Message, Notification, SavedReply, Ticket
@@ -107,28 +118,81 @@ def _clean_position(position) -> int:
     return position
 
 
+# Triggers: the acknowledgements every organization starts with --------------------------------
+
+ACKNOWLEDGEMENT_ACTIONS = [{"type": "email_customer", "template": "acknowledgement"}]
+# After the organization's own rules (which run lowest position first).
+ACKNOWLEDGEMENT_POSITION = 1000
+
+
+def _channel_is(channel: str) -> dict:
+    return {"field": "channel", "op": "is", "value": channel}
+
+
+# name, conditions, active. One per channel so each can be turned off or reworded alone;
+# SupportDesk's is off: its document promises mail to the agent only, and its description
+# is the integrator's internal text.
+DEFAULT_TRIGGERS = (
+    ("Acknowledge support form requests", {"all": [_channel_is("web")], "any": []}, True),
+    ("Acknowledge email requests", {"all": [_channel_is("email")], "any": []}, True),
+    (
+        "Acknowledge API requests",
+        {
+            "all": [_channel_is("api"), {"field": "dialect", "op": "is_not", "value": "supportdesk"}],
+            "any": [],
+        },
+        True,
+    ),
+    ("Acknowledge tickets agents open", {"all": [_channel_is("agent")], "any": []}, True),
+    (
+        "Acknowledge SupportDesk requests",
+        {"all": [_channel_is("api"), {"field": "dialect", "op": "is", "value": "supportdesk"}], "any": []},
+        False,
+    ),
+)
+
+
+def ensure_default_triggers(*, organization: Organization) -> list[Trigger]:
+    """The acknowledgement triggers ("We received your request" to the customer), for an
+    organization that has none of that name yet; returns those made."""
+    existing = set(Trigger.objects.filter(organization=organization).values_list("name", flat=True))
+    made = Trigger.objects.bulk_create(
+        [
+            Trigger(
+                organization=organization,
+                name=name,
+                event="ticket.created",
+                conditions=conditions,
+                actions=ACKNOWLEDGEMENT_ACTIONS,
+                active=active,
+                position=ACKNOWLEDGEMENT_POSITION + index,
+            )
+            for index, (name, conditions, active) in enumerate(DEFAULT_TRIGGERS)
+            if name not in existing
+        ]
+    )
+    if made:
+        _rules_changed(organization)
+    return made
+
+
 # Triggers: changes ----------------------------------------------------------------------------
 
 
-def _version_key(organization_id: int) -> str:
-    return f"automation:triggers:version:{organization_id}"
+def _rules_key(organization_id: int, version: int, calendars_version: int) -> str:
+    return f"automation:triggers:rules:{organization_id}:{version}:{calendars_version}"
 
 
-def _rules_key(organization_id: int, version: str) -> str:
-    return f"automation:triggers:rules:{organization_id}:{version}"
+def new_rules_version() -> int:
+    return secrets.randbits(62) + 1
 
 
-def _rules_changed(organization_id: int) -> None:
-    """A new version of the organization's rule set: at once (this transaction's own
-    tickets see its change) and again once the change is committed, so a process that
-    compiled the old rules from the database before the commit never keeps them under
-    the version that follows."""
-
-    def bump():
-        cache.set(_version_key(organization_id), uuid.uuid4().hex, CACHE_SECONDS)
-
-    bump()
-    transaction.on_commit(bump, robust=True)
+def _rules_changed(organization: Organization) -> None:
+    """A new version of the organization's rule set, in the change's transaction: other
+    processes see it with the change, and a rolled-back version is never seen again. The
+    caller's instance learns it too (its tickets in this transaction run the new rules)."""
+    organization.automation_version = new_rules_version()
+    Organization.objects.filter(pk=organization.pk).update(automation_version=organization.automation_version)
 
 
 def create_trigger(
@@ -164,7 +228,7 @@ def create_trigger(
         record_audit_event(
             organization=organization, actor=actor, action=AuditEvent.Action.TRIGGER_CREATED, target=name
         )
-        _rules_changed(organization.pk)
+        _rules_changed(organization)
     return trigger
 
 
@@ -213,7 +277,7 @@ def update_trigger(
                 target=trigger.name,
                 changes={"fields": changed},
             )
-            _rules_changed(organization.pk)
+            _rules_changed(organization)
     return trigger
 
 
@@ -227,7 +291,7 @@ def delete_trigger(*, trigger: Trigger, actor: Actor) -> None:
             target=trigger.name,
         )
         trigger.delete()
-        _rules_changed(trigger.organization_id)
+        _rules_changed(trigger.organization)
 
 
 # Triggers: compiled rule sets ------------------------------------------------------------------
@@ -241,14 +305,23 @@ class CompiledTrigger:
     actions: list
     needs: frozenset
 
+    @property
+    def changes_ticket(self) -> bool:
+        return any(action["type"] not in rules.OUTWARD_ACTION_TYPES for action in self.actions)
+
 
 @dataclass(frozen=True)
 class RuleSet:
     by_event: dict[str, list[CompiledTrigger]]
     inbox_public_ids: dict[int, str] = field(default_factory=dict)
+    # The business hours of the inboxes that have some, when a condition asks about them.
+    inbox_calendars: dict[int, Calendar] = field(default_factory=dict)
+
+    def calendar_for(self, inbox_id: int) -> Calendar:
+        return self.inbox_calendars.get(inbox_id, ALWAYS)
 
 
-_compiled: dict[tuple[int, str], RuleSet] = {}
+_compiled: dict[tuple[int, int, int], RuleSet] = {}
 _COMPILED_MAX = 2000
 
 
@@ -266,38 +339,57 @@ def _compile(organization_id: int) -> RuleSet:
                 needs=frozenset(rules.needs_of(trigger.conditions)),
             )
         )
-    inboxes = {}
-    if any(
-        item["field"] == "inbox"
+    conditions = [
+        item
         for triggers in by_event.values()
         for trigger in triggers
         for group in ("all", "any")
         for item in trigger.conditions.get(group) or []
-    ):
+    ]
+    inboxes = {}
+    if any(item["field"] == "inbox" for item in conditions):
         inboxes = {pk: public_id for public_id, pk in _inbox_ids(organization_id).items()}
-    return RuleSet(by_event=by_event, inbox_public_ids=inboxes)
+    calendars = {}
+    if any(item["field"] == "business_hours" for item in conditions):
+        calendars = _compile_calendars(organization_id)
+    return RuleSet(by_event=by_event, inbox_public_ids=inboxes, inbox_calendars=calendars)
 
 
-def rule_set(organization_id: int) -> RuleSet:
-    """The organization's active triggers by event: one cache read when this process has
-    compiled the current version, else the shared cache's copy, else the database."""
-    version = cache.get(_version_key(organization_id))
-    if version is None:
-        # Never seen, or evicted: a fresh version, so no copy compiled before can be taken
-        # for the rules now in the database.
-        version = uuid.uuid4().hex
-        cache.add(_version_key(organization_id), version, CACHE_SECONDS)
-        version = cache.get(_version_key(organization_id)) or version
-    local = _compiled.get((organization_id, version))
+def _compile_calendars(organization_id: int) -> dict[int, Calendar]:
+    """The business hours of each inbox that has some (the others work 24/7)."""
+    hours = {
+        hours.pk: hours.calendar() for hours in BusinessHours.objects.filter(organization_id=organization_id)
+    }
+    return {
+        inbox_id: hours[hours_id]
+        for inbox_id, hours_id in Inbox.objects.filter(
+            organization_id=organization_id, business_hours__isnull=False
+        ).values_list("pk", "business_hours_id")
+        if hours_id in hours
+    }
+
+
+NO_RULES = RuleSet(by_event={})
+
+
+def rule_set(organization: Organization) -> RuleSet:
+    """The organization's active triggers by event for the version of its rules on its
+    row: nothing for version 0 (no trigger ever made), else this process's copy, else the
+    shared cache's, else the database. The business hours' version (``sla_version``) is
+    part of the key: a calendar the conditions read may have changed."""
+    if not organization.automation_version:
+        return NO_RULES
+    key = (organization.pk, organization.automation_version, organization.sla_version)
+    local = _compiled.get(key)
     if local is not None:
         return local
-    compiled = cache.get(_rules_key(organization_id, version))
+    compiled = cache.get(_rules_key(*key))
     if compiled is None:
-        compiled = _compile(organization_id)
-        cache.set(_rules_key(organization_id, version), compiled, CACHE_SECONDS)
+        compiled = _compile(organization.pk)
+        cache.set(_rules_key(*key), compiled, CACHE_SECONDS)
     if len(_compiled) >= _COMPILED_MAX:
         _compiled.clear()
-    _compiled[(organization_id, version)] = compiled
+    _compiled[key] = compiled
     return compiled
 
 
@@ -311,11 +403,14 @@ def _load_ticket(ticket_id: int) -> Ticket | None:
     return Ticket.objects.select_related("customer", "inbox", "organization").filter(pk=ticket_id).first()
 
 
-def _facts(ticket: Ticket, message_id: int | None) -> rules.Facts:
+def _facts(ticket: Ticket, message_id: int | None, rules_now: RuleSet) -> rules.Facts:
     def load_tags():
         return list(ticket.tags.values_list("name", flat=True))
 
     def load_body():
+        first = getattr(ticket, "first_message", None)
+        if message_id is None and first is not None:
+            return first.body  # A ticket the create service holds: its first message.
         messages = Message.objects.filter(ticket_id=ticket.pk)
         if message_id is not None:
             messages = messages.filter(pk=message_id)
@@ -323,70 +418,125 @@ def _facts(ticket: Ticket, message_id: int | None) -> rules.Facts:
             messages = messages.order_by("created_at", "id")
         return messages.values_list("body", flat=True).first() or ""
 
-    return rules.Facts(ticket=ticket, load_tags=load_tags, load_body=load_body)
+    return rules.Facts(
+        ticket=ticket,
+        load_tags=load_tags,
+        load_body=load_body,
+        calendar=rules_now.calendar_for(ticket.inbox_id),
+    )
 
 
 def run_triggers(
-    *, event_name: str, organization_id: int, ticket_id: int, message_id: int | None = None
+    *,
+    event_name: str,
+    organization_id: int,
+    ticket_id: int,
+    message_id: int | None = None,
+    ticket: Ticket | None = None,
 ) -> list[str]:
     """Run the organization's active triggers for ``event_name`` on a ticket, in order, in
     the current transaction; returns the names of those that fired.
 
     The entry point for every event, the SLA app's ``sla.warning``/``sla.breached`` too.
+    ``ticket``: the instance the service holds (the event's), when it has one.
     """
     return run_triggers_for(
-        event_names=[event_name], organization_id=organization_id, ticket_id=ticket_id, message_id=message_id
+        event_names=[event_name],
+        organization_id=organization_id,
+        ticket_id=ticket_id,
+        message_id=message_id,
+        ticket=ticket,
     )
 
 
 def run_triggers_for(
-    *, event_names: list[str], organization_id: int, ticket_id: int, message_id: int | None = None
+    *,
+    event_names: list[str],
+    organization_id: int,
+    ticket_id: int,
+    message_id: int | None = None,
+    ticket: Ticket | None = None,
 ) -> list[str]:
     """``run_triggers`` for several events one change told at once (an update that moved
-    the status: "ticket.updated", then "ticket.status_changed"), reading the rule set once."""
+    the status: "ticket.updated", then "ticket.status_changed"), reading the rule set once.
+
+    The version of the rules comes with the ticket's organization: from the service's
+    instance when it holds one with its organization (no query), else with the ticket,
+    read once."""
     if _running.get():
         return []
-    rules_now = rule_set(organization_id)
+    if ticket is None or not Ticket.organization.is_cached(ticket):
+        ticket = _load_ticket(ticket_id)
+        if ticket is None:
+            return []
+    rules_now = rule_set(ticket.organization)
+    if not any(rules_now.by_event.get(name) for name in event_names):
+        return []
     fired = []
     token = _running.set(True)
     try:
         for event_name in event_names:
             triggers = rules_now.by_event.get(event_name)
             if triggers:
-                fired += _run(triggers, event_name, rules_now, ticket_id, message_id)
+                fired += _run(triggers, event_name, rules_now, ticket or _load_ticket(ticket_id), message_id)
+                # The next event's triggers see the ticket as these left it.
+                ticket = None
     finally:
         _running.reset(token)
     return fired
 
 
-def _run(triggers, event_name, rules_now: RuleSet, ticket_id, message_id) -> list[str]:
-    ticket = _load_ticket(ticket_id)
+def _run(triggers, event_name, rules_now: RuleSet, ticket: Ticket | None, message_id) -> list[str]:
+    """``ticket``: the instance to check the first trigger against (read when None); after
+    a trigger fired, the next one sees the ticket as it left it, read again."""
     if ticket is None:
         return []
+    ticket_id = ticket.pk
     inbox_public_ids = rules_now.inbox_public_ids
-    facts = _facts(ticket, message_id)
+    facts = _facts(ticket, message_id, rules_now)
     fired = []
     for trigger in triggers:
         if not rules.matches(trigger.conditions, facts, inbox_public_ids=inbox_public_ids):
             continue
         try:
-            with transaction.atomic():
+            # A savepoint only for what the ticket may refuse: a mail, a bell or a webhook
+            # (an acknowledgement) is queued and cannot be.
+            with transaction.atomic() if trigger.changes_ticket else nullcontext():
                 _act(trigger, ticket)
-                Trigger.objects.filter(pk=trigger.id).update(
-                    fired_count=F("fired_count") + 1, last_fired_at=timezone.now()
-                )
+                # Counted by the worker, not here: an UPDATE of the trigger's row would hold
+                # it until the COMMIT, and every create of the organization that fires the
+                # same trigger (the acknowledgement: most of them) would wait for it.
+                outbox.enqueue_items_with_change(record_firings, [[trigger.id, timezone.now().isoformat()]])
         except HelpdeskError as error:
             logger.warning(
                 "Trigger %r (%s) did not apply on %s: %s", trigger.name, trigger.id, event_name, error
             )
         else:
             fired.append(trigger.name)
+        if not trigger.changes_ticket:
+            # Its mail, note, bell or webhook left the ticket as it was: nothing to re-read.
+            continue
         # The next trigger sees the ticket as this one left it.
         ticket = _load_ticket(ticket_id)
         if ticket is None:
             break
-        facts = _facts(ticket, message_id)
+        facts = _facts(ticket, message_id, rules_now)
     return fired
+
+
+@task()
+def record_firings(firings: list[list]) -> int:
+    """Count the triggers' firings (``[trigger_id, fired_at]`` each) on their rows; returns
+    how many triggers were counted."""
+    by_trigger: dict[int, list[str]] = {}
+    for trigger_id, fired_at in firings:
+        by_trigger.setdefault(trigger_id, []).append(fired_at)
+    for trigger_id, times in by_trigger.items():
+        Trigger.objects.filter(pk=trigger_id).update(
+            fired_count=F("fired_count") + len(times),
+            last_fired_at=datetime.fromisoformat(max(times)),
+        )
+    return len(by_trigger)
 
 
 def _agents_by_id(user_ids) -> dict[int, User]:
@@ -551,6 +701,7 @@ def preview(*, organization: Organization, conditions) -> list[Ticket]:
         ):
             bodies.setdefault(ticket_id, body)
     inbox_public_ids = {pk: public_id for public_id, pk in inbox_ids.items()}
+    calendars = _compile_calendars(organization.pk) if "business_hours" in needs else {}
     return [
         ticket
         for ticket in tickets
@@ -560,6 +711,9 @@ def preview(*, organization: Organization, conditions) -> list[Ticket]:
                 ticket=ticket,
                 load_tags=lambda ticket=ticket: tags.get(ticket.pk, []),
                 load_body=lambda ticket=ticket: bodies.get(ticket.pk, ""),
+                # The preview asks whether each ticket came in inside business hours.
+                calendar=calendars.get(ticket.inbox_id, ALWAYS),
+                at=ticket.created_at,
             ),
             inbox_public_ids=inbox_public_ids,
         )

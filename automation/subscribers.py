@@ -5,6 +5,7 @@ change that started it, or not at all, and the request answers with the ticket a
 triggers left it. See ``services.py`` for the one-pass rule.
 """
 
+from accounts.models import Organization
 from tickets import events
 
 from . import services
@@ -13,7 +14,10 @@ from . import services
 @events.in_transaction
 def on_ticket_created(event: events.TicketCreated) -> None:
     services.run_triggers(
-        event_name="ticket.created", organization_id=event.organization_id, ticket_id=event.ticket_id
+        event_name="ticket.created",
+        organization_id=event.organization_id,
+        ticket_id=event.ticket_id,
+        ticket=event.ticket,
     )
 
 
@@ -22,7 +26,10 @@ def on_ticket_updated(event: events.TicketUpdated) -> None:
     # A status change is an update too; "status changed" triggers run after the others.
     names = ["ticket.updated", "ticket.status_changed"] if "status" in event.changes else ["ticket.updated"]
     services.run_triggers_for(
-        event_names=names, organization_id=event.organization_id, ticket_id=event.ticket_id
+        event_names=names,
+        organization_id=event.organization_id,
+        ticket_id=event.ticket_id,
+        ticket=event.ticket,
     )
 
 
@@ -35,6 +42,7 @@ def on_message_created(event: events.MessageCreated) -> None:
         organization_id=event.organization_id,
         ticket_id=event.ticket_id,
         message_id=event.message_id,
+        ticket=event.ticket,
     )
 
 
@@ -47,7 +55,14 @@ def on_sla_event(event: events.SlaWarning | events.SlaBreached) -> None:
     )
 
 
+@events.in_transaction
+def on_organization_created(event: events.OrganizationCreated) -> None:
+    organization = Organization.objects.get(pk=event.organization_id)
+    services.ensure_default_triggers(organization=organization)
+
+
 def register() -> None:
+    events.subscribe(events.OrganizationCreated, on_organization_created)
     events.subscribe(events.TicketCreated, on_ticket_created)
     events.subscribe(events.TicketUpdated, on_ticket_updated)
     events.subscribe(events.MessageCreated, on_message_created)

@@ -339,12 +339,16 @@ def load(
             public_id = ulid(rng, created)
             if index == long_thread_index:
                 long_thread = {"id": ticket_id, "public_id": public_id, "access_key": key}
+            # One ticket in five carries an order number (a custom field): what the
+            # custom-field filter of the automation rows looks for. Not drawn from ``rng``,
+            # so the rest of the data stays as it was.
+            custom_fields = json.dumps({"order_id": f"A-{ticket_id}"}) if ticket_id % 5 == 0 else "{}"
             ticket_copier.row(
                 f"{ticket_id}\t{public_id}\t{organization_id}\t{inbox_id}\t{number}\t"
                 f"{prefixes[inbox_id]}-{number}\t{subject}\t{status}\t{rng.choices(*PRIORITIES)[0]}\t"
                 f"{rng.choice(CATEGORIES)}\t\t{channel}\t{customer_id}\t"
                 f"{assignee if assignee else chr(92) + 'N'}\t\t{{}}\t{key}\t{timestamp(created)}\t"
-                f"{timestamp(updated)}\t{first_response}\t{resolved}\t{closed}\tf\t{{}}\t"
+                f"{timestamp(updated)}\t{first_response}\t{resolved}\t{closed}\tf\t{custom_fields}\t"
                 f"{sla_columns(sla_rng, status, created, answered=messages > 1, now=now)}\n"
             )
             if rng.random() < 0.3:

@@ -42,7 +42,7 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import polling, webhooks  # noqa: E402 - importable once ROOT is on the path
+from bench import automation, polling, webhooks  # noqa: E402 - importable once ROOT is on the path
 from bench import sla as bench_sla  # noqa: E402 - importable once ROOT is on the path
 from bench.load import percentile  # noqa: E402
 
@@ -159,9 +159,14 @@ def setup_fixture():
     """The organization, inboxes, agents, tags and API key the data and the load use."""
     from accounts.models import Membership, Organization, User
     from bench.dataset import INBOXES
+    from tickets import events
+    from tickets.actors import Actor
     from tickets.models import Inbox, Tag
 
     organization = Organization.objects.create(name="Bench Corp", slug="bench")
+    # With what every organization starts with (its acknowledgement triggers), as made.
+    events.publish(events.OrganizationCreated(actor=Actor.system("Bench"), organization_id=organization.pk))
+    organization.refresh_from_db()
     inboxes = [
         Inbox.objects.create(organization=organization, name=name, prefix=prefix, is_default=index == 0)
         for index, (name, prefix, _) in enumerate(INBOXES)
@@ -919,6 +924,8 @@ def main() -> None:
         )
         rows.extend(webhook_rows)
         rows.extend(sla_rows)
+        automation_rows, automation_checks = automation.measure(creds=creds, run_tag=run_tag)
+        rows.extend(automation_rows)
         step("polling: unchanged polls answered from the shared cache, against a full render")
         rows.extend(
             polling.measure(
@@ -999,6 +1006,7 @@ def main() -> None:
     ]
     checks.extend(webhook_checks)
     checks.extend(sla_checks)
+    checks.extend(automation_checks)
     when = "when the data was loaded; reused by this run" if facts.get("reused") else "this run"
     extra = [
         f"load: {facts.get('load_seconds', '?')} s COPY + indexes, {facts.get('analyze_seconds', '?')} s"

@@ -138,6 +138,14 @@ class TriggerFired(DomainEvent):
 
 
 @dataclass(frozen=True)
+class OrganizationCreated(DomainEvent):
+    """A new tenant: the apps that keep per-organization defaults (the acknowledgement
+    triggers) make them, in its transaction."""
+
+    name: ClassVar[str] = "organization.created"
+
+
+@dataclass(frozen=True)
 class CustomerCreated(DomainEvent):
     name: ClassVar[str] = "customer.created"
     customer_id: int

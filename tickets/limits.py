@@ -2,6 +2,7 @@
 
 SUBJECT_MIN_LENGTH = 3
 SUBJECT_MAX_LENGTH = 200
+DIALECT_MAX_LENGTH = 20
 MESSAGE_MIN_LENGTH = 1
 # A message may hold 64 Ki characters of Markdown (logs, stack traces); the seed documents'
 # routes keep their documented 5000 (appbox's "1–5000").

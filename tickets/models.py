@@ -292,6 +292,9 @@ class Ticket(models.Model):
     category = models.CharField(max_length=100, blank=True)
     type = models.CharField(max_length=100, blank=True)
     channel = models.CharField(max_length=10, choices=Channel, default=Channel.API)
+    # The seed product's API the ticket was created through ("supportdesk", "appbox", ...),
+    # empty for the native faces: triggers tell a SupportDesk ticket from a native API one.
+    dialect = models.CharField(max_length=20, blank=True, default="", db_default="")
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="tickets", db_index=False)
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,

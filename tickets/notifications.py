@@ -149,12 +149,14 @@ def _send(deliveries) -> list[Delivery]:
 
 @_never_raise
 def ticket_created(ticket_id: int) -> list[Delivery]:
-    """A new ticket: a copy to the support address, the private link to the customer.
+    """A new ticket: a copy to the support address.
 
-    A conversation an agent started (its first message is theirs) instead sends that
-    message to the customer, as a reply is sent (``_outbound_conversation``). The assignee
-    (auto-assignment) hears through ``ticket_assigned``, called by the same service. Both
-    Delivery rows exist (queued) before any task is enqueued.
+    The customer's acknowledgement ("We received your request", with the private link) is
+    an organization's trigger, one per channel, each editable (the automation app's
+    default triggers, through ``trigger_email``). A conversation an agent started (its
+    first message is theirs) instead sends that message to the customer, as a reply is
+    sent (``_outbound_conversation``). The assignee (auto-assignment) hears through
+    ``ticket_assigned``, called by the same service.
     """
     if not outbound.sending_enabled():
         return []
@@ -185,15 +187,6 @@ def ticket_created(ticket_id: int) -> list[Delivery]:
                     message=first,
                     from_name=f"{ticket.customer.display_name} via {organization}",
                     automatic=outbound.AUTO_GENERATED,
-                ),
-                _to_customer(
-                    ticket,
-                    kind=Kind.CONFIRMATION,
-                    template="confirmation",
-                    context=context,
-                    message=first,
-                    from_name=support_name(organization),
-                    automatic=outbound.AUTO_REPLIED,
                 ),
             ]
         )
@@ -672,6 +665,10 @@ def trigger_email(ticket_id: int, template: str, subject: str, body: str) -> lis
     context = {**_base_context(ticket), "private_url": ticket.private_url}
     if template == "acknowledgement":
         first = ticket.messages.select_related("author_customer").order_by("created_at", "id").first()
+        if first is None or first.author_type != Message.AuthorType.CUSTOMER:
+            # A conversation an agent started: the customer asked nothing to acknowledge,
+            # and has the agent's own message (``_outbound_conversation``).
+            return []
         fields = {
             "kind": Kind.CONFIRMATION,
             "template": "confirmation",

@@ -60,3 +60,57 @@ def test_saved_replies_become_macros_with_no_actions_and_nothing_is_lost():
     executor = MigrationExecutor(connection)
     executor.migrate(executor.loader.graph.leaf_nodes())
     assert Macro.objects.count() == 3
+
+
+ACKNOWLEDGEMENTS_BEFORE = [
+    ("automation", "0002_saved_replies_become_macros"),
+    ("accounts", "0017_add_organization_automation_version"),
+    ("tickets", "0033_add_ticket_dialect"),
+]
+ACKNOWLEDGEMENTS_AFTER = [("automation", "0003_acknowledgements_become_triggers")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_every_existing_organization_gets_the_acknowledgement_triggers_once():
+    executor = MigrationExecutor(connection)
+    latest = executor.loader.graph.leaf_nodes()
+    try:
+        executor.migrate(ACKNOWLEDGEMENTS_BEFORE)
+        old = executor.loader.project_state(ACKNOWLEDGEMENTS_BEFORE).apps
+        Organization = old.get_model("accounts", "Organization")
+        acme = Organization.objects.create(name="Acme", slug="acme-acknowledgements")
+        Trigger = old.get_model("automation", "Trigger")
+        # A trigger of its own, kept, and one default already made by hand: no second copy.
+        Trigger.objects.create(organization=acme, name="Refunds", event="ticket.created", actions=[])
+        Trigger.objects.create(
+            organization=acme, name="Acknowledge email requests", event="ticket.created", actions=[]
+        )
+
+        executor = MigrationExecutor(connection)
+        executor.migrate(ACKNOWLEDGEMENTS_AFTER)
+        new = executor.loader.project_state(ACKNOWLEDGEMENTS_AFTER).apps
+        triggers = {
+            trigger.name: trigger
+            for trigger in new.get_model("automation", "Trigger").objects.filter(organization_id=acme.pk)
+        }
+        assert set(triggers) == {
+            "Refunds",
+            "Acknowledge support form requests",
+            "Acknowledge email requests",
+            "Acknowledge API requests",
+            "Acknowledge tickets agents open",
+            "Acknowledge SupportDesk requests",
+        }
+        assert triggers["Acknowledge SupportDesk requests"].active is False
+        assert triggers["Acknowledge support form requests"].actions == [
+            {"type": "email_customer", "template": "acknowledgement"}
+        ]
+        assert new.get_model("accounts", "Organization").objects.get(pk=acme.pk).automation_version
+
+        executor = MigrationExecutor(connection)
+        executor.migrate(ACKNOWLEDGEMENTS_BEFORE)
+        names = set(Trigger.objects.filter(organization_id=acme.pk).values_list("name", flat=True))
+        assert names == {"Refunds", "Acknowledge email requests"}
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(latest)

@@ -44,6 +44,8 @@ ROWS = [
     "SLA due within 1 h, queue sla=due_1h",
     "SLA escalation scan",
     "SLA create, 10 policies",
+    "create-ticket, 50 active triggers",
+    "API filter ?cf.order_id= (EXPLAIN)",
     "poll, unchanged queue (204)",
     "poll, unchanged ticket (204)",
     "poll, queue rendered in full",
@@ -105,3 +107,5 @@ def test_a_quick_bench_measures_every_row_and_prints_the_targets(bench_database,
     assert checks["backlog delivered once the receiver is back"]
     assert checks["SLA due soonest, filters and escalation scan: no whole-table scan"]
     assert checks["choosing the SLA policy adds <= 2 queries to a create (10 policies)"]
+    assert checks["50 triggers add <= 2 queries to a create"]
+    assert checks["custom-field filter uses the GIN index"]

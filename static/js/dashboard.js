@@ -164,12 +164,11 @@
 
   document.addEventListener("change", (event) => {
     const select = event.target;
-    if (!select.matches("[data-saved-reply]")) return;
+    if (!select.matches("[data-reply-macro]")) return;
     const option = select.selectedOptions[0];
     if (!option || !option.dataset.body) return;
-    const page = select.closest("[data-customer-name]");
-    const name = page ? page.dataset.customerName : "";
-    const text = option.dataset.body.replace(/\{\{\s*customer_name\s*\}\}/g, name);
+    // Filled in for this ticket by the server: inserted as it is, to edit before sending.
+    const text = option.dataset.body;
     const body = composerBody();
     const start = body.selectionStart ?? body.value.length;
     const end = body.selectionEnd ?? body.value.length;

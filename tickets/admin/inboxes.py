@@ -139,38 +139,25 @@ class TagAdmin(ServiceErrorsMixin, admin.ModelAdmin):
 
 @admin.register(SavedReply)
 class SavedReplyAdmin(ServiceErrorsMixin, admin.ModelAdmin):
-    """``create_saved_reply``, ``update_saved_reply`` and ``delete_saved_reply``."""
+    """Legacy: macros replaced saved replies (the automation app; every saved reply was
+    copied into a shared macro by its migration 0002). Shown for reference and deletable
+    (``delete_saved_reply``, audited); new ones are macros, so none is added or changed."""
 
     list_display = ("title", "organization", "excerpt", "created_at")
     list_filter = ("organization",)
     list_select_related = ("organization",)
     search_fields = ("title", "body")
-    autocomplete_fields = ("organization",)
     fields = ("organization", "title", "body")
 
-    def get_readonly_fields(self, request, obj=None):
-        return ("organization",) if obj is not None else ()
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
     @admin.display(description="Body")
     def excerpt(self, saved_reply):
         return Truncator(saved_reply.body).chars(80)
-
-    def save_model(self, request, obj, form, change):
-        actor = Actor.agent(request.user)
-        data = form.cleaned_data
-        if change:
-            services.update_saved_reply(
-                saved_reply=obj,
-                actor=actor,
-                title=data.get("title", obj.title),
-                body=data.get("body", obj.body),
-            )
-        else:
-            saved_reply = services.create_saved_reply(
-                organization=data["organization"], actor=actor, title=data["title"], body=data["body"]
-            )
-            obj.pk = saved_reply.pk
-        obj.refresh_from_db()
 
     def delete_model(self, request, obj):
         services.delete_saved_reply(saved_reply=obj, actor=Actor.agent(request.user))

@@ -9,7 +9,7 @@ from django import forms
 from accounts.models import Membership
 from accounts.services import validate_jwt_public_key
 from tickets.exceptions import InvalidInput
-from tickets.models import Inbox, Mailbox, SavedReply
+from tickets.models import Inbox, Mailbox
 from tickets.services import INBOX_EDITABLE_FIELDS
 
 
@@ -114,19 +114,6 @@ class ConfirmForm(forms.Form):
     confirm = forms.BooleanField(
         required=True, label="I understand that tokens signed with the current secret stop working."
     )
-
-
-class SavedReplyForm(forms.ModelForm):
-    class Meta:
-        model = SavedReply
-        fields = ["title", "body"]
-        widgets = {"body": forms.Textarea(attrs={"rows": 10})}
-        help_texts = {
-            "body": "Markdown. {{ customer_name }} is replaced with the customer's name when inserted.",
-        }
-
-    def _post_clean(self):
-        pass
 
 
 class ProfileForm(forms.Form):

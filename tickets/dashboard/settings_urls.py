@@ -1,6 +1,7 @@
 """Routes under /desk/settings/, /desk/profile/ and /desk/reports/ (names in the dashboard namespace)."""
 
 from django.urls import path
+from django.views.generic import RedirectView
 
 from . import profile_views, reports, retention_views, settings_views
 
@@ -40,13 +41,11 @@ settings_patterns = [
     path("security/", settings_views.security, name="settings-security"),
     path("security/rotate/", settings_views.jwt_secret_rotate, name="settings-jwt-rotate"),
     path("security/public-key/", settings_views.jwt_public_key, name="settings-jwt-public-key"),
-    path("saved-replies/", settings_views.saved_reply_list, name="settings-saved-replies"),
-    path("saved-replies/new/", settings_views.saved_reply_create, name="settings-saved-reply-create"),
-    path("saved-replies/<int:pk>/", settings_views.saved_reply_edit, name="settings-saved-reply-edit"),
+    # Saved replies became macros (Settings → Macros): the old address leads there.
     path(
-        "saved-replies/<int:pk>/delete/",
-        settings_views.saved_reply_delete,
-        name="settings-saved-reply-delete",
+        "saved-replies/",
+        RedirectView.as_view(pattern_name="automation-dashboard:macros", permanent=True),
+        name="settings-saved-replies",
     ),
     path("retention/", retention_views.retention, name="settings-retention"),
     path("activity/", settings_views.activity, name="settings-activity"),

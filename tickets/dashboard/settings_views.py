@@ -1,5 +1,5 @@
-"""Organization settings for owners and admins: inboxes, members, API keys, customer JWTs,
-saved replies and the audit log.
+"""Organization settings for owners and admins: inboxes, members, API keys, customer JWTs
+and the audit log (macros, which replaced saved replies, are the automation app's).
 
 Every object is looked up inside the signed-in member's current organization, so
 another organization's object is a 404. Writes go through ``accounts/services.py`` or
@@ -21,7 +21,7 @@ from accounts import services as account_services
 from accounts.models import ApiKey, AuditEvent, Invitation, Membership
 from tickets import exceptions, services
 from tickets.actors import Actor
-from tickets.models import Inbox, Mailbox, SavedReply, Ticket
+from tickets.models import Inbox, Mailbox, Ticket
 from tickets.querysets import OPEN_STATUSES
 from tickets.selectors import memberships_with_open_tickets
 
@@ -462,69 +462,6 @@ def jwt_public_key(request):
         "security",
         {"organization": organization, "rotate_form": forms.ConfirmForm(), "public_key_form": form},
     )
-
-
-# Saved replies
-
-
-@require_GET
-@manager_required
-def saved_reply_list(request):
-    replies = SavedReply.objects.filter(organization=request.membership.organization)
-    return _render(
-        request, "dashboard/settings/saved_replies.html", "saved_replies", {"saved_replies": replies}
-    )
-
-
-@require_http_methods(["GET", "POST"])
-@manager_required
-def saved_reply_create(request):
-    organization = request.membership.organization
-    form = forms.SavedReplyForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            reply = services.create_saved_reply(
-                organization=organization, actor=_actor(request), **form.cleaned_data
-            )
-        except exceptions.InvalidInput as error:
-            _add_domain_error(form, error)
-        else:
-            messages.success(request, f"Saved reply “{reply.title}” created.")
-            return redirect("dashboard:settings-saved-replies")
-    return _render(
-        request, "dashboard/settings/saved_reply_form.html", "saved_replies", {"form": form, "reply": None}
-    )
-
-
-@require_http_methods(["GET", "POST"])
-@manager_required
-def saved_reply_edit(request, pk):
-    reply = get_object_or_404(
-        SavedReply.objects.select_related("organization"), organization=request.membership.organization, pk=pk
-    )
-    form = forms.SavedReplyForm(request.POST if request.method == "POST" else None, instance=reply)
-    if request.method == "POST" and form.is_valid():
-        try:
-            reply = services.update_saved_reply(saved_reply=reply, actor=_actor(request), **form.cleaned_data)
-        except exceptions.InvalidInput as error:
-            _add_domain_error(form, error)
-        else:
-            messages.success(request, f"Saved reply “{reply.title}” saved.")
-            return redirect("dashboard:settings-saved-replies")
-    return _render(
-        request, "dashboard/settings/saved_reply_form.html", "saved_replies", {"form": form, "reply": reply}
-    )
-
-
-@require_POST
-@manager_required
-def saved_reply_delete(request, pk):
-    reply = get_object_or_404(
-        SavedReply.objects.select_related("organization"), organization=request.membership.organization, pk=pk
-    )
-    services.delete_saved_reply(saved_reply=reply, actor=_actor(request))
-    messages.success(request, f"Saved reply “{reply.title}” deleted.")
-    return redirect("dashboard:settings-saved-replies")
 
 
 # Audit log

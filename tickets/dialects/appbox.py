@@ -149,6 +149,7 @@ class CreateTicketView(AppboxView):
             raise domain.PermissionDenied(PAYWALL_MISMATCH) from None
         data = self.validated(AppboxCreateTicketInput)
         ticket, created = services.create_ticket(
+            dialect="appbox",
             inbox=inbox,
             customer=services.CustomerData(email=data["email"], metadata=data.get("userMeta") or {}),
             subject=data["subject"],

@@ -156,6 +156,7 @@ class CreateTicketView(CrawlChatView):
             raise domain.PermissionDenied("This API key is restricted to another collection.") from None
         data = self.validated(CrawlChatCreateTicketInput)
         ticket, created = services.create_ticket(
+            dialect="crawlchat",
             inbox=inbox,
             customer=services.CustomerData(email=data["userEmail"]),
             subject=data["title"],

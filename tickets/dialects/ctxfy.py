@@ -236,6 +236,7 @@ class CreateTicketView(CtxfyView):
                     actor=principal.actor,
                 )
             ticket, created = services.create_ticket(
+                dialect="ctxfy",
                 inbox=inbox,
                 customer=customer,
                 subject=subject_for(data["type"], data["message"]),

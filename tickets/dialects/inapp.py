@@ -330,6 +330,7 @@ class UserTicketsView(UserView):
         data = self.validated(InappCreateTicketInput)
         inbox = resolve_inbox(organization_ids=principal.organization_ids)
         ticket, created = services.create_ticket(
+            dialect="inapp",
             inbox=inbox,
             customer=principal.customer,
             subject=data["subject"],

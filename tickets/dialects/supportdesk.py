@@ -235,6 +235,7 @@ class CreateTicketView(SupportDeskView):
             organization_ids=principal.organization_ids, restricted_inbox_id=principal.restricted_inbox_id
         )
         ticket, created = services.create_ticket(
+            dialect="supportdesk",
             inbox=inbox,
             customer=customer,
             subject=data["subject"],

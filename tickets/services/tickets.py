@@ -210,6 +210,7 @@ def create_ticket(
     category: str = "",
     type: str = "",  # noqa: A002 - the domain's own word
     channel: str = Ticket.Channel.API,
+    dialect: str = "",
     metadata: dict | None = None,
     custom_fields: dict | None = None,
     custom_fields_from_metadata: bool = False,
@@ -231,6 +232,9 @@ def create_ticket(
     agent when the inbox assigns on reply (``assign_on_reply``). The notifications mail
     that message to the customer instead of the usual confirmation.
 
+    ``dialect``: the seed product's API the request came through ("supportdesk"...), for
+    the triggers that tell them apart (SupportDesk promises no mail to the customer).
+
     ``sender_unverified``: the customer typed their address (support form, email) and has
     not proven it yet (``confirm_sender`` records the proof). ``custom_fields`` are checked
     against the inbox's fields (a bad one is refused, naming ``custom_fields.<key>``);
@@ -248,6 +252,7 @@ def create_ticket(
     metadata = validate_metadata(metadata)
     priority = validate_choice(priority, Ticket.Priority, field_name="priority")
     channel = validate_choice(channel, Ticket.Channel, field_name="channel")
+    validate_length(dialect, limits.DIALECT_MAX_LENGTH, field_name="dialect")
     validate_length(category, limits.CATEGORY_MAX_LENGTH, field_name="category")
     validate_length(type, limits.TYPE_MAX_LENGTH, field_name="type")
     validate_length(reply_address, limits.REPLY_ADDRESS_MAX_LENGTH, field_name="reply_address")
@@ -277,6 +282,7 @@ def create_ticket(
         "category": category,
         "type": type,
         "channel": channel,
+        "dialect": dialect,
         "metadata": metadata,
         "custom_fields": field_values,
         "tags": list(tags),
@@ -313,6 +319,7 @@ def _open_ticket(
     category: str,
     type: str,  # noqa: A002
     channel: str,
+    dialect: str,
     metadata: dict,
     custom_fields: dict,
     tags: list,
@@ -398,6 +405,7 @@ def _open_ticket(
             category=category,
             type=type,
             channel=channel,
+            dialect=dialect,
             customer=customer,
             reply_address=reply_address or customer.email,
             sender_unverified=sender_unverified,

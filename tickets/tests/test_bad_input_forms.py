@@ -243,13 +243,13 @@ FORMS = [
         refusal_status=200,
     ),
     Form(
-        name="settings: saved reply",
-        path=lambda pages: "/desk/settings/saved-replies/new/",
-        fields=lambda pages: {"title": "Refund", "body": "We have refunded you."},
+        # Macros replaced saved replies (the automation app's settings page).
+        name="settings: macro",
+        path=lambda pages: "/desk/automation/macros/new/",
+        fields=lambda pages: {"name": "Refund", "reply": "We have refunded you.", "shortcut": "r"},
         who="owner",
-        text_fields=("title", "body"),
-        required_fields=("title", "body"),
-        refusal_status=200,
+        text_fields=("name", "reply", "actions", "shortcut"),
+        required_fields=("name", "reply"),
     ),
     Form(
         name="profile: name",

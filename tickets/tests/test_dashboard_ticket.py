@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from tickets import services
 from tickets.actors import Actor
-from tickets.models import Delivery, Message, SavedReply, Ticket, TicketEvent
+from tickets.models import Delivery, Message, Ticket, TicketEvent
 from tickets.tests import factories
 
 
@@ -77,18 +77,6 @@ def test_ticket_page_shows_delivery_status_per_message(agent_client, rich_ticket
     html = agent_client.get(url(rich_ticket)).content.decode()
     assert "delivery delivery-sent" in html
     assert "jane@example.test · Sent" in html
-
-
-def test_ticket_page_offers_saved_replies_of_the_organization_only(
-    agent_client, rich_ticket, organization, other_organization
-):
-    SavedReply.objects.create(organization=organization, title="Refund done", body="Hi {{ customer_name }}")
-    SavedReply.objects.create(organization=other_organization, title="Globex only", body="Nope")
-    html = agent_client.get(url(rich_ticket)).content.decode()
-    assert "Refund done" in html
-    assert 'data-body="Hi {{ customer_name }}"' in html
-    assert 'data-customer-name="Jane Doe"' in html
-    assert "Globex only" not in html
 
 
 def test_ticket_page_documents_its_keyboard_shortcuts(agent_client, rich_ticket):

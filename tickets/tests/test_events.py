@@ -144,10 +144,12 @@ def test_dispatch_and_the_real_subscribers_run_no_query_and_only_enqueue_tasks(
 
     assert [query["sql"] for query in queries] == []
     # Each service call's tasks are one outbox task (tickets/outbox.py), with the events
-    # for webhooks and the feed beside the notification.
+    # for webhooks and the feed beside the notifications; the acknowledgement is the
+    # organization's trigger's mail (the automation app).
     names = factories.enqueued_task_names(backend)
     assert [name for name in names if name.startswith("notify_")] == [
         "notify_ticket_created",
+        "notify_trigger_email",
         "notify_assignee",
         "notify_message_created",
         "notify_status_changed",

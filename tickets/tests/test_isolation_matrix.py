@@ -85,6 +85,7 @@ PARAMETERS = [
     ("api/v1/^triggers/", "pk", "trigger_pk"),
     ("api/v1/^macros/", "pk", "macro_pk"),
     ("desk/automation/", "trigger_id", "trigger_pk"),
+    ("desk/automation/", "macro_id", "macro_pk"),
     ("api/v1/^webhooks/", "delivery_id", "webhook_delivery_id"),
     ("desk/settings/webhooks/", "public_id", "webhook_id"),
     ("desk/settings/webhooks/", "delivery_id", "webhook_delivery_id"),
@@ -103,7 +104,6 @@ PARAMETERS = [
     ("desk/", "other_id", "ticket_id"),
     ("desk/", "message_id", "message_id"),
     ("desk/settings/members/", "pk", "membership_pk"),
-    ("desk/settings/saved-replies/", "pk", "saved_reply_pk"),
     ("desk/settings/api-keys/", "prefix", "api_key_prefix"),
     ("desk/profile/tokens/", "pk", "agent_token_pk"),
     # The attacker's own, valid private key, put on the victim's ticket.

@@ -329,13 +329,17 @@ def test_the_request_only_enqueues_and_the_task_queues_deliveries_before_any_sen
     with django_capture_on_commit_callbacks(execute=True):
         ticket = factories.make_ticket(inbox, email="jane@example.com")
 
-    # Nothing is rendered in the request: one task waits for a worker (the outbox's, which
-    # also records the events for webhooks and the feed).
+    # Nothing is rendered in the request: one task waits for a worker (the outbox's: the
+    # support copy, the acknowledgement trigger's mail, the events for webhooks and the feed).
     assert not Delivery.objects.filter(ticket=ticket).exists()
     assert len(backend.results) == 1
-    assert factories.enqueued_task_names(backend) == ["record_domain_events", "notify_ticket_created"]
+    assert [name for name in factories.enqueued_task_names(backend) if name.startswith("notify_")] == [
+        "notify_ticket_created",
+        "notify_trigger_email",
+    ]
 
     notifications.notify_ticket_created.call(ticket.pk)
+    notifications.notify_trigger_email.call(ticket.pk, "acknowledgement", "", "")
 
     deliveries = Delivery.objects.filter(ticket=ticket)
     assert sorted(deliveries.values_list("kind", "status", "recipient")) == [

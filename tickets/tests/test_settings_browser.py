@@ -8,9 +8,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import Membership
-from tickets.actors import Actor
 from tickets.models import Ticket
-from tickets.services import create_saved_reply
 from tickets.tests import factories
 
 PASSWORD = "correct horse battery staple"
@@ -28,12 +26,6 @@ def busy_organization(transactional_db):
         factories.make_agent(organization, email="alice@acme.test", name="Alice Agent"),
         factories.make_agent(organization, email="bob@acme.test", name="Bob Builder", tier="n2"),
     ]
-    create_saved_reply(
-        organization=organization,
-        actor=Actor.agent(owner),
-        title="Refund on its way",
-        body="Hi {{ customer_name }}, the refund is on its way.",
-    )
     picker = random.Random(7)
     now = timezone.now()
     for number in range(60):

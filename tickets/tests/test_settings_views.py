@@ -9,9 +9,7 @@ from django.core import mail
 from django.urls import reverse
 
 from accounts.models import ApiKey, AuditEvent, Membership, User
-from tickets.actors import Actor
-from tickets.models import Inbox, SavedReply
-from tickets.services import create_saved_reply
+from tickets.models import Inbox
 from tickets.tests import factories
 
 RSA_PUBLIC_PEM = (
@@ -33,25 +31,17 @@ def other_owner(other_organization, other_inbox):
 
 
 @pytest.fixture
-def saved_reply(organization, owner):
-    return create_saved_reply(
-        organization=organization, actor=Actor.agent(owner), title="Refund", body="Hi {{ customer_name }}."
-    )
-
-
-@pytest.fixture
 def key(organization, owner):
     return factories.make_api_key(organization, name="Backend")[0]
 
 
 @pytest.fixture
-def setting_objects(inbox, agent, saved_reply, key, organization):
+def setting_objects(inbox, agent, key, organization):
     """One object of each kind in ``organization``, for the URLs that name one."""
     return {
         "inbox": inbox,
         "member": Membership.objects.get(user=agent, organization=organization),
         "invitee": invitee_membership(organization),
-        "saved_reply": saved_reply,
         "api_key": key,
     }
 
@@ -79,9 +69,6 @@ PAGES = [
     ("get", "dashboard:settings-member-remove", "member", None),
     ("get", "dashboard:settings-api-keys", None, None),
     ("get", "dashboard:settings-security", None, None),
-    ("get", "dashboard:settings-saved-replies", None, None),
-    ("get", "dashboard:settings-saved-reply-create", None, None),
-    ("get", "dashboard:settings-saved-reply-edit", "saved_reply", None),
     ("get", "dashboard:settings-activity", None, None),
 ]
 ACTIONS = [
@@ -126,15 +113,11 @@ ACTIONS = [
     ("post", "dashboard:settings-api-key-revoke", "api_key", {}),
     ("post", "dashboard:settings-jwt-rotate", None, {"confirm": "on"}),
     ("post", "dashboard:settings-jwt-public-key", None, {"jwt_public_key": RSA_PUBLIC_PEM}),
-    ("post", "dashboard:settings-saved-reply-create", None, {"title": "Hello", "body": "Hello there."}),
-    ("post", "dashboard:settings-saved-reply-edit", "saved_reply", {"title": "Refund", "body": "Changed."}),
-    ("post", "dashboard:settings-saved-reply-delete", "saved_reply", {}),
 ]
 OBJECT_URL_KWARGS = {
     "inbox": lambda inbox: {"public_id": inbox.public_id},
     "member": lambda membership: {"pk": membership.pk},
     "invitee": lambda membership: {"pk": membership.pk},
-    "saved_reply": lambda reply: {"pk": reply.pk},
     "api_key": lambda api_key: {"prefix": api_key.prefix},
 }
 
@@ -182,7 +165,7 @@ def test_an_agent_gets_403_on_every_settings_page_and_action(
     url = url_for(name, object_kind, setting_objects)
     response = getattr(client, method)(url, post_data(name, data or {}, setting_objects))
     assert response.status_code == 403
-    assert not AuditEvent.objects.exclude(action="saved_reply_created").exists()
+    assert not AuditEvent.objects.exists()
 
 
 @pytest.mark.parametrize("method, name, object_kind, data", CASES, ids=[f"{c[0]} {c[1]}" for c in CASES])
@@ -206,7 +189,7 @@ def test_an_owner_of_another_organization_gets_404_for_our_objects(
     url = url_for(name, object_kind, setting_objects)
     response = getattr(client, method)(url, post_data(name, data or {}, setting_objects))
     assert response.status_code == 404
-    assert not AuditEvent.objects.exclude(action="saved_reply_created").exists()
+    assert not AuditEvent.objects.exists()
 
 
 WRONG_METHODS = [
@@ -222,8 +205,6 @@ WRONG_METHODS = [
     ("post", "dashboard:settings-security", None),
     ("get", "dashboard:settings-jwt-rotate", None),
     ("get", "dashboard:settings-jwt-public-key", None),
-    ("post", "dashboard:settings-saved-replies", None),
-    ("get", "dashboard:settings-saved-reply-delete", "saved_reply"),
     ("post", "dashboard:settings-activity", None),
 ]
 
@@ -394,22 +375,14 @@ def test_an_invalid_public_key_is_shown_as_a_form_error(client, owner, organizat
     assert not AuditEvent.objects.exists()
 
 
-def test_saved_replies_are_created_edited_and_deleted_from_the_pages(client, owner, organization):
+def test_the_saved_replies_page_of_old_leads_to_the_macros(client, owner):
+    # Saved replies became macros (Settings → Macros, the automation app's pages).
     login(client, owner)
-    client.post(
-        reverse("dashboard:settings-saved-reply-create"), {"title": "Hi", "body": "Hi {{ customer_name }}!"}
-    )
-    reply = SavedReply.objects.get(organization=organization)
-    assert reply.body == "Hi {{ customer_name }}!"
-    client.post(
-        reverse("dashboard:settings-saved-reply-edit", args=[reply.pk]), {"title": "Hello", "body": "Yo"}
-    )
-    reply.refresh_from_db()
-    assert (reply.title, reply.body) == ("Hello", "Yo")
-    client.post(reverse("dashboard:settings-saved-reply-delete", args=[reply.pk]))
-    assert not SavedReply.objects.exists()
-    log = client.get(reverse("dashboard:settings-activity")).content.decode()
-    assert "Saved reply deleted" in log and "Olga Owner" in log
+    response = client.get(reverse("dashboard:settings-saved-replies"))
+    assert response.status_code == 301
+    assert response["Location"] == "/desk/automation/macros/"
+    page = client.get(reverse("dashboard:settings-inboxes")).content.decode()
+    assert 'href="/desk/automation/macros/"' in page and "Saved replies" not in page
 
 
 def test_the_organization_switcher_choice_decides_whose_settings_are_shown(client, owner, other_organization):
@@ -468,16 +441,12 @@ def test_the_api_key_list_runs_a_fixed_number_of_queries(
         client.get(reverse("dashboard:settings-api-keys"))
 
 
-def test_the_saved_replies_and_audit_log_run_a_fixed_number_of_queries(
+def test_the_audit_log_runs_a_fixed_number_of_queries(
     client, owner, organization, django_assert_max_num_queries
 ):
     login(client, owner)
     for number in range(12):
-        create_saved_reply(
-            organization=organization, actor=Actor.agent(owner), title=f"R{number}", body="Body"
-        )
-    with django_assert_max_num_queries(6):
-        client.get(reverse("dashboard:settings-saved-replies"))
+        factories.make_api_key(organization, name=f"Key {number}")
     with django_assert_max_num_queries(7):
         client.get(reverse("dashboard:settings-activity"))
 
@@ -496,7 +465,7 @@ def test_an_agent_of_another_organization_gets_403_and_changes_nothing(
     url = url_for(name, object_kind, setting_objects)
     response = getattr(client, method)(url, post_data(name, data or {}, setting_objects))
     assert response.status_code == 403
-    assert not AuditEvent.objects.exclude(action="saved_reply_created").exists()
+    assert not AuditEvent.objects.exists()
 
 
 def test_a_pending_invitation_can_be_sent_again(

@@ -59,10 +59,12 @@ def create_ticket(api):
 
 
 def queue_new_ticket_deliveries(inbox, django_capture_on_commit_callbacks):
-    """A new ticket's deliveries, queued as the notification task leaves them (nothing sent)."""
+    """A new ticket's deliveries, queued as the notification tasks leave them (nothing
+    sent): the support copy, and the acknowledgement trigger's mail to the customer."""
     with django_capture_on_commit_callbacks(execute=True):
         ticket = factories.make_ticket(inbox, email="jane@example.com")
     notifications.notify_ticket_created.call(ticket.pk)
+    notifications.notify_trigger_email.call(ticket.pk, "acknowledgement", "", "")
 
 
 def run_worker():
@@ -119,8 +121,9 @@ def test_with_the_database_backend_a_failed_send_is_retried_later_with_growing_w
     settings.TASKS = DATABASE_TASKS
     with django_capture_on_commit_callbacks(execute=True):
         assert create_ticket(api).status_code == 201
-    # The request enqueued one task (the outbox: the notification, and the events for
-    # webhooks and the feed); the worker renders the mails and queues their sending.
+    # The request enqueued one task (the outbox: the support copy, the acknowledgement
+    # trigger's mail, the events for webhooks and the feed); the worker renders the mails
+    # and queues their sending.
     assert DBTaskResult.objects.ready().count() == 1
     assert not Delivery.objects.exists()
 
@@ -176,20 +179,23 @@ def test_with_the_database_backend_the_notification_commits_with_the_ticket_or_n
         open_ticket("rolled-back@example.com")
         # Written inside the ticket's transaction, not after its COMMIT: a crash between
         # the two cannot leave a ticket whose notification was never queued.
-        assert DBTaskResult.objects.ready().count() == 1
+        assert DBTaskResult.objects.ready().count() == 2
         raise Abandoned
     assert not Ticket.objects.exists()
     assert not DBTaskResult.objects.exists()
 
     ticket = open_ticket("jane@example.com")
 
-    # One row for all the transaction's work: the notification, and the events for
-    # webhooks and the feed, which commit with the ticket too.
+    # One row for all the transaction's work: the support copy, the acknowledgement
+    # trigger's mail and its count of uses, and the events for webhooks and the feed,
+    # which commit with the ticket too.
     task = DBTaskResult.objects.ready().get()
     assert task.task_path == "tickets.outbox.run"
     (calls,) = task.args_kwargs["args"]
     by_task = dict(calls)
     assert by_task["tickets.notifications.notify_ticket_created"] == [ticket.pk]
+    assert by_task["tickets.notifications.notify_trigger_email"] == [ticket.pk, "acknowledgement", "", ""]
+    assert len(by_task["automation.services.record_firings"][0]) == 1
     (records,) = by_task["webhooks.subscribers.record_domain_events"]
     assert [record["type"] for record in records] == ["customer.created", "ticket.created"]
 
@@ -249,7 +255,8 @@ def test_the_db_worker_on_postgresql_picks_up_a_queued_notification_and_sends_it
     response = create_ticket(api)  # autocommit: on_commit callbacks run for real
 
     assert response.status_code == 201
-    # The request only enqueued the notification: the worker renders, records and sends.
+    # The request only enqueued the notifications (the support copy, the acknowledgement
+    # trigger's mail): the worker renders, records and sends.
     assert not Delivery.objects.exists()
     assert mail.outbox == []
     # One task row: the notification, and the events for webhooks and the feed.
@@ -302,7 +309,7 @@ def test_the_immediate_backend_retries_inline_only_a_few_times(
     assert FlakyProvider.calls == 4
 
 
-def test_with_the_database_backend_a_new_tickets_mails_are_sent_by_one_task(inbox, settings):
+def test_with_the_database_backend_a_notifications_mails_are_sent_by_one_task(inbox, settings):
     FlakyProvider.down = False
     settings.TASKS = DATABASE_TASKS
     ticket = factories.make_ticket(inbox, email="jane@example.com")
@@ -311,7 +318,7 @@ def test_with_the_database_backend_a_new_tickets_mails_are_sent_by_one_task(inbo
     notifications.notify_ticket_created.call(ticket.pk)
 
     deliveries = sorted(Delivery.objects.filter(ticket=ticket).values_list("pk", flat=True))
-    assert len(deliveries) == 2
+    assert len(deliveries) == 1
     send = DBTaskResult.objects.ready().get()
     assert send.task_path == "tickets.tasks.send_deliveries"
     assert sorted(send.args_kwargs["args"][0]) == deliveries
@@ -323,6 +330,7 @@ def test_a_failed_mail_in_a_batch_is_retried_alone_and_the_rest_is_sent(inbox, s
     FlakyProvider.failures_left = 1
     ticket = factories.make_ticket(inbox, email="jane@example.com")
     notifications.notify_ticket_created.call(ticket.pk)
+    notifications.notify_trigger_email.call(ticket.pk, "acknowledgement", "", "")
     DBTaskResult.objects.all().delete()
     first, second = Delivery.objects.filter(ticket=ticket).order_by("pk")
 

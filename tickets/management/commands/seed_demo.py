@@ -26,6 +26,7 @@ from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.apps import apps
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -35,9 +36,9 @@ from django.utils import timezone
 
 from accounts import services as account_services
 from accounts.models import AgentToken, ApiKey, Membership, Organization, User
-from tickets import services
+from tickets import events, services
 from tickets.actors import Actor
-from tickets.models import Customer, Inbox, Message, Notification, SavedReply, Tag, Ticket, TicketEvent
+from tickets.models import Customer, Inbox, Message, Notification, Tag, Ticket, TicketEvent
 
 from ._demo_content import (
     ACME_CUSTOMERS,
@@ -180,6 +181,8 @@ class Command(BaseCommand):
         organization, created = Organization.objects.get_or_create(
             slug=spec.slug, defaults={"name": spec.name, "plan": spec.plan}
         )
+        if created:
+            events.publish(events.OrganizationCreated(actor=Actor.system(), organization_id=organization.pk))
         inboxes = {}
         for name, prefix, is_default, limit, auto_assignment, support_email in spec.inboxes:
             inboxes[prefix], _ = Inbox.objects.get_or_create(
@@ -199,9 +202,12 @@ class Command(BaseCommand):
             )
         people = {role: self.ensure_person(organization, person) for role, person in spec.people.items()}
         if spec is ACME:
+            # Saved replies are macros now (shared, reply only). The tickets app never
+            # imports the automation app: its model is named here, not imported.
+            macro_model = apps.get_model("automation", "Macro")
             for title, body in SAVED_REPLIES:
-                SavedReply.objects.get_or_create(
-                    organization=organization, title=title, defaults={"body": body}
+                macro_model.objects.get_or_create(
+                    organization=organization, owner=None, name=title, defaults={"reply": body, "actions": []}
                 )
         api_key, key = ApiKey.objects.create_key(organization=organization, name=DEMO_KEY_NAME)
         if not Ticket.objects.filter(organization=organization).exists():
