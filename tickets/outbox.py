@@ -61,24 +61,33 @@ def run(calls: list[list]) -> int:
     Returns how many calls ran.
     """
     failed = []
-    for task_path, args in calls:
-        try:
-            import_string(task_path).call(*args)
-        except Exception:
-            logger.exception("Outbox call %s%r failed", task_path, tuple(args))
-            failed.append(task_path)
+    # The calls' own tasks join too: the mails of a new ticket's support copy and of its
+    # acknowledgement go out in one task, over one connection to the provider. Each call
+    # has a savepoint, so one that fails takes back only its own work and tasks.
+    with atomic():
+        for task_path, args in calls:
+            try:
+                with transaction.atomic():
+                    import_string(task_path).call(*args)
+            except Exception:
+                logger.exception("Outbox call %s%r failed", task_path, tuple(args))
+                failed.append(task_path)
     if failed:
         raise CallsFailed(f"{len(failed)} of {len(calls)} call(s) failed: {', '.join(failed)}")
     return len(calls)
 
 
+def collecting() -> bool:
+    """Whether tasks enqueued now join the current ``atomic()`` block's one task."""
+    return _pending.get() is not None and connection.in_atomic_block
+
+
 def enqueue_with_change(task: Task, *args) -> None:
     """Enqueue ``task`` as part of the change the current transaction is making."""
-    pending = _pending.get()
-    if pending is not None and connection.in_atomic_block:
+    if collecting():
         call = _Call(task.module_path, list(args))
         transaction.on_commit(call.marker)
-        pending.append(call)
+        _pending.get().append(call)
     elif stores_tasks_in_the_database(task):
         task.enqueue(*args)
     else:
@@ -87,18 +96,13 @@ def enqueue_with_change(task: Task, *args) -> None:
 
 def enqueue_items_with_change(task: Task, items: Iterable) -> None:
     """As ``enqueue_with_change`` for a task whose one argument is a list: inside
-    ``atomic()`` the items of every call join the first call's list, so the transaction's
-    events reach ``task`` together."""
+    ``atomic()`` the items of every such call join one call, so the transaction's events
+    (or mails) reach ``task`` together."""
     items = list(items)
-    pending = _pending.get()
-    if pending is not None and connection.in_atomic_block:
-        for call in pending:
-            if call.batched and call.task_path == task.module_path and _is_kept(call):
-                call.args[0].extend(items)
-                return
+    if collecting():
         call = _Call(task.module_path, [items], batched=True)
         transaction.on_commit(call.marker)
-        pending.append(call)
+        _pending.get().append(call)
         return
     enqueue_with_change(task, items)
 
@@ -132,7 +136,24 @@ def _is_kept(call: _Call) -> bool:
     return any(hook is call.marker for _, hook, _ in connection.run_on_commit)
 
 
+def _joined(calls: list[_Call]) -> list[_Call]:
+    """The batch calls of one task joined into its first, in order. Kept apart until now so
+    that a savepoint rolled back takes back its own items only."""
+    first_batch: dict[str, _Call] = {}
+    joined = []
+    for call in calls:
+        if not call.batched:
+            joined.append(call)
+        elif call.task_path in first_batch:
+            first_batch[call.task_path].args[0].extend(call.args[0])
+        else:
+            first_batch[call.task_path] = call
+            joined.append(call)
+    return joined
+
+
 def _write(calls: list[_Call]) -> None:
+    calls = _joined(calls)
     if not calls:
         return
     if len(calls) == 1:

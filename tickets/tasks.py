@@ -22,9 +22,9 @@ from django.db.models import Q
 from django.tasks import task
 from django.utils import timezone
 
+from tickets import outbox
 from tickets.mail import outbound
 from tickets.models import Delivery, Ticket
-from tickets.outbox import stores_tasks_in_the_database
 from tickets.services.tickets import resolve_due_pending_tickets
 
 # A sweep of many failed deliveries is sent in tasks of this many, so that several workers
@@ -113,7 +113,11 @@ def enqueue_deliveries(delivery_ids: Iterable[int]) -> None:
     delivery_ids = list(delivery_ids)
     if not delivery_ids:
         return
-    if stores_tasks_in_the_database(send_deliveries):
+    if outbox.collecting():
+        # In the worker's run of an outbox task: every call's mails go in one send.
+        outbox.enqueue_items_with_change(send_deliveries, delivery_ids)
+        return
+    if outbox.stores_tasks_in_the_database(send_deliveries):
         _enqueue_now(delivery_ids)
     else:
         transaction.on_commit(lambda: _enqueue_now(delivery_ids))

@@ -27,6 +27,17 @@ def break_down(value) -> None:
     raise RuntimeError(f"broken by {value}")
 
 
+@task()
+def hand_on(value) -> None:
+    outbox.enqueue_items_with_change(remember_all, [value])
+
+
+@task()
+def hand_on_then_break(value) -> None:
+    outbox.enqueue_items_with_change(remember_all, [value])
+    raise RuntimeError(f"broken after handing on {value}")
+
+
 @pytest.fixture(autouse=True)
 def database_tasks(settings):
     settings.TASKS = DATABASE_TASKS
@@ -103,6 +114,25 @@ def test_nested_blocks_write_once_at_the_outer_end():
     assert [args for _, args in _calls_of(row)] == [[1], [2]]
 
 
+@pytest.mark.django_db
+def test_in_the_worker_the_calls_own_tasks_join_one_and_a_failed_call_takes_back_its_own():
+    calls = [
+        ["tickets.tests.test_outbox.hand_on", ["support copy"]],
+        ["tickets.tests.test_outbox.hand_on_then_break", ["undone"]],
+        ["tickets.tests.test_outbox.hand_on", ["acknowledgement"]],
+    ]
+
+    with pytest.raises(outbox.CallsFailed):
+        outbox.run.call(calls)
+
+    (row,) = DBTaskResult.objects.all()
+    assert (row.task_path, row.args_kwargs["args"]) == (
+        "tickets.tests.test_outbox.remember_all",
+        [["support copy", "acknowledgement"]],
+    )
+
+
+@pytest.mark.django_db
 def test_the_worker_runs_every_call_and_a_failure_stops_no_other():
     calls = [
         ["tickets.tests.test_outbox.remember", [1]],
