@@ -16,8 +16,12 @@ nothing new, so an unchanged poll is answered from the cache alone:
 - **Presence.** Who has a ticket open, and who is typing in its composer, with short TTLs
   (``VIEWING_SECONDS``, ``TYPING_SECONDS``), refreshed by the ticket page's polls.
 
-With ``REDIS_URL`` set (production) none of this touches the database; with the database
-cache (the no-install default) each cache read is a small query instead.
+With ``REDIS_URL`` set (production) none of this touches the database. With the database
+cache (the no-install default) the versions are off (``versions_enabled``): a bump there
+is several statements in the request of every change (a create paid 18), and a poll
+would query to learn that nothing changed anyway; every poll renders in full, as before
+versions existed. Presence works with either cache (with the database cache it is rows
+of the cache table).
 """
 
 import hashlib
@@ -27,7 +31,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core import signing
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.db import DatabaseCache
 from django.db import transaction
 
 from . import events
@@ -57,7 +62,14 @@ def _fresh_version() -> int:
     return secrets.randbelow(2**52) + 1
 
 
+def versions_enabled() -> bool:
+    """Versions need a cache that every process shares and that is not the database."""
+    return not isinstance(caches["default"], DatabaseCache)
+
+
 def _bump(key: str) -> None:
+    if not versions_enabled():
+        return
     try:
         cache.incr(key)
     except ValueError:
@@ -74,11 +86,15 @@ def bump(*, organization_id: int, ticket_ids=()) -> None:
 def ticket_changed_on_commit(ticket_id: int) -> None:
     """For what changes a ticket's page without a domain event (an email's delivery
     status): its version, once the change is committed."""
-    transaction.on_commit(lambda: _bump(_ticket_key(ticket_id)), robust=True)
+    if versions_enabled():
+        transaction.on_commit(lambda: _bump(_ticket_key(ticket_id)), robust=True)
 
 
 def _versions(keys: list[str]) -> dict[str, int]:
-    """The counters under ``keys``, starting those the cache does not hold."""
+    """The counters under ``keys``, starting those the cache does not hold (all 0 while
+    versions are off: a token naming 0 is never taken as unchanged)."""
+    if not versions_enabled():
+        return dict.fromkeys(keys, 0)
     found = cache.get_many(keys)
     for key in keys:
         if key not in found:
@@ -196,7 +212,8 @@ def read_token(token: str, *, scope: str, cookies) -> Poller | None:
 
 def unchanged_queue(poller: Poller) -> bool:
     return (
-        poller.young
+        versions_enabled()
+        and poller.young
         and poller.version is not None
         and organization_version(poller.organization_id) == poller.version
     )
@@ -204,7 +221,8 @@ def unchanged_queue(poller: Poller) -> bool:
 
 def unchanged_ticket(poller: Poller) -> bool:
     return (
-        poller.young
+        versions_enabled()
+        and poller.young
         and poller.version is not None
         and poller.ticket_id is not None
         and ticket_version(poller.ticket_id) == poller.version

@@ -168,7 +168,9 @@ def test_ticket_page_query_count_stays_constant_as_messages_grow(
 
     add(1)  # with the customer's first message: 2
     agent_client.get(url(ticket))
-    with django_assert_max_num_queries(30) as small:
+    # 20 of the page and its sidebar (linked tickets among them), and with the database
+    # cache the ~11 statements that note who is viewing (presence, docs/dashboard.md).
+    with django_assert_max_num_queries(31) as small:
         agent_client.get(url(ticket))
     baseline = len(small.captured_queries)
     add(28)

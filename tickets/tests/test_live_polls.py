@@ -252,3 +252,28 @@ def test_a_ticket_token_does_not_answer_for_another_ticket(agent_client, inbox, 
     response = poll(agent_client, timeline_url(other), token)
 
     assert response.status_code == 200  # rendered for that ticket, never a 204 borrowed
+
+
+# Without Redis -------------------------------------------------------------------------------
+
+DATABASE_CACHE = {
+    "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "helpdesk_cache"}
+}
+
+
+def test_with_the_database_cache_changes_bump_nothing_and_every_poll_renders(
+    settings, agent_client, inbox, django_assert_max_num_queries, django_capture_on_commit_callbacks
+):
+    settings.CACHES = DATABASE_CACHE
+    token = first_queue_poll(agent_client, "view=all")
+
+    # A bump would be several statements of the cache table in every change's request.
+    with django_capture_on_commit_callbacks(execute=True):
+        with django_assert_max_num_queries(40) as captured:
+            factories.make_ticket(inbox, subject="Printer on fire")
+    assert not [query for query in captured.captured_queries if "live:v:" in query["sql"]]
+
+    # Nothing tells a poll that nothing changed: it renders, and shows the new ticket.
+    response = poll(agent_client, rows_url("view=all"), token)
+    assert response.status_code == 200
+    assert "Printer on fire" in response.content.decode()
