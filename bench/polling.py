@@ -61,7 +61,7 @@ def measure(*, creds: dict, args, env: dict, drive, start_gunicorn, stop) -> lis
     try:
         cookie = {"Cookie": f"sessionid={creds['session']}"}
         _, queue_html, _ = _get(port, "/desk/", cookie)
-        ticket_path = re.search(r'href="(/desk/tickets/[0-9A-Za-z]+/)', queue_html).group(1)
+        ticket_path = re.search(r'href="(/desk/tickets/[0-9A-Z]{26}/)', queue_html).group(1)
         # A page's first poll renders in full and hands the token its later polls send.
         _, first_rows, _ = _get(
             port,
