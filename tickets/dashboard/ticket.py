@@ -220,12 +220,16 @@ def _here(request, ticket, *, typing: bool = False) -> list[live.Viewer]:
 
 def _first_message_id(ticket) -> str:
     """The message that opens the ticket (never split off), from the prefetched thread."""
-    thread = sorted(ticket.messages.all(), key=lambda message: (message.created_at, message.pk))
-    return thread[0].public_id if thread else ""
+    first = min(ticket.messages.all(), key=_thread_order, default=None)
+    return first.public_id if first else ""
 
 
 def _newest_message(ticket) -> Message | None:
-    return max(ticket.messages.all(), key=lambda message: (message.created_at, message.pk), default=None)
+    return max(ticket.messages.all(), key=_thread_order, default=None)
+
+
+def _thread_order(message: Message) -> tuple:
+    return (message.created_at, message.pk)
 
 
 def _page_context(request, ticket, message_form=None, *, seen_message=None, unseen_messages=None):

@@ -20,7 +20,7 @@ from tickets.selectors import merge_destination
 
 from .history import record_event
 from .participants import MAX_PARTICIPANTS
-from .tickets import _take_ticket_number, set_status_locked
+from .tickets import set_status_locked, take_ticket_number
 from .validation import validate_subject
 
 Kind = TicketLink.Kind
@@ -268,7 +268,7 @@ def split_ticket(*, ticket: Ticket, message: Message, actor: Actor, subject: str
             created_at=now,
             updated_at=now,
         )
-        new.number, prefix = _take_ticket_number(ticket.inbox)
+        new.number, prefix = take_ticket_number(ticket.inbox)
         new.reference = f"{prefix}-{new.number}"
         new.save(force_insert=True)
         Message.objects.filter(pk=message.pk).update(ticket=new)

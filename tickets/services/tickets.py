@@ -138,7 +138,7 @@ def pick_auto_assignee(organization: Organization):
     return membership.user if membership else None
 
 
-def _take_ticket_number(inbox: Inbox) -> tuple[int, str]:
+def take_ticket_number(inbox: Inbox) -> tuple[int, str]:
     """The inbox's next ticket number (and its prefix), taken in one statement.
 
     The UPDATE locks the inbox row until the transaction ends, so numbers are consecutive
@@ -428,7 +428,7 @@ def _open_ticket(
         )
         created_event = new_event(ticket, actor, TicketEvent.Action.CREATED, after={"status": ticket.status})
 
-        ticket.number, prefix = _take_ticket_number(inbox)
+        ticket.number, prefix = take_ticket_number(inbox)
         ticket.reference = f"{prefix}-{ticket.number}"
         if search.is_supported():
             ticket.search_document = search.new_document(
@@ -579,7 +579,7 @@ def _apply_changes(
         # reference changes, the public id and the private link stay.
         before_inbox, before_reference = ticket.inbox, ticket.reference
         ticket.inbox = new_inbox
-        ticket.number, prefix = _take_ticket_number(new_inbox)
+        ticket.number, prefix = take_ticket_number(new_inbox)
         ticket.reference = f"{prefix}-{ticket.number}"
         changed["inbox"] = (before_inbox.public_id, new_inbox.public_id)
         changed["reference"] = (before_reference, ticket.reference)
