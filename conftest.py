@@ -4,9 +4,13 @@ Data is built through the services where a rule applies (tickets, customers), as
 real faces build it.
 """
 
+import threading
+
 import pytest
+from django.core.servers.basehttp import ThreadedWSGIServer
 from django.db import connection
 from django.test import Client
+from django.test.testcases import LiveServerThread
 from rest_framework.test import APIClient
 
 from helpdesk.tests import status_recorder
@@ -25,6 +29,36 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.get_closest_marker("postgres"):
             item.add_marker(pytest.mark.skip(reason=POSTGRES_ONLY))
+
+
+# The live server on SQLite ------------------------------------------------------------------
+
+
+class OneRequestAtATimeServer(ThreadedWSGIServer):
+    """The browser tests' server on SQLite, where every request thread shares the test's one
+    in-memory connection. Two requests at once (the composer's typing poll and the Send it
+    precedes) would interleave their transactions on that connection, and the second BEGIN
+    fails as "cannot start a transaction within a transaction". Connections stay threaded, so
+    an idle keep-alive socket blocks nobody; only the application runs one request at a time."""
+
+    def set_app(self, application):
+        lock = threading.Lock()
+
+        def one_at_a_time(environ, start_response):
+            with lock:
+                response = application(environ, start_response)
+                try:
+                    # Read under the lock: a streaming response queries as it is iterated.
+                    return [b"".join(response)]
+                finally:
+                    response.close()
+
+        super().set_app(one_at_a_time)
+
+
+def pytest_configure(config):
+    if connection.vendor == "sqlite":
+        LiveServerThread.server_class = OneRequestAtATimeServer
 
 
 # Statuses the run observes, against the OpenAPI document ---------------------------------
