@@ -73,6 +73,9 @@ class NewTicketForm(forms.Form):
         help_text="Markdown. The customer gets the usual confirmation with the private link.",
     )
     priority = forms.ChoiceField(choices=Ticket.Priority.choices, initial=Ticket.Priority.NORMAL)
+    # One token per rendered form: the create's idempotency key, so a second press opens
+    # one ticket and sends one confirmation.
+    submission = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
 
     def __init__(self, *args, inboxes=(), **kwargs):
         super().__init__(*args, **kwargs)

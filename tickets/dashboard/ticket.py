@@ -616,27 +616,19 @@ def follow(request, public_id):
 @agent_required
 def new_ticket(request):
     """Open a ticket for a customer on the phone or at the desk (channel "agent")."""
-    inboxes = list(Inbox.objects.filter(organization=request.organization).order_by("-is_default", "name"))
-    form = NewTicketForm(request.POST or None, inboxes=inboxes)
+    inboxes = _inboxes_to_open_in(request)
+    form = NewTicketForm(request.POST or None, inboxes=inboxes, initial=_one_submission())
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        inbox = next(inbox for inbox in inboxes if inbox.public_id == data["inbox"])
-        try:
-            ticket, _ = services.create_ticket(
-                inbox=inbox,
-                customer=services.CustomerData(email=data["email"], name=data["name"]),
-                subject=data["subject"],
-                message=data["message"],
-                priority=data["priority"],
-                channel=Ticket.Channel.AGENT,
-                actor=request.actor,
-            )
-        except HelpdeskError as error:
-            field = getattr(error, "field", None)
-            form.add_error(field if field in form.fields else None, describe_error(error))
-        else:
-            messages.success(request, f"{ticket.reference} opened for {ticket.customer.display_name}.")
-            return back_to_ticket(request, ticket)
+        opened = _open_from_form(
+            request,
+            form,
+            inboxes,
+            priority=form.cleaned_data["priority"],
+            channel=Ticket.Channel.AGENT,
+            success=lambda ticket: f"{ticket.reference} opened for {ticket.customer.display_name}.",
+        )
+        if opened is not None:
+            return opened
     status = 400 if request.method == "POST" else 200
     return render(request, "dashboard/new_ticket.html", {"form": form}, status=status)
 
@@ -646,8 +638,8 @@ def new_ticket(request):
 def new_conversation(request):
     """Start a conversation by email: the agent's message opens the ticket and is mailed to
     the customer from the inbox (``?customer=<id>`` fills in a known customer)."""
-    inboxes = list(Inbox.objects.filter(organization=request.organization).order_by("-is_default", "name"))
-    initial = {"submission": secrets.token_urlsafe(16)}
+    inboxes = _inboxes_to_open_in(request)
+    initial = _one_submission()
     known = request.GET.get("customer")
     if known:
         customer = Customer.objects.filter(organization=request.organization, public_id=known).first()
@@ -655,26 +647,50 @@ def new_conversation(request):
             initial.update(email=customer.email, name=customer.name)
     form = NewConversationForm(request.POST or None, inboxes=inboxes, initial=initial)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        inbox = next(inbox for inbox in inboxes if inbox.public_id == data["inbox"])
-        try:
-            ticket, _ = services.create_ticket(
-                inbox=inbox,
-                customer=services.CustomerData(email=data["email"], name=data["name"]),
-                subject=data["subject"],
-                message=data["message"],
-                channel=Ticket.Channel.EMAIL,
-                outbound=True,
-                idempotency_key=data["submission"],
-                actor=request.actor,
-            )
-        except HelpdeskError as error:
-            field = (getattr(error, "field", None) or "").removeprefix("customer.")
-            form.add_error(field if field in form.fields else None, describe_error(error))
-        else:
-            messages.success(
-                request, f"{ticket.reference}: your email to {ticket.customer.email} is on its way."
-            )
-            return back_to_ticket(request, ticket)
+        opened = _open_from_form(
+            request,
+            form,
+            inboxes,
+            channel=Ticket.Channel.EMAIL,
+            outbound=True,
+            success=lambda ticket: (
+                f"{ticket.reference}: your email to {ticket.customer.email} is on its way."
+            ),
+        )
+        if opened is not None:
+            return opened
     status = 400 if request.method == "POST" else 200
     return render(request, "dashboard/new_conversation.html", {"form": form}, status=status)
+
+
+def _inboxes_to_open_in(request) -> list[Inbox]:
+    return list(Inbox.objects.filter(organization=request.organization).order_by("-is_default", "name"))
+
+
+def _one_submission() -> dict:
+    # The create's idempotency key, one per rendered form: pressing the button twice (or
+    # sending the form again after a timeout) opens one ticket and sends one email.
+    return {"submission": secrets.token_urlsafe(16)}
+
+
+def _open_from_form(request, form, inboxes, *, success, **how):
+    """Open the ticket a valid "new ticket" or "new email" form describes, and go to it; or
+    None, with the service's refusal on the form."""
+    data = form.cleaned_data
+    inbox = next(inbox for inbox in inboxes if inbox.public_id == data["inbox"])
+    try:
+        ticket, _ = services.create_ticket(
+            inbox=inbox,
+            customer=services.CustomerData(email=data["email"], name=data["name"]),
+            subject=data["subject"],
+            message=data["message"],
+            idempotency_key=data["submission"],
+            actor=request.actor,
+            **how,
+        )
+    except HelpdeskError as error:
+        field = (getattr(error, "field", None) or "").removeprefix("customer.")
+        form.add_error(field if field in form.fields else None, describe_error(error))
+        return None
+    messages.success(request, success(ticket))
+    return back_to_ticket(request, ticket)

@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from tickets.models import Ticket
+from tickets.tests.test_mail_outbound import mail_settings  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.django_db
 
@@ -35,6 +36,37 @@ def test_an_agent_opens_a_ticket_for_a_caller(agent_client, inbox, agent):
     first = ticket.messages.get()
     assert first.body == "Called at 10:05, locked out after a password reset."
     assert ticket.events.get(action="created").actor_user == agent
+
+
+def test_pressing_open_twice_opens_one_ticket_and_sends_one_confirmation(
+    agent_client,
+    inbox,
+    mail_settings,  # noqa: F811
+    mailoutbox,
+    django_capture_on_commit_callbacks,
+):
+    page = agent_client.get(reverse("dashboard:new_ticket"))
+    form = {
+        "inbox": inbox.public_id,
+        "email": "caller@example.test",
+        "name": "Carla Caller",
+        "subject": "Phone: cannot log in",
+        "message": "Called at 10:05, locked out after a password reset.",
+        "priority": "normal",
+        "submission": page.context["form"].initial["submission"],
+    }
+
+    with django_capture_on_commit_callbacks(execute=True):
+        first = agent_client.post(reverse("dashboard:new_ticket"), form)
+        again = agent_client.post(reverse("dashboard:new_ticket"), form)
+
+    ticket = Ticket.objects.get()
+    assert first.status_code == 302 and again["Location"] == first["Location"]
+    assert [mail.to for mail in mailoutbox].count(["caller@example.test"]) == 1
+    # A fresh form is a new ticket, even with the same words: a second caller may say them.
+    fresh = agent_client.get(reverse("dashboard:new_ticket")).context["form"].initial["submission"]
+    agent_client.post(reverse("dashboard:new_ticket"), {**form, "submission": fresh})
+    assert Ticket.objects.exclude(pk=ticket.pk).count() == 1
 
 
 def test_bad_input_is_shown_by_the_field_and_opens_nothing(agent_client, inbox):
