@@ -120,6 +120,10 @@ def test_policies_round_trip_with_the_issue_body(api, inbox):
         ({**PRO, "conditions": {"inbox": ["01NOTANINBOX"]}}, "conditions.inbox[0]"),
         ({**PRO, "business_hours": "01NOTACALENDAR"}, "business_hours"),
         ({**PRO, "position": -1}, "position"),
+        # A misspelt condition must not leave a policy that matches every ticket.
+        ({**PRO, "conditions": {"tags": ["vip"]}}, "conditions.tags"),
+        ({**PRO, "targets": {"first_response_minutes": 60}}, "targets.first_response_minutes"),
+        ({**PRO, "escalation": {"warning_minutes": 10}}, "escalation.warning_minutes"),
     ],
 )
 def test_bad_policies_are_a_400_naming_the_field_and_create_nothing(api, body, field):
@@ -127,6 +131,16 @@ def test_bad_policies_are_a_400_naming_the_field_and_create_nothing(api, body, f
     assert response.status_code == 400, response.json()
     assert field in [detail["field"] for detail in response.json()["details"]]
     assert not SlaPolicy.objects.exists()
+
+
+def test_a_misspelt_condition_on_patch_is_a_400_and_changes_nothing(api):
+    created = api.post("/api/v1/sla-policies", PRO, format="json").json()
+    response = api.patch(
+        f"/api/v1/sla-policies/{created['id']}", {"conditions": {"priorities": ["low"]}}, format="json"
+    )
+    assert response.status_code == 400
+    assert [detail["field"] for detail in response.json()["details"]] == ["conditions.priorities"]
+    assert api.get(f"/api/v1/sla-policies/{created['id']}").json()["conditions"] == PRO["conditions"]
 
 
 def test_agents_read_policies_but_only_owners_change_them(api, agent_api, owner):
