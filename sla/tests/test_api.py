@@ -218,6 +218,38 @@ def test_tickets_carry_their_sla_and_filter_by_it(api, inbox, agent, time_machin
     assert api.get("/api/v1/tickets?sla=soon").status_code == 400
 
 
+def test_moving_a_ticket_to_another_inbox_through_the_api_chooses_its_policy_again(
+    api, inbox, organization, time_machine
+):
+    time_machine.move_to(NOW, tick=False)
+    billing = factories.make_inbox(organization, name="Billing", prefix="BIL")
+    api.post(
+        "/api/v1/sla-policies",
+        {
+            "name": "Billing",
+            "conditions": {"inbox": [billing.public_id]},
+            "targets": {"first_reply_minutes": 30},
+        },
+        format="json",
+    )
+    created = api.post(
+        "/api/v1/tickets",
+        {
+            "inbox": inbox.public_id,
+            "customer": {"email": "c@example.test"},
+            "subject": "Refund",
+            "message": "Hi",
+        },
+        format="json",
+    ).json()
+    assert created["sla"]["policy"] is None
+
+    moved = api.patch(f"/api/v1/tickets/{created['id']}", {"inbox": billing.public_id}, format="json").json()
+
+    assert moved["sla"]["policy"]["name"] == "Billing"
+    assert moved["sla"]["first_reply_due_at"] == "2026-03-04T09:30:00Z"
+
+
 def test_the_ticket_list_reads_the_sla_without_a_query_per_row(api, inbox, django_assert_max_num_queries):
     api.post("/api/v1/sla-policies", {"name": "All", "targets": {"first_reply_minutes": 30}}, format="json")
     inbox.organization.refresh_from_db()

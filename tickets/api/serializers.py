@@ -369,6 +369,12 @@ class TicketUpdateSerializer(InputSerializer):
         required=False, help_text=CUSTOM_FIELDS_HELP + " Only the fields named change."
     )
     reply_address = StrictEmailField(required=False, allow_blank=True)
+    inbox = StrictCharField(
+        required=False,
+        max_length=26,
+        help_text="Inbox id: moves the ticket there (a new number and reference in that inbox; "
+        "the id and the private link stay).",
+    )
 
 
 class MessageCreateSerializer(InputSerializer):
