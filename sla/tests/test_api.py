@@ -42,6 +42,13 @@ def test_business_hours_round_trip_with_the_issue_body(api, inbox):
     assert body["inboxes"] == [inbox.public_id]
     inbox.refresh_from_db()
     assert inbox.business_hours.public_id == body["id"]
+    # The inbox says which hours it counts in, and whether it asks for a rating.
+    shown = api.get(f"/api/v1/inboxes/{inbox.public_id}").json()
+    assert (shown["business_hours"], shown["satisfaction_survey"], shown["satisfaction_delay_minutes"]) == (
+        body["id"],
+        False,
+        60,
+    )
 
     assert api.get("/api/v1/business-hours").json()["data"][0]["id"] == body["id"]
     changed = api.patch(
@@ -52,6 +59,7 @@ def test_business_hours_round_trip_with_the_issue_body(api, inbox):
     assert changed.status_code == 200
     assert changed.json()["holidays"] == ["2026-12-24", "2026-12-25"]
     assert changed.json()["inboxes"] == []
+    assert api.get(f"/api/v1/inboxes/{inbox.public_id}").json()["business_hours"] is None  # 24/7
     assert changed.json()["weekly"] == OFFICE["weekly"]
 
     assert api.delete(f"/api/v1/business-hours/{body['id']}").status_code == 204

@@ -464,7 +464,9 @@ class InboxViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         if getattr(self, "swagger_fake_view", False):
             return Inbox.objects.none()
         principal = self.request.auth
-        inboxes = Inbox.objects.filter(organization_id__in=principal.organization_ids)
+        inboxes = Inbox.objects.filter(organization_id__in=principal.organization_ids).select_related(
+            "business_hours"
+        )
         if principal.restricted_inbox_id is not None:
             inboxes = inboxes.filter(pk=principal.restricted_inbox_id)
         return inboxes.order_by("created_at", "id")
