@@ -19,6 +19,7 @@ from tickets.models import Ticket
 from .models import Satisfaction
 
 BREACHED_LIST_LIMIT = 200
+CSV_COMMENTS_LIMIT = 1000
 GROUPS = {
     "policy": ("sla_policy__name", "Policy"),
     "agent": ("assignee__email", "Agent"),
@@ -69,7 +70,9 @@ def attainment_by(tickets, group: str) -> list[Share]:
         .annotate(total=Count("id"), breached=Count("id", filter=Q(sla_breached_at__isnull=False)))
         .order_by(field)
     )
-    return [Share(str(row[field] or "—"), row["total"], row["total"] - row["breached"]) for row in rows]
+    # Unassigned as the CSAT tables say it (an agent-less row read "—" here).
+    missing = "Unassigned" if group == "agent" else "—"
+    return [Share(str(row[field] or missing), row["total"], row["total"] - row["breached"]) for row in rows]
 
 
 def attainment_by_target(tickets, total: int) -> list[Share]:

@@ -812,16 +812,28 @@ def start_clocks(*, ticket: Ticket, tag_names) -> None:
     write_clocks(ticket)
 
 
-def reevaluate(*, ticket: Ticket, actor: Actor, tag_names=None) -> None:
+def reevaluate(*, ticket: Ticket, actor: Actor, tag_names=None, moved_from_inbox: str | None = None) -> None:
     """A condition changed (priority, inbox, tags, the customer's metadata): choose again;
     when the policy changes, recompute each running clock from when it started under the
-    new policy's targets. ``tag_names``: the ticket's tags when the caller read them already."""
+    new policy's targets. ``tag_names``: the ticket's tags when the caller read them already.
+    ``moved_from_inbox``: the public id of the inbox the ticket just left; when the policy
+    stays but counts in the inbox's hours, and those differ, the clocks are recounted too."""
     levels = organization_levels(ticket.organization)
     if tag_names is None:
         tag_names = list(ticket.tags.values_list("name", flat=True))
     policy = choose_policy(levels, _facts(ticket, tag_names)) if levels.policies else None
     new_id = policy.id if policy else None
     if new_id == ticket.sla_policy_id:
+        if (
+            policy is not None
+            and moved_from_inbox
+            and _hours_differ(levels, policy, ticket, moved_from_inbox)
+        ):
+            before = _snapshot(ticket)
+            _recount_running_clocks(levels, policy, ticket)
+            schedule(levels, ticket)
+            if _snapshot(ticket) != before:
+                write_clocks(ticket)
         return
     before = _snapshot(ticket)
     old_name = next((p.name for p in levels.policies if p.id == ticket.sla_policy_id), None)
@@ -830,17 +842,8 @@ def reevaluate(*, ticket: Ticket, actor: Actor, tag_names=None) -> None:
         for target in TARGETS:
             setattr(ticket, DUE_FIELDS[target], None)
         ticket.sla_fired = []
-    elif ticket.status not in STOPPED_STATUSES:
-        if ticket.first_response_at is None:
-            _start(levels, policy, ticket, "first_reply", ticket.created_at, new_cycle=False)
-        else:
-            ticket.first_reply_due_at = None
-        _start(levels, policy, ticket, "resolution", ticket.created_at, new_cycle=False)
-        waiting_since = _unanswered_since(ticket)
-        if waiting_since is not None:
-            _start(levels, policy, ticket, "next_reply", waiting_since, new_cycle=False)
-        else:
-            ticket.next_reply_due_at = None
+    else:
+        _recount_running_clocks(levels, policy, ticket)
     schedule(levels, ticket)
     if _snapshot(ticket) != before:
         write_clocks(ticket)
@@ -854,6 +857,36 @@ def reevaluate(*, ticket: Ticket, actor: Actor, tag_names=None) -> None:
         before=old_name,
         after=policy.name if policy else None,
     )
+
+
+def _recount_running_clocks(levels: OrganizationLevels, policy: PolicyRule, ticket: Ticket) -> None:
+    """Each running clock again from when it started, under ``policy`` and the ticket's
+    inbox as they are now; the same cycle, so nobody hears of a target twice."""
+    if ticket.status in STOPPED_STATUSES:
+        return
+    if ticket.first_response_at is None:
+        _start(levels, policy, ticket, "first_reply", ticket.created_at, new_cycle=False)
+    else:
+        ticket.first_reply_due_at = None
+    _start(levels, policy, ticket, "resolution", ticket.created_at, new_cycle=False)
+    waiting_since = _unanswered_since(ticket)
+    if waiting_since is not None:
+        _start(levels, policy, ticket, "next_reply", waiting_since, new_cycle=False)
+    else:
+        ticket.next_reply_due_at = None
+
+
+def _hours_differ(levels: OrganizationLevels, policy: PolicyRule, ticket: Ticket, old_inbox: str) -> bool:
+    """Whether ``policy`` counts in other hours in the ticket's inbox than in ``old_inbox``
+    (never when it has its own business hours or counts calendar time)."""
+    if policy.time_basis == SlaPolicy.TimeBasis.CALENDAR or policy.business_hours_id:
+        return False
+    old_inbox_id = (
+        Inbox.objects.filter(organization_id=ticket.organization_id, public_id=old_inbox)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return levels.calendar_for(policy, old_inbox_id) is not levels.calendar_for(policy, ticket.inbox_id)
 
 
 # Customer metadata ------------------------------------------------------------------------

@@ -42,7 +42,10 @@ def on_ticket_created(event: events.TicketCreated) -> None:
 def on_ticket_updated(event: events.TicketUpdated) -> None:
     if services.REEVALUATE_ON.isdisjoint(event.changes):
         return
-    services.reevaluate(ticket=_ticket(event), actor=event.actor)
+    moved = event.changes.get("inbox")
+    services.reevaluate(
+        ticket=_ticket(event), actor=event.actor, moved_from_inbox=moved[0] if moved else None
+    )
 
 
 @events.in_transaction

@@ -17,6 +17,7 @@ response: helpdesk/tasks_backend.py).
 
 import functools
 import logging
+from datetime import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -24,6 +25,8 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.tasks import task
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 
 from accounts.models import Membership, User
 
@@ -422,6 +425,18 @@ def assignee_alerted(ticket_id: int, assignee_id: int) -> Notification | None:
 SLA_TARGET_WORDS = {"first_reply": "first reply", "next_reply": "next reply", "resolution": "resolution"}
 
 
+def readable_instant(value: str) -> str:
+    """A due time as the task carries it (ISO 8601) in words, e.g. "Wed 4 Mar 2026, 10:00
+    UTC", in the installation's time zone; anything else as it came."""
+    try:
+        instant = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if timezone.is_naive(instant):
+        return str(value)
+    return date_format(timezone.localtime(instant), "D j M Y, H:i T")
+
+
 def sla_recipients(ticket: Ticket) -> list:
     """Who hears of a ticket's SLA warning or breach: its assignee, else the organization's
     owners and admins (who run its inboxes)."""
@@ -459,7 +474,7 @@ def sla_alerted(ticket_id: int, target: str, breached: bool, due_at: str) -> lis
         **_base_context(ticket),
         "breached": breached,
         "target": words,
-        "due_at": due_at,
+        "due_at": readable_instant(due_at),
         "dashboard_url": outbound.dashboard_url(ticket),
     }
     with transaction.atomic():

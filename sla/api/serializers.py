@@ -28,6 +28,24 @@ class StrictIntegerField(serializers.IntegerField):
         return super().to_internal_value(data)
 
 
+class ClosedObjectSerializer(serializers.Serializer):
+    """An object whose keys are all known. DRF drops unknown keys silently, and for these
+    groups that is dangerous: a misspelt condition (``"tags"``) would leave a policy with
+    no condition, matching every ticket. Each unknown key is a 400 naming it instead."""
+
+    unknown_message = "Unknown key."
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(str(key) for key in data if key not in self.fields)
+            if unknown:
+                known = ", ".join(self.fields)
+                raise serializers.ValidationError(
+                    {key: [f"{self.unknown_message} Known: {known}."] for key in unknown}
+                )
+        return super().to_internal_value(data)
+
+
 class WeeklyIntervalSerializer(serializers.Serializer):
     day = serializers.ChoiceField(choices=DAYS)
     start = StrictCharField(max_length=5, help_text='"HH:MM", local time.')
@@ -74,7 +92,9 @@ class BusinessHoursSerializer(serializers.ModelSerializer):
         return [inbox.public_id for inbox in hours.inboxes.all()]
 
 
-class ConditionsSerializer(serializers.Serializer):
+class ConditionsSerializer(ClosedObjectSerializer):
+    unknown_message = "Unknown condition."
+
     inbox = serializers.ListField(
         child=StrictCharField(max_length=26), required=False, help_text="Inbox ids."
     )
@@ -92,7 +112,9 @@ class ConditionsSerializer(serializers.Serializer):
     )
 
 
-class TargetsSerializer(serializers.Serializer):
+class TargetsSerializer(ClosedObjectSerializer):
+    unknown_message = "Unknown target."
+
     first_reply_minutes = StrictIntegerField(required=False, allow_null=True, min_value=1)
     next_reply_minutes = StrictIntegerField(
         required=False, allow_null=True, min_value=1, help_text="After each customer message."
@@ -100,7 +122,9 @@ class TargetsSerializer(serializers.Serializer):
     resolution_minutes = StrictIntegerField(required=False, allow_null=True, min_value=1)
 
 
-class EscalationSerializer(serializers.Serializer):
+class EscalationSerializer(ClosedObjectSerializer):
+    unknown_message = "Unknown setting."
+
     warning_percent = StrictIntegerField(
         required=False,
         allow_null=True,

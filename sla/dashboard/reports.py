@@ -129,4 +129,21 @@ def sla_report_csv(request):
                 _safe(ticket.inbox.name),
             ]
         )
+    # The comments the page shows, newest first (the page the latest few, the file more).
+    writer.writerow([])
+    writer.writerow(["comment_ticket", "rating", "comment", "rated_at", "assignee", "inbox"])
+    comments = reports.latest_comments(rated, limit=reports.CSV_COMMENTS_LIMIT).select_related(
+        "ticket__assignee", "ticket__inbox"
+    )
+    for survey in comments:
+        writer.writerow(
+            [
+                survey.ticket.reference,
+                survey.rating,
+                _safe(survey.comment),
+                survey.rated_at.isoformat(),
+                survey.ticket.assignee.email if survey.ticket.assignee else "",
+                _safe(survey.ticket.inbox.name),
+            ]
+        )
     return response

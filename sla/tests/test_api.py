@@ -42,6 +42,13 @@ def test_business_hours_round_trip_with_the_issue_body(api, inbox):
     assert body["inboxes"] == [inbox.public_id]
     inbox.refresh_from_db()
     assert inbox.business_hours.public_id == body["id"]
+    # The inbox says which hours it counts in, and whether it asks for a rating.
+    shown = api.get(f"/api/v1/inboxes/{inbox.public_id}").json()
+    assert (shown["business_hours"], shown["satisfaction_survey"], shown["satisfaction_delay_minutes"]) == (
+        body["id"],
+        False,
+        60,
+    )
 
     assert api.get("/api/v1/business-hours").json()["data"][0]["id"] == body["id"]
     changed = api.patch(
@@ -52,6 +59,7 @@ def test_business_hours_round_trip_with_the_issue_body(api, inbox):
     assert changed.status_code == 200
     assert changed.json()["holidays"] == ["2026-12-24", "2026-12-25"]
     assert changed.json()["inboxes"] == []
+    assert api.get(f"/api/v1/inboxes/{inbox.public_id}").json()["business_hours"] is None  # 24/7
     assert changed.json()["weekly"] == OFFICE["weekly"]
 
     assert api.delete(f"/api/v1/business-hours/{body['id']}").status_code == 204
@@ -120,6 +128,10 @@ def test_policies_round_trip_with_the_issue_body(api, inbox):
         ({**PRO, "conditions": {"inbox": ["01NOTANINBOX"]}}, "conditions.inbox[0]"),
         ({**PRO, "business_hours": "01NOTACALENDAR"}, "business_hours"),
         ({**PRO, "position": -1}, "position"),
+        # A misspelt condition must not leave a policy that matches every ticket.
+        ({**PRO, "conditions": {"tags": ["vip"]}}, "conditions.tags"),
+        ({**PRO, "targets": {"first_response_minutes": 60}}, "targets.first_response_minutes"),
+        ({**PRO, "escalation": {"warning_minutes": 10}}, "escalation.warning_minutes"),
     ],
 )
 def test_bad_policies_are_a_400_naming_the_field_and_create_nothing(api, body, field):
@@ -127,6 +139,16 @@ def test_bad_policies_are_a_400_naming_the_field_and_create_nothing(api, body, f
     assert response.status_code == 400, response.json()
     assert field in [detail["field"] for detail in response.json()["details"]]
     assert not SlaPolicy.objects.exists()
+
+
+def test_a_misspelt_condition_on_patch_is_a_400_and_changes_nothing(api):
+    created = api.post("/api/v1/sla-policies", PRO, format="json").json()
+    response = api.patch(
+        f"/api/v1/sla-policies/{created['id']}", {"conditions": {"priorities": ["low"]}}, format="json"
+    )
+    assert response.status_code == 400
+    assert [detail["field"] for detail in response.json()["details"]] == ["conditions.priorities"]
+    assert api.get(f"/api/v1/sla-policies/{created['id']}").json()["conditions"] == PRO["conditions"]
 
 
 def test_agents_read_policies_but_only_owners_change_them(api, agent_api, owner):
@@ -202,6 +224,38 @@ def test_tickets_carry_their_sla_and_filter_by_it(api, inbox, agent, time_machin
     ordered = api.get("/api/v1/tickets?sort=sla_due_at").json()["data"]
     assert ordered[0]["id"] == created["id"]
     assert api.get("/api/v1/tickets?sla=soon").status_code == 400
+
+
+def test_moving_a_ticket_to_another_inbox_through_the_api_chooses_its_policy_again(
+    api, inbox, organization, time_machine
+):
+    time_machine.move_to(NOW, tick=False)
+    billing = factories.make_inbox(organization, name="Billing", prefix="BIL")
+    api.post(
+        "/api/v1/sla-policies",
+        {
+            "name": "Billing",
+            "conditions": {"inbox": [billing.public_id]},
+            "targets": {"first_reply_minutes": 30},
+        },
+        format="json",
+    )
+    created = api.post(
+        "/api/v1/tickets",
+        {
+            "inbox": inbox.public_id,
+            "customer": {"email": "c@example.test"},
+            "subject": "Refund",
+            "message": "Hi",
+        },
+        format="json",
+    ).json()
+    assert created["sla"]["policy"] is None
+
+    moved = api.patch(f"/api/v1/tickets/{created['id']}", {"inbox": billing.public_id}, format="json").json()
+
+    assert moved["sla"]["policy"]["name"] == "Billing"
+    assert moved["sla"]["first_reply_due_at"] == "2026-03-04T09:30:00Z"
 
 
 def test_the_ticket_list_reads_the_sla_without_a_query_per_row(api, inbox, django_assert_max_num_queries):

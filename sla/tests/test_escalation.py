@@ -69,6 +69,7 @@ def test_a_warning_then_a_breach_each_fire_once_and_reach_the_managers(
     assert warning.to == [owner.email]
     assert warning.subject == f"[{ticket.reference}] SLA warning: first reply · Printer on fire"
     assert "is close to its first reply target" in warning.body
+    assert "due Wed 4 Mar 2026, 10:00 UTC." in warning.body  # readable, not an ISO timestamp
     assert "is close to its first reply target" in warning.alternatives[0][0]
 
     ticket.refresh_from_db()

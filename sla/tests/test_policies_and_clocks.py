@@ -292,6 +292,30 @@ def test_raising_the_priority_or_adding_a_tag_chooses_the_policy_again(inbox, ag
     assert ticket.first_reply_due_at == WEDNESDAY_10 + timedelta(minutes=10)
 
 
+def test_moving_to_an_inbox_with_other_hours_recounts_the_due_times_under_the_same_policy(
+    organization, inbox, agent, make_policy, make_hours, manager, time_machine
+):
+    services.set_inbox_business_hours(inbox=inbox, business_hours=make_hours(), actor=manager)
+    around_the_clock = factories.make_inbox(organization, name="Night desk", prefix="NGT")
+    make_policy(targets={"first_reply_minutes": 120})
+    friday_16 = datetime(2026, 3, 6, 16, 0, tzinfo=BERLIN)
+    time_machine.move_to(friday_16, tick=False)
+    ticket = create(inbox)
+    assert ticket.first_reply_due_at == datetime(2026, 3, 9, 10, 0, tzinfo=BERLIN)
+
+    time_machine.move_to(friday_16 + timedelta(minutes=5), tick=False)
+    ticket_services.update_ticket(ticket=ticket, actor=Actor.agent(agent), inbox=around_the_clock)
+    ticket.refresh_from_db()
+    # The same policy, now counted in the new inbox's hours (24/7) from the opening.
+    assert ticket.first_reply_due_at == friday_16 + timedelta(minutes=120)
+    assert ticket.sla_due_at == ticket.first_reply_due_at
+
+    ticket_services.update_ticket(ticket=ticket, actor=Actor.agent(agent), inbox=inbox)
+    ticket.refresh_from_db()
+    assert ticket.first_reply_due_at == datetime(2026, 3, 9, 10, 0, tzinfo=BERLIN)
+    assert not TicketEvent.objects.filter(ticket=ticket, action=TicketEvent.Action.SLA_APPLIED).exists()
+
+
 # Clocks -------------------------------------------------------------------------------
 
 

@@ -66,6 +66,16 @@ def test_the_csv_has_attainment_csat_and_the_breached_list(agent_client, month):
     assert breached and breached[0][3] == "first_reply"
 
 
+def test_the_csv_has_the_csat_comments_and_names_unassigned_tickets_alike(agent_client, month, agent):
+    ticket_services.assign(ticket=month[2], assignee=None, actor=Actor.agent(agent))
+    rows = list(
+        csv.reader(io.StringIO(agent_client.get(reverse("sla-reports:csv"), {"days": "30"}).content.decode()))
+    )
+    header = rows.index(["comment_ticket", "rating", "comment", "rated_at", "assignee", "inbox"])
+    assert [row[:3] for row in rows[header + 1 :]] == [[month[0].reference, "bad", "Too slow"]]
+    assert ["agent", "Unassigned", "1", "1", "100.0"] in rows
+
+
 def test_reports_need_a_sign_in(client):
     response = client.get(reverse("sla-reports:report"))
     assert response.status_code == 302

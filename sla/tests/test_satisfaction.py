@@ -177,6 +177,11 @@ def test_the_rating_is_on_the_ticket_in_the_api_the_dashboard_and_the_list(
 
     portal = Client().get(ticket.private_path).content.decode()
     assert 'data-testid="satisfaction-prompt"' in portal
+    # The customer's page says what they chose, rather than asking again.
+    assert "You rated this: 👍 Good" in portal and "How did we do?" not in portal
+    unrated = factories.make_ticket(asking_inbox)
+    resolve(unrated, agent)
+    assert "How did we do?" in Client().get(unrated.private_path).content.decode()
 
 
 def test_ratings_of_another_organization_are_not_listed(

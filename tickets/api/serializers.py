@@ -216,6 +216,13 @@ class InboxSerializer(OutputSerializer):
     support_email = serializers.CharField(
         read_only=True, help_text="Receives a copy of each new ticket; empty when none is set."
     )
+    business_hours = serializers.CharField(
+        source="business_hours.public_id",
+        read_only=True,
+        allow_null=True,
+        default=None,
+        help_text="The business hours its SLA targets count in (/api/v1/business-hours); null: 24/7.",
+    )
 
     class Meta:
         model = Inbox
@@ -229,6 +236,9 @@ class InboxSerializer(OutputSerializer):
             "auto_resolve_pending_days",
             "assign_on_reply",
             "is_default",
+            "business_hours",
+            "satisfaction_survey",
+            "satisfaction_delay_minutes",
             "created_at",
         ]
         read_only_fields = fields
@@ -369,6 +379,12 @@ class TicketUpdateSerializer(InputSerializer):
         required=False, help_text=CUSTOM_FIELDS_HELP + " Only the fields named change."
     )
     reply_address = StrictEmailField(required=False, allow_blank=True)
+    inbox = StrictCharField(
+        required=False,
+        max_length=26,
+        help_text="Inbox id: moves the ticket there (a new number and reference in that inbox; "
+        "the id and the private link stay).",
+    )
 
 
 class MessageCreateSerializer(InputSerializer):

@@ -190,8 +190,25 @@ class TicketViewSet(
             changes["assignee"] = find_agent(
                 organization_id=ticket.organization_id, reference=changes["assignee"]
             )
+        if "inbox" in changes:
+            changes["inbox"] = self._inbox_to_move_to(ticket, changes["inbox"])
         ticket = services.update_ticket(ticket=ticket, actor=request.auth.actor, **changes)
         return Response(self._detail(ticket))
+
+    def _inbox_to_move_to(self, ticket, public_id: str) -> Inbox:
+        """An inbox of the ticket's organization (else a 400 naming ``inbox``, whatever the
+        id is elsewhere); a key restricted to one inbox may not move a ticket out of it."""
+        inbox = (
+            Inbox.objects.select_related("organization")
+            .filter(organization_id=ticket.organization_id, public_id=public_id)
+            .first()
+        )
+        if inbox is None:
+            raise InvalidInput("inbox", "Not an inbox of this organization.")
+        restricted_inbox_id = self.request.auth.restricted_inbox_id
+        if restricted_inbox_id is not None and inbox.pk != restricted_inbox_id:
+            raise PermissionDenied("This API key is restricted to another inbox.")
+        return inbox
 
     @extend_schema(
         methods=["GET"],
@@ -447,7 +464,9 @@ class InboxViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         if getattr(self, "swagger_fake_view", False):
             return Inbox.objects.none()
         principal = self.request.auth
-        inboxes = Inbox.objects.filter(organization_id__in=principal.organization_ids)
+        inboxes = Inbox.objects.filter(organization_id__in=principal.organization_ids).select_related(
+            "business_hours"
+        )
         if principal.restricted_inbox_id is not None:
             inboxes = inboxes.filter(pk=principal.restricted_inbox_id)
         return inboxes.order_by("created_at", "id")

@@ -170,6 +170,9 @@ def test_inboxes_list_and_retrieve(api, organization, inbox):
         "auto_resolve_pending_days": None,
         "assign_on_reply": True,
         "is_default": False,
+        "business_hours": None,
+        "satisfaction_survey": False,
+        "satisfaction_delay_minutes": 60,
         "created_at": one["created_at"],
     }
 

@@ -350,6 +350,47 @@ def test_patch_sets_priority_tags_metadata_and_records_events(api, ticket):
     assert {"updated", "tags_changed"} <= actions
 
 
+def test_patch_moves_the_ticket_to_another_inbox_with_a_new_reference(api, ticket, organization):
+    billing = factories.make_inbox(organization, name="Billing", prefix="BIL")
+
+    response = api.patch(f"/api/v1/tickets/{ticket.public_id}", {"inbox": billing.public_id}, format="json")
+
+    assert response.status_code == 200, response.json()
+    assert (response.json()["inbox"], response.json()["reference"]) == (billing.public_id, "BIL-1")
+    assert api.get(f"/api/v1/tickets/{ticket.public_id}").json()["inbox"] == billing.public_id
+    assert set(ticket.events.filter(field="inbox").values_list("before", "after")) == {
+        (ticket.inbox.public_id, billing.public_id)
+    }
+
+
+def test_moving_to_an_unknown_or_another_organizations_inbox_is_400_and_changes_nothing(
+    api, ticket, other_inbox
+):
+    for inbox_id in (other_inbox.public_id, "01NOTANINBOX"):
+        response = api.patch(
+            f"/api/v1/tickets/{ticket.public_id}", {"inbox": inbox_id, "priority": "urgent"}, format="json"
+        )
+        assert_error(response, 400, field="inbox")
+    ticket.refresh_from_db()
+    assert (ticket.inbox_id, ticket.priority) == (ticket.inbox.pk, "normal")
+    assert ticket.reference.endswith("-1")
+
+
+def test_a_key_restricted_to_one_inbox_cannot_move_a_ticket_out_of_it(ticket, organization, inbox):
+    billing = factories.make_inbox(organization, name="Billing", prefix="BIL")
+    _, key = factories.make_api_key(organization, inbox=inbox)
+    restricted = APIClient()
+    restricted.credentials(HTTP_X_API_KEY=key)
+
+    response = restricted.patch(
+        f"/api/v1/tickets/{ticket.public_id}", {"inbox": billing.public_id}, format="json"
+    )
+
+    assert_error(response, 403)
+    ticket.refresh_from_db()
+    assert ticket.inbox_id == inbox.pk
+
+
 def test_messages_list_shows_replies_and_notes_to_integrators(api, ticket):
     url = f"/api/v1/tickets/{ticket.public_id}/messages"
     api.post(url, {"body": "We refunded you."}, format="json")
