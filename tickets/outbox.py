@@ -138,18 +138,24 @@ def _is_kept(call: _Call) -> bool:
 
 def _joined(calls: list[_Call]) -> list[_Call]:
     """The batch calls of one task joined into its first, in order. Kept apart until now so
-    that a savepoint rolled back takes back its own items only."""
+    that a savepoint rolled back takes back its own items only.
+
+    The batches come after the single calls: they record what happened (the feed's events,
+    a trigger's count of uses) and each locks a row every change of the organization shares
+    (its event stream, the trigger) until the worker's run commits. Last, they hold it for
+    the end of the run only, not while the run's mails are rendered, so several workers do
+    not queue behind one another."""
     first_batch: dict[str, _Call] = {}
-    joined = []
+    singles, batches = [], []
     for call in calls:
         if not call.batched:
-            joined.append(call)
+            singles.append(call)
         elif call.task_path in first_batch:
             first_batch[call.task_path].args[0].extend(call.args[0])
         else:
             first_batch[call.task_path] = call
-            joined.append(call)
-    return joined
+            batches.append(call)
+    return [*singles, *batches]
 
 
 def _write(calls: list[_Call]) -> None:
