@@ -3,7 +3,11 @@ a live database keeps taking writes while it is built."""
 
 from django.db import migrations, models
 
-INDEX = models.Index(fields=["organization", "inbox", "-created_at", "-id"], name="ticket_org_inbox_created")
+INDEX = models.Index(
+    fields=["organization", "inbox", "-created_at", "-id"],
+    include=["status"],
+    name="ticket_org_inbox_created",
+)
 
 
 def create(apps, schema_editor):
