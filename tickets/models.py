@@ -393,10 +393,9 @@ class Ticket(models.Model):
             models.Index(fields=["inbox", "-created_at"], name="ticket_inbox_created"),
             # The queue's and the API's inbox filter: its newest tickets, and its capped
             # count read from the index alone (10,001 entries) rather than the table; the
-            # status it includes answers "this inbox's closed tickets" from it too.
+            # status last in it answers "this inbox's closed tickets" from it too.
             models.Index(
-                fields=["organization", "inbox", "-created_at", "-id"],
-                include=["status"],
+                fields=["organization", "inbox", "-created_at", "-id", "status"],
                 name="ticket_org_inbox_created",
             ),
             models.Index(fields=["organization", "reference"], name="ticket_org_reference"),

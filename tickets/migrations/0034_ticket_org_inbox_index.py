@@ -4,9 +4,7 @@ a live database keeps taking writes while it is built."""
 from django.db import migrations, models
 
 INDEX = models.Index(
-    fields=["organization", "inbox", "-created_at", "-id"],
-    include=["status"],
-    name="ticket_org_inbox_created",
+    fields=["organization", "inbox", "-created_at", "-id", "status"], name="ticket_org_inbox_created"
 )
 
 
