@@ -398,6 +398,12 @@ class Ticket(models.Model):
                 fields=["organization", "inbox", "-created_at", "-id", "status"],
                 name="ticket_org_inbox_created",
             ),
+            # The same for the assignee filter ("tickets of this agent"): at a million
+            # tickets its capped count read 60,000 rows of the table to find 10,001.
+            models.Index(
+                fields=["organization", "assignee", "-created_at", "-id", "status"],
+                name="ticket_org_assignee_created",
+            ),
             models.Index(fields=["organization", "reference"], name="ticket_org_reference"),
             # Reports: tickets resolved per day within a date range.
             models.Index(fields=["organization", "resolved_at"], name="ticket_org_resolved"),
