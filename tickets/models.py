@@ -379,7 +379,12 @@ class Ticket(models.Model):
             # The queue and the API list: newest first within an organization, narrowed by
             # the filters agents use most.
             models.Index(fields=["organization", "-created_at", "-id"], name="ticket_org_created"),
-            models.Index(fields=["organization", "status", "-created_at"], name="ticket_org_status"),
+            # The priority last lets a status and a priority together ("open, high") be
+            # listed and counted from the index alone.
+            models.Index(
+                fields=["organization", "status", "-created_at", "-id", "priority"],
+                name="ticket_org_status_created",
+            ),
             models.Index(fields=["organization", "-updated_at"], name="ticket_org_updated"),
             models.Index(fields=["organization", "priority", "-created_at"], name="ticket_org_priority"),
             # The sorts over all tickets: by priority ("highest first" reads it backwards:
