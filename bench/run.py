@@ -120,6 +120,12 @@ def parse_args():
         "--webhook-down-creates", type=int, default=20, help="creates while the webhook receiver is down"
     )
     parser.add_argument("--json", type=Path, help="also write the results here as JSON")
+    parser.add_argument(
+        "--explain-only",
+        action="store_true",
+        help="stop after the in-process query counts and EXPLAIN: print each page's plan problems "
+        "and its time in process (no server, no load)",
+    )
     return parser.parse_args()
 
 
@@ -315,6 +321,7 @@ LISTS = [
     "/desk/?view=all&assignee=none",
     "/desk/?view=all&tag={tag}",
     "/desk/?view=all&q=femelo",
+    f"/desk/?view=all&q={COMMON_TERM}",
     "/desk/?view=all&created_after=2026-01-01",
     "/desk/?view=all&page={deep_queue}",
     "/desk/?view=recent&page={deep_queue}",
@@ -365,29 +372,55 @@ def table_rows(relation: str) -> float:
         return cursor.fetchone()[0]
 
 
-def plan_problems(sql: str) -> list[str]:
-    """Seq Scans of big tables past the cap and counts over more rows than it, per EXPLAIN."""
+# A Seq Scan right under a LIMIT stops once it has the rows the LIMIT wants: a capped count
+# of a common word or a big inbox reads about cap / (the share of tickets that match) rows,
+# however big the table grows. That is a flat plan (an index would have to read every
+# match first), so it is reported apart, as long as the planner expects it to stop within
+# this many rows.
+BOUNDED_SCAN_ROWS = 5 * COUNT_CAP
+
+
+def plan_findings(sql: str) -> tuple[list[str], list[str]]:
+    """What EXPLAIN finds in a statement: (problems, bounded scans).
+
+    Problems are Seq Scans of big tables past the cap and counts over more rows than it;
+    a bounded scan is a Seq Scan a LIMIT stops within BOUNDED_SCAN_ROWS rows."""
     from django.db import connection
 
     if not sql.lstrip().upper().startswith("SELECT"):
-        return []
+        return [], []
     with connection.cursor() as cursor:
         cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}")
         plan = cursor.fetchone()[0]
         if isinstance(plan, str):
             plan = json.loads(plan)
-    problems = []
+    problems, bounded = [], []
+    parents = {}
     for node in walk(plan[0]["Plan"]):
+        for child in node.get("Plans", []):
+            parents[id(child)] = node
         relation = node.get("Relation Name", "")
         # Reading a table of a few thousand rows whole is the right plan, not a problem:
         # only a scan of a table past the count cap is one (a quick run has small tables).
         if node["Node Type"] == "Seq Scan" and relation in BIG_TABLES and table_rows(relation) > COUNT_CAP:
-            problems.append(f"Seq Scan on {relation}")
+            parent = parents.get(id(node), {})
+            share = min(1.0, parent.get("Plan Rows", 0) / max(node.get("Plan Rows", 1), 1))
+            expected_read = table_rows(relation) * share
+            if parent.get("Node Type") == "Limit" and expected_read <= BOUNDED_SCAN_ROWS:
+                bounded.append(f"Seq Scan on {relation} stopped by LIMIT after ~{expected_read:,.0f} rows")
+            else:
+                problems.append(f"Seq Scan on {relation}")
         if node["Node Type"] == "Aggregate" and "count(" in " ".join(node.get("Output", [])) + sql.lower():
             rows = max((child.get("Plan Rows", 0) for child in node.get("Plans", [])), default=0)
             if rows > COUNT_CAP + 1:
                 problems.append(f"count over ~{rows:,} rows")
-    return problems
+    return problems, bounded
+
+
+def plan_problems(sql: str) -> list[str]:
+    """Seq Scans of big tables past the cap (not stopped early by a LIMIT) and counts over
+    more rows than it, per EXPLAIN."""
+    return plan_findings(sql)[0]
 
 
 def measure_queries(path: str, *, headers: dict | None = None, agent: bool = False) -> dict:
@@ -411,19 +444,53 @@ def measure_queries(path: str, *, headers: dict | None = None, agent: bool = Fal
     uncached_ms = (time.perf_counter() - started) * 1000
     if response.status_code != 200:
         raise SystemExit(f"{path} answered {response.status_code}: {response.content[:300]!r}")
-    problems = []
-    flagged = []
+    problems, bounded, flagged = [], [], []
     for query in captured.captured_queries:
-        found = plan_problems(query["sql"])
+        found, stopped = plan_findings(query["sql"])
         problems.extend(found)
-        if found:
+        bounded.extend(stopped)
+        if found or stopped:
             flagged.append(query["sql"])
     return {
         "queries": len(captured.captured_queries),
         "uncached_ms": uncached_ms,
         "problems": sorted(set(problems)),
+        "bounded": sorted(set(bounded)),
         "flagged_sql": flagged,
     }
+
+
+def median_in_process_ms(path: str, *, headers: dict | None, agent: bool, times: int = 5) -> float:
+    """A page's median time served in process, its cache cleared before each request."""
+    from django.core.cache import cache
+    from django.test import Client
+
+    from accounts.models import User
+
+    client = Client(HTTP_HOST="127.0.0.1")
+    if agent:
+        client.force_login(User.objects.get(email="agent0@bench.example"))
+    timings = []
+    for _ in range(times):
+        cache.clear()
+        started = time.perf_counter()
+        client.get(path, headers=headers or {})
+        timings.append((time.perf_counter() - started) * 1000)
+    return sorted(timings)[times // 2]
+
+
+def print_explained(plans: dict, listed: dict, json_path: Path | None) -> None:
+    """--explain-only: each page's statements, its time in process (median of 5, warm
+    cache cleared each time) and what EXPLAIN found; with --json, the flagged SQL too."""
+    print(f"{'page':<64} {'queries':>7} {'p50 ms':>8}  problems")
+    print("-" * 100)
+    for name, plan in [*plans.items(), *listed.items()]:
+        problems = "; ".join([*plan["problems"], *plan["bounded"]]) or "-"
+        print(f"{name[:64]:<64} {plan['queries']:>7} {plan['median_ms']:>8.1f}  {problems}")
+    flat = not any(plan["problems"] for plan in [*plans.values(), *listed.values()])
+    print(f"\nevery list flat: {'yes' if flat else 'NO'}")
+    if json_path:
+        json_path.write_text(json.dumps({"plans": plans, "lists": listed}, indent=2, default=str))
 
 
 # The server and the load -----------------------------------------------------------------
@@ -733,6 +800,12 @@ def main() -> None:
     listed = {}
     for name, path, who in lists_to_explain(creds, deep_queue):
         listed[name] = measure_queries(path, headers=callers.get(who), agent=who == "agent")
+    if args.explain_only:
+        for name, path, who in [*reads, *lists_to_explain(creds, deep_queue)]:
+            timed = plans.get(name) or listed[name]
+            timed["median_ms"] = median_in_process_ms(path, headers=callers.get(who), agent=who == "agent")
+        print_explained(plans, listed, args.json)
+        return
     step("SLA: due soonest, the escalation scan, a create with 10 policies (which stay for the load)")
     sla_rows, sla_checks = bench_sla.measure(
         creds=creds, reads=args.reads, run_tag=int(time.time()), plan_problems=plan_problems, walk=walk
@@ -895,7 +968,7 @@ def main() -> None:
                 timeout=args.timeout,
             )
             plan = plans[name]
-            notes = "; ".join(plan["problems"]) or "no whole-table scan or count"
+            notes = "; ".join([*plan["problems"], *plan["bounded"]]) or "no whole-table scan or count"
             if path == private_path:
                 notes += f"; uncached {plan['uncached_ms']:.0f} ms in process, then the thread is cached"
             if result["ok"] != result["requests"] or not result["requests"]:

@@ -3,11 +3,11 @@ from datetime import UTC
 
 import django_filters
 from django.db import connection
-from django.db.models import Exists, F, OuterRef, Q, Subquery
+from django.db.models import Exists, F, OuterRef, Q
 from rest_framework.exceptions import ValidationError
 
 from tickets.exceptions import InvalidInput
-from tickets.models import Customer, CustomField, Inbox, Ticket
+from tickets.models import Customer, CustomField, Inbox, Tag, Ticket
 from tickets.services.custom_fields import clean_value
 
 CUSTOM_FIELD_PREFIX = "cf."
@@ -172,11 +172,15 @@ class TicketFilter(django_filters.FilterSet):
 
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)
+        return filter_custom_fields(queryset, self.data, self.asking_organization_ids())
+
+    def asking_organization_ids(self):
+        """The organizations whose tickets are listed: the principal's."""
         principal = getattr(self.request, "auth", None)
         organization_ids = getattr(principal, "organization_ids", None)
         if organization_ids is None:
             organization_ids = getattr(self, "organization_ids", ())
-        return filter_custom_fields(queryset, self.data, organization_ids)
+        return organization_ids
 
     def filter_assignee(self, queryset, name, value):
         value = value.strip()
@@ -192,21 +196,34 @@ class TicketFilter(django_filters.FilterSet):
         return queryset.filter(assignee__email__iexact=value)
 
     def filter_inbox(self, queryset, name, value):
-        # The inbox's id as a scalar subquery, not a join: the planner then reads the
-        # tickets of that inbox by its index, where a join with an inbox holding half the
-        # tickets made it scan the whole table (and its capped count) instead.
-        inbox_id = Inbox.objects.filter(public_id=value).values("pk")[:1]
-        return queryset.filter(inbox_id=Subquery(inbox_id))
+        # The inbox's id is read first and given to the planner as a value, not joined
+        # nor as a subquery: with the value it estimates from the column's statistics how
+        # many tickets that inbox holds, so a small inbox is read by its index and a big
+        # one's capped count stops at the cap. (A join with an inbox holding half the
+        # tickets read the whole table; a subquery is guessed as one inbox in n, so with
+        # another filter a small inbox's count read the whole table too.)
+        found = list(Inbox.objects.filter(public_id=value).order_by().values_list("pk", flat=True)[:1])
+        return queryset.filter(inbox_id=found[0]) if found else queryset.none()
 
     def filter_tag(self, queryset, name, value):
-        condition = Q(tag__name=value)
+        condition = Q(name=value)
         try:
-            condition |= Q(tag_id=uuid.UUID(value))
+            condition |= Q(pk=uuid.UUID(value))
         except ValueError:
             pass
+        # The tag's ids are read first (by the unique (organization, name) index) and
+        # given to the planner as values: it then reads the tag's rows by the tag index,
+        # or probes each ticket's (ticket, tag) key, where a join with the tag by its name
+        # read the whole tickets_ticket_tags table, in the list and in its capped count.
+        tags = Tag.objects.filter(condition)
+        organization_ids = self.asking_organization_ids()
+        if organization_ids:
+            # Every listed ticket is of these organizations, and so are its tags.
+            tags = tags.filter(organization_id__in=organization_ids)
+        tag_ids = list(tags.order_by().values_list("pk", flat=True))
         # EXISTS rather than a join, so a ticket with two matching tags is listed once
         # without a DISTINCT over the whole result.
-        tagged = Ticket.tags.through.objects.filter(condition, ticket_id=OuterRef("pk"))
+        tagged = Ticket.tags.through.objects.filter(tag_id__in=tag_ids, ticket_id=OuterRef("pk"))
         return queryset.filter(Exists(tagged))
 
     def filter_sla(self, queryset, name, value):

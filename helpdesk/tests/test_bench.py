@@ -109,3 +109,26 @@ def test_a_quick_bench_measures_every_row_and_prints_the_targets(bench_database,
     assert checks["choosing the SLA policy adds <= 2 queries to a create (10 policies)"]
     assert checks["50 triggers add <= 2 queries to a create"]
     assert checks["custom-field filter uses the GIN index"]
+
+
+def test_explain_only_checks_every_list_and_stops_before_the_load(bench_database, tmp_path):
+    results = tmp_path / "plans.json"
+    completed = subprocess.run(  # noqa: S603 - our own script with fixed arguments
+        [
+            sys.executable,
+            "bench/run.py",
+            *("--tickets", "400", "--database", bench_database, "--explain-only", "--json", str(results)),
+        ],
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "every list flat: yes" in completed.stdout
+    assert "gunicorn" not in completed.stdout
+    measured = json.loads(results.read_text())
+    assert "private page, 200 messages" in measured["plans"]
+    assert "/desk/?view=all&q=warranty" in measured["lists"]
+    for plan in [*measured["plans"].values(), *measured["lists"].values()]:
+        assert plan["problems"] == [] and plan["median_ms"] > 0

@@ -99,11 +99,14 @@ class QueueFilter(TicketFilter):
         # other filters' errors are, and lists nothing.
         queryset = super(TicketFilter, self).filter_queryset(queryset)
         try:
-            return filter_custom_fields(queryset, self.data, [self.request.organization.pk])
+            return filter_custom_fields(queryset, self.data, self.asking_organization_ids())
         except ValidationError as error:
             for field, message in error.detail.items():
                 self.form.add_error(None, f"{field}: {message}")
             return queryset.none()
+
+    def asking_organization_ids(self):
+        return [self.request.organization.pk]
 
     def filter_created_after(self, queryset, name, value):
         return queryset.filter(created_at__gte=_day_start(value))

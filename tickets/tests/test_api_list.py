@@ -1,5 +1,6 @@
 """Listing tickets: filters, pagination, and a query count that does not grow with the page."""
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -257,3 +258,21 @@ def test_a_created_range_with_an_offset_postgresql_cannot_store_is_still_answere
     response = api.get("/api/v1/tickets", {"created_after": "0264-10-20T05:52:44+20:21"})
     assert response.status_code == 200, response.json()
     assert [item["id"] for item in response.json()["data"]] == [ticket.public_id]
+
+
+def test_an_unknown_inbox_or_tag_lists_nothing(api, inbox):
+    factories.make_ticket(inbox, tags=["vip"])
+    unknown = [{"inbox": "01NOSUCHINBOX0000000000000"}, {"tag": "no-such-tag"}, {"tag": str(uuid.uuid4())}]
+    for params in unknown:
+        body = api.get("/api/v1/tickets", params).json()
+        assert body["data"] == []
+        assert body["pagination"]["total"] == 0
+
+
+def test_the_tag_filter_reads_the_askers_tag_not_another_organizations(api, inbox, other_inbox):
+    ours = factories.make_ticket(inbox, tags=["vip"])
+    theirs = factories.make_ticket(other_inbox, tags=["vip"])
+    their_tag = str(theirs.tags.get().pk)
+
+    assert _ids(api.get("/api/v1/tickets", {"tag": "vip"})) == [ours.public_id]
+    assert _ids(api.get("/api/v1/tickets", {"tag": their_tag})) == []

@@ -107,6 +107,14 @@ def test_filter_by_inbox_and_by_named_assignee(agent_client, spread):
     assert references(response) == {spread["theirs"].reference}
 
 
+def test_an_unknown_inbox_or_tag_lists_nothing_and_counts_nothing(agent_client, spread):
+    for params in ({"inbox": "01NOSUCHINBOX0000000000000"}, {"tag": "no-such-tag"}):
+        response = agent_client.get(queue_url(view="all", **params))
+        assert response.status_code == 200
+        assert references(response) == set()
+        assert response.context["total"] == 0
+
+
 def test_created_range_includes_whole_days(agent_client, spread, inbox):
     old = factories.make_ticket(inbox, subject="From last week")
     Ticket.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=7))
