@@ -28,6 +28,7 @@ that never made one, else this process's copy, else the shared cache (one read),
 create adds at most two queries: that cache read and one UPDATE.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -694,11 +695,23 @@ def _facts(ticket: Ticket, tag_names) -> TicketFacts:
 # Clocks --------------------------------------------------------------------------------
 
 
-def _due(levels: OrganizationLevels, policy: PolicyRule, ticket: Ticket, target: str, start: datetime):
+def _due(
+    levels: OrganizationLevels,
+    policy: PolicyRule,
+    ticket: Ticket,
+    target: str,
+    start: datetime,
+    pauses: Sequence[tuple[datetime, datetime]] = (),
+):
+    """When ``target``'s clock, run from ``start``, runs out; the working time of
+    ``pauses`` (spans the clocks already sat paused) does not count."""
     minutes = policy.minutes(target)
     if not minutes:
         return None
-    return add_working_time(levels.calendar_for(policy, ticket.inbox_id), start, timedelta(minutes=minutes))
+    calendar = levels.calendar_for(policy, ticket.inbox_id)
+    spans = [(max(began, start), ended) for began, ended in pauses if ended > start]
+    paused = sum((working_time_between(calendar, began, ended) for began, ended in spans), timedelta())
+    return add_working_time(calendar, start, timedelta(minutes=minutes) + paused)
 
 
 def warning_at(levels: OrganizationLevels, policy: PolicyRule, ticket: Ticket, target: str, due: datetime):
@@ -762,14 +775,21 @@ def _stop(ticket: Ticket, target: str, now: datetime) -> None:
 
 
 def _start(
-    levels, policy: PolicyRule | None, ticket: Ticket, target: str, start: datetime, *, new_cycle: bool = True
+    levels,
+    policy: PolicyRule | None,
+    ticket: Ticket,
+    target: str,
+    start: datetime,
+    *,
+    new_cycle: bool = True,
+    pauses: Sequence[tuple[datetime, datetime]] = (),
 ) -> None:
     """Run ``target``'s clock from ``start``. A new cycle (a new customer message, a reopen)
     may warn and breach again; a recomputation of the same cycle under another policy
     (``new_cycle=False``) keeps what was already told, so nobody hears of a target twice."""
     if policy is None:
         return
-    setattr(ticket, DUE_FIELDS[target], _due(levels, policy, ticket, target, start))
+    setattr(ticket, DUE_FIELDS[target], _due(levels, policy, ticket, target, start, pauses))
     if new_cycle:
         ticket.sla_fired = [marker for marker in ticket.sla_fired if not marker.startswith(f"{target}:")]
 
@@ -864,16 +884,37 @@ def _recount_running_clocks(levels: OrganizationLevels, policy: PolicyRule, tick
     inbox as they are now; the same cycle, so nobody hears of a target twice."""
     if ticket.status in STOPPED_STATUSES:
         return
+    pauses = _finished_pauses(ticket)
     if ticket.first_response_at is None:
-        _start(levels, policy, ticket, "first_reply", ticket.created_at, new_cycle=False)
+        _start(levels, policy, ticket, "first_reply", ticket.created_at, new_cycle=False, pauses=pauses)
     else:
         ticket.first_reply_due_at = None
-    _start(levels, policy, ticket, "resolution", ticket.created_at, new_cycle=False)
+    _start(levels, policy, ticket, "resolution", ticket.created_at, new_cycle=False, pauses=pauses)
     waiting_since = _unanswered_since(ticket)
     if waiting_since is not None:
-        _start(levels, policy, ticket, "next_reply", waiting_since, new_cycle=False)
+        _start(levels, policy, ticket, "next_reply", waiting_since, new_cycle=False, pauses=pauses)
     else:
         ticket.next_reply_due_at = None
+
+
+def _finished_pauses(ticket: Ticket) -> list[tuple[datetime, datetime]]:
+    """The spans the ticket sat in a pausing status and left again, from its status events.
+    A pause still running is not among them: leaving it shifts the clocks (``_resume``)."""
+    paused = paused_statuses()
+    spans, began = [], None
+    changes = TicketEvent.objects.filter(
+        ticket=ticket, action=TicketEvent.Action.STATUS_CHANGED, field="status"
+    ).order_by("created_at", "pk")
+    for index, (before, after, at) in enumerate(changes.values_list("before", "after", "created_at")):
+        if index == 0 and before in paused:
+            # Opened paused (an email the agent wrote first waits on the customer).
+            began = ticket.created_at
+        if after in paused and before not in paused:
+            began = at
+        elif before in paused and after not in paused and began is not None:
+            spans.append((began, at))
+            began = None
+    return spans
 
 
 def _hours_differ(levels: OrganizationLevels, policy: PolicyRule, ticket: Ticket, old_inbox: str) -> bool:

@@ -408,6 +408,64 @@ def test_clocks_pause_in_paused_statuses_and_resume_with_the_time_left(
     assert ticket.sla_paused_at is None
 
 
+def test_a_policy_chosen_again_keeps_the_time_the_ticket_spent_paused(inbox, agent, make_policy, frozen):
+    urgent = {"priority": ["urgent"]}
+    make_policy("Urgent", position=0, conditions=urgent, targets={"resolution_minutes": 240})
+    make_policy("Standard", position=1, targets={"resolution_minutes": 120})
+    ticket = create(inbox)
+    frozen.shift(timedelta(minutes=30))
+    ticket_services.update_ticket(ticket=ticket, actor=Actor.agent(agent), status="pending")
+    frozen.shift(timedelta(hours=5))
+    ticket_services.update_ticket(ticket=ticket, actor=Actor.agent(agent), status="open")
+    frozen.shift(timedelta(minutes=10))
+
+    ticket_services.update_ticket(ticket=ticket, actor=Actor.agent(agent), priority="urgent")
+
+    ticket.refresh_from_db()
+    assert ticket.sla_policy.name == "Urgent"
+    # Four working hours from creation, and the five hours it waited on the customer do
+    # not count: not breached the moment the priority was raised.
+    assert ticket.resolution_due_at == WEDNESDAY_10 + timedelta(hours=4) + timedelta(hours=5)
+    assert ticket.sla_breached == []
+
+
+def test_a_conversation_we_opened_waits_on_the_customer_without_its_clocks_running(
+    inbox, agent, make_policy, frozen
+):
+    urgent = {"priority": ["urgent"]}
+    make_policy("Urgent", position=0, conditions=urgent, targets={"resolution_minutes": 240})
+    make_policy("Standard", position=1, targets={"resolution_minutes": 120})
+    ticket = create(inbox, actor=Actor.agent(agent), channel="email", outbound=True)
+    assert ticket.status == "pending"
+    frozen.shift(timedelta(hours=3))
+    ticket_services.update_ticket(ticket=ticket, actor=Actor.agent(agent), status="open")
+    frozen.shift(timedelta(minutes=10))
+
+    ticket_services.update_ticket(ticket=ticket, actor=Actor.agent(agent), priority="urgent")
+
+    ticket.refresh_from_db()
+    # The three hours it waited on the customer since it was opened do not count.
+    assert ticket.resolution_due_at == WEDNESDAY_10 + timedelta(hours=3) + timedelta(hours=4)
+
+
+def test_a_policy_chosen_again_while_paused_counts_the_pause_on_resume(inbox, agent, make_policy, frozen):
+    urgent = {"priority": ["urgent"]}
+    make_policy("Urgent", position=0, conditions=urgent, targets={"resolution_minutes": 240})
+    make_policy("Standard", position=1, targets={"resolution_minutes": 120})
+    ticket = create(inbox)
+    frozen.shift(timedelta(minutes=30))
+    ticket_services.update_ticket(ticket=ticket, actor=Actor.agent(agent), status="pending")
+    frozen.shift(timedelta(hours=1))
+    ticket_services.update_ticket(ticket=ticket, actor=Actor.agent(agent), priority="urgent")
+    frozen.shift(timedelta(hours=4))
+
+    ticket_services.update_ticket(ticket=ticket, actor=Actor.agent(agent), status="open")
+
+    ticket.refresh_from_db()
+    # 30 minutes ran before the pause; 210 of the 240 are left from now.
+    assert ticket.resolution_due_at == WEDNESDAY_10 + timedelta(hours=5, minutes=30) + timedelta(minutes=210)
+
+
 def test_there_are_no_paused_statuses_until_they_exist():
     assert services.paused_statuses() == frozenset(
         status for status in ("pending", "on_hold") if status in Ticket.Status.values
