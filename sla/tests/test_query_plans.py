@@ -21,27 +21,13 @@ def tickets_with_clocks(inbox, make_policy):
         factories.make_ticket(inbox)
     template = Ticket.objects.filter(organization=inbox.organization).values_list("pk", flat=True).first()
     # Copies of one ticket, made by the database: every tenth has running clocks.
-    replaced = {
-        "public_id": "'01JPLAN' || lpad(g::text, 19, '0')",
-        "number": "1000 + g",
-        "reference": "'INV-' || (1000 + g)",
-        "access_key": "'tk_plan_' || g",
-        "sla_due_at": "CASE WHEN g %% 10 = 0 THEN now() + g * interval '1 minute' END",
-        "sla_check_at": "CASE WHEN g %% 10 = 0 THEN now() + (g - 50) * interval '1 minute' END",
-    }
-    columns = [
-        field.column
-        for field in Ticket._meta.concrete_fields
-        if field.column != "id" and not getattr(field, "generated", False)
-    ]
-    names = ", ".join(f'"{column}"' for column in columns)
-    values = ", ".join(replaced.get(column, f'"{column}"') for column in columns)
+    factories.copy_ticket_in_the_database(
+        template,
+        400,
+        sla_due_at="CASE WHEN g %% 10 = 0 THEN now() + g * interval '1 minute' END",
+        sla_check_at="CASE WHEN g %% 10 = 0 THEN now() + (g - 50) * interval '1 minute' END",
+    )
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO tickets_ticket ({names}) SELECT {values} "  # noqa: S608 - our own column names
-            "FROM tickets_ticket, generate_series(1, 400) AS g WHERE id = %s",
-            [template],
-        )
         cursor.execute("ANALYZE tickets_ticket")
 
 

@@ -11,7 +11,6 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from tickets.models import Ticket
 from tickets.tests import factories
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
@@ -22,26 +21,9 @@ def many_tickets(inbox):
     """A few hundred tickets, every third tagged "vip", fresh statistics."""
     template = factories.make_ticket(inbox, tags=["vip"])
     factories.make_ticket(inbox, tags=["bug"])
-    replaced = {
-        "public_id": "'01JPLAN' || lpad(g::text, 19, '0')",
-        "number": "1000 + g",
-        "reference": "'INV-' || (1000 + g)",
-        "access_key": "'tk_plan_' || g",
-    }
-    columns = [
-        field.column
-        for field in Ticket._meta.concrete_fields
-        if field.column != "id" and not getattr(field, "generated", False)
-    ]
-    names = ", ".join(f'"{column}"' for column in columns)
-    values = ", ".join(replaced.get(column, f'"{column}"') for column in columns)
+    factories.copy_ticket_in_the_database(template.pk, 600)
     tag_id = template.tags.get().pk
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO tickets_ticket ({names}) SELECT {values} "  # noqa: S608 - our own column names
-            "FROM tickets_ticket, generate_series(1, 600) AS g WHERE id = %s",
-            [template.pk],
-        )
         cursor.execute(
             "INSERT INTO tickets_ticket_tags (ticket_id, tag_id) SELECT id, %s FROM tickets_ticket "
             "WHERE number %% 3 = 0 AND id <> %s",
