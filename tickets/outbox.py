@@ -123,17 +123,18 @@ def atomic():
     try:
         with transaction.atomic():
             yield
-            calls = [call for call in _pending.get() if _is_kept(call)]
+            calls = _kept(_pending.get())
             _pending.set(None)
             _write(calls)
     finally:
         _pending.reset(token)
 
 
-def _is_kept(call: _Call) -> bool:
+def _kept(calls: list[_Call]) -> list[_Call]:
     # A call enqueued inside a savepoint that was rolled back (the block went on) is gone
     # from Django's commit hooks: the change it belonged to was undone.
-    return any(hook is call.marker for _, hook, _ in connection.run_on_commit)
+    hooks = {id(hook) for _, hook, _ in connection.run_on_commit}
+    return [call for call in calls if id(call.marker) in hooks]
 
 
 def _joined(calls: list[_Call]) -> list[_Call]:
