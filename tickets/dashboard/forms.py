@@ -6,15 +6,9 @@ from tickets import limits, services
 from tickets.models import Message, Ticket
 
 
-class MessageForm(forms.Form):
-    kind = forms.ChoiceField(choices=Message.Kind.choices, initial=Message.Kind.REPLY)
-    body = forms.CharField(max_length=limits.MESSAGE_MAX_LENGTH, strip=True)
-    status_after = forms.ChoiceField(
-        choices=[("", "Keep status"), *Ticket.Status.choices], required=False, label="and set status"
-    )
-    # One token per rendered composer: the idempotency key of its send (a double submit
-    # sends once).
-    submission = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
+class WithAttachments:
+    """A form whose message may carry files (``<input type="file" name="attachments">``),
+    checked against the same limits as the API's."""
 
     def __init__(self, *args, files_list=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -29,6 +23,17 @@ class MessageForm(forms.Form):
             if problem:
                 raise forms.ValidationError(problem)
         return cleaned
+
+
+class MessageForm(WithAttachments, forms.Form):
+    kind = forms.ChoiceField(choices=Message.Kind.choices, initial=Message.Kind.REPLY)
+    body = forms.CharField(max_length=limits.MESSAGE_MAX_LENGTH, strip=True)
+    status_after = forms.ChoiceField(
+        choices=[("", "Keep status"), *Ticket.Status.choices], required=False, label="and set status"
+    )
+    # One token per rendered composer: the idempotency key of its send (a double submit
+    # sends once).
+    submission = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
 
 
 class PropertiesForm(forms.Form):
@@ -58,7 +63,7 @@ class PropertiesForm(forms.Form):
         return self._names(self.cleaned_data.get("tags_was", ""))
 
 
-class NewTicketForm(forms.Form):
+class NewTicketForm(WithAttachments, forms.Form):
     """A ticket an agent opens for a customer who called or walked in: what they asked is
     the first message, written down by the agent."""
 
@@ -82,7 +87,7 @@ class NewTicketForm(forms.Form):
         self.fields["inbox"].choices = [(inbox.public_id, inbox.name) for inbox in inboxes]
 
 
-class NewConversationForm(forms.Form):
+class NewConversationForm(WithAttachments, forms.Form):
     """An email the agent writes first: it opens a ticket and goes to the customer from
     the inbox, whose reply then lands on that ticket."""
 

@@ -352,14 +352,7 @@ def add_message(request, public_id):
         return _composer_refused(request, public_id, form)
 
     kind = form.cleaned_data["kind"]
-    attachments = [
-        services.UploadedFile(
-            filename=upload.name,
-            content_type=upload.content_type or "application/octet-stream",
-            content=upload.read(),
-        )
-        for upload in uploads
-    ]
+    attachments = _attachments_of(uploads)
     try:
         changes = _property_changes(request, ticket, prefix="property-")
         # "Send and set pending" names the status with the button; the select names any other.
@@ -617,7 +610,12 @@ def follow(request, public_id):
 def new_ticket(request):
     """Open a ticket for a customer on the phone or at the desk (channel "agent")."""
     inboxes = _inboxes_to_open_in(request)
-    form = NewTicketForm(request.POST or None, inboxes=inboxes, initial=_one_submission())
+    form = NewTicketForm(
+        request.POST or None,
+        inboxes=inboxes,
+        initial=_one_submission(),
+        files_list=request.FILES.getlist("attachments"),
+    )
     if request.method == "POST" and form.is_valid():
         opened = _open_from_form(
             request,
@@ -645,7 +643,12 @@ def new_conversation(request):
         customer = Customer.objects.filter(organization=request.organization, public_id=known).first()
         if customer is not None and customer.email:
             initial.update(email=customer.email, name=customer.name)
-    form = NewConversationForm(request.POST or None, inboxes=inboxes, initial=initial)
+    form = NewConversationForm(
+        request.POST or None,
+        inboxes=inboxes,
+        initial=initial,
+        files_list=request.FILES.getlist("attachments"),
+    )
     if request.method == "POST" and form.is_valid():
         opened = _open_from_form(
             request,
@@ -661,6 +664,17 @@ def new_conversation(request):
             return opened
     status = 400 if request.method == "POST" else 200
     return render(request, "dashboard/new_conversation.html", {"form": form}, status=status)
+
+
+def _attachments_of(uploads) -> list:
+    return [
+        services.UploadedFile(
+            filename=upload.name,
+            content_type=upload.content_type or "application/octet-stream",
+            content=upload.read(),
+        )
+        for upload in uploads
+    ]
 
 
 def _inboxes_to_open_in(request) -> list[Inbox]:
@@ -684,6 +698,7 @@ def _open_from_form(request, form, inboxes, *, success, **how):
             customer=services.CustomerData(email=data["email"], name=data["name"]),
             subject=data["subject"],
             message=data["message"],
+            attachments=_attachments_of(form.files_list),
             idempotency_key=data["submission"],
             actor=request.actor,
             **how,

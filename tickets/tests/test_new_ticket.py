@@ -1,6 +1,7 @@
 """An agent opens a ticket for a customer on the phone or at the desk."""
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from tickets.models import Ticket
@@ -67,6 +68,29 @@ def test_pressing_open_twice_opens_one_ticket_and_sends_one_confirmation(
     fresh = agent_client.get(reverse("dashboard:new_ticket")).context["form"].initial["submission"]
     agent_client.post(reverse("dashboard:new_ticket"), {**form, "submission": fresh})
     assert Ticket.objects.exclude(pk=ticket.pk).count() == 1
+
+
+def test_a_file_the_caller_sent_joins_their_first_message(agent_client, inbox, tmp_path, settings):
+    settings.MEDIA_ROOT = tmp_path
+    screenshot = SimpleUploadedFile("error.png", b"\x89PNG the error", content_type="image/png")
+
+    response = agent_client.post(
+        reverse("dashboard:new_ticket"),
+        {
+            "inbox": inbox.public_id,
+            "email": "caller@example.test",
+            "subject": "Phone: error on checkout",
+            "message": "Sent us a screenshot by chat.",
+            "priority": "normal",
+            "attachments": [screenshot],
+        },
+    )
+
+    assert response.status_code == 302
+    first = Ticket.objects.get().messages.get()
+    assert [(a.filename, a.file.read()) for a in first.attachments.all()] == [
+        ("error.png", b"\x89PNG the error")
+    ]
 
 
 def test_bad_input_is_shown_by_the_field_and_opens_nothing(agent_client, inbox):

@@ -4,6 +4,7 @@ on that ticket."""
 
 import pytest
 from django.core import mail
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from tickets import services
@@ -216,6 +217,59 @@ def test_an_agent_sends_the_first_email_from_the_dashboard(
         agent,
     )
     assert [email.to for email in mail.outbox] == [["jane@example.com"]]
+
+
+def test_the_first_email_names_the_files_the_agent_attached(
+    agent_client,
+    sales,
+    mail_settings,  # noqa: F811
+    django_capture_on_commit_callbacks,
+    tmp_path,
+    settings,
+):
+    settings.MEDIA_ROOT = tmp_path
+    quote = SimpleUploadedFile("quote.pdf", b"%PDF-1.4 the quote", content_type="application/pdf")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = agent_client.post(
+            reverse("dashboard:new_conversation"),
+            {
+                "email": "jane@example.com",
+                "inbox": sales.public_id,
+                "subject": "Your quote for 20 seats",
+                "message": "Hello Jane, the quote is attached.",
+                "attachments": [quote],
+            },
+        )
+
+    assert response.status_code == 302
+    first = Ticket.objects.get().messages.get()
+    assert [attachment.filename for attachment in first.attachments.all()] == ["quote.pdf"]
+    # As with every reply, the mail names the files and the private link serves them.
+    (sent,) = mail.outbox
+    assert "Attachments: quote.pdf" in sent.body
+    assert first.ticket.private_url in sent.body
+
+
+def test_a_file_that_cannot_be_attached_is_refused_and_nothing_is_sent(
+    agent_client,
+    sales,
+    mail_settings,  # noqa: F811
+):
+    program = SimpleUploadedFile("setup.exe", b"MZ", content_type="application/octet-stream")
+    response = agent_client.post(
+        reverse("dashboard:new_conversation"),
+        {
+            "email": "jane@example.com",
+            "inbox": sales.public_id,
+            "subject": "Your installer",
+            "message": "Here it is.",
+            "attachments": [program],
+        },
+    )
+
+    assert response.status_code == 400
+    assert "setup.exe: this type of file cannot be attached" in response.content.decode()
+    assert not Ticket.objects.exists() and not mail.outbox
 
 
 def test_bad_input_is_shown_by_the_field_and_sends_nothing(
