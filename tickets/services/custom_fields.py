@@ -136,6 +136,24 @@ def validate_values(values, *, organization_id: int, inbox_id: int, fields=None)
     return cleaned
 
 
+def _as_metadata_says(field: CustomField, value):
+    """A metadata value in the shape its field takes, where the meaning is plain.
+
+    Free-form metadata has no schema (CrawlChat's ``customTags`` are strings, booleans or
+    numbers; SupportDesk's ``metadata`` anything): an order number sent as ``12345``
+    belongs in a text field as "12345", and one option sent alone in a multi-select as a
+    list of it. The native API's ``custom_fields`` stays strict."""
+    if (
+        field.type in {Type.TEXT, Type.LONG_TEXT}
+        and isinstance(value, int | float)
+        and not isinstance(value, bool)
+    ):
+        return str(value) if math.isfinite(value) else value
+    if field.type == Type.MULTI_SELECT and isinstance(value, str):
+        return [value]
+    return value
+
+
 def matching_values(metadata: dict | None, *, organization_id: int, inbox_id: int) -> dict:
     """The values of free-form metadata (a dialect's) whose keys are custom fields of the
     inbox and whose values fit them; anything else stays metadata only, refused by nobody."""
@@ -148,7 +166,7 @@ def matching_values(metadata: dict | None, *, organization_id: int, inbox_id: in
         if field is None:
             continue
         try:
-            value = clean_value(field, value)
+            value = clean_value(field, _as_metadata_says(field, value))
         except InvalidInput:
             continue
         if value is not None:

@@ -327,6 +327,23 @@ def test_crawlchat_custom_tags_fill_matching_fields(api, organization, inbox):
     assert Ticket.objects.get().custom_fields == {"plan": "pro", "trial": False, "seats": 12}
 
 
+def test_crawlchat_number_and_single_option_fill_text_and_multi_select_fields(api, organization, inbox):
+    # customTags values are strings, booleans or numbers: an order number sent as a number
+    # is still the order number, and one option is the multi-select holding it.
+    make_field(organization, "order_id")
+    make_field(organization, "areas", "multi_select", options=["ui", "api"])
+    tags = {"order_id": 1042, "areas": "api"}
+    response = api.post(
+        f"/compat/crawlchat/ticket/{inbox.public_id}",
+        {"userEmail": "user@email.com", "title": "Pricing", "message": "Explain", "customTags": tags},
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    ticket = Ticket.objects.get()
+    assert ticket.custom_fields == {"order_id": "1042", "areas": ["api"]}
+    assert ticket.metadata == tags
+
+
 def test_appbox_user_meta_stays_customer_metadata(api, organization, inbox):
     make_field(organization, "plan")
     response = api.post(
