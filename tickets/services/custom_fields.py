@@ -284,6 +284,8 @@ def update_custom_field(
     *,
     field: CustomField,
     actor: Actor,
+    key=_UNSET,
+    type=_UNSET,  # noqa: A002 - the domain's word
     label=_UNSET,
     options=_UNSET,
     required_to_resolve=_UNSET,
@@ -292,7 +294,12 @@ def update_custom_field(
 ) -> CustomField:
     """Change a field's label, options, rule or inboxes. Its key and type stay: values
     already stored on tickets keep their meaning (an option removed stays on the tickets
-    that have it until they are edited)."""
+    that have it until they are edited). ``key`` and ``type`` may be given unchanged;
+    another value is InvalidInput naming them."""
+    if key is not _UNSET and key != field.key:
+        raise InvalidInput("key", "The key never changes: make a new field with the other key.")
+    if type is not _UNSET and type != field.type:
+        raise InvalidInput("type", "The type never changes: make a new field of the other type.")
     organization = field.organization
     current_inboxes = list(field.inboxes.all())
     label, options, inbox_list = clean_definition(
