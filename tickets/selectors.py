@@ -1,7 +1,7 @@
 """Reads that more than one face needs, scoped to who is asking."""
 
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
-from django.db.models import Case, Count, Prefetch, Q, Value, When
+from django.db.models import Case, Count, Prefetch, Q, Value, When, prefetch_related_objects
 
 from accounts.models import Membership, User
 
@@ -95,6 +95,11 @@ def hold_related(instance, relation: str, rows: list) -> None:
 def answer_from_created(ticket) -> None:
     """A ticket just returned by ``create_ticket``, ready to render with no query: its
     inbox and customer are in hand already; this hands over its tags and thread."""
+    if getattr(ticket, "changed_by_subscribers", False):
+        # A trigger acted on it (perhaps adding a note): its thread is read back.
+        hold_related(ticket, "tags", ticket.initial_tags)
+        prefetch_related_objects([ticket], thread_prefetch())
+        return
     message = ticket.first_message
     hold_related(message, "attachments", message.stored_attachments)
     hold_related(ticket, "tags", ticket.initial_tags)

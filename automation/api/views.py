@@ -64,6 +64,15 @@ class NotRestrictedToAnInbox(permissions.BasePermission):
         return principal is not None and principal.restricted_inbox_id is None
 
 
+def _refuse_restricted_key_for_macros(principal) -> None:
+    # A shared macro is used in every inbox: a key that sees one inbox reads them but
+    # does not write them, as with triggers and custom fields.
+    if principal.restricted_inbox_id is not None:
+        raise PermissionDenied(
+            "An API key restricted to one inbox cannot change macros: every inbox uses them."
+        )
+
+
 @extend_schema_view(
     list=extend_schema(summary="List triggers, in the order they run", tags=["triggers"]),
     retrieve=extend_schema(summary="Get a trigger", tags=["triggers"]),
@@ -202,6 +211,7 @@ class MacroViewSet(
         ],
     )
     def create(self, request):
+        _refuse_restricted_key_for_macros(request.auth)
         payload = api.MacroInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         macro = services.create_macro(
@@ -216,6 +226,7 @@ class MacroViewSet(
         responses={200: api.MacroSerializer},
     )
     def partial_update(self, request, pk=None):
+        _refuse_restricted_key_for_macros(request.auth)
         macro = self.get_object()
         payload = api.MacroUpdateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -223,6 +234,7 @@ class MacroViewSet(
         return Response(api.MacroSerializer(macro).data)
 
     def perform_destroy(self, instance):
+        _refuse_restricted_key_for_macros(self.request.auth)
         services.delete_macro(macro=instance, actor=self.request.auth.actor)
 
     @extend_schema(

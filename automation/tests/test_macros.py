@@ -93,3 +93,16 @@ def test_an_integrator_key_cannot_apply_a_macro(api, inbox, refund_macro):
     assert_error(
         api.post(f"/api/v1/macros/{refund_macro.pk}/apply", {"ticket": ticket.public_id}, format="json"), 403
     )
+
+
+def test_a_key_restricted_to_one_inbox_reads_shared_macros_but_does_not_change_them(
+    organization, inbox, client_for_key, refund_macro
+):
+    # A shared macro is used in every inbox, like a trigger or a custom field.
+    restricted = client_for_key(factories.make_api_key(organization, inbox=inbox)[1])
+    assert restricted.get("/api/v1/macros").status_code == 200
+    url = f"/api/v1/macros/{refund_macro.pk}"
+    assert_error(restricted.post("/api/v1/macros", {"name": "Mine", "reply": "Hi"}, format="json"), 403)
+    assert_error(restricted.patch(url, {"reply": "Changed"}, format="json"), 403)
+    assert_error(restricted.delete(url), 403)
+    assert list(Macro.objects.values_list("name", "reply")) == [(refund_macro.name, refund_macro.reply)]

@@ -275,6 +275,17 @@ def test_internal_note_and_notification(organization, inbox, agent):
     assert notification.ticket == ticket and "A refund came in" in notification.text
 
 
+def test_a_note_a_trigger_adds_is_in_the_create_answer(api, organization, inbox):
+    # The answer is the ticket as the triggers left it: its thread too, not only its fields.
+    make_trigger(organization, name="Heads up", actions=[{"type": "add_note", "value": "Check the order."}])
+    created = api.post("/api/v1/tickets", ticket_payload(), format="json").json()
+    assert [(message["kind"], message["body"]) for message in created["messages"]] == [
+        ("reply", ticket_payload()["message"]),
+        ("note", "Check the order."),
+    ]
+    assert created == api.get(f"/api/v1/tickets/{created['id']}").json()
+
+
 @pytest.fixture
 def mail_settings(settings):
     settings.MAILERS = {"default": {"BACKEND": "anymail.backends.test.EmailBackend"}}

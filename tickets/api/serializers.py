@@ -436,6 +436,10 @@ class CustomFieldCreateSerializer(InputSerializer):
 
 
 class CustomFieldUpdateSerializer(InputSerializer):
+    # Accepted only unchanged (a client sending the field back as read): the key and the
+    # type never change, and asking to change them is a 400, not a silent 200.
+    key = StrictCharField(required=False, max_length=100)
+    type = StrictCharField(required=False, max_length=100)
     label = StrictCharField(required=False, max_length=100)
     options = serializers.ListField(child=StrictCharField(max_length=100), required=False, max_length=200)
     required_to_resolve = serializers.BooleanField(required=False)

@@ -136,6 +136,24 @@ def validate_values(values, *, organization_id: int, inbox_id: int, fields=None)
     return cleaned
 
 
+def _as_metadata_says(field: CustomField, value):
+    """A metadata value in the shape its field takes, where the meaning is plain.
+
+    Free-form metadata has no schema (CrawlChat's ``customTags`` are strings, booleans or
+    numbers; SupportDesk's ``metadata`` anything): an order number sent as ``12345``
+    belongs in a text field as "12345", and one option sent alone in a multi-select as a
+    list of it. The native API's ``custom_fields`` stays strict."""
+    if (
+        field.type in {Type.TEXT, Type.LONG_TEXT}
+        and isinstance(value, int | float)
+        and not isinstance(value, bool)
+    ):
+        return str(value) if math.isfinite(value) else value
+    if field.type == Type.MULTI_SELECT and isinstance(value, str):
+        return [value]
+    return value
+
+
 def matching_values(metadata: dict | None, *, organization_id: int, inbox_id: int) -> dict:
     """The values of free-form metadata (a dialect's) whose keys are custom fields of the
     inbox and whose values fit them; anything else stays metadata only, refused by nobody."""
@@ -148,7 +166,7 @@ def matching_values(metadata: dict | None, *, organization_id: int, inbox_id: in
         if field is None:
             continue
         try:
-            value = clean_value(field, value)
+            value = clean_value(field, _as_metadata_says(field, value))
         except InvalidInput:
             continue
         if value is not None:
@@ -266,6 +284,8 @@ def update_custom_field(
     *,
     field: CustomField,
     actor: Actor,
+    key=_UNSET,
+    type=_UNSET,  # noqa: A002 - the domain's word
     label=_UNSET,
     options=_UNSET,
     required_to_resolve=_UNSET,
@@ -274,7 +294,12 @@ def update_custom_field(
 ) -> CustomField:
     """Change a field's label, options, rule or inboxes. Its key and type stay: values
     already stored on tickets keep their meaning (an option removed stays on the tickets
-    that have it until they are edited)."""
+    that have it until they are edited). ``key`` and ``type`` may be given unchanged;
+    another value is InvalidInput naming them."""
+    if key is not _UNSET and key != field.key:
+        raise InvalidInput("key", "The key never changes: make a new field with the other key.")
+    if type is not _UNSET and type != field.type:
+        raise InvalidInput("type", "The type never changes: make a new field of the other type.")
     organization = field.organization
     current_inboxes = list(field.inboxes.all())
     label, options, inbox_list = clean_definition(

@@ -29,6 +29,7 @@ from .tickets import (
     check_changes_locked,
     is_assignable,
     lock_ticket,
+    note_ticket_changed,
     prepare_changes,
     publish_and_reload,
 )
@@ -160,6 +161,8 @@ def add_message(
         if search.is_supported():
             columns["search_document"] = search.document_with(body)
         Ticket.objects.filter(pk=ticket.pk).update(**columns)
+        # A trigger's note changes the ticket it acts on: its caller reads it back.
+        note_ticket_changed(ticket)
         # A trigger may act on the reply in this transaction: the rule below reads the
         # ticket as it left it.
         publish_and_reload(

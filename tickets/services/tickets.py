@@ -96,7 +96,8 @@ def _watching_changes():
         _changed_meanwhile.reset(token)
 
 
-def _note_changed(ticket: Ticket) -> None:
+def note_ticket_changed(ticket: Ticket) -> None:
+    """Tell a ``publish_and_reload`` under way that a subscriber changed ``ticket``."""
     touched = _changed_meanwhile.get()
     if touched is not None:
         touched.add(ticket.pk)
@@ -245,7 +246,9 @@ def create_ticket(
     before from the same credential with the same request, and the earlier ticket is
     returned. ``auto_assign`` None follows the inbox's setting. A new ticket carries what
     was written with it, so a face can answer without reading it back:
-    ``ticket.initial_tags``, ``ticket.first_message`` and its ``stored_attachments``.
+    ``ticket.initial_tags``, ``ticket.first_message`` and its ``stored_attachments``;
+    ``ticket.changed_by_subscribers`` says a trigger changed it meanwhile (a note may have
+    joined the thread, which is then read back).
     """
     subject = validate_subject(subject)
     message = validate_body(message)
@@ -451,6 +454,7 @@ def _open_ticket(
             ),
         ):
             ticket.initial_tags = list(ticket.tags.all())
+            ticket.changed_by_subscribers = True
 
         should_assign = (
             inbox.auto_assignment == Inbox.AutoAssignment.LEAST_LOADED_N1
@@ -672,7 +676,7 @@ def _apply_changes(
         changed["status"] = (before, status)
 
     if changed:
-        _note_changed(ticket)
+        note_ticket_changed(ticket)
         publish_and_reload(
             ticket,
             events.TicketUpdated(

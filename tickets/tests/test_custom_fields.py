@@ -78,6 +78,17 @@ def test_bad_custom_field_definition_is_a_400_naming_the_field(api, inbox, body,
     assert not CustomField.objects.exists()
 
 
+@pytest.mark.parametrize(("body", "field"), [({"type": "number"}, "type"), ({"key": "order_no"}, "key")])
+def test_changing_a_fields_key_or_type_is_a_400_and_changes_nothing(api, order_field, body, field):
+    url = f"/api/v1/custom-fields/{order_field.pk}"
+    assert_error(api.patch(url, {**body, "label": "Renamed"}, format="json"), 400, field)
+    order_field.refresh_from_db()
+    assert (order_field.key, order_field.type, order_field.label) == ("order_id", "text", "Order Id")
+    # Sent back unchanged, as read, they are no change at all.
+    unchanged = {"key": "order_id", "type": "text", "label": "Order"}
+    assert api.patch(url, unchanged, format="json").status_code == 200
+
+
 def test_a_second_field_with_the_same_key_is_refused(api, order_field):
     body = {"key": "order_id", "label": "Again", "type": "text"}
     assert_error(api.post("/api/v1/custom-fields", body, format="json"), 400, "key")
@@ -325,6 +336,23 @@ def test_crawlchat_custom_tags_fill_matching_fields(api, organization, inbox):
     assert response.status_code == 201, response.json()
     assert set(response.json()) == {"ticketNumber", "privateUrl"}
     assert Ticket.objects.get().custom_fields == {"plan": "pro", "trial": False, "seats": 12}
+
+
+def test_crawlchat_number_and_single_option_fill_text_and_multi_select_fields(api, organization, inbox):
+    # customTags values are strings, booleans or numbers: an order number sent as a number
+    # is still the order number, and one option is the multi-select holding it.
+    make_field(organization, "order_id")
+    make_field(organization, "areas", "multi_select", options=["ui", "api"])
+    tags = {"order_id": 1042, "areas": "api"}
+    response = api.post(
+        f"/compat/crawlchat/ticket/{inbox.public_id}",
+        {"userEmail": "user@email.com", "title": "Pricing", "message": "Explain", "customTags": tags},
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    ticket = Ticket.objects.get()
+    assert ticket.custom_fields == {"order_id": "1042", "areas": ["api"]}
+    assert ticket.metadata == tags
 
 
 def test_appbox_user_meta_stays_customer_metadata(api, organization, inbox):
