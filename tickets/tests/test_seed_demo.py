@@ -311,3 +311,13 @@ def test_who_spoke_last_follows_the_demo_timeline_so_the_queue_shows_real_waits(
         Ticket.objects.exclude(customer_waiting_since=None).values_list("customer_waiting_since", flat=True)
     )
     assert oldest_wait < timezone.now() - timedelta(days=1)
+
+
+@pytest.mark.django_db
+def test_readable_output_points_at_the_command_that_prints_it_again_as_written():
+    """`python manage.py seed_demo --json` alone fails outside the venv and without
+    DEBUG=1; the Makefile's target brings both (README)."""
+    out, _ = seed()
+
+    assert "make demo-credentials" in out
+    assert "python manage.py seed_demo --json" not in out

@@ -542,7 +542,7 @@ class Command(BaseCommand):
             f"      -H 'X-API-Key: {summary['api_key']}' -H 'Content-Type: application/json' \\",
             f"      -d '{curl_body}'",
             "",
-            "  Machine-readable: python manage.py seed_demo --json",
+            "  Again, as JSON with a fresh API key: make demo-credentials",
         ]
         return "\n".join(lines)
 
