@@ -78,7 +78,9 @@ def error_layout(request) -> str:
 def not_found(request, exception=None):
     if request.path.startswith(JSON_PREFIXES):
         return json_error(request, 404, "Not found.")
-    return render(request, "404.html", {"layout": error_layout(request), "error_page": True}, status=404)
+    response = render(request, "404.html", {"layout": error_layout(request), "error_page": True}, status=404)
+    response.is_error_page = True  # already the people's page (PeoplesErrorPagesUnderDebugMiddleware)
+    return response
 
 
 def permission_denied(request, exception=None):
