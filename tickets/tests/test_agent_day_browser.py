@@ -95,3 +95,32 @@ def test_the_ticket_sidebar_shows_tags_once_round_badges_and_a_styled_file_butto
     )
     assert file_button == ["6px", "rgb(255, 255, 255)"], file_button
     page.get_by_test_id("customer-panel").screenshot(path=artifacts_dir / "agent-day-sidebar.png")
+
+
+def test_a_sent_reply_is_not_offered_again_by_back_and_a_fresh_draft_survives_leaving(
+    page,
+    live_server,
+    desk,  # noqa: F811
+):
+    """Drafts are "removed on send": Back must not refill the composer with the sent text
+    (a second Send would mail it again). Text typed just before leaving is kept as the
+    draft, not by the browser."""
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    ticket = desk["tickets"]["Cannot download my invoice"]
+    sign_in(page, live_server)
+    ticket_url = f"{live_server.url}/desk/tickets/{ticket.public_id}/"
+    page.goto(ticket_url)
+
+    page.locator("#id_body").fill("Here is the invoice link.")
+    page.get_by_test_id("send").click()
+    expect(page.get_by_test_id("timeline")).to_contain_text("Here is the invoice link.")
+    page.go_back()
+    expect(page).to_have_url(ticket_url)
+    expect(page.locator("#id_body")).to_have_value("")
+
+    page.locator("#id_body").press_sequentially("Half a thought")
+    page.locator("a", has_text="Queue").first.click()  # at once, before the draft's pause
+    expect(page.get_by_test_id("queue-table")).to_be_visible()
+    page.goto(ticket_url)
+    expect(page.locator("#id_body")).to_have_value("Half a thought")
+    assert ticket.messages.filter(body="Here is the invoice link.").count() == 1
