@@ -1,6 +1,7 @@
 import re
 import secrets
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
@@ -126,4 +127,33 @@ class PrivatePagesMiddleware:
         response = self.get_response(request)
         if request.path.startswith(self.PREFIXES):
             patch_cache_control(response, private=True, no_store=True)
+        return response
+
+
+class PeoplesErrorPagesUnderDebugMiddleware:
+    """With DEBUG (``make dev``) Django answers a 404 with its technical page instead of
+    ``handler404``: on the dashboard and the customers' pages that page echoes the address
+    (a private link's key among them), lists the routes and has no way back. People's
+    pages get the same 404 page as in production; other paths keep the technical page
+    for the developer. Placed inside the session, user and organization middleware, so the
+    page can wear the dashboard's frame, and inside the one that marks people's pages
+    private, so this page is marked too.
+    """
+
+    PREFIXES = ("/desk/", "/t/", "/satisfaction/")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            response.status_code == 404
+            and settings.DEBUG
+            and request.path.startswith(self.PREFIXES)
+            and not getattr(response, "is_error_page", False)
+        ):
+            from .views import not_found
+
+            return not_found(request)
         return response

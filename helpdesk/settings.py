@@ -125,6 +125,8 @@ MIDDLEWARE = [
     "accounts.two_factor.TwoFactorMiddleware",
     "tickets.mail.middleware.InboundEmailBodyMiddleware",
     "helpdesk.middleware.PrivatePagesMiddleware",
+    # make dev (DEBUG): a missing page of the dashboard or a customer's is still ours.
+    "helpdesk.middleware.PeoplesErrorPagesUnderDebugMiddleware",
     # Last, as axes asks: turns a lockout flagged during the request into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]

@@ -18,6 +18,7 @@ if settings.ADMIN_REQUIRES_TWO_FACTOR:
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("healthz", views.health, name="health"),
     path("readyz", views.readiness, name="readiness"),
     path("admin/", admin.site.urls),

@@ -1,7 +1,8 @@
 import logging
 
+from django.contrib.staticfiles import finders
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpResponseServerError, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponseServerError, JsonResponse
 from django.shortcuts import redirect, render
 from django.template import loader
 from django.utils.cache import patch_cache_control
@@ -28,6 +29,21 @@ def home(request):
     if request.user.is_authenticated:
         return redirect("dashboard:queue")
     return redirect("login")
+
+
+FAVICON = "img/favicon.svg"
+
+
+def favicon(request):
+    """/favicon.ico, which browsers ask for on pages without an icon link (admin, the API's
+    JSON) and which people try by hand: the same icon the pages link to, not a 404."""
+    path = finders.find(FAVICON)
+    if path is None:
+        raise Http404("No favicon.")
+    with open(path, "rb") as icon:
+        response = HttpResponse(icon.read(), content_type="image/svg+xml")
+    patch_cache_control(response, public=True, max_age=86400)
+    return response
 
 
 def health(request):
@@ -62,7 +78,9 @@ def error_layout(request) -> str:
 def not_found(request, exception=None):
     if request.path.startswith(JSON_PREFIXES):
         return json_error(request, 404, "Not found.")
-    return render(request, "404.html", {"layout": error_layout(request), "error_page": True}, status=404)
+    response = render(request, "404.html", {"layout": error_layout(request), "error_page": True}, status=404)
+    response.is_error_page = True  # already the people's page (PeoplesErrorPagesUnderDebugMiddleware)
+    return response
 
 
 def permission_denied(request, exception=None):

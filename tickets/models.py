@@ -476,7 +476,7 @@ class TicketLink(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.ticket_id} {self.get_kind_display().lower()} {self.other_id}"
+        return f"{self.ticket.reference} {self.get_kind_display().lower()} {self.other.reference}"
 
 
 class CustomField(models.Model):
@@ -590,7 +590,8 @@ class Message(models.Model):
         indexes = [models.Index(fields=["ticket", "created_at"], name="message_ticket_created")]
 
     def __str__(self):
-        return f"{self.get_kind_display()} on {self.ticket_id} by {self.author_name}"
+        # Admin shows this above each message of a ticket: its reference, not a database id.
+        return f"{self.get_kind_display()} on {self.ticket.reference} by {self.author_name}"
 
     @property
     def is_public(self) -> bool:

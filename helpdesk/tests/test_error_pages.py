@@ -99,3 +99,33 @@ def test_a_refusal_on_a_machine_facing_path_is_json_in_the_native_shape(path):
     assert response.status_code == 403
     body = json.loads(response.content)
     assert (body["error"], body["code"]) == ("Forbidden", 403)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/desk/tickets/NOSUCHTICKET/", "/desk/no-such-page"])
+def test_with_debug_on_as_make_dev_runs_a_missing_dashboard_page_is_still_the_dashboards(
+    agent_client, settings, path
+):
+    """`make dev` runs with DEBUG=1, where Django would answer its technical 404 page
+    (echoing the address, listing the routes): a new team trying the dashboard sees ours."""
+    settings.DEBUG = True
+
+    response = agent_client.get(path)
+
+    assert response.status_code == 404
+    page = response.content.decode()
+    assert DASHBOARD_NAV in page and "Not found" in page
+    assert "NOSUCHTICKET" not in page and "URLconf" not in page
+    assert "no-store" in response["Cache-Control"]
+
+
+@pytest.mark.django_db
+def test_with_debug_on_a_stale_private_link_still_gets_the_portal_page(client, ticket, settings):
+    settings.DEBUG = True
+
+    response = client.get(f"/t/{ticket.public_id}/not-the-key/")
+
+    assert response.status_code == 404
+    page = response.content.decode()
+    assert "portal.css" in page and "latest email" in page
+    assert "not-the-key" not in page

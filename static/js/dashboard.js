@@ -211,7 +211,7 @@
       sendButtons.forEach((button) => { button.disabled = over; });
     };
 
-    const saveDraft = () => {
+    const saveDraft = (leaving = false) => {
       draftTimer = null;
       const data = new FormData();
       data.append("body", body.value);
@@ -219,7 +219,7 @@
       data.append("kind", kind ? kind.value : "reply");
       draftRequest = new AbortController();
       fetch(composer.dataset.draftUrl, {
-        method: "POST", body: data, headers: { "X-CSRFToken": csrfToken() }, signal: draftRequest.signal, credentials: "same-origin",
+        method: "POST", body: data, headers: { "X-CSRFToken": csrfToken() }, signal: leaving ? undefined : draftRequest.signal, credentials: "same-origin", keepalive: leaving,
       }).then((response) => {
         if (draftState) draftState.textContent = response.ok ? (body.value.trim() ? "Draft saved." : "") : "Draft not saved.";
       }).catch(() => {});
@@ -243,6 +243,10 @@
     };
 
     body.addEventListener("input", () => { updateCounter(); draftSoon(); tellTyping(); });
+    // The composer is not refilled by the browser on Back (autocomplete="off": a sent reply
+    // would come back and go out twice); the server's draft is what returns, so the last
+    // keystrokes before leaving are saved on the way out.
+    window.addEventListener("pagehide", () => { if (draftTimer) { window.clearTimeout(draftTimer); saveDraft(true); } });
     composer.addEventListener("change", (event) => { if (event.target.name === "kind") draftSoon(); });
     updateCounter();
 

@@ -32,7 +32,7 @@ class TicketLinkInline(admin.TabularInline):
     verbose_name_plural = "linked tickets"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("other")
+        return super().get_queryset(request).select_related("ticket", "other")
 
     @admin.display(description="Ticket")
     def other_ticket(self, link):

@@ -58,7 +58,7 @@ from .inboxes import (
 from .mailboxes import save_mailbox
 from .messages import add_message
 from .participants import MAX_PARTICIPANTS, add_participant, remove_participant
-from .relations import link_tickets, merge_tickets, split_ticket, unlink_tickets
+from .relations import link_tickets, merge_tickets, recount_who_spoke_last, split_ticket, unlink_tickets
 from .saved_replies import create_saved_reply, delete_saved_reply, update_saved_reply
 from .tags import delete_tag, get_or_create_tag, rename_tag, validate_tag_name
 from .tickets import (
@@ -117,6 +117,7 @@ __all__ = [
     "link_tickets",
     "mark_notifications_read",
     "merge_tickets",
+    "recount_who_spoke_last",
     "may_manage_customer_data",
     "follow_ticket",
     "unfollow_ticket",

@@ -65,8 +65,9 @@ def _check_merge(source: Ticket, target: Ticket) -> None:
         raise MergeConflict("A ticket whose contents were erased cannot be merged.")
 
 
-def _recount_who_spoke_last(ticket: Ticket) -> dict:
-    """The target's or a split's "who spoke last" columns, from its public messages."""
+def recount_who_spoke_last(ticket: Ticket) -> dict:
+    """A ticket's "who spoke last" columns worked out again from its public messages (a
+    merge's target, a split's two tickets, the demo's back-dated threads)."""
     public = list(
         Message.objects.filter(ticket=ticket, kind=Message.Kind.REPLY)
         .order_by("created_at", "id")
@@ -168,7 +169,7 @@ def merge_tickets(*, source: Ticket, target: Ticket, actor: Actor) -> Ticket:
         # A reply half-written on the duplicate is to a conversation that has moved.
         Draft.objects.filter(ticket=source).delete()
 
-        columns = {**_recount_who_spoke_last(target), "updated_at": now}
+        columns = {**recount_who_spoke_last(target), "updated_at": now}
         for name, value in columns.items():
             setattr(target, name, value)
         target.save(update_fields=list(columns))
@@ -273,7 +274,7 @@ def split_ticket(*, ticket: Ticket, message: Message, actor: Actor, subject: str
         new.save(force_insert=True)
         Message.objects.filter(pk=message.pk).update(ticket=new)
         for one in (ticket, new):
-            columns = _recount_who_spoke_last(one)
+            columns = recount_who_spoke_last(one)
             for name, value in columns.items():
                 setattr(one, name, value)
             Ticket.objects.filter(pk=one.pk).update(**columns)

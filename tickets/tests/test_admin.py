@@ -2,6 +2,7 @@
 and 30 rows, and every change staff make goes through the services and leaves an event."""
 
 import json
+import re
 
 import pytest
 
@@ -801,3 +802,14 @@ def test_an_assignee_chosen_when_adding_a_ticket_replaces_auto_assignment_and_is
     assert ticket.assignee == chosen
     assigned = Delivery.objects.filter(ticket=ticket, kind=Delivery.Kind.ASSIGNED)
     assert list(assigned.values_list("recipient", flat=True)) == ["chosen@acme.test"]
+
+
+@pytest.mark.django_db
+def test_the_ticket_page_names_its_messages_by_reference_not_database_id(staff_client, thread):
+    """Each message's heading in the ticket's inline read "Reply on 58 by Jane"."""
+    page = staff_client.get(admin_url(Ticket, "change", thread.pk)).content.decode()
+
+    labels = re.findall(r'<span class="inline_label">([^<]*)</span>', page)
+    message_labels = [label for label in labels if " by " in label]
+    assert message_labels, labels
+    assert all(f" on {thread.reference} by " in label for label in message_labels), message_labels

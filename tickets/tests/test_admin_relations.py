@@ -86,3 +86,12 @@ def test_split_action_on_messages(staff_client, pair, agent):
     later.refresh_from_db()
     assert later.ticket_id not in {first.pk}
     assert TicketLink.objects.filter(ticket=first, kind="split_into").exists()
+
+
+def test_linked_tickets_in_admin_read_by_reference_not_database_id(staff_client, pair, agent):
+    first, second = pair
+    services.link_tickets(ticket=first, other=second, actor=Actor.agent(agent))
+
+    page = staff_client.get(admin_url(Ticket, "change", first.pk)).content.decode()
+
+    assert f"{first.reference} related to {second.reference}" in page

@@ -55,3 +55,72 @@ def test_one_press_one_send_with_the_sidebar_and_the_title_counts_unread(
     page.screenshot(path=artifacts_dir / "agent-day-sent-once.png", full_page=True)
     assert not csp_violations
     services.add_message(ticket=ticket, body="Thanks!", actor=Actor.for_customer(ticket.customer))
+
+
+def test_the_ticket_sidebar_shows_tags_once_round_badges_and_a_styled_file_button(
+    page,
+    live_server,
+    desk,  # noqa: F811
+    artifacts_dir,
+):
+    """Issue 16's findings: "The 'Other tickets' badges are deformed; the file input is
+    unstyled; tags show twice"."""
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    ticket = desk["tickets"]["Refund for a double charge"]
+    services.update_ticket(ticket=ticket, tags=["billing", "vip"], actor=Actor.system("Tests"))
+    older, _ = services.create_ticket(
+        inbox=ticket.inbox,
+        customer=services.CustomerData(email=ticket.customer.email),
+        subject="Payment failed for order #12345 on the yearly plan",
+        message="It failed.",
+        actor=Actor.system("Tests"),
+    )
+    services.change_status(ticket=older, status="resolved", actor=Actor.agent(desk["agent"]))
+    sign_in(page, live_server)
+    page.goto(f"{live_server.url}/desk/tickets/{ticket.public_id}/")
+
+    # Edited in the sidebar, shown (as links to the queue of that tag) in the header.
+    expect(page.locator("#p-tags")).to_have_value("billing, vip")
+    expect(page.locator(".ticket-side a.tag")).to_have_count(0)
+    expect(page.locator(".ticket-badges a.tag", has_text="vip")).to_have_count(1)
+
+    badge = page.get_by_test_id("customer-panel").locator(".other-tickets .badge").first
+    box = badge.bounding_box()
+    font_size = float(badge.evaluate("element => getComputedStyle(element).fontSize").removesuffix("px"))
+    assert box["height"] < 2 * font_size, box  # one line, not stretched to the row's height
+
+    file_button = page.locator("#composer input[type=file]").evaluate(
+        "element => { const style = getComputedStyle(element, '::file-selector-button');"
+        " return [style.borderTopLeftRadius, style.backgroundColor]; }"
+    )
+    assert file_button == ["6px", "rgb(255, 255, 255)"], file_button
+    page.get_by_test_id("customer-panel").screenshot(path=artifacts_dir / "agent-day-sidebar.png")
+
+
+def test_a_sent_reply_is_not_offered_again_by_back_and_a_fresh_draft_survives_leaving(
+    page,
+    live_server,
+    desk,  # noqa: F811
+):
+    """Drafts are "removed on send": Back must not refill the composer with the sent text
+    (a second Send would mail it again). Text typed just before leaving is kept as the
+    draft, not by the browser."""
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    ticket = desk["tickets"]["Cannot download my invoice"]
+    sign_in(page, live_server)
+    ticket_url = f"{live_server.url}/desk/tickets/{ticket.public_id}/"
+    page.goto(ticket_url)
+
+    page.locator("#id_body").fill("Here is the invoice link.")
+    page.get_by_test_id("send").click()
+    expect(page.get_by_test_id("timeline")).to_contain_text("Here is the invoice link.")
+    page.go_back()
+    expect(page).to_have_url(ticket_url)
+    expect(page.locator("#id_body")).to_have_value("")
+
+    page.locator("#id_body").press_sequentially("Half a thought")
+    page.locator("a", has_text="Queue").first.click()  # at once, before the draft's pause
+    expect(page.get_by_test_id("queue-table")).to_be_visible()
+    page.goto(ticket_url)
+    expect(page.locator("#id_body")).to_have_value("Half a thought")
+    assert ticket.messages.filter(body="Here is the invoice link.").count() == 1

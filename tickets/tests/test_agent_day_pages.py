@@ -46,3 +46,12 @@ def test_a_refused_page_is_styled_and_leads_back(client, organization, agent):
     page = response.content.decode()
     assert "Not allowed" in page and 'href="/desk/"' in page
     assert "favicon.svg" in page
+
+
+def test_favicon_ico_answers_the_icon_the_pages_link_to(client):
+    """Browsers ask /favicon.ico on pages without an icon link (admin, JSON); people try it."""
+    response = client.get("/favicon.ico")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/svg+xml"
+    assert response.content == (ROOT / "static" / "img" / "favicon.svg").read_bytes()

@@ -341,3 +341,13 @@ def test_the_thread_is_rendered_once_and_again_when_a_message_arrives(
     assert cached.content.decode().count('class="bubble ') == 1
     assert "<strong>fresh</strong>" in fresh.content.decode()
     assert fresh.content.decode().count('class="bubble ') == 2
+
+
+def test_times_on_the_private_page_name_their_time_zone(client, conversation):
+    """A customer anywhere in the world reads "14:05 UTC", not a bare "14:05"."""
+    html = _page(client, conversation).content.decode()
+
+    opened = re.search(r"Opened [^<]*", html).group(0)
+    assert re.search(r"\d\d:\d\d UTC", opened), opened
+    stamps = re.findall(r"<time datetime=[^>]*>([^<]*)</time>", html)
+    assert stamps and all(re.search(r"\d\d:\d\d UTC$", stamp) for stamp in stamps), stamps

@@ -39,3 +39,10 @@ def test_the_quickstart_sets_the_api_key_before_using_it():
     assert quickstart.index('export HELPDESK_API_KEY="$(make -s demo-credentials') < quickstart.index(
         "$HELPDESK_API_KEY"
     )
+
+
+def test_demo_credentials_on_another_port_name_that_port():
+    line = next(
+        line for line in dry_run("demo-credentials", "PORT=18100").splitlines() if "seed_demo" in line
+    )
+    assert "SITE_URL=${SITE_URL:-http://127.0.0.1:18100}" in line

@@ -288,3 +288,36 @@ def test_the_billing_inbox_auto_assigns_new_tickets_to_the_available_n1_agent():
     assert response.status_code == 201, response.json()
     assert response.json()["status"] == "in_progress"
     assert Ticket.objects.get(public_id=response.json()["id"]).assignee.email == "agent@acme.test"
+
+
+@pytest.mark.django_db
+def test_who_spoke_last_follows_the_demo_timeline_so_the_queue_shows_real_waits():
+    """The queue's "waiting 2 d · customer replied 2 days ago" reads these columns: they
+    are the dated messages' times, not the moment the demo was seeded."""
+    seed_json()
+
+    waiting_tickets = 0
+    for ticket in Ticket.objects.prefetch_related("messages"):
+        public = [message for message in ticket.messages.all() if message.kind == Message.Kind.REPLY]
+        from_customer = [m.created_at for m in public if m.author_type == Message.AuthorType.CUSTOMER]
+        from_us = [m.created_at for m in public if m.author_type != Message.AuthorType.CUSTOMER]
+        assert ticket.last_customer_message_at == max(from_customer, default=None)
+        assert ticket.last_agent_reply_at == max(from_us, default=None)
+        if ticket.customer_waiting_since is not None:
+            waiting_tickets += 1
+            assert ticket.customer_waiting_since in from_customer
+    assert waiting_tickets > 0
+    oldest_wait = min(
+        Ticket.objects.exclude(customer_waiting_since=None).values_list("customer_waiting_since", flat=True)
+    )
+    assert oldest_wait < timezone.now() - timedelta(days=1)
+
+
+@pytest.mark.django_db
+def test_readable_output_points_at_the_command_that_prints_it_again_as_written():
+    """`python manage.py seed_demo --json` alone fails outside the venv and without
+    DEBUG=1; the Makefile's target brings both (README)."""
+    out, _ = seed()
+
+    assert "make demo-credentials" in out
+    assert "python manage.py seed_demo --json" not in out

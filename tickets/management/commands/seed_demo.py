@@ -376,7 +376,8 @@ class Command(BaseCommand):
         return ticket
 
     def date_steps(self, ticket: Ticket, timeline) -> None:
-        """Demo only: give each step's rows its moment, and the ticket its dates."""
+        """Demo only: give each step's rows its moment, and the ticket its dates (who spoke
+        last included, so the queue's waits are the thread's, not the seeding's)."""
         for moment, event_mark, message_mark, notification_mark in timeline:
             TicketEvent.objects.filter(ticket=ticket, pk__gt=event_mark).update(created_at=moment)
             Message.objects.filter(ticket=ticket, pk__gt=message_mark).update(created_at=moment)
@@ -399,6 +400,7 @@ class Command(BaseCommand):
             first_response_at=first_reply.created_at if first_reply else None,
             resolved_at=resolved.created_at if resolved and ticket.resolved_at else None,
             closed_at=closed.created_at if closed and ticket.closed_at else None,
+            **services.recount_who_spoke_last(ticket),
         )
 
     def backdate_customers(self, organization) -> None:
@@ -540,7 +542,7 @@ class Command(BaseCommand):
             f"      -H 'X-API-Key: {summary['api_key']}' -H 'Content-Type: application/json' \\",
             f"      -d '{curl_body}'",
             "",
-            "  Machine-readable: python manage.py seed_demo --json",
+            "  Again, as JSON with a fresh API key: make demo-credentials",
         ]
         return "\n".join(lines)
 
