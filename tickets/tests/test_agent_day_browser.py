@@ -124,3 +124,26 @@ def test_a_sent_reply_is_not_offered_again_by_back_and_a_fresh_draft_survives_le
     page.goto(ticket_url)
     expect(page.locator("#id_body")).to_have_value("Half a thought")
     assert ticket.messages.filter(body="Here is the invoice link.").count() == 1
+
+
+def test_back_after_opening_a_ticket_offers_an_empty_form_not_the_same_ticket_again(
+    page,
+    live_server,
+    desk,  # noqa: F811
+):
+    """A second submit after Back would carry a new one-time key and open a second ticket:
+    the form opts out of the browser's restore, so Back shows it empty."""
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    sign_in(page, live_server)
+    form_url = f"{live_server.url}/desk/tickets/new"
+    page.goto(form_url)
+    page.get_by_label("Customer email").fill("caller@example.test")
+    page.get_by_label("Subject").fill("Phone: cannot log in")
+    page.get_by_label("What they asked").fill("Locked out after a password reset.")
+    page.get_by_role("button", name="Open the ticket").click()
+    expect(page.locator("h1")).to_contain_text("Phone: cannot log in")
+
+    page.go_back()
+    expect(page).to_have_url(form_url)
+    expect(page.get_by_label("Subject")).to_have_value("")
+    expect(page.get_by_label("What they asked")).to_have_value("")
