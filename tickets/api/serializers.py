@@ -141,6 +141,8 @@ class TicketSerializer(OutputSerializer):
             "created_at",
             "updated_at",
             "first_response_at",
+            "last_customer_message_at",
+            "last_agent_reply_at",
             "resolved_at",
             "closed_at",
             "sla",

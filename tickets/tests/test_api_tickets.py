@@ -257,6 +257,23 @@ def test_idempotency_key_used_for_a_ticket_cannot_add_a_message(api, inbox, tick
 # Retrieve and update --------------------------------------------------------------------
 
 
+def test_the_ticket_says_who_spoke_last_and_an_internal_note_is_not_an_answer(api, ticket, agent):
+    from tickets import services
+    from tickets.actors import Actor
+
+    opened = api.get(f"/api/v1/tickets/{ticket.public_id}").json()
+    assert opened["last_customer_message_at"] == opened["created_at"]
+    assert opened["last_agent_reply_at"] is None
+
+    services.add_message(ticket=ticket, actor=Actor.agent(agent), body="Checking.", kind="note")
+    noted = api.get(f"/api/v1/tickets/{ticket.public_id}").json()
+    assert noted["last_agent_reply_at"] is None
+
+    reply, _ = services.add_message(ticket=ticket, actor=Actor.agent(agent), body="Refunded.")
+    answered = api.get(f"/api/v1/tickets?q={ticket.reference}").json()["data"][0]
+    assert answered["last_agent_reply_at"] == reply.created_at.isoformat().replace("+00:00", "Z")
+
+
 def test_retrieve_includes_messages_and_internal_notes(api, ticket, agent):
     from tickets import services
     from tickets.actors import Actor
