@@ -118,7 +118,8 @@ def fields_for(organization_id: int, inbox_id: int | None = None) -> dict[str, C
 
 def validate_values(values, *, organization_id: int, inbox_id: int, fields=None) -> dict:
     """Check a ``custom_fields`` object from a caller: every key a field of the ticket's
-    inbox, every value of the field's type. Returns the cleaned values (None = clear)."""
+    inbox (or None, which clears any key), every value of the field's type. Returns the
+    cleaned values (None = clear)."""
     if values is None:
         return {}
     if not isinstance(values, dict):
@@ -130,6 +131,11 @@ def validate_values(values, *, organization_id: int, inbox_id: int, fields=None)
     cleaned = {}
     for key, value in values.items():
         field = fields.get(key)
+        if field is None and value is None:
+            # Clearing asks nothing of a definition: a value a deleted field left on the
+            # ticket can be removed, and clearing what is not there changes nothing.
+            cleaned[key] = None
+            continue
         if field is None:
             raise InvalidInput(_field_name(str(key)[:KEY_MAX_LENGTH]), "Unknown custom field for this inbox.")
         cleaned[key] = clean_value(field, value)

@@ -62,6 +62,23 @@ def test_custom_field_is_created_listed_changed_and_deleted_through_the_api(api,
     assert not CustomField.objects.filter(organization=organization).exists()
 
 
+def test_a_value_left_by_a_deleted_field_can_be_cleared_and_an_unknown_value_still_is_refused(
+    api, organization, inbox, order_field
+):
+    ticket = factories.make_ticket(inbox, custom_fields={"order_id": "A-1042"})
+    services.delete_custom_field(field=order_field, actor=SYSTEM)
+    url = f"/api/v1/tickets/{ticket.public_id}"
+
+    refused = api.patch(url, {"custom_fields": {"order_id": "A-2000"}}, format="json")
+    cleared = api.patch(url, {"custom_fields": {"order_id": None}}, format="json")
+
+    assert_error(refused, 400, field="custom_fields.order_id")
+    assert cleared.status_code == 200, cleared.json()
+    assert cleared.json()["custom_fields"] == {}
+    ticket.refresh_from_db()
+    assert ticket.custom_fields == {}
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [
