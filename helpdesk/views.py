@@ -6,6 +6,7 @@ from django.http import Http404, HttpResponse, HttpResponseServerError, JsonResp
 from django.shortcuts import redirect, render
 from django.template import loader
 from django.utils.cache import patch_cache_control
+from django.views.decorators.http import require_safe
 
 from . import health as health_checks
 from .api_errors import JSON_PREFIXES, json_error
@@ -34,6 +35,7 @@ def home(request):
 FAVICON = "img/favicon.svg"
 
 
+@require_safe
 def favicon(request):
     """/favicon.ico, which browsers ask for on pages without an icon link (admin, the API's
     JSON) and which people try by hand: the same icon the pages link to, not a 404."""

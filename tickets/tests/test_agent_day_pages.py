@@ -55,3 +55,8 @@ def test_favicon_ico_answers_the_icon_the_pages_link_to(client):
     assert response.status_code == 200
     assert response["Content-Type"] == "image/svg+xml"
     assert response.content == (ROOT / "static" / "img" / "favicon.svg").read_bytes()
+
+
+def test_the_favicon_is_only_read(client):
+    assert client.post("/favicon.ico").status_code == 405
+    assert client.head("/favicon.ico").status_code == 200

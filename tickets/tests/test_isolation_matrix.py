@@ -32,6 +32,7 @@ from webhooks import services as webhook_services
 PUBLIC_ROUTES = {
     "": "home: redirects to sign-in or the dashboard",
     "healthz": "liveness check for orchestrators, no data",
+    "favicon.ico": "the site's icon, the same file as the static one the pages link to",
     "readyz": "readiness check for load balancers: dependency status only, no data",
     "accounts/": "sign-in, sign-out and password reset pages",
     "api/schema/": "the OpenAPI document",
