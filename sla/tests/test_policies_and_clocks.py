@@ -408,10 +408,19 @@ def test_clocks_pause_in_paused_statuses_and_resume_with_the_time_left(
     assert ticket.sla_paused_at is None
 
 
-def test_a_policy_chosen_again_keeps_the_time_the_ticket_spent_paused(inbox, agent, make_policy, frozen):
-    urgent = {"priority": ["urgent"]}
-    make_policy("Urgent", position=0, conditions=urgent, targets={"resolution_minutes": 240})
+@pytest.fixture
+def urgent_and_standard(make_policy):
+    """Urgent tickets get four hours to resolution, the others two: raising the priority
+    chooses the policy again."""
+    make_policy(
+        "Urgent", position=0, conditions={"priority": ["urgent"]}, targets={"resolution_minutes": 240}
+    )
     make_policy("Standard", position=1, targets={"resolution_minutes": 120})
+
+
+def test_a_policy_chosen_again_keeps_the_time_the_ticket_spent_paused(
+    inbox, agent, urgent_and_standard, frozen
+):
     ticket = create(inbox)
     frozen.shift(timedelta(minutes=30))
     ticket_services.update_ticket(ticket=ticket, actor=Actor.agent(agent), status="pending")
@@ -430,11 +439,8 @@ def test_a_policy_chosen_again_keeps_the_time_the_ticket_spent_paused(inbox, age
 
 
 def test_a_conversation_we_opened_waits_on_the_customer_without_its_clocks_running(
-    inbox, agent, make_policy, frozen
+    inbox, agent, urgent_and_standard, frozen
 ):
-    urgent = {"priority": ["urgent"]}
-    make_policy("Urgent", position=0, conditions=urgent, targets={"resolution_minutes": 240})
-    make_policy("Standard", position=1, targets={"resolution_minutes": 120})
     ticket = create(inbox, actor=Actor.agent(agent), channel="email", outbound=True)
     assert ticket.status == "pending"
     frozen.shift(timedelta(hours=3))
@@ -448,10 +454,9 @@ def test_a_conversation_we_opened_waits_on_the_customer_without_its_clocks_runni
     assert ticket.resolution_due_at == WEDNESDAY_10 + timedelta(hours=3) + timedelta(hours=4)
 
 
-def test_a_policy_chosen_again_while_paused_counts_the_pause_on_resume(inbox, agent, make_policy, frozen):
-    urgent = {"priority": ["urgent"]}
-    make_policy("Urgent", position=0, conditions=urgent, targets={"resolution_minutes": 240})
-    make_policy("Standard", position=1, targets={"resolution_minutes": 120})
+def test_a_policy_chosen_again_while_paused_counts_the_pause_on_resume(
+    inbox, agent, urgent_and_standard, frozen
+):
     ticket = create(inbox)
     frozen.shift(timedelta(minutes=30))
     ticket_services.update_ticket(ticket=ticket, actor=Actor.agent(agent), status="pending")
