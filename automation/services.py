@@ -28,6 +28,7 @@ it is created and by a data migration for the existing ones): the mail "We recei
 request" is their ``email_customer`` action, one trigger per channel, each editable.
 """
 
+import functools
 import logging
 import secrets
 from contextlib import nullcontext
@@ -577,13 +578,20 @@ def _act(trigger: CompiledTrigger, ticket: Ticket) -> None:
     if changes:
         services.update_ticket(ticket=ticket, actor=actor, **changes)
         ticket = _load_ticket(ticket.pk)
-    values = rules.template_values(ticket)
+
+    @functools.cache
+    def values() -> dict:
+        # Only for an action that renders a template: the acknowledgement renders in the
+        # worker, and building these (the private link among them) is half of a create's
+        # trigger cost.
+        return rules.template_values(ticket)
+
     for action in after:
         kind = action["type"]
         if kind == "add_note":
             services.add_message(
                 ticket=ticket,
-                body=rules.render_template(action["value"], values) or action["value"],
+                body=rules.render_template(action["value"], values()) or action["value"],
                 kind=Message.Kind.NOTE,
                 actor=actor,
                 channel=Ticket.Channel.AGENT,
@@ -595,8 +603,8 @@ def _act(trigger: CompiledTrigger, ticket: Ticket) -> None:
                 enqueue_trigger_email(
                     ticket.pk,
                     "",
-                    rules.render_template(action["subject"], values),
-                    rules.render_template(action["body"], values),
+                    rules.render_template(action["subject"], values()),
+                    rules.render_template(action["body"], values()),
                 )
         elif kind == "notify_agents":
             _notify_agents(ticket, action, trigger.name)

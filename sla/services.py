@@ -809,9 +809,10 @@ def _snapshot(ticket: Ticket) -> tuple:
     return tuple(getattr(ticket, name if name != "sla_policy" else "sla_policy_id") for name in SLA_FIELDS)
 
 
-def start_clocks(*, ticket: Ticket, tag_names) -> None:
+def start_clocks(*, ticket: Ticket, tag_names, write: bool = True) -> None:
     """At creation: choose the policy and set the first-reply and resolution due times.
-    Adds at most two queries: the cached policies and one UPDATE (none when nothing applies)."""
+    Adds at most two queries: the cached policies and one UPDATE (none when nothing applies).
+    ``write=False``: a ticket not written yet, whose INSERT will carry them (no UPDATE)."""
     levels = organization_levels(ticket.organization)
     policy = choose_policy(levels, _facts(ticket, tag_names)) if levels.policies else None
     if policy is None:
@@ -829,7 +830,8 @@ def start_clocks(*, ticket: Ticket, tag_names) -> None:
     if ticket.status in paused_statuses():
         ticket.sla_paused_at = ticket.created_at
     schedule(levels, ticket)
-    write_clocks(ticket)
+    if write:
+        write_clocks(ticket)
 
 
 def reevaluate(*, ticket: Ticket, actor: Actor, tag_names=None, moved_from_inbox: str | None = None) -> None:

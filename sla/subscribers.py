@@ -17,6 +17,7 @@ from . import satisfaction, services
 
 
 def register() -> None:
+    events.subscribe(events.TicketOpening, on_ticket_opening)
     events.subscribe(events.TicketCreated, on_ticket_created)
     events.subscribe(events.TicketUpdated, on_ticket_updated)
     events.subscribe(events.MessageCreated, on_message_created)
@@ -31,8 +32,17 @@ def _ticket(event) -> Ticket:
 
 
 @events.in_transaction
+def on_ticket_opening(event: events.TicketOpening) -> None:
+    """The clocks of a new ticket, set before its INSERT writes them: no UPDATE after."""
+    services.start_clocks(ticket=event.ticket, tag_names=event.tag_names, write=False)
+
+
+@events.in_transaction
 def on_ticket_created(event: events.TicketCreated) -> None:
+    """A ticket made without ``ticket.opening`` (a split): its clocks start now."""
     ticket = _ticket(event)
+    if ticket.sla_policy_id is not None:
+        return
     tags = getattr(ticket, "initial_tags", None)
     tag_names = [tag.name for tag in tags] if tags is not None else ticket.tags.values_list("name", flat=True)
     services.start_clocks(ticket=ticket, tag_names=tag_names)

@@ -51,6 +51,20 @@ def _in_memory_ticket():
 
 
 @dataclass(frozen=True)
+class TicketOpening(DomainEvent):
+    """A new ticket about to be written, with no id yet (``create_ticket``). Its
+    subscribers hear it inside the transaction and may set fields of ``ticket`` itself
+    (the SLA clocks' due times), which the ticket's INSERT then writes: the row is written
+    once instead of inserted and updated at once. They write nothing else: the ticket does
+    not exist yet. Never dispatched after commit nor sent out; ``ticket.created`` follows
+    once the row is written. ``tag_names``: the tags the ticket is created with."""
+
+    name: ClassVar[str] = "ticket.opening"
+    ticket: Any = _in_memory_ticket()
+    tag_names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class TicketCreated(DomainEvent):
     name: ClassVar[str] = "ticket.created"
     ticket_id: int
@@ -218,6 +232,8 @@ _subscribers: dict[type[DomainEvent], list[Subscriber]] = defaultdict(list)
 
 
 def subscribe(event_type: type[DomainEvent], subscriber: Subscriber) -> None:
+    if event_type is TicketOpening and not _hears_in_transaction(subscriber):
+        raise ValueError("ticket.opening is heard in the transaction only (@in_transaction).")
     if subscriber not in _subscribers[event_type]:
         _subscribers[event_type].append(subscriber)
 

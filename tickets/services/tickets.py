@@ -431,6 +431,16 @@ def _open_ticket(
         )
         created_event = new_event(ticket, actor, TicketEvent.Action.CREATED, after={"status": ticket.status})
 
+        # Subscribers fill what the INSERT writes with the row (the SLA clocks' due times).
+        events.publish(
+            events.TicketOpening(
+                actor=actor,
+                organization_id=organization.pk,
+                ticket=ticket,
+                tag_names=tuple(tag.name for tag in ticket_tags),
+            )
+        )
+
         ticket.number, prefix = take_ticket_number(inbox)
         ticket.reference = f"{prefix}-{ticket.number}"
         if search.is_supported():
