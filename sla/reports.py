@@ -1,6 +1,7 @@
 """SLA attainment and customer satisfaction over a range of days, aggregated in the database.
 
-*Attainment*: of the tickets created in the range that had an SLA policy, the share that
+*Attainment*: of the tickets created in the range that had an SLA policy (a deleted one
+counts on under its name), the share that
 missed none of its targets (``Ticket.sla_breached_at`` is empty), per policy, agent
 (assignee), inbox and priority; per target, the share not in ``Ticket.sla_breached``
 (counted over the breached tickets only, which are few). *CSAT*: of the ratings given in
@@ -11,7 +12,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q, Value
+from django.db.models.functions import Coalesce, Concat
 from django.utils import timezone
 
 from tickets.models import Ticket
@@ -20,8 +22,11 @@ from .models import Satisfaction
 
 BREACHED_LIST_LIMIT = 200
 CSV_COMMENTS_LIMIT = 1000
+# A deleted policy's tickets count on under its name (``Ticket.sla_deleted_policy_name``),
+# told apart from a live policy that has the same name.
+POLICY_NAME = Coalesce("sla_policy__name", Concat(F("sla_deleted_policy_name"), Value(" (deleted)")))
 GROUPS = {
-    "policy": ("sla_policy__name", "Policy"),
+    "policy": ("policy_name", "Policy"),
     "agent": ("assignee__email", "Agent"),
     "inbox": ("inbox__name", "Inbox"),
     "priority": ("priority", "Priority"),
@@ -49,7 +54,10 @@ def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
 def sla_tickets(organization, start: date, end: date, inbox=None):
     since, before = _bounds(start, end)
     tickets = Ticket.objects.using(settings.REPORTS_DATABASE).filter(
-        organization=organization, created_at__gte=since, created_at__lt=before, sla_policy__isnull=False
+        Q(sla_policy__isnull=False) | ~Q(sla_deleted_policy_name=""),
+        organization=organization,
+        created_at__gte=since,
+        created_at__lt=before,
     )
     if inbox is not None:
         tickets = tickets.filter(inbox=inbox)
@@ -65,6 +73,8 @@ def attainment(tickets) -> Share:
 
 def attainment_by(tickets, group: str) -> list[Share]:
     field, _ = GROUPS[group]
+    if group == "policy":
+        tickets = tickets.annotate(policy_name=POLICY_NAME)
     rows = (
         tickets.values(field)
         .annotate(total=Count("id"), breached=Count("id", filter=Q(sla_breached_at__isnull=False)))
@@ -88,7 +98,8 @@ def attainment_by_target(tickets, total: int) -> list[Share]:
 def breached_list(tickets):
     return (
         tickets.filter(sla_breached_at__isnull=False)
-        .select_related("sla_policy", "assignee", "inbox")
+        .select_related("assignee", "inbox")
+        .annotate(policy_name=POLICY_NAME)
         .order_by("-sla_breached_at", "-id")[:BREACHED_LIST_LIMIT]
     )
 

@@ -64,6 +64,7 @@ CACHE_SECONDS = 24 * 3600
 MAX_TARGET_MINUTES = 525_600  # a year
 SLA_FIELDS = [
     "sla_policy",
+    "sla_deleted_policy_name",
     *DUE_FIELDS.values(),
     "sla_due_at",
     "sla_check_at",
@@ -525,12 +526,15 @@ def update_policy(*, policy: SlaPolicy, actor: Actor, **fields) -> SlaPolicy:
 
 
 def delete_policy(*, policy: SlaPolicy, actor: Actor) -> None:
-    """Remove a policy; its tickets keep their due times but no longer name it."""
+    """Remove a policy. Its tickets keep their due times and its name
+    (``Ticket.sla_deleted_policy_name``): the reports count them under it, and a reply or a
+    resolve still stops their clocks."""
     require_manager(policy.organization, actor)
     with transaction.atomic():
         record_audit_event(
             organization=policy.organization, actor=actor, action="sla_policy_deleted", target=policy.name
         )
+        Ticket.objects.filter(sla_policy=policy).update(sla_policy=None, sla_deleted_policy_name=policy.name)
         policy.delete()
         _bump_version(policy.organization)
 
@@ -859,7 +863,9 @@ def reevaluate(*, ticket: Ticket, actor: Actor, tag_names=None, moved_from_inbox
         return
     before = _snapshot(ticket)
     old_name = next((p.name for p in levels.policies if p.id == ticket.sla_policy_id), None)
+    old_name = old_name or ticket.sla_deleted_policy_name or None
     ticket.sla_policy_id = new_id
+    ticket.sla_deleted_policy_name = ""
     if policy is None:
         for target in TARGETS:
             setattr(ticket, DUE_FIELDS[target], None)
@@ -1006,9 +1012,15 @@ def _unanswered_since(ticket: Ticket) -> datetime | None:
     return waiting.order_by("created_at").values_list("created_at", flat=True).first()
 
 
+def has_service_level(ticket: Ticket) -> bool:
+    """Whether a policy set the ticket's clocks, including one deleted since: its clocks
+    still stop (a reply, a resolve), so a target met in time is not breached later."""
+    return ticket.sla_policy_id is not None or bool(ticket.sla_deleted_policy_name)
+
+
 def on_public_message(*, ticket: Ticket, from_customer: bool, at: datetime) -> None:
     """An agent's reply satisfies first and next reply; a customer's starts next reply."""
-    if ticket.sla_policy_id is None:
+    if not has_service_level(ticket):
         return
     levels = organization_levels(ticket.organization)
     before = _snapshot(ticket)
@@ -1030,7 +1042,7 @@ def on_public_message(*, ticket: Ticket, from_customer: bool, at: datetime) -> N
 
 def on_status_changed(*, ticket: Ticket, before: str, after: str, by_customer: bool, at: datetime) -> None:
     """Resolve/close stops the clocks, a reopen restarts them, a paused status pauses them."""
-    if ticket.sla_policy_id is None:
+    if not has_service_level(ticket):
         return
     levels = organization_levels(ticket.organization)
     policy = levels.policy(ticket.sla_policy_id)

@@ -122,7 +122,7 @@ def sla_report_csv(request):
             [
                 ticket.reference,
                 _safe(ticket.subject),
-                _safe(ticket.sla_policy.name if ticket.sla_policy else ""),
+                _safe(ticket.policy_name or ""),
                 " ".join(ticket.sla_breached),
                 ticket.sla_breached_at.isoformat(),
                 ticket.assignee.email if ticket.assignee else "",

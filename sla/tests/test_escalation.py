@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
-from sla import escalation
+from sla import escalation, services
 from tickets import services as ticket_services
 from tickets.actors import Actor
 from tickets.models import Notification, TicketEvent
@@ -118,6 +118,22 @@ def test_a_reply_in_time_fires_nothing(
     ticket_services.add_message(ticket=ticket, actor=Actor.agent(agent), body="Hello")
     assert run(NOW + timedelta(minutes=70), django_capture_on_commit_callbacks) == 0
     assert fired_events(ticket) == []
+
+
+@pytest.mark.django_db
+def test_after_its_policy_is_deleted_a_ticket_answered_in_time_is_not_breached(
+    inbox, owner, agent, policy, time_machine, django_capture_on_commit_callbacks
+):
+    time_machine.move_to(NOW, tick=False)
+    ticket = factories.make_ticket(inbox)
+    services.delete_policy(policy=policy, actor=Actor.agent(owner))
+    time_machine.move_to(NOW + timedelta(minutes=10), tick=False)
+    ticket_services.add_message(ticket=ticket, actor=Actor.agent(agent), body="Hello")
+    ticket_services.update_ticket(ticket=ticket, actor=Actor.agent(agent), status="resolved")
+    assert run(NOW + timedelta(hours=12), django_capture_on_commit_callbacks) == 0
+    assert fired_events(ticket) == []
+    ticket.refresh_from_db()
+    assert (ticket.sla_breached, ticket.sla_due_at, ticket.sla_check_at) == ([], None, None)
 
 
 @pytest.mark.django_db

@@ -1,12 +1,13 @@
-"""The "due soonest" lists and the escalation scan are served by their indexes, never by a
-scan of the ticket table (PostgreSQL; ``make bench`` checks the same at a million)."""
+"""The "due soonest" lists, the escalation scan and a policy's deletion are served by their
+indexes, never by a scan of the ticket table (PostgreSQL; ``make bench`` checks the same at a million)."""
 
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from sla import escalation
+from sla import escalation, services
+from sla.models import SlaPolicy
 from tickets.models import Ticket
 from tickets.tests import factories
 
@@ -72,3 +73,20 @@ def test_the_escalation_scan_reads_the_check_index(tickets_with_clocks):
     plan = plan_of(scan)
     assert "Seq Scan on tickets_ticket" not in plan
     assert "sla_check_at" in plan  # the index on sla_check_at (Django names it by hash)
+
+
+def test_deleting_a_policy_finds_its_tickets_through_the_policy_index(tickets_with_clocks, manager):
+    policy = SlaPolicy.objects.get()
+    with CaptureQueriesContext(connection) as captured:
+        services.delete_policy(policy=policy, actor=manager)
+    updates = [
+        sql
+        for sql in (query["sql"] for query in captured.captured_queries)
+        if sql.startswith('UPDATE "tickets_ticket"') and '"sla_policy_id"' in sql.split("WHERE")[-1]
+    ]
+    assert updates  # the service's own, and Django's SET_NULL after it
+    for sql in updates:
+        plan = plan_of(sql)
+        assert "Seq Scan on tickets_ticket" not in plan
+        assert "ticket_sla_policy" in plan
+    assert Ticket.objects.filter(sla_deleted_policy_name=policy.name).count() == 403

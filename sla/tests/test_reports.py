@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.urls import reverse
 
-from sla import satisfaction
+from sla import satisfaction, services
+from sla.models import SlaPolicy
 from tickets import services as ticket_services
 from tickets.actors import Actor
 from tickets.models import Inbox
@@ -79,3 +80,20 @@ def test_the_csv_has_the_csat_comments_and_names_unassigned_tickets_alike(agent_
 def test_reports_need_a_sign_in(client):
     response = client.get(reverse("sla-reports:report"))
     assert response.status_code == 302
+
+
+def test_a_deleted_policy_still_counts_under_its_name(agent_client, month, organization, owner):
+    services.delete_policy(policy=SlaPolicy.objects.get(name="Standard"), actor=Actor.agent(owner))
+
+    response = agent_client.get(reverse("sla-reports:report"), {"days": "7"})
+    assert response.context["overall"].total == 4
+    assert response.context["overall"].percent == 75.0
+    policies = {share.label: share.percent for share in dict(response.context["groups"])["Policy"]}
+    assert policies == {"Standard (deleted)": 75.0}
+    assert "Standard (deleted)" in response.content.decode()
+    rows = list(
+        csv.reader(io.StringIO(agent_client.get(reverse("sla-reports:csv"), {"days": "30"}).content.decode()))
+    )
+    assert ["policy", "Standard (deleted)", "4", "3", "75.0"] in rows
+    breached = [row for row in rows if row and row[0] == month[0].reference]
+    assert breached[0][2] == "Standard (deleted)"
