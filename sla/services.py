@@ -838,12 +838,20 @@ def start_clocks(*, ticket: Ticket, tag_names, write: bool = True) -> None:
         write_clocks(ticket)
 
 
-def reevaluate(*, ticket: Ticket, actor: Actor, tag_names=None, moved_from_inbox: str | None = None) -> None:
+def reevaluate(
+    *,
+    ticket: Ticket,
+    actor: Actor,
+    tag_names=None,
+    moved_from_inbox: str | None = None,
+    pauses: Sequence[tuple[datetime, datetime]] | None = None,
+) -> None:
     """A condition changed (priority, inbox, tags, the customer's metadata): choose again;
     when the policy changes, recompute each running clock from when it started under the
     new policy's targets. ``tag_names``: the ticket's tags when the caller read them already.
     ``moved_from_inbox``: the public id of the inbox the ticket just left; when the policy
-    stays but counts in the inbox's hours, and those differ, the clocks are recounted too."""
+    stays but counts in the inbox's hours, and those differ, the clocks are recounted too.
+    ``pauses``: the ticket's finished pauses when the caller read them for several tickets."""
     levels = organization_levels(ticket.organization)
     if tag_names is None:
         tag_names = list(ticket.tags.values_list("name", flat=True))
@@ -856,7 +864,7 @@ def reevaluate(*, ticket: Ticket, actor: Actor, tag_names=None, moved_from_inbox
             and _hours_differ(levels, policy, ticket, moved_from_inbox)
         ):
             before = _snapshot(ticket)
-            _recount_running_clocks(levels, policy, ticket)
+            _recount_running_clocks(levels, policy, ticket, pauses)
             schedule(levels, ticket)
             if _snapshot(ticket) != before:
                 write_clocks(ticket)
@@ -871,7 +879,7 @@ def reevaluate(*, ticket: Ticket, actor: Actor, tag_names=None, moved_from_inbox
             setattr(ticket, DUE_FIELDS[target], None)
         ticket.sla_fired = []
     else:
-        _recount_running_clocks(levels, policy, ticket)
+        _recount_running_clocks(levels, policy, ticket, pauses)
     schedule(levels, ticket)
     if _snapshot(ticket) != before:
         write_clocks(ticket)
@@ -887,12 +895,18 @@ def reevaluate(*, ticket: Ticket, actor: Actor, tag_names=None, moved_from_inbox
     )
 
 
-def _recount_running_clocks(levels: OrganizationLevels, policy: PolicyRule, ticket: Ticket) -> None:
+def _recount_running_clocks(
+    levels: OrganizationLevels,
+    policy: PolicyRule,
+    ticket: Ticket,
+    pauses: Sequence[tuple[datetime, datetime]] | None = None,
+) -> None:
     """Each running clock again from when it started, under ``policy`` and the ticket's
     inbox as they are now; the same cycle, so nobody hears of a target twice."""
     if ticket.status in STOPPED_STATUSES:
         return
-    pauses = _finished_pauses(ticket)
+    if pauses is None:
+        pauses = finished_pauses([ticket])[ticket.pk]
     if ticket.first_response_at is None:
         _start(levels, policy, ticket, "first_reply", ticket.created_at, new_cycle=False, pauses=pauses)
     else:
@@ -905,22 +919,33 @@ def _recount_running_clocks(levels: OrganizationLevels, policy: PolicyRule, tick
         ticket.next_reply_due_at = None
 
 
-def _finished_pauses(ticket: Ticket) -> list[tuple[datetime, datetime]]:
-    """The spans the ticket sat in a pausing status and left again, from its status events.
-    A pause still running is not among them: leaving it shifts the clocks (``_resume``)."""
+def finished_pauses(tickets: Sequence[Ticket]) -> dict[int, list[tuple[datetime, datetime]]]:
+    """By ticket id, the spans each ticket sat in a pausing status and left again, from
+    their status events, read in one query. A pause still running is not among them:
+    leaving it shifts the clocks (``_resume``)."""
     paused = paused_statuses()
-    spans, began = [], None
-    changes = TicketEvent.objects.filter(
-        ticket=ticket, action=TicketEvent.Action.STATUS_CHANGED, field="status"
-    ).order_by("created_at", "pk")
-    for index, (before, after, at) in enumerate(changes.values_list("before", "after", "created_at")):
-        if index == 0 and before in paused:
-            # Opened paused (an email the agent wrote first waits on the customer).
-            began = ticket.created_at
+    spans: dict[int, list[tuple[datetime, datetime]]] = {ticket.pk: [] for ticket in tickets}
+    if not paused or not tickets:
+        return spans
+    created_at = {ticket.pk: ticket.created_at for ticket in tickets}
+    changes = (
+        TicketEvent.objects.filter(
+            ticket_id__in=list(spans), action=TicketEvent.Action.STATUS_CHANGED, field="status"
+        )
+        .order_by("ticket_id", "created_at", "pk")
+        .values_list("ticket_id", "before", "after", "created_at")
+    )
+    current, began = None, None
+    for ticket_id, before, after, at in changes:
+        if ticket_id != current:
+            current, began = ticket_id, None
+            if before in paused:
+                # Opened paused (an email the agent wrote first waits on the customer).
+                began = created_at[ticket_id]
         if after in paused and before not in paused:
             began = at
         elif before in paused and after not in paused and began is not None:
-            spans.append((began, at))
+            spans[ticket_id].append((began, at))
             began = None
     return spans
 
@@ -969,8 +994,9 @@ def unsolved_ticket_ids(*, customer_id: int, after_id: int = 0, limit: int) -> l
 
 def reevaluate_tickets(*, ticket_ids: list[int], actor: Actor) -> None:
     """Choose the policy again for these tickets, each under its row lock (in id order, so
-    two callers cannot deadlock), their tags read in one query."""
-    tickets = (
+    two callers cannot deadlock), their tags and their finished pauses read in one query
+    each."""
+    tickets = list(
         Ticket.objects.select_for_update(of=("self",))
         .select_related("organization", "inbox", "customer")
         .prefetch_related("tags")
@@ -978,8 +1004,14 @@ def reevaluate_tickets(*, ticket_ids: list[int], actor: Actor) -> None:
         .exclude(status__in=STOPPED_STATUSES)
         .order_by("pk")
     )
+    pauses = finished_pauses(tickets)
     for ticket in tickets:
-        reevaluate(ticket=ticket, actor=actor, tag_names=[tag.name for tag in ticket.tags.all()])
+        reevaluate(
+            ticket=ticket,
+            actor=actor,
+            tag_names=[tag.name for tag in ticket.tags.all()],
+            pauses=pauses[ticket.pk],
+        )
 
 
 def reevaluate_customer_tickets(*, customer_id: int, actor: Actor) -> None:

@@ -185,3 +185,30 @@ def test_a_rolled_back_change_rechooses_nothing(inbox, customer, policies):
         ticket_services.update_customer(customer=customer, metadata={"plan": "pro"})
         raise RuntimeError("the request failed after")
     assert reloaded(ticket).sla_policy_id == policies[1].pk
+
+
+def test_the_tickets_re_chosen_together_read_their_pauses_in_one_query_and_keep_them(
+    inbox, customer, policies, time_machine
+):
+    pro, _ = policies
+    agent = Actor.system("Tests")
+    tickets = [open_ticket(inbox, customer) for _ in range(4)]
+    # The first one waited two hours on the customer, and is open again.
+    ticket_services.update_ticket(ticket=tickets[0], actor=agent, status="pending")
+    time_machine.move_to(NOW + timedelta(hours=2), tick=False)
+    ticket_services.update_ticket(ticket=tickets[0], actor=agent, status="open")
+    ticket_services.update_ticket(ticket=tickets[1], actor=agent, status="in_progress")
+
+    with CaptureQueriesContext(connection) as captured:
+        ticket_services.update_customer(customer=customer, metadata={"plan": "pro"})
+
+    status_reads = [
+        query["sql"]
+        for query in captured.captured_queries
+        if "tickets_ticketevent" in query["sql"] and query["sql"].startswith("SELECT")
+    ]
+    assert len(status_reads) == 1
+    assert all(reloaded(ticket).sla_policy_id == pro.pk for ticket in tickets)
+    # Ten hours to resolve from creation, and the two it waited on the customer do not count.
+    assert reloaded(tickets[0]).resolution_due_at == NOW + timedelta(hours=12)
+    assert reloaded(tickets[2]).resolution_due_at == NOW + timedelta(hours=10)
