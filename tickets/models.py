@@ -585,6 +585,9 @@ class Message(models.Model):
     author_customer = models.ForeignKey(
         Customer, on_delete=models.SET_NULL, null=True, blank=True, related_name="messages"
     )
+    # Who wrote an internal note that no agent wrote ("Trigger: <name>", an API key), as its
+    # event records it. Public messages keep none: customers see them from "Helpdesk".
+    author_label = models.CharField(max_length=200, blank=True, default="", db_default="", editable=False)
     channel = models.CharField(max_length=10, choices=Ticket.Channel, default=Ticket.Channel.API)
     body = models.TextField(help_text="Markdown, rendered sanitized.")
     body_html = models.TextField(
@@ -617,7 +620,7 @@ class Message(models.Model):
             return self.author_user.display_name
         if self.author_customer_id:
             return self.author_customer.display_name
-        return "Helpdesk"
+        return self.author_label or "Helpdesk"
 
 
 def attachment_path(instance, filename):

@@ -1,9 +1,19 @@
-"""The data migration that makes every saved reply a macro, run with the migration executor
-on a database at the state before it."""
+"""The data migrations of automation: every saved reply a macro, the acknowledgement
+triggers (run with the migration executor on a database at the state before them), and
+the notes triggers wrote before their author was kept."""
+
+from importlib import import_module
 
 import pytest
+from django.apps import apps
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+
+from automation import services
+from tickets import services as ticket_services
+from tickets.actors import Actor
+from tickets.models import Message
+from tickets.tests import factories
 
 BEFORE = [
     ("automation", "0001_add_triggers_and_macros"),
@@ -114,3 +124,25 @@ def test_every_existing_organization_gets_the_acknowledgement_triggers_once():
     finally:
         executor = MigrationExecutor(connection)
         executor.migrate(latest)
+
+
+def test_notes_that_triggers_wrote_before_the_upgrade_name_their_trigger(organization, inbox, agent):
+    """``tickets`` 0038, run on notes as they were before it: every author label empty."""
+    services.create_trigger(
+        organization=organization,
+        actor=Actor.system("Tests"),
+        name="Heads up",
+        event="ticket.created",
+        conditions={"all": [], "any": []},
+        actions=[{"type": "add_note", "value": "Check the order."}],
+    )
+    ticket = factories.make_ticket(inbox)
+    ticket_services.add_message(ticket=ticket, actor=Actor.agent(agent), body="Mine", kind="note")
+    Message.objects.update(author_label="")
+
+    import_module("tickets.migrations.0038_backfill_note_author_labels").backfill(apps, None)
+
+    names = {message.body: message.author_name for message in ticket.messages.all()}
+    assert names["Check the order."] == "Trigger: Heads up"
+    assert names["Mine"] == agent.display_name
+    assert Message.objects.get(kind="reply").author_label == ""

@@ -286,6 +286,22 @@ def test_a_note_a_trigger_adds_is_in_the_create_answer(api, organization, inbox)
     assert created == api.get(f"/api/v1/tickets/{created['id']}").json()
 
 
+def test_a_triggers_note_is_authored_by_the_trigger_for_the_agent(api, agent_client, organization, inbox):
+    make_trigger(organization, name="Heads up", actions=[{"type": "add_note", "value": "Check the order."}])
+    created = api.post("/api/v1/tickets", ticket_payload(), format="json").json()
+    note = next(message for message in created["messages"] if message["kind"] == "note")
+    assert note["author"]["name"] == "Trigger: Heads up"
+    page = agent_client.get(f"/desk/tickets/{created['id']}/").content.decode()
+    assert "<strong>Trigger: Heads up</strong>" in page
+    # The event that records the note names the same actor.
+    assert (
+        TicketEvent.objects.get(
+            ticket__public_id=created["id"], action=TicketEvent.Action.NOTE_ADDED
+        ).actor_label
+        == "Trigger: Heads up"
+    )
+
+
 @pytest.fixture
 def mail_settings(settings):
     settings.MAILERS = {"default": {"BACKEND": "anymail.backends.test.EmailBackend"}}

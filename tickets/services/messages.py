@@ -44,6 +44,11 @@ def _author_type(actor: Actor) -> str:
     return Message.AuthorType.SYSTEM
 
 
+def _note_author_label(actor: Actor) -> str:
+    """The name an internal note shows when no agent wrote it (a trigger, an API key)."""
+    return actor.label[:200] if actor.user is None and not actor.is_customer else ""
+
+
 def add_message(
     *,
     ticket: Ticket,
@@ -126,6 +131,7 @@ def add_message(
             author_type=_author_type(actor),
             author_user=actor.user,
             author_customer=actor.customer,
+            author_label=_note_author_label(actor) if kind == Message.Kind.NOTE else "",
             channel=channel,
             body=body,
             body_html=render_markdown(body),
