@@ -28,6 +28,11 @@ class TriggerForm(forms.ModelForm):
     def clean(self):
         data = super().clean()
         organization = data.get("organization") or getattr(self.instance, "organization", None)
+        if organization is not None and data.get("name"):
+            try:
+                services.check_trigger_name(organization, data["name"].strip(), trigger_pk=self.instance.pk)
+            except InvalidInput as error:
+                self.add_error("name", error.message)
         if organization is not None and not self.errors:
             try:
                 data["event"], data["conditions"], data["actions"] = services.clean_trigger_body(

@@ -29,6 +29,8 @@ class Trigger(models.Model):
     class Meta:
         ordering = ["position", "id"]
         indexes = [models.Index(fields=["organization", "position"], name="trigger_org_position")]
+        # Its changes are recorded as "Trigger: <name>": the name says which one it was.
+        constraints = [models.UniqueConstraint(fields=["organization", "name"], name="trigger_unique_name")]
 
     def __str__(self):
         return self.name

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.core.cache import cache
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.tasks import task
 from django.utils import timezone
@@ -111,6 +111,16 @@ def _clean_name(name) -> str:
     if not isinstance(name, str) or not 1 <= len(name.strip()) <= NAME_MAX_LENGTH:
         raise InvalidInput("name", f"Must be between 1 and {NAME_MAX_LENGTH} characters.")
     return name.strip()
+
+
+NAME_TAKEN = "Another trigger of the organization has this name."
+
+
+def check_trigger_name(organization, name: str, *, trigger_pk: int | None = None) -> None:
+    """Refuse a name another trigger of the organization has: its changes are recorded as
+    "Trigger: <name>", which must say which trigger it was."""
+    if Trigger.objects.filter(organization=organization, name=name).exclude(pk=trigger_pk).exists():
+        raise InvalidInput("name", NAME_TAKEN)
 
 
 def _clean_position(position) -> int:
@@ -217,15 +227,22 @@ def create_trigger(
         require_manager(organization, actor)
         if Trigger.objects.filter(organization=organization).count() >= MAX_TRIGGERS:
             raise InvalidInput("name", f"At most {MAX_TRIGGERS} triggers per organization.")
-        trigger = Trigger.objects.create(
-            organization=organization,
-            name=name,
-            event=event,
-            conditions=conditions,
-            actions=actions,
-            active=bool(active),
-            position=position,
-        )
+        check_trigger_name(organization, name)
+        try:
+            # A savepoint: a create of the same name that committed since the check is
+            # refused on the field, like the check's own refusal.
+            with transaction.atomic():
+                trigger = Trigger.objects.create(
+                    organization=organization,
+                    name=name,
+                    event=event,
+                    conditions=conditions,
+                    actions=actions,
+                    active=bool(active),
+                    position=position,
+                )
+        except IntegrityError:
+            raise InvalidInput("name", NAME_TAKEN) from None
         record_audit_event(
             organization=organization, actor=actor, action=AuditEvent.Action.TRIGGER_CREATED, target=name
         )
@@ -266,11 +283,17 @@ def update_trigger(
         require_manager(organization, actor)
         trigger = Trigger.objects.select_for_update().select_related("organization").get(pk=trigger.pk)
         changed = [name for name, value in wanted.items() if getattr(trigger, name) != value]
+        if "name" in changed:
+            check_trigger_name(organization, wanted["name"], trigger_pk=trigger.pk)
         if changed:
             for field_name in changed:
                 setattr(trigger, field_name, wanted[field_name])
             trigger.updated_at = timezone.now()
-            trigger.save(update_fields=[*changed, "updated_at"])
+            try:
+                with transaction.atomic():
+                    trigger.save(update_fields=[*changed, "updated_at"])
+            except IntegrityError:
+                raise InvalidInput("name", NAME_TAKEN) from None
             record_audit_event(
                 organization=organization,
                 actor=actor,

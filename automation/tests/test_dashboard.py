@@ -163,3 +163,26 @@ def test_the_csv_export_has_a_column_per_custom_field(client, agent, organizatio
     assert rows[0][-1] == "cf.order_id"
     assert len(rows) == 2
     assert rows[1][1] == "'=HYPERLINK(1)" and rows[1][-1] == "A-1"
+
+
+def test_a_trigger_name_already_used_is_the_name_fields_error(owner_client, organization):
+    services.create_trigger(
+        organization=organization,
+        actor=SYSTEM,
+        name="Refunds are urgent",
+        event="ticket.created",
+        actions=ACTIONS,
+    )
+    response = owner_client.post("/desk/automation/triggers/", form())
+    assert response.status_code == 400
+    assert "name" in response.context["form"].errors
+    assert Trigger.objects.filter(organization=organization, name="Refunds are urgent").count() == 1
+
+    other = services.create_trigger(
+        organization=organization, actor=SYSTEM, name="Billing", event="ticket.created", actions=ACTIONS
+    )
+    response = owner_client.post(f"/desk/automation/triggers/{other.pk}/", form())
+    assert response.status_code == 400
+    assert "name" in response.context["form"].errors
+    other.refresh_from_db()
+    assert other.name == "Billing"

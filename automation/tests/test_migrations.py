@@ -146,3 +146,52 @@ def test_notes_that_triggers_wrote_before_the_upgrade_name_their_trigger(organiz
     assert names["Check the order."] == "Trigger: Heads up"
     assert names["Mine"] == agent.display_name
     assert Message.objects.get(kind="reply").author_label == ""
+
+
+UNIQUE_NAMES_BEFORE = [("automation", "0003_acknowledgements_become_triggers")]
+UNIQUE_NAMES_AFTER = [("automation", "0005_add_trigger_unique_name")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_triggers_that_shared_a_name_are_numbered_before_names_become_unique():
+    executor = MigrationExecutor(connection)
+    latest = executor.loader.graph.leaf_nodes()
+    try:
+        executor.migrate(UNIQUE_NAMES_BEFORE)
+        old = executor.loader.project_state(UNIQUE_NAMES_BEFORE).apps
+        Organization = old.get_model("accounts", "Organization")
+        Trigger = old.get_model("automation", "Trigger")
+        acme = Organization.objects.create(name="Acme", slug="acme-unique-names", automation_version=7)
+        globex = Organization.objects.create(name="Globex", slug="globex-unique-names", automation_version=7)
+
+        def make(organization, name):
+            return Trigger.objects.create(
+                organization=organization, name=name, event="ticket.created", actions=[]
+            )
+
+        first, second, third = (make(acme, "Refunds") for _ in range(3))
+        # "Refunds (2)" is taken already: the second copy becomes "Refunds (3)".
+        taken = make(acme, "Refunds (2)")
+        long = [make(acme, "x" * 100) for _ in range(2)]
+        own = make(globex, "Refunds")
+
+        executor = MigrationExecutor(connection)
+        executor.migrate(UNIQUE_NAMES_AFTER)
+        new = executor.loader.project_state(UNIQUE_NAMES_AFTER).apps
+        names = dict(new.get_model("automation", "Trigger").objects.values_list("pk", "name"))
+        assert [names[first.pk], names[second.pk], names[third.pk]] == [
+            "Refunds",
+            "Refunds (3)",
+            "Refunds (4)",
+        ]
+        assert names[taken.pk] == "Refunds (2)"
+        assert [names[trigger.pk] for trigger in long] == ["x" * 100, "x" * 96 + " (2)"]
+        assert names[own.pk] == "Refunds"
+        versions = dict(
+            new.get_model("accounts", "Organization").objects.values_list("pk", "automation_version")
+        )
+        assert versions[acme.pk] != 7  # its compiled rules, with the old names, are not read again
+        assert versions[globex.pk] == 7
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(latest)

@@ -7,12 +7,14 @@ import pytest
 from django.core import mail
 from django.core.cache import cache
 
+from accounts.models import User
 from automation import services
 from automation.models import Trigger
 from tickets import services as ticket_services
 from tickets.actors import Actor
 from tickets.models import Message, Notification, TicketEvent
 from tickets.tests import factories
+from tickets.tests.admin_helpers import admin_url, browser_form
 from tickets.tests.api_helpers import assert_error, ticket_payload
 
 pytestmark = pytest.mark.django_db
@@ -355,13 +357,20 @@ def test_emit_webhook_records_a_trigger_fired_event(organization, inbox, django_
 
 def test_customer_and_agent_replies_and_status_changes_have_their_own_triggers(organization, inbox, agent):
     make_trigger(
-        organization, event="customer.replied", actions=[{"type": "add_tags", "value": ["customer-wrote"]}]
-    )
-    make_trigger(
-        organization, event="agent.replied", actions=[{"type": "add_tags", "value": ["agent-wrote"]}]
+        organization,
+        name="Customer wrote",
+        event="customer.replied",
+        actions=[{"type": "add_tags", "value": ["customer-wrote"]}],
     )
     make_trigger(
         organization,
+        name="Agent wrote",
+        event="agent.replied",
+        actions=[{"type": "add_tags", "value": ["agent-wrote"]}],
+    )
+    make_trigger(
+        organization,
+        name="Was resolved",
         event="ticket.status_changed",
         all=[{"field": "status", "op": "is", "value": "resolved"}],
         actions=[{"type": "add_tags", "value": ["was-resolved"]}],
@@ -485,3 +494,57 @@ def test_running_the_triggers_of_a_create_reads_no_cache(organization, inbox, mo
     monkeypatch.setattr(services, "cache", NoCache())
 
     assert factories.make_ticket(inbox, subject="A refund please").priority == "urgent"
+
+
+# One name per trigger in an organization: "Trigger: <name>" names one of them ---------------
+
+
+def test_a_second_trigger_with_a_name_already_used_is_a_400_naming_name(
+    api, organization, other_organization
+):
+    assert api.post("/api/v1/triggers", ISSUE_BODY, format="json").status_code == 201
+    assert_error(api.post("/api/v1/triggers", ISSUE_BODY, format="json"), 400, "name")
+    other = api.post("/api/v1/triggers", {**ISSUE_BODY, "name": "Billing"}, format="json").json()
+    assert_error(
+        api.patch(f"/api/v1/triggers/{other['id']}", {"name": "Refunds are urgent"}, format="json"),
+        400,
+        "name",
+    )
+    assert Trigger.objects.filter(organization=organization, name="Refunds are urgent").count() == 1
+    assert Trigger.objects.get(pk=other["id"]).name == "Billing"
+    # Another organization's names are its own; saving a trigger under its own name is no clash.
+    make_trigger(
+        other_organization, name="Refunds are urgent", **urgent(field="subject", op="contains", value="x")
+    )
+    response = api.patch(f"/api/v1/triggers/{other['id']}", {"name": "Billing", "position": 3}, format="json")
+    assert response.status_code == 200, response.json()
+
+
+def test_admin_refuses_a_trigger_name_already_used_on_the_name_field(organization, client):
+    staff = User.objects.create_superuser(email="admin@acme.test", password="pw", name="Ada Admin")
+    client.force_login(staff)
+    make_trigger(organization, name="Refunds", **urgent(field="subject", op="contains", value="refund"))
+    billing = make_trigger(
+        organization, name="Billing", **urgent(field="subject", op="contains", value="bill")
+    )
+
+    url = admin_url(Trigger, "change", billing.pk)
+    response = client.post(url, browser_form(client, url, name="Refunds"))
+    assert response.status_code == 200
+    assert "name" in response.context["adminform"].form.errors
+    billing.refresh_from_db()
+    assert billing.name == "Billing"
+
+    add = admin_url(Trigger, "add")
+    data = browser_form(
+        client,
+        add,
+        organization=str(organization.pk),
+        name="Refunds",
+        event="ticket.created",
+        actions=json.dumps(urgent()["actions"]),
+    )
+    response = client.post(add, data)
+    assert response.status_code == 200
+    assert "name" in response.context["adminform"].form.errors
+    assert Trigger.objects.filter(organization=organization, name="Refunds").count() == 1
