@@ -22,8 +22,10 @@ def _query_value(field: CustomField, text: str):
         if lowered not in {"true", "false", "1", "0"}:
             raise InvalidInput(f"cf.{field.key}", "Must be true or false.")
         return lowered in {"true", "1"}
-    if field.type == CustomField.Type.MULTI_SELECT:
-        return clean_value(field, [text])[0]
+    if field.type in (CustomField.Type.DROPDOWN, CustomField.Type.MULTI_SELECT):
+        # Any option, also one removed from the field since: the tickets that took it keep
+        # it, and a filter by it finds them (a value that never was an option finds none).
+        return text
     if field.type == CustomField.Type.NUMBER:
         try:
             return clean_value(field, int(text.strip()))
@@ -38,7 +40,8 @@ def filter_custom_fields(queryset, params, organization_ids) -> object:
 
     Equality is containment (``custom_fields @> {"key": value}``), which the GIN index on
     the column answers on PostgreSQL; a multi-select matches a ticket that has the option.
-    An unknown field or a value not of its type is a 400 naming the parameter.
+    An unknown field or a value not of its type is a 400 naming the parameter; an option no
+    longer offered is no error (tickets may still carry it).
     """
     wanted = [(name, values) for name, values in params.lists() if name.startswith(CUSTOM_FIELD_PREFIX)]
     if not wanted:

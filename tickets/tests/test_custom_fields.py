@@ -290,6 +290,47 @@ def test_another_organizations_fields_do_not_filter_ours(api, other_organization
     assert_error(api.get("/api/v1/tickets?cf.secret=x"), 400, "cf.secret")
 
 
+@pytest.fixture
+def removed_options(organization, inbox):
+    """A plan and platforms whose "legacy" and "fax" options were removed after a ticket
+    took them: the ticket keeps its values."""
+    plan = make_field(organization, "plan", "dropdown", options=["free", "pro", "legacy"])
+    platforms = make_field(organization, "platforms", "multi_select", options=["web", "ios", "fax"])
+    legacy = {"plan": "legacy", "platforms": ["web", "fax"]}
+    factories.make_ticket(inbox, subject="Legacy customer", custom_fields=legacy)
+    factories.make_ticket(inbox, subject="Pro customer", custom_fields={"plan": "pro", "platforms": ["web"]})
+    services.update_custom_field(field=plan, actor=SYSTEM, options=["free", "pro"])
+    services.update_custom_field(field=platforms, actor=SYSTEM, options=["web", "ios"])
+
+
+@pytest.mark.parametrize(
+    ("query", "subjects"),
+    [
+        ("cf.plan=legacy", ["Legacy customer"]),
+        ("cf.platforms=fax", ["Legacy customer"]),
+        ("cf.plan=never-an-option", []),
+        ("cf.platforms=web", ["Legacy customer", "Pro customer"]),
+        ("cf.plan=pro", ["Pro customer"]),
+    ],
+)
+def test_a_value_that_is_no_longer_an_option_filters_the_tickets_that_carry_it(
+    api, removed_options, query, subjects
+):
+    response = api.get(f"/api/v1/tickets?{query}")
+    assert response.status_code == 200, response.json()
+    assert sorted(ticket["subject"] for ticket in response.json()["data"]) == subjects
+
+
+def test_the_queue_filters_by_a_removed_option_and_shows_it_chosen(client, agent, removed_options):
+    client.force_login(agent)
+    response = client.get("/desk/?view=all&cf.plan=legacy")
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Legacy customer" in page and "Pro customer" not in page
+    assert not response.context["filter"].form.errors
+    assert '<option value="legacy" selected>legacy (no longer an option)</option>' in page
+
+
 # Services -------------------------------------------------------------------------------
 
 
