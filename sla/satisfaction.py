@@ -17,7 +17,6 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.audit import record_audit_event, require_manager
 from tickets import events, notifications
 from tickets.actors import Actor
 from tickets.exceptions import InvalidInput, InvalidTransition
@@ -121,38 +120,3 @@ def can_change(survey: Satisfaction | None, now: datetime | None = None) -> bool
     if survey is None or survey.first_rated_at is None:
         return True
     return (now or timezone.now()) - survey.first_rated_at <= CHANGEABLE_FOR
-
-
-MAX_DELAY_MINUTES = 30 * 24 * 60
-
-
-def set_inbox_survey(*, inbox, ask: bool, delay_minutes: int, actor: Actor):
-    """Whether ``inbox`` asks for a rating when a ticket is resolved, and how long after."""
-    require_manager(inbox.organization, actor)
-    if not isinstance(ask, bool):
-        raise InvalidInput("satisfaction_survey", "Must be true or false.")
-    if (
-        isinstance(delay_minutes, bool)
-        or not isinstance(delay_minutes, int)
-        or not 0 <= delay_minutes <= MAX_DELAY_MINUTES
-    ):
-        raise InvalidInput("satisfaction_delay_minutes", f"Whole minutes from 0 to {MAX_DELAY_MINUTES}.")
-    before = {
-        "satisfaction_survey": inbox.satisfaction_survey,
-        "satisfaction_delay_minutes": inbox.satisfaction_delay_minutes,
-    }
-    after = {"satisfaction_survey": ask, "satisfaction_delay_minutes": delay_minutes}
-    if before == after:
-        return inbox
-    with transaction.atomic():
-        type(inbox).objects.filter(pk=inbox.pk).update(**after)
-        for name, value in after.items():
-            setattr(inbox, name, value)
-        record_audit_event(
-            organization=inbox.organization,
-            actor=actor,
-            action="inbox_updated",
-            target=inbox.name,
-            changes={name: [before[name], after[name]] for name in after if before[name] != after[name]},
-        )
-    return inbox

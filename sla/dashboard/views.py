@@ -13,11 +13,12 @@ from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from tickets import services as ticket_services
 from tickets.actors import Actor
 from tickets.exceptions import HelpdeskError
 from tickets.models import Inbox
 
-from .. import satisfaction, services
+from .. import services
 from ..models import BusinessHours, SlaPolicy
 from . import forms
 
@@ -101,7 +102,7 @@ def overview(request):
         survey_form = forms.SurveyForm(posted)
         if survey_form.is_valid():
             try:
-                satisfaction.set_inbox_survey(
+                ticket_services.set_inbox_survey(
                     inbox=inbox,
                     ask=survey_form.cleaned_data["satisfaction_survey"],
                     delay_minutes=survey_form.cleaned_data["satisfaction_delay_minutes"],

@@ -5,19 +5,27 @@ from django import forms
 from django.contrib import admin
 from django.utils.text import Truncator
 
-from helpdesk.admin_common import InboxForm, ServiceErrorsMixin, count_of, inbox_fields
+from helpdesk.admin_common import InboxForm, ServiceErrorsMixin, clean_with, count_of, inbox_fields
 
 from .. import services
 from ..actors import Actor
 from ..models import Inbox, SavedReply, Tag, Ticket
 
+SURVEY_FIELDS = ("satisfaction_survey", "satisfaction_delay_minutes")
+
+
+class InboxAdminForm(InboxForm):
+    def clean_satisfaction_delay_minutes(self):
+        return clean_with(services.validate_survey_delay, self.cleaned_data.get("satisfaction_delay_minutes"))
+
 
 @admin.register(Inbox)
 class InboxAdmin(ServiceErrorsMixin, admin.ModelAdmin):
     """``create_inbox``, ``update_inbox`` and ``delete_inbox``: an inbox with tickets, a
-    working API key restricted to it, or the default while others exist is not deleted."""
+    working API key restricted to it, or the default while others exist is not deleted.
+    Its satisfaction survey is ``set_inbox_survey``'s, as in Settings → Service levels."""
 
-    form = InboxForm
+    form = InboxAdminForm
     list_display = (
         "name",
         "prefix",
@@ -44,6 +52,8 @@ class InboxAdmin(ServiceErrorsMixin, admin.ModelAdmin):
         "auto_assignment",
         "auto_resolve_pending_days",
         "assign_on_reply",
+        "satisfaction_survey",
+        "satisfaction_delay_minutes",
         "next_number",
         "created_at",
     )
@@ -64,7 +74,7 @@ class InboxAdmin(ServiceErrorsMixin, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         actor = Actor.agent(request.user)
         if change:
-            services.update_inbox(inbox=obj, actor=actor, **inbox_fields(form, form.changed_data))
+            inbox = services.update_inbox(inbox=obj, actor=actor, **inbox_fields(form, form.changed_data))
         else:
             inbox = services.create_inbox(
                 organization=form.cleaned_data["organization"],
@@ -72,6 +82,13 @@ class InboxAdmin(ServiceErrorsMixin, admin.ModelAdmin):
                 **inbox_fields(form, form.cleaned_data.keys()),
             )
             obj.pk = inbox.pk
+        if set(SURVEY_FIELDS) & set(form.changed_data):
+            services.set_inbox_survey(
+                inbox=inbox,
+                ask=form.cleaned_data["satisfaction_survey"],
+                delay_minutes=form.cleaned_data["satisfaction_delay_minutes"],
+                actor=actor,
+            )
         obj.refresh_from_db()
 
     def delete_model(self, request, obj):

@@ -52,7 +52,9 @@ from .inboxes import (
     delete_inbox,
     inbox_for_verification,
     request_address_verification,
+    set_inbox_survey,
     update_inbox,
+    validate_survey_delay,
     verify_support_address,
 )
 from .mailboxes import save_mailbox
@@ -136,6 +138,7 @@ __all__ = [
     "save_draft",
     "split_ticket",
     "save_mailbox",
+    "set_inbox_survey",
     "seconds_until_next_month",
     "tickets_due_for_retention",
     "unlink_tickets",
@@ -151,5 +154,6 @@ __all__ = [
     "validate_idempotency_key",
     "validate_metadata",
     "validate_subject",
+    "validate_survey_delay",
     "validate_tag_name",
 ]

@@ -212,6 +212,51 @@ INBOX_EDITABLE_FIELDS = (
 )
 
 
+SURVEY_MAX_DELAY_MINUTES = 30 * 24 * 60
+
+
+def validate_survey_delay(delay_minutes) -> int:
+    if (
+        isinstance(delay_minutes, bool)
+        or not isinstance(delay_minutes, int)
+        or not 0 <= delay_minutes <= SURVEY_MAX_DELAY_MINUTES
+    ):
+        raise InvalidInput(
+            "satisfaction_delay_minutes", f"Whole minutes from 0 to {SURVEY_MAX_DELAY_MINUTES} (30 days)."
+        )
+    return delay_minutes
+
+
+def set_inbox_survey(*, inbox: Inbox, ask: bool, delay_minutes: int, actor: Actor) -> Inbox:
+    """Whether ``inbox`` asks the customer for a rating when a ticket is resolved, and how
+    many minutes after (the sla app sends the survey). Apart from ``update_inbox``: a form
+    of the other settings, which has no such fields, never turns a survey off."""
+    require_manager(inbox.organization, actor)
+    if not isinstance(ask, bool):
+        raise InvalidInput("satisfaction_survey", "Must be true or false.")
+    validate_survey_delay(delay_minutes)
+    wanted = {"satisfaction_survey": ask, "satisfaction_delay_minutes": delay_minutes}
+    with transaction.atomic():
+        locked = Inbox.objects.select_for_update().get(pk=inbox.pk)
+        changes = {
+            name: {"before": getattr(locked, name), "after": value}
+            for name, value in wanted.items()
+            if getattr(locked, name) != value
+        }
+        if changes:
+            Inbox.objects.filter(pk=inbox.pk).update(**{name: wanted[name] for name in changes})
+            record_audit_event(
+                organization=inbox.organization,
+                actor=actor,
+                action=AuditEvent.Action.INBOX_UPDATED,
+                target=str(locked),
+                changes=changes,
+            )
+    for name, value in wanted.items():
+        setattr(inbox, name, value)
+    return inbox
+
+
 def update_inbox(*, inbox: Inbox, actor: Actor, **fields) -> Inbox:
     """Change an inbox's settings; the audit event lists each changed field, before and after.
 

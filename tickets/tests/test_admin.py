@@ -628,6 +628,32 @@ def test_an_inbox_added_and_changed_in_admin_is_audited_and_may_take_the_default
     }
 
 
+def test_an_inboxs_satisfaction_survey_is_set_in_admin_through_its_service(staff_client, inbox, staff):
+    url = admin_url(Inbox, "change", inbox.pk)
+    form = browser_form(staff_client, url)
+    assert "satisfaction_survey" not in form and form["satisfaction_delay_minutes"] == "60"
+
+    response = staff_client.post(
+        url, browser_form(staff_client, url, satisfaction_survey="on", satisfaction_delay_minutes="30")
+    )
+
+    assert response.status_code == 302, response.context and response.context["adminform"].form.errors
+    inbox.refresh_from_db()
+    assert (inbox.satisfaction_survey, inbox.satisfaction_delay_minutes) == (True, 30)
+    (updated,) = audit("inbox_updated", actor_user=staff)
+    assert updated.changes == {
+        "satisfaction_survey": {"before": False, "after": True},
+        "satisfaction_delay_minutes": {"before": 60, "after": 30},
+    }
+
+    # More than 30 days is refused on its field, and nothing changes.
+    response = staff_client.post(url, browser_form(staff_client, url, satisfaction_delay_minutes="50000"))
+    assert response.status_code == 200
+    assert "satisfaction_delay_minutes" in response.context["adminform"].form.errors
+    inbox.refresh_from_db()
+    assert inbox.satisfaction_delay_minutes == 30
+
+
 def test_an_inbox_with_tickets_is_not_deleted(staff_client, organization, inbox, ticket):
     spare = factories.make_inbox(organization, name="Spare", prefix="SPA")
     Ticket.objects.filter(pk=ticket.pk).update(inbox=spare)
