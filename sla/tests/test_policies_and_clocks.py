@@ -1,10 +1,12 @@
 """SLA policies chosen at creation and on change, and the clocks they start and stop."""
 
 from datetime import UTC, datetime, timedelta
+from importlib import import_module
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.apps import apps
 
 from sla import services
 from sla.models import SlaPolicy
@@ -512,3 +514,25 @@ def test_time_left_counts_working_time(inbox, make_policy, frozen):
     assert services.time_left(ticket, ALWAYS, datetime.now(UTC)) == timedelta(minutes=60)
     with time_machine.travel(WEDNESDAY_10 + timedelta(minutes=90), tick=False):
         assert services.time_left(ticket, ALWAYS, datetime.now(UTC)) == timedelta(minutes=-30)
+
+
+def test_a_policy_deleted_before_its_name_was_kept_is_named_where_the_events_tell_it(
+    inbox, agent, urgent_and_standard, frozen
+):
+    """``tickets`` 0039, on tickets as a deletion left them before: no policy, no name."""
+    rechosen = create(inbox)
+    ticket_services.update_ticket(ticket=rechosen, actor=Actor.agent(agent), priority="urgent")
+    chosen_at_creation = create(inbox, priority="urgent")
+    never = create(inbox)
+    ticket_services.update_ticket(ticket=never, actor=Actor.agent(agent), priority="urgent")
+    ticket_services.update_ticket(ticket=never, actor=Actor.agent(agent), priority="normal")
+    # The deletion as it was: Django's SET_NULL, and nothing kept.
+    SlaPolicy.objects.filter(name="Urgent").delete()
+
+    import_module("tickets.migrations.0039_backfill_deleted_policy_names").backfill(apps, None)
+
+    names = dict(Ticket.objects.values_list("pk", "sla_deleted_policy_name"))
+    assert names[rechosen.pk] == "Urgent"
+    assert names[chosen_at_creation.pk] == ""  # no event ever named it
+    assert names[never.pk] == ""  # its policy is "Standard", which lives on
+    assert Ticket.objects.get(pk=never.pk).sla_policy.name == "Standard"
