@@ -6,6 +6,8 @@ from urllib.parse import urlencode
 import pytest
 from django.urls import reverse
 
+from sla import services
+from sla.models import SlaPolicy
 from tickets import services as ticket_services
 from tickets.actors import Actor
 from tickets.tests import factories
@@ -90,6 +92,16 @@ def test_the_ticket_page_shows_what_was_breached(agent_client, agent, desk):
     html = agent_client.get(reverse("dashboard:ticket", args=[ticket.public_id])).content.decode()
     assert 'data-testid="sla-breached"' in html and "First reply" in html
     assert "SLA breached" in html  # the history lists the event
+
+
+@pytest.mark.django_db
+def test_the_ticket_page_names_a_deleted_policy_and_its_clock_runs_on(agent_client, manager, desk):
+    ticket = desk["soon"]
+    services.delete_policy(policy=SlaPolicy.objects.get(name="Urgent"), actor=manager)
+    html = agent_client.get(reverse("dashboard:ticket", args=[ticket.public_id])).content.decode()
+    assert 'data-testid="sla-panel"' in html
+    assert "<dd>Urgent (deleted)</dd>" in html
+    assert "First reply due" in html
 
 
 @pytest.mark.django_db
