@@ -79,6 +79,7 @@ def mint_customer_token(
     An ``actor`` (staff in admin) leaves an audit event; the integrator's routine minting
     through the customer-token API, one per sign-in of its customer, passes none.
     """
+    ticket_services.refuse_erased(customer)
     if expires_at <= timezone.now():
         raise InvalidInput("expires_at", "Must be in the future.")
     with transaction.atomic():

@@ -5,6 +5,7 @@ from django import forms
 from django.contrib import admin
 
 from helpdesk.admin_common import ServiceErrorsMixin
+from helpdesk.forms import JSONField
 from tickets.actors import Actor
 from tickets.exceptions import InvalidInput
 
@@ -14,12 +15,10 @@ from .models import Macro, Trigger
 
 class TriggerForm(forms.ModelForm):
     event = forms.ChoiceField(choices=list(rules.EVENTS.items()))
-    conditions = forms.JSONField(
+    conditions = JSONField(
         initial=dict, required=False, help_text='{"all": [...], "any": [...]}. ' + rules.FIELDS_HELP
     )
-    actions = forms.JSONField(
-        initial=list, help_text="[{type, value}]. Types: " + ", ".join(rules.ACTION_TYPES)
-    )
+    actions = JSONField(initial=list, help_text="[{type, value}]. Types: " + ", ".join(rules.ACTION_TYPES))
 
     class Meta:
         model = Trigger
@@ -80,7 +79,7 @@ class TriggerAdmin(ServiceErrorsMixin, admin.ModelAdmin):
 
 
 class MacroForm(forms.ModelForm):
-    actions = forms.JSONField(initial=list, required=False, help_text=", ".join(rules.MACRO_ACTION_TYPES))
+    actions = JSONField(initial=list, required=False, help_text=", ".join(rules.MACRO_ACTION_TYPES))
 
     class Meta:
         model = Macro

@@ -3,12 +3,13 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db import router, transaction
+from django.db import models, router, transaction
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 
+from helpdesk.forms import JSONField
 from tickets.exceptions import HelpdeskError, InvalidInput
 from tickets.services import INBOX_EDITABLE_FIELDS, create_inbox, delete_inbox, update_inbox
 
@@ -46,7 +47,10 @@ class ServiceErrorsMixin:
 
     The admins that use it route every write through a service: ``save_model`` and
     ``save_formset`` for the forms, ``delete_model`` and ``delete_queryset`` (which
-    Django's "delete selected" action calls) for deletions."""
+    Django's "delete selected" action calls) for deletions. Their JSON fields read with
+    ``helpdesk.forms.JSONField``: text nested too deep is the field's error, not a 500."""
+
+    formfield_overrides = {models.JSONField: {"form_class": JSONField}}
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:

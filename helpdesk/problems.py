@@ -36,6 +36,7 @@ DOMAIN_STATUS: dict[type, int] = {
     domain.PermissionDenied: 403,
     domain.InvalidTransition: 409,
     domain.NewMessagesSinceSeen: 409,
+    domain.CustomerErased: 409,
     domain.IdempotencyConflict: 422,
     domain.DailyLimitReached: 429,
     domain.QuotaReached: 429,

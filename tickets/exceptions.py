@@ -52,6 +52,12 @@ class MergeConflict(InvalidTransition):
     code = "merge_conflict"
 
 
+class CustomerErased(HelpdeskError):
+    """The customer was erased: their record takes no details and no credential again."""
+
+    code = "customer_erased"
+
+
 class IdempotencyConflict(HelpdeskError):
     code = "idempotency_conflict"
 

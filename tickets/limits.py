@@ -13,6 +13,9 @@ TYPE_MAX_LENGTH = 100
 NAME_MAX_LENGTH = 200
 EXTERNAL_ID_MAX_LENGTH = 200
 REPLY_ADDRESS_MAX_LENGTH = 254
+# What an address column holds (EmailField's default, RFC 5321's path limit); Django's
+# validate_email reads addresses up to 320 characters.
+EMAIL_MAX_LENGTH = 254
 TAG_NAME_MAX_LENGTH = 50
 TAGS_PER_TICKET = 20
 

@@ -7,7 +7,7 @@ reads and discards every skipped row of a deep page. It lives beside the domain,
 face, so no face imports another.
 """
 
-from django.core.paginator import EmptyPage, Paginator
+from django.core.paginator import EmptyPage, Page, Paginator
 from django.db.models import IntegerField, QuerySet, Subquery
 from django.utils.functional import cached_property
 
@@ -37,6 +37,13 @@ def positive_number(raw: str | None) -> int | None:
     except ValueError:  # more digits than Python converts
         return None
     return value if value >= 1 else None
+
+
+class CappedPage(Page):
+    def end_index(self) -> int:
+        # Django ends the last page at the count, which here may be the cap plus the one
+        # row that says the count stopped; the pages end at the cap.
+        return min(super().end_index(), self.paginator.total)
 
 
 class CappedCountPaginator(Paginator):
@@ -90,6 +97,9 @@ class CappedCountPaginator(Paginator):
         top = min(bottom + self.per_page, self.total)
         ids = rows.values("pk")[bottom:top]
         return self._get_page(list(rows.filter(pk__in=ids)), number, self)
+
+    def _get_page(self, *args, **kwargs):
+        return CappedPage(*args, **kwargs)
 
     def page_or_empty(self, number: int):
         """The page, or an empty page numbered as asked when it lies past the end (the

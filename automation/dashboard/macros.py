@@ -13,6 +13,7 @@ from django.db.models import F
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from helpdesk.forms import BoundedJSONDecoder
 from tickets.actors import Actor
 from tickets.exceptions import HelpdeskError
 from tickets.exceptions import PermissionDenied as NotAllowed
@@ -48,7 +49,7 @@ class MacroForm(forms.Form):
         if not text:
             return []
         try:
-            value = json.loads(text)
+            value = json.loads(text, cls=BoundedJSONDecoder)
         except ValueError:
             raise forms.ValidationError("Not valid JSON.") from None
         if not isinstance(value, list):

@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
+from helpdesk.forms import BoundedJSONDecoder
 from tickets.actors import Actor
 from tickets.exceptions import HelpdeskError, InvalidInput
 from tickets.models import Ticket
@@ -68,7 +69,7 @@ class TriggerForm(forms.Form):
 
     def _json(self, name, kind):
         try:
-            value = json.loads(self.cleaned_data[name])
+            value = json.loads(self.cleaned_data[name], cls=BoundedJSONDecoder)
         except ValueError:
             raise forms.ValidationError("Not valid JSON.") from None
         if not isinstance(value, kind):

@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import admin
 
 from helpdesk.admin_common import ServiceErrorsMixin, clean_with
+from helpdesk.forms import JSONField
 from tickets import services
 from tickets.actors import Actor
 
@@ -12,9 +13,7 @@ from ..services.custom_fields import clean_definition
 
 
 class CustomFieldForm(forms.ModelForm):
-    options = forms.JSONField(
-        initial=list, required=False, help_text='A dropdown\'s choices: ["free", "pro"].'
-    )
+    options = JSONField(initial=list, required=False, help_text='A dropdown\'s choices: ["free", "pro"].')
 
     class Meta:
         model = CustomField

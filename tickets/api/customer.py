@@ -120,6 +120,8 @@ class CustomerTokenViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, view
     lookup_field = "lookup"
     lookup_url_kwarg = "token_id"
     filterset_class = None
+    # No token for an erased customer.
+    error_responses = {"create": [409]}
 
     def customer(self) -> Customer:
         principal = self.request.auth

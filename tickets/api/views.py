@@ -288,6 +288,8 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     lookup_field = "public_id"
     lookup_url_kwarg = "id"
     filterset_class = CustomerFilter
+    # An erased customer takes no new details.
+    error_responses = {"partial_update": [409]}
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

@@ -22,8 +22,8 @@ from .filters import DEFAULT_VIEW, SAVED_VIEWS, SORTS, QueueFilter, apply_saved_
 from .live import answers_unchanged, queue_token, unchanged_queue
 
 PER_PAGE = 25
-# Counts shown beside saved views and above the list stop here, so a million tickets
-# cost what a thousand do ("1000+"). Pages reach as far as the shared paginator's cap.
+# Counts shown beside saved views stop here, so a million tickets cost what a thousand do
+# ("1000+"). The list's own total and its pages reach as far as the shared paginator's cap.
 COUNT_CAP = 1000
 FILTER_FIELDS = ("status", "priority", "inbox", "assignee", "tag", "sla", "created_after", "created_before")
 
@@ -91,8 +91,10 @@ def build_queue(request) -> dict:
     query.pop("page", None)
     query_without_page = query.urlencode()
     return {
-        # Shown as "1000+" past COUNT_CAP, like the saved views' counts.
-        "total": paginator.count,
+        # As far as the pages reach ("10000+" past the paginator's cap); the saved views'
+        # badges stop at COUNT_CAP ("1000+").
+        "total": paginator.total,
+        "total_is_capped": paginator.total_is_capped,
         "count_cap": COUNT_CAP,
         "view_counts": counts,
         "saved_views": [(name, label) for name, (label, _, _) in SAVED_VIEWS.items()],

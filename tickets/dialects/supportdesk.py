@@ -21,7 +21,7 @@ from helpdesk.problems import DOMAIN_STATUS, Problem
 from helpdesk.schema import IDEMPOTENCY_KEY_PARAMETER
 from tickets import exceptions as domain
 from tickets import limits, services
-from tickets.models import Customer, Tag, Ticket
+from tickets.models import Tag, Ticket
 from tickets.selectors import resolve_inbox
 
 from .authentication import HeaderApiKeyAuthentication
@@ -225,9 +225,9 @@ class CreateTicketView(SupportDeskView):
         principal = request.auth
         data = self.validated(SupportDeskCreateTicketInput)
         organization = principal.api_key.organization
-        customer = Customer.objects.filter(
+        customer = services.customer_by_external_id(
             organization=organization, external_id=data["customerExternalId"].strip()
-        ).first()
+        )
         if customer is None:
             raise CustomerNotFound("customerExternalId matches no customer in your organization.")
         tags = self._tags(organization, data.get("tagIds", []))

@@ -28,8 +28,10 @@ from .attachments import (
 from .custom_fields import create_custom_field, delete_custom_field, update_custom_field
 from .customers import (
     CustomerData,
+    customer_by_external_id,
     customer_for_unproven_sender,
     is_provisional,
+    refuse_erased,
     update_customer,
     upsert_customer,
 )
@@ -102,6 +104,7 @@ __all__ = [
     "create_inbox",
     "create_saved_reply",
     "create_ticket",
+    "customer_by_external_id",
     "customer_for_unproven_sender",
     "delete_custom_field",
     "delete_inbox",
@@ -115,6 +118,7 @@ __all__ = [
     "forget_idempotency_keys",
     "inbox_for_verification",
     "is_provisional",
+    "refuse_erased",
     "get_or_create_tag",
     "link_tickets",
     "mark_notifications_read",

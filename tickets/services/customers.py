@@ -8,10 +8,38 @@ from django.db import IntegrityError, transaction
 from accounts.models import Organization
 from tickets import events, limits
 from tickets.actors import Actor
-from tickets.exceptions import InvalidInput
+from tickets.exceptions import CustomerErased, InvalidInput
 from tickets.models import Customer
 
 from .validation import normalize_email, validate_length, validate_metadata
+
+# External ids Helpdesk writes itself: an erased customer's (``erased:<public id>``) and a
+# provisional record's (see ``customer_for_unproven_sender``). Taken from a caller, such an
+# id would find those records and fill them again.
+ERASED_EXTERNAL_ID_PREFIX = "erased:"
+PROVISIONAL_PREFIX = "unverified-sender:"
+RESERVED_EXTERNAL_ID_PREFIXES = (ERASED_EXTERNAL_ID_PREFIX, PROVISIONAL_PREFIX)
+
+
+def validate_external_id(external_id: str, *, field_name: str = "external_id") -> str:
+    validate_length(external_id, limits.EXTERNAL_ID_MAX_LENGTH, field_name=field_name)
+    if external_id.startswith(RESERVED_EXTERNAL_ID_PREFIXES):
+        raise InvalidInput(
+            field_name, f"Ids starting with {' or '.join(RESERVED_EXTERNAL_ID_PREFIXES)} are Helpdesk's own."
+        )
+    return external_id
+
+
+def refuse_erased(customer: Customer) -> None:
+    if customer.erased_at is not None:
+        raise CustomerErased("This customer was erased; their record takes no new details or credentials.")
+
+
+def customer_by_external_id(*, organization: Organization, external_id: str) -> Customer | None:
+    """The customer the integrator knows by this id; never an erased or provisional record."""
+    if not external_id or external_id.startswith(RESERVED_EXTERNAL_ID_PREFIXES):
+        return None
+    return Customer.objects.filter(organization=organization, external_id=external_id).first()
 
 
 @dataclass(frozen=True)
@@ -106,7 +134,7 @@ def upsert_customer(
     external_id = (data.external_id or "").strip()
     if not email and not external_id:
         raise InvalidInput("customer", "An email or an external id is required.")
-    validate_length(external_id, limits.EXTERNAL_ID_MAX_LENGTH, field_name="customer.external_id")
+    validate_external_id(external_id, field_name="customer.external_id")
     validate_length(data.name or "", limits.NAME_MAX_LENGTH, field_name="customer.name")
     metadata = validate_metadata(data.metadata, field_name="customer.metadata")
 
@@ -146,6 +174,7 @@ def update_customer(
     actor = actor or Actor.system()
     with transaction.atomic():
         customer = Customer.objects.select_for_update().get(pk=customer.pk)
+        refuse_erased(customer)
         wanted = {}
         if name is not None:
             wanted["name"] = validate_length(name, limits.NAME_MAX_LENGTH, field_name="name")
@@ -169,9 +198,9 @@ def update_customer(
 
 # Senders who typed an address -------------------------------------------------------------
 
-# A provisional record's external id: the ticket of someone who typed an existing
-# customer's address waits here, off that customer's record, until the address is proven.
-PROVISIONAL_PREFIX = "unverified-sender:"
+# A provisional record (external id ``PROVISIONAL_PREFIX``...): the ticket of someone who
+# typed an existing customer's address waits there, off that customer's record, until the
+# address is proven.
 
 
 def is_provisional(customer: Customer) -> bool:

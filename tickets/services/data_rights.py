@@ -56,12 +56,13 @@ from tickets.models import (
 )
 from tickets.rendering import render_markdown
 
+from .customers import ERASED_EXTERNAL_ID_PREFIX
+
 logger = logging.getLogger(__name__)
 
 ERASED_SUBJECT = "[erased]"
 ERASED_BODY = "*This message was erased.*"
 ERASED_ACTOR_LABEL = "Erased customer"
-ERASED_EXTERNAL_ID_PREFIX = "erased:"
 # History rows whose before/after may hold what a person wrote or their address.
 PERSONAL_EVENT_FIELDS = ("subject", "metadata", "reply_address", "participants")
 # Tickets redacted or deleted per statement, so a large retention run holds no huge lock.

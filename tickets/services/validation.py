@@ -67,6 +67,7 @@ def normalize_email(email: str, *, field_name: str = "email") -> str:
     email = (email or "").strip().lower()
     if not email:
         return ""
+    validate_length(email, limits.EMAIL_MAX_LENGTH, field_name=field_name)
     try:
         validate_email(email)
     except DjangoValidationError as error:

@@ -75,6 +75,8 @@ class EntryPoint:
     enum_fields: tuple[str, ...] = ()
     required_fields: tuple[str, ...] = ()
     metadata_fields: tuple[str, ...] = ()
+    # Fields that name a customer by email address.
+    email_fields: tuple[str, ...] = ()
     assert_shape: Callable[..., Any] = assert_error
     client: Callable[[World], APIClient] = field(default=lambda world: world.client)
 
@@ -108,6 +110,7 @@ ENTRY_POINTS = [
         enum_fields=("priority",),
         required_fields=("customer", "subject", "message"),
         metadata_fields=("metadata", "customer.metadata"),
+        email_fields=("customer.email",),
     ),
     EntryPoint(
         name="api: update ticket",
@@ -146,6 +149,7 @@ ENTRY_POINTS = [
         },
         text_fields=("email", "name", "external_id", "metadata.plan"),
         metadata_fields=("metadata",),
+        email_fields=("email",),
     ),
     EntryPoint(
         name="api: update customer",
@@ -290,6 +294,7 @@ ENTRY_POINTS += [
         text_fields=("email", "subject", "message", "userMeta.plan"),
         required_fields=("email", "subject", "message"),
         metadata_fields=("userMeta",),
+        email_fields=("email",),
         assert_shape=assert_appbox_error,
     ),
     EntryPoint(
@@ -386,6 +391,7 @@ ENTRY_POINTS += [
         text_fields=("userEmail", "title", "message", "customTags.plan"),
         required_fields=("userEmail", "title", "message"),
         metadata_fields=("customTags",),
+        email_fields=("userEmail",),
         assert_shape=assert_appbox_error,
     ),
 ]
@@ -439,6 +445,10 @@ def mutations(entry: EntryPoint, valid: dict):
         yield f"list instead of {path}", _set(valid, path, ["open"])
     for path in entry.required_fields:
         yield f"missing {path}", _remove(valid, path)
+    for path in entry.email_fields:
+        # Valid syntax (Django reads addresses up to 320 characters) but longer than an
+        # address column holds: PostgreSQL refused the INSERT, a 500.
+        yield f"overlong address in {path}", _set(valid, path, "a" * 250 + "@example.com")
     for path in entry.metadata_fields:
         yield f"enormous {path}", _set(valid, path, {f"key{n}": "x" * 1000 for n in range(200)})
         yield f"too deep {path}", _set(valid, path, {"a": {"b": {"c": {"d": {"e": 1}}}}})
@@ -690,8 +700,9 @@ def _customer_jwt(organization, **claims) -> str:
         {"email": "jane\x00@example.com"},
         {"sub": "user\ud80042"},
         {"iss": "01JC3V5Q8W1S7Y2K4M6N8P0R2T\x00"},
+        {"email": "a" * 250 + "@example.com"},
     ],
-    ids=["NUL in sub", "NUL in name", "NUL in email", "surrogate in sub", "NUL in iss"],
+    ids=["NUL in sub", "NUL in name", "NUL in email", "surrogate in sub", "NUL in iss", "overlong email"],
 )
 def test_a_customer_jwt_with_text_that_cannot_be_stored_is_a_401_and_stores_nothing(
     path, assert_shape, claims, organization, world

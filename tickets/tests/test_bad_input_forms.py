@@ -400,3 +400,43 @@ def test_a_body_over_the_size_limit_is_a_413_page_and_stores_nothing(form, pages
     assert response["Content-Type"].startswith("text/html")
     assert b"too large" in response.content
     assert snapshot() == before
+
+
+# JSON typed into a form ----------------------------------------------------------------------
+
+# Python's json decodes nesting recursively: this deep raised RecursionError, a 500 page.
+DEEP_JSON = "[" * 10_000 + "]" * 10_000
+
+
+@pytest.fixture
+def staff(organization):
+    user = User.objects.create_superuser(email="admin@acme.test", password="pw", name="Ada Admin")
+    Membership.objects.create(user=user, organization=organization, role=Membership.Role.ADMIN)
+    return user
+
+
+@pytest.mark.parametrize(
+    ("who", "path", "field"),
+    [
+        ("agent", "/desk/automation/macros/new/", "actions"),
+        ("owner", "/desk/automation/triggers/", "conditions"),
+        ("owner", "/desk/automation/triggers/", "actions"),
+        ("staff", "/admin/tickets/customer/add/", "metadata"),
+        ("staff", "/admin/tickets/ticket/add/", "metadata"),
+        ("staff", "/admin/tickets/customfield/add/", "options"),
+        ("staff", "/admin/automation/trigger/add/", "conditions"),
+        ("staff", "/admin/automation/macro/add/", "actions"),
+        ("staff", "/admin/sla/businesshours/add/", "weekly"),
+        ("staff", "/admin/sla/slapolicy/add/", "conditions"),
+    ],
+)
+def test_json_nested_10000_deep_in_a_form_field_is_that_fields_error_not_a_500(
+    who, path, field, pages, staff, staff_client
+):
+    client = staff_client if who == "staff" else getattr(pages, who)
+    before = snapshot()
+    response = client.post(path, {"name": "Deep", field: DEEP_JSON})
+    assert response.status_code in (200, 400), response.content[:500]
+    form = response.context["adminform"].form if who == "staff" else response.context["form"]
+    assert field in form.errors
+    assert snapshot() == before

@@ -353,3 +353,43 @@ def test_a_mail_to_an_erased_tickets_reply_address_opens_a_new_ticket(
     fresh = Message.objects.get(body__contains="Still there").ticket
     assert fresh.pk != ticket.pk
     assert fresh.customer_id != ticket.customer_id
+
+
+def test_an_erased_customer_cannot_be_given_details_or_a_way_in_again(
+    api, jane, django_capture_on_commit_callbacks
+):
+    customer = jane["customer"]
+    _erase(api, customer, django_capture_on_commit_callbacks)
+    customer.refresh_from_db()
+    erased = Customer.objects.values().get(pk=customer.pk)
+    tokens = CustomerToken.objects.count()
+    path = f"/api/v1/customers/{customer.public_id}"
+
+    # Each filled the erased record again, or let someone act as them.
+    assert_error(api.patch(path, {"name": "Jane Roe", "email": JANE["email"]}, format="json"), 409)
+    assert_error(api.post(f"{path}/tokens", {}, format="json"), 409)
+    assert_error(
+        api.post(
+            "/api/v1/customers", {"external_id": customer.external_id, "email": JANE["email"]}, format="json"
+        ),
+        400,
+        field="external_id",
+    )
+    supportdesk = api.post(
+        "/compat/supportdesk/api/v1/tickets/api-create",
+        {"customerExternalId": customer.external_id, "subject": "Back again", "description": "Hello"},
+        format="json",
+    )
+    assert supportdesk.status_code == 404
+    assert supportdesk.json()["error"]["code"] == "CUSTOMER_NOT_FOUND"
+
+    assert Customer.objects.values().get(pk=customer.pk) == erased
+    assert CustomerToken.objects.count() == tokens
+    assert not Ticket.objects.filter(customer=customer, subject="Back again").exists()
+
+
+@pytest.mark.parametrize("external_id", ["erased:01JC3V5Q8W1S7Y2K4M6N8P0R2T", "unverified-sender:0a1b2c3d"])
+def test_an_external_id_in_helpdesk_own_forms_is_refused(api, external_id):
+    response = api.post("/api/v1/customers", {"external_id": external_id}, format="json")
+    assert_error(response, 400, field="external_id")
+    assert not Customer.objects.exists()

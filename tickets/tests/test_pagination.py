@@ -212,3 +212,30 @@ def test_a_deep_queue_page_holds_the_rows_an_offset_would_in_every_sort(
     response = agent_client.get(reverse("dashboard:queue"), {"view": "all", "page": 3, "sort": sort})
 
     assert [ticket.public_id for ticket in response.context["tickets"]] == expected
+
+
+def test_a_capped_queue_ends_its_last_page_at_the_cap_and_says_the_count_stopped_there(
+    agent_client, seven_tickets, monkeypatch
+):
+    monkeypatch.setattr(CappedCountPaginator, "cap", 5)
+    monkeypatch.setattr("tickets.dashboard.queue.PER_PAGE", 2)
+
+    # Counted as far as 5 of the 7: the pages hold 1-2, 3-4 and 5.
+    response = agent_client.get(reverse("dashboard:queue"), {"view": "all", "page": 3})
+
+    assert response.context["page"] == 3
+    assert len(response.context["tickets"]) == 1
+    # The last row was the paginator's count of cap + 1 ("5–6 of …" over one row).
+    assert (response.context["first_row"], response.context["last_row"]) == (5, 5)
+    assert "5–5 of 5+" in response.content.decode()
+
+
+def test_the_queue_shows_its_whole_count_below_the_cap_of_its_pages(agent_client, seven_tickets, monkeypatch):
+    # The saved views' badges stop at their own, lower cap; the list's total did too ("3+"),
+    # though it had counted every row its pages reach.
+    monkeypatch.setattr("tickets.dashboard.queue.COUNT_CAP", 3)
+    monkeypatch.setattr("tickets.dashboard.queue.PER_PAGE", 2)
+
+    response = agent_client.get(reverse("dashboard:queue"), {"view": "all"})
+
+    assert "1–2 of 7<" in response.content.decode()
