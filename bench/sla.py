@@ -5,7 +5,8 @@
    run: the create-ticket rows under load that follow choose a policy on every create.
 2. What choosing the policy adds to a create through the API: its statements with the ten
    policies (this process's copy of them dropped, so the shared cache is read) against
-   the same create in an organization that never made a policy. Target: at most 2.
+   the same create in an organization that never made a policy. Target: at most 1 (the
+   shared cache's read; the due times ride on the ticket's INSERT).
 3. "Due soonest" (the API's ``sort=sla_due_at``, the queue's ``sort=due``), the SLA
    filters, and the escalation scheduler's scan: every statement EXPLAINed for a scan of
    a whole big table, with the indexes the SLA statements use, and timed.
@@ -35,7 +36,7 @@ POLICIES = [
     ("Team plan", {"customer_metadata": {"plan": "team"}}),
     ("Everyone else", {}),
 ]
-MAX_ADDED_STATEMENTS = 2
+MAX_ADDED_STATEMENTS = 1
 
 
 def install_policies(organization, actor) -> None:

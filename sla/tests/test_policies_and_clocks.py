@@ -231,7 +231,7 @@ def test_a_ticket_split_off_another_starts_its_own_clocks(inbox, agent, make_pol
     assert new.resolution_due_at == new.created_at + timedelta(minutes=600)
 
 
-def test_a_create_through_the_api_with_ten_policies_costs_at_most_two_more_queries_answer_included(
+def test_a_create_through_the_api_with_ten_policies_costs_at_most_one_more_query_answer_included(
     api, inbox, make_policy
 ):
     """The answer names the policy (``sla.policy``) from what was chosen, not from a read."""
@@ -262,7 +262,8 @@ def test_a_create_through_the_api_with_ten_policies_costs_at_most_two_more_queri
 
     with_policies, answer = create("with@example.test")
 
-    assert with_policies <= without + 2
+    # The shared cache's read at most: the due times ride on the ticket's INSERT.
+    assert with_policies <= without + 1
     assert answer["sla"]["policy"] == {"id": everyone.public_id, "name": "Everyone"}
     assert answer["sla"]["first_reply_due_at"] is not None
 
