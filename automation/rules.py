@@ -13,6 +13,7 @@ A trigger's body::
 ``all`` must all hold and, when ``any`` has conditions, at least one of them too.
 """
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -536,12 +537,25 @@ def check_template(text: str, path: str) -> None:
         _fail(path, f"Template error: {str(error)[:150]}")
 
 
-def render_template(text: str, values: dict) -> str:
-    """``text`` with ``{{ customer_name }}`` and the other variables filled in, as plain text."""
-    from django.template import Context, Engine
+# A variable as saved replies filled it: by name, the rest of the text as written.
+_PLAIN_VARIABLE = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 
-    engine = Engine(autoescape=False)
-    return engine.from_string(text).render(Context(values, autoescape=False)).strip()
+
+def render_template(text: str, values: dict) -> str:
+    """``text`` with ``{{ customer_name }}`` and the other variables filled in, as plain text.
+
+    The services check every template they store, but the migration copied saved replies
+    as they were, and those filled ``{{ customer_name }}`` and kept the rest as written
+    ("{% SAVE20 %}" included). Such a text is filled the same way, not refused."""
+    from django.template import Context, Engine, TemplateSyntaxError
+
+    try:
+        template = Engine(autoescape=False).from_string(text)
+    except TemplateSyntaxError:
+        return _PLAIN_VARIABLE.sub(
+            lambda match: str(values[match[1]]) if match[1] in values else match[0], text
+        ).strip()
+    return template.render(Context(values, autoescape=False)).strip()
 
 
 def template_values(ticket: Ticket, *, agent=None) -> dict:
