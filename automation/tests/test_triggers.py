@@ -112,6 +112,13 @@ def test_trigger_is_listed_changed_and_deleted_through_the_api(api, organization
         ({"actions": [{"type": "set_priority", "value": "meh"}]}, "actions[0].value"),
         ({"actions": [{"type": "set_assignee", "value": "nobody@example.com"}]}, "actions[0].value"),
         ({"actions": [{"type": "add_note", "value": "{% if %}"}]}, "actions[0].value"),
+        # Tags that reach beyond the text parse, then fail every ticket the trigger meets.
+        ({"actions": [{"type": "add_note", "value": 'See {% include "a.html" %}'}]}, "actions[0].value"),
+        ({"actions": [{"type": "add_note", "value": "{% url 'x' %}"}]}, "actions[0].value"),
+        (
+            {"actions": [{"type": "email_customer", "subject": "Hi", "body": '{% extends "a" %}'}]},
+            "actions[0].body",
+        ),
         ({"actions": [{"type": "email_customer", "subject": "Hi"}]}, "actions[0].body"),
         ({"actions": [{"type": "emit_webhook", "value": "has spaces"}]}, "actions[0].value"),
     ],
@@ -445,6 +452,20 @@ def test_a_trigger_the_ticket_refuses_is_skipped_and_the_create_succeeds(organiz
     make_trigger(organization, name="Tag", position=2, actions=[{"type": "add_tags", "value": ["seen"]}])
     ticket = factories.make_ticket(inbox)
     assert ticket.status == "open"
+    assert [tag.name for tag in ticket.tags.all()] == ["seen"]
+
+
+def test_a_template_that_fails_as_it_renders_skips_its_trigger_not_the_create(organization, inbox):
+    # As stored before templates were checked for tags that reach beyond the text.
+    make_trigger(organization, name="Note", position=1, actions=[{"type": "add_note", "value": "Hi"}])
+    Trigger.objects.filter(name="Note").update(
+        actions=[{"type": "add_note", "value": '{% include "a.html" %}'}]
+    )
+    services._compiled.clear()
+    cache.clear()
+    make_trigger(organization, name="Tag", position=2, actions=[{"type": "add_tags", "value": ["seen"]}])
+    ticket = factories.make_ticket(inbox)
+    assert not ticket.messages.filter(kind=Message.Kind.NOTE).exists()
     assert [tag.name for tag in ticket.tags.all()] == ["seen"]
 
 
