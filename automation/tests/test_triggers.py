@@ -569,3 +569,51 @@ def test_admin_refuses_a_trigger_name_already_used_on_the_name_field(organizatio
     assert response.status_code == 200
     assert "name" in response.context["adminform"].form.errors
     assert Trigger.objects.filter(organization=organization, name="Refunds").count() == 1
+
+
+def test_staff_add_a_custom_field_a_trigger_and_a_macro_in_the_admin_through_the_services(
+    organization, inbox, client
+):
+    from accounts.models import AuditEvent
+    from automation.models import Macro
+    from tickets.models import CustomField
+
+    staff = User.objects.create_superuser(email="admin@acme.test", password="pw", name="Ada Admin")
+    client.force_login(staff)
+    add = admin_url(CustomField, "add")
+    data = browser_form(
+        client,
+        add,
+        organization=str(organization.pk),
+        key="plan",
+        label="Plan",
+        type="dropdown",
+        options=json.dumps(["basic", "pro"]),
+        position="0",
+    )
+    assert client.post(add, data).status_code == 302
+    add = admin_url(Trigger, "add")
+    data = browser_form(
+        client,
+        add,
+        organization=str(organization.pk),
+        name="Pro plans",
+        event="ticket.created",
+        position="0",
+        conditions=json.dumps({"all": [{"field": "subject", "op": "contains", "value": "pro"}], "any": []}),
+        actions=json.dumps([{"type": "set_custom_field", "field": "plan", "value": "pro"}]),
+    )
+    assert client.post(add, data).status_code == 302
+    add = admin_url(Macro, "add")
+    data = browser_form(
+        client, add, organization=str(organization.pk), name="Thanks", reply="Thanks {{ customer_name }}!"
+    )
+    assert client.post(add, data).status_code == 302
+
+    assert factories.make_ticket(inbox, subject="Upgrade to pro").custom_fields == {"plan": "pro"}
+    assert Macro.objects.get(organization=organization, owner=None).name == "Thanks"
+    assert set(AuditEvent.objects.filter(organization=organization).values_list("action", flat=True)) >= {
+        "custom_field_created",
+        "trigger_created",
+        "macro_created",
+    }
