@@ -14,8 +14,9 @@ from helpdesk.admin_common import BOTH_LOCATIONS, ServiceErrorsMixin, clean_with
 
 from .. import limits, services
 from ..actors import Actor
-from ..exceptions import HelpdeskError
+from ..exceptions import HelpdeskError, InvalidInput
 from ..models import Message, Ticket, TicketEvent
+from ..services.custom_fields import validate_values
 from .relations import TicketLinkInline, TicketRelationsActions
 
 UPDATABLE_FIELDS = ("subject", "priority", "category", "type", "metadata", "reply_address")
@@ -95,7 +96,10 @@ class TicketAddForm(TicketFormBase):
 class TicketChangeForm(TicketFormBase):
     class Meta:
         model = Ticket
-        fields = UPDATABLE_FIELDS + ("status", "assignee")
+        fields = UPDATABLE_FIELDS + ("status", "assignee", "custom_fields")
+        help_texts = {
+            "custom_fields": 'By key, e.g. {"order_id": "A-1042"}; a key left out is cleared.',
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -118,6 +122,22 @@ class TicketChangeForm(TicketFormBase):
         cleaned = super().clean()
         self.check_assignee(self.instance.organization_id)
         return cleaned
+
+    def clean_custom_fields(self):
+        """The edit against the ticket's values, checked as the API checks them."""
+        wanted = self.cleaned_data.get("custom_fields") or {}
+        if not isinstance(wanted, dict):
+            raise forms.ValidationError("A JSON object of values by key.")
+        current = self.instance.custom_fields or {}
+        changes = {key: value for key, value in wanted.items() if current.get(key) != value}
+        changes.update({key: None for key in current if key not in wanted})
+        try:
+            self.custom_field_changes = validate_values(
+                changes, organization_id=self.instance.organization_id, inbox_id=self.instance.inbox_id
+            )
+        except InvalidInput as error:
+            raise forms.ValidationError(f"{error.field}: {error.message}") from None
+        return wanted
 
     @property
     def tag_changes(self) -> dict:
@@ -312,7 +332,7 @@ class TicketAdmin(TicketRelationsActions, ServiceErrorsMixin, admin.ModelAdmin):
             )
         return (
             (None, {"fields": ("reference", "subject", "status", "priority", "assignee", "tag_names")}),
-            ("Details", {"fields": ("category", "type", "metadata", "reply_address")}),
+            ("Details", {"fields": ("category", "type", "metadata", "reply_address", "custom_fields")}),
             (
                 "Where it comes from",
                 {"fields": ("public_id", "organization", "inbox", "customer", "channel", "private_link")},
@@ -388,6 +408,8 @@ class TicketAdmin(TicketRelationsActions, ServiceErrorsMixin, admin.ModelAdmin):
                 if name in form.changed_data
             }
             changes.update(form.tag_changes)
+            if getattr(form, "custom_field_changes", None):
+                changes["custom_fields"] = form.custom_field_changes
         new_messages = []
         for formset in formsets:
             formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
