@@ -1,6 +1,8 @@
 """Tickets: the add and change forms, the thread inline, and the bulk actions, all of
 which call the services as the signed-in staff member."""
 
+import json
+
 from django import forms
 from django.contrib import admin, messages
 from django.urls import reverse
@@ -117,20 +119,31 @@ class TicketChangeForm(TicketFormBase):
             # The page carries the tags it showed, so a save changes only what was edited
             # here: a tag someone else added meanwhile stays.
             self.fields["tag_names"].show_hidden_initial = True
+        if "custom_fields" in self.fields:
+            self.fields["custom_fields"].show_hidden_initial = True
 
     def clean(self):
         cleaned = super().clean()
         self.check_assignee(self.instance.organization_id)
         return cleaned
 
+    def _shown_custom_fields(self) -> dict:
+        try:
+            shown = json.loads(self.data.get(self.add_initial_prefix("custom_fields"), ""))
+        except ValueError:
+            shown = None
+        return shown if isinstance(shown, dict) else (self.instance.custom_fields or {})
+
     def clean_custom_fields(self):
         """The edit against the ticket's values, checked as the API checks them."""
         wanted = self.cleaned_data.get("custom_fields") or {}
         if not isinstance(wanted, dict):
             raise forms.ValidationError("A JSON object of values by key.")
-        current = self.instance.custom_fields or {}
-        changes = {key: value for key, value in wanted.items() if current.get(key) != value}
-        changes.update({key: None for key in current if key not in wanted})
+        # Against what the page showed, as for the tags: a value someone else set
+        # meanwhile stays.
+        shown = self._shown_custom_fields()
+        changes = {key: value for key, value in wanted.items() if shown.get(key) != value}
+        changes.update({key: None for key in shown if key not in wanted})
         try:
             self.custom_field_changes = validate_values(
                 changes, organization_id=self.instance.organization_id, inbox_id=self.instance.inbox_id

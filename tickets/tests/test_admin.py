@@ -597,9 +597,20 @@ def test_custom_fields_are_shown_and_changed_in_admin_through_update_ticket(staf
     assert staff_client.post(url, {**data, "custom_fields": json.dumps({"amount": 7})}).status_code == 302
     ticket.refresh_from_db()
     assert ticket.custom_fields == {"amount": 7}  # order_id, left out, is cleared.
+
+    # A value set by someone else while the page was open stays.
+    data = browser_form(staff_client, url, _save="Save")
+    services.update_ticket(ticket=ticket, actor=Actor.system("Tests"), custom_fields={"order_id": "A-2"})
+    assert staff_client.post(url, {**data, "custom_fields": json.dumps({"amount": 8})}).status_code == 302
+    ticket.refresh_from_db()
+    assert ticket.custom_fields == {"amount": 8, "order_id": "A-2"}
     assert set(
         TicketEvent.objects.filter(ticket=ticket, actor_user=staff).values_list("field", "before", "after")
-    ) == {("custom_fields.order_id", "A-1", None), ("custom_fields.amount", 5, 7)}
+    ) == {
+        ("custom_fields.order_id", "A-1", None),
+        ("custom_fields.amount", 5, 7),
+        ("custom_fields.amount", 7, 8),
+    }
 
 
 # Inboxes and saved replies: through their services, each with its audit event -----------------
