@@ -13,6 +13,7 @@ A trigger's body::
 ``all`` must all hold and, when ``any`` has conditions, at least one of them too.
 """
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -527,21 +528,49 @@ TEMPLATE_VARIABLES = (
 )
 
 
+# Tags that reach beyond the text (other templates, the URL map): they parse, then fail
+# as they render, on every ticket the template meets.
+FORBIDDEN_TAGS = "{% include %}, {% extends %} and {% url %}"
+
+
 def check_template(text: str, path: str) -> None:
     from django.template import Engine, TemplateSyntaxError
+    from django.template.defaulttags import URLNode
+    from django.template.loader_tags import ExtendsNode, IncludeNode
 
     try:
-        Engine(autoescape=False).from_string(text)
+        template = Engine(autoescape=False).from_string(text)
     except TemplateSyntaxError as error:
         _fail(path, f"Template error: {str(error)[:150]}")
+    if any(template.nodelist.get_nodes_by_type(kind) for kind in (IncludeNode, ExtendsNode, URLNode)):
+        _fail(path, f"Templates fill in variables; {FORBIDDEN_TAGS} are not allowed.")
+
+
+# A variable as saved replies filled it: by name, the rest of the text as written.
+_PLAIN_VARIABLE = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 
 
 def render_template(text: str, values: dict) -> str:
-    """``text`` with ``{{ customer_name }}`` and the other variables filled in, as plain text."""
-    from django.template import Context, Engine
+    """``text`` with ``{{ customer_name }}`` and the other variables filled in, as plain text.
 
-    engine = Engine(autoescape=False)
-    return engine.from_string(text).render(Context(values, autoescape=False)).strip()
+    The services check every template they store, but the migration copied saved replies
+    as they were, and those filled ``{{ customer_name }}`` and kept the rest as written
+    ("{% SAVE20 %}" included). Such a text is filled the same way, not refused."""
+    from django.template import Context, Engine, TemplateDoesNotExist, TemplateSyntaxError
+    from django.urls import NoReverseMatch
+
+    try:
+        template = Engine(autoescape=False).from_string(text)
+    except TemplateSyntaxError:
+        return _PLAIN_VARIABLE.sub(
+            lambda match: str(values[match[1]]) if match[1] in values else match[0], text
+        ).strip()
+    try:
+        return template.render(Context(values, autoescape=False)).strip()
+    except (TemplateDoesNotExist, NoReverseMatch) as error:
+        # Stored before those tags were refused: the trigger or macro is refused, as a
+        # ticket refuses an action, and what started it goes on.
+        raise InvalidInput("template", f"{FORBIDDEN_TAGS} are not allowed.") from error
 
 
 def template_values(ticket: Ticket, *, agent=None) -> dict:

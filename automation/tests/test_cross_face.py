@@ -193,3 +193,151 @@ def test_cross_face_trigger_made_through_the_api_changes_the_ticket(
     ticket = Ticket.objects.get()
     assert ticket.priority == "urgent"
     assert [tag.name for tag in ticket.tags.all()] == ["billing"]
+
+
+# Every other condition and action, across the same faces. Each row builds its trigger for
+# the world and the face (a dialect condition names the face's own dialect), and says what
+# the ticket, the mail, the bell or the webhook feed then shows.
+
+DIALECT_FACES = {"appbox", "ctxfy", "supportdesk", "crawlchat", "inapp"}
+
+
+def _dialect_is_the_faces(world, face):
+    if face in DIALECT_FACES:
+        return {"field": "dialect", "op": "is", "value": face}
+    return {"field": "dialect", "op": "not_in", "value": sorted(DIALECT_FACES)}
+
+
+def _mailed_the_customer(world, ticket):
+    from django.core import mail
+
+    subject = ticket.subject
+    return any(
+        message.to == ["jane@example.com"] and message.subject == f"[{ticket.reference}] About {subject}"
+        for message in mail.outbox
+    )
+
+
+def _notified(world, ticket):
+    from tickets.models import Notification
+
+    return Notification.objects.filter(user=world["agents"][0], ticket=ticket, text__contains="Look").exists()
+
+
+def _webhook_event(world, ticket):
+    from webhooks.models import Event
+
+    return any(
+        json.loads(event.body)["data"]["label"] == "refund.requested"
+        and json.loads(event.body)["data"]["ticket"]["id"] == ticket.public_id
+        for event in Event.objects.filter(type="trigger.fired")
+    )
+
+
+EVERY_RULE = {
+    "inbox_and_channel": (
+        lambda world, face: {
+            "all": [
+                {"field": "inbox", "op": "is", "value": world["inbox"].public_id},
+                {"field": "channel", "op": "in", "value": ["api", "web", "email"]},
+            ]
+        },
+        [{"type": "set_status", "value": "pending"}],
+        lambda world, ticket: ticket.status == "pending",
+    ),
+    "dialect": (
+        lambda world, face: {"all": [_dialect_is_the_faces(world, face)]},
+        [{"type": "set_tags", "value": ["seen", "dialect"]}],
+        lambda world, ticket: sorted(tag.name for tag in ticket.tags.all()) == ["dialect", "seen"],
+    ),
+    "priority_and_tags": (
+        lambda world, face: {
+            "all": [
+                {"field": "priority", "op": "is_not", "value": "urgent"},
+                {"field": "tags", "op": "not_contains", "value": ["vip"]},
+            ]
+        },
+        [{"type": "add_tags", "value": ["keep", "drop"]}, {"type": "remove_tags", "value": ["drop"]}],
+        lambda world, ticket: [tag.name for tag in ticket.tags.all()] == ["keep"],
+    ),
+    "assignee_unset_any_group": (
+        lambda world, face: {
+            "all": [{"field": "assignee", "op": "is_not_set"}],
+            "any": [
+                {"field": "subject", "op": "contains", "value": "no such phrase"},
+                {"field": "custom_fields.order_id", "op": "is_not_set"},
+            ],
+        },
+        lambda world: [{"type": "set_assignee", "value": world["agents"][0].email}],
+        lambda world, ticket: ticket.assignee == world["agents"][0],
+    ),
+    "business_hours_inside": (
+        lambda world, face: {"all": [{"field": "business_hours", "op": "is", "value": "inside"}]},
+        lambda world: [{"type": "set_inbox", "value": world["sales"].public_id}],
+        lambda world, ticket: ticket.inbox == world["sales"] and ticket.reference == "SAL-1",
+    ),
+    "round_robin": (
+        lambda world, face: {"all": [{"field": "subject", "op": "contains", "value": "order 1042"}]},
+        lambda world: [{"type": "assign_round_robin", "value": [agent.pk for agent in world["agents"]]}],
+        lambda world, ticket: ticket.assignee == world["agents"][0],
+    ),
+    "least_loaded": (
+        lambda world, face: {"all": [{"field": "subject", "op": "not_contains", "value": "invoice"}]},
+        lambda world: [{"type": "assign_least_loaded", "value": [agent.pk for agent in world["agents"]]}],
+        lambda world, ticket: ticket.assignee in world["agents"],
+    ),
+    "email_customer": (
+        lambda world, face: {"all": [{"field": "status", "op": "in", "value": ["open", "in_progress"]}]},
+        [
+            {
+                "type": "email_customer",
+                "subject": "About {{ ticket_subject }}",
+                "body": "Hi {{ customer_name }}.",
+            }
+        ],
+        _mailed_the_customer,
+    ),
+    "notify_agents": (
+        lambda world, face: {"all": [{"field": "customer.metadata.plan", "op": "is_not_set"}]},
+        lambda world: [{"type": "notify_agents", "value": [world["agents"][0].pk], "message": "Look"}],
+        _notified,
+    ),
+    "emit_webhook": (
+        lambda world, face: {"all": [{"field": "body", "op": "contains", "value": "CHARGED TWICE"}]},
+        [{"type": "emit_webhook", "value": "refund.requested"}],
+        _webhook_event,
+    ),
+}
+
+
+@pytest.mark.parametrize("face", FACES, ids=[face.__name__ for face in FACES])
+@pytest.mark.parametrize("rule", sorted(EVERY_RULE))
+def test_cross_face_every_condition_and_action(world, face, rule, django_capture_on_commit_callbacks):
+    from django.core import mail
+
+    from tickets.tests import factories
+
+    conditions, actions, shows = EVERY_RULE[rule]
+    # N2 agents, so that nothing but the trigger assigns (SupportDesk assigns an available N1).
+    world["agents"] = [
+        factories.make_agent(world["organization"], email=f"group{index}@acme.test", tier="n2")
+        for index in range(2)
+    ]
+    world["sales"] = factories.make_inbox(world["organization"], name="Sales", prefix="SAL")
+    ticket_services.create_custom_field(
+        organization=world["organization"], actor=SYSTEM, key="order_id", label="Order", type="text"
+    )
+    services.create_trigger(
+        organization=world["organization"],
+        actor=SYSTEM,
+        name="Every rule",
+        event="ticket.created",
+        conditions=conditions(world, face.__name__),
+        actions=actions(world) if callable(actions) else actions,
+    )
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        face(world)
+    ticket = Ticket.objects.get()
+    assert shows(world, ticket), (face.__name__, rule)
+    assert services.Trigger.objects.get(name="Every rule").fired_count == 1

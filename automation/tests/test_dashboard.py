@@ -143,7 +143,10 @@ def test_the_queue_filters_by_custom_fields(client, agent, organization, inbox):
     page = client.get("/desk/?view=all&cf.amount__lte=10").content.decode()
     assert "Small order" in page and "Large order" not in page
     page = client.get("/desk/?view=all&cf.amount__lte=ten")
-    assert page.status_code == 200 and "Must be a whole number" in page.content.decode()
+    assert page.status_code == 200
+    # The error names the box the agent typed in, not a parameter or Django's "__all__".
+    errors = page.content.decode().split('class="form-errors"')[1].split("</ul>")[0]
+    assert "<li>Amount to: Must be a whole number.</li>" in errors
 
 
 def test_the_csv_export_has_a_column_per_custom_field(client, agent, organization, inbox):
@@ -186,3 +189,45 @@ def test_a_trigger_name_already_used_is_the_name_fields_error(owner_client, orga
     assert "name" in response.context["form"].errors
     other.refresh_from_db()
     assert other.name == "Billing"
+
+
+def test_an_owner_edits_an_acknowledgement_previews_and_deletes_a_trigger_in_the_editor(
+    owner_client, organization, inbox
+):
+    email_ack = Trigger.objects.get(organization=organization, name="Acknowledge email requests")
+    page = owner_client.get(f"/desk/automation/triggers/{email_ack.pk}/")
+    assert (
+        page.status_code == 200
+        and "&quot;template&quot;: &quot;acknowledgement&quot;" in page.content.decode()
+    )
+
+    factories.make_ticket(inbox, subject="Refund for March")
+    factories.make_ticket(inbox, subject="Password reset")
+    edited = form(
+        name=email_ack.name,
+        position=str(email_ack.position),
+        conditions=json.dumps(email_ack.conditions),
+        actions=json.dumps(email_ack.actions),
+    )
+    preview = owner_client.post(
+        f"/desk/automation/triggers/{email_ack.pk}/",
+        {**edited, "conditions": json.dumps(CONDITIONS), "preview": "1"},
+    )
+    assert [ticket.subject for ticket in preview.context["matches"]] == ["Refund for March"]
+    email_ack.refresh_from_db()
+    assert email_ack.conditions != CONDITIONS  # A preview saves nothing.
+
+    del edited["active"]  # The box unticked: the email acknowledgement is off.
+    response = owner_client.post(f"/desk/automation/triggers/{email_ack.pk}/", edited)
+    assert response.status_code == 302
+    email_ack.refresh_from_db()
+    assert email_ack.active is False
+
+    organization.refresh_from_db()
+    email_triggers = [trigger.name for trigger in services.rule_set(organization).by_event["ticket.created"]]
+    assert "Acknowledge email requests" not in email_triggers
+    assert "Acknowledge support form requests" in email_triggers
+
+    response = owner_client.post(f"/desk/automation/triggers/{email_ack.pk}/delete/")
+    assert response.status_code == 302
+    assert not Trigger.objects.filter(pk=email_ack.pk).exists()

@@ -106,3 +106,20 @@ def test_a_key_restricted_to_one_inbox_reads_shared_macros_but_does_not_change_t
     assert_error(restricted.patch(url, {"reply": "Changed"}, format="json"), 403)
     assert_error(restricted.delete(url), 403)
     assert list(Macro.objects.values_list("name", "reply")) == [(refund_macro.name, refund_macro.reply)]
+
+
+def test_a_saved_reply_that_is_no_template_still_applies_and_shows_as_written(agent, agent_client, inbox):
+    # Saved replies filled {{ customer_name }} and kept the rest as written; the migration
+    # copies them unchecked, so one with "{%" in its text is a macro no template parses.
+    body = "Hi {{ customer_name }}, use {% SAVE20 %} at checkout: 20% off {{ customer_name }}."
+    macro = Macro.objects.create(organization=inbox.organization, name="Promo", reply=body, actions=[])
+    ticket = factories.make_ticket(inbox, name="Jane")
+    page = agent_client.get(f"/desk/tickets/{ticket.public_id}/")
+    assert page.status_code == 200
+    assert "use {% SAVE20 %} at checkout" in page.content.decode()
+    response = bearer(agent).post(
+        f"/api/v1/macros/{macro.pk}/apply", {"ticket": ticket.public_id}, format="json"
+    )
+    assert response.status_code == 200
+    reply = ticket.messages.filter(author_type=Message.AuthorType.AGENT).get()
+    assert reply.body == "Hi Jane, use {% SAVE20 %} at checkout: 20% off Jane."

@@ -112,6 +112,13 @@ def test_trigger_is_listed_changed_and_deleted_through_the_api(api, organization
         ({"actions": [{"type": "set_priority", "value": "meh"}]}, "actions[0].value"),
         ({"actions": [{"type": "set_assignee", "value": "nobody@example.com"}]}, "actions[0].value"),
         ({"actions": [{"type": "add_note", "value": "{% if %}"}]}, "actions[0].value"),
+        # Tags that reach beyond the text parse, then fail every ticket the trigger meets.
+        ({"actions": [{"type": "add_note", "value": 'See {% include "a.html" %}'}]}, "actions[0].value"),
+        ({"actions": [{"type": "add_note", "value": "{% url 'x' %}"}]}, "actions[0].value"),
+        (
+            {"actions": [{"type": "email_customer", "subject": "Hi", "body": '{% extends "a" %}'}]},
+            "actions[0].body",
+        ),
         ({"actions": [{"type": "email_customer", "subject": "Hi"}]}, "actions[0].body"),
         ({"actions": [{"type": "emit_webhook", "value": "has spaces"}]}, "actions[0].value"),
     ],
@@ -448,6 +455,20 @@ def test_a_trigger_the_ticket_refuses_is_skipped_and_the_create_succeeds(organiz
     assert [tag.name for tag in ticket.tags.all()] == ["seen"]
 
 
+def test_a_template_that_fails_as_it_renders_skips_its_trigger_not_the_create(organization, inbox):
+    # As stored before templates were checked for tags that reach beyond the text.
+    make_trigger(organization, name="Note", position=1, actions=[{"type": "add_note", "value": "Hi"}])
+    Trigger.objects.filter(name="Note").update(
+        actions=[{"type": "add_note", "value": '{% include "a.html" %}'}]
+    )
+    services._compiled.clear()
+    cache.clear()
+    make_trigger(organization, name="Tag", position=2, actions=[{"type": "add_tags", "value": ["seen"]}])
+    ticket = factories.make_ticket(inbox)
+    assert not ticket.messages.filter(kind=Message.Kind.NOTE).exists()
+    assert [tag.name for tag in ticket.tags.all()] == ["seen"]
+
+
 # Cost ------------------------------------------------------------------------------------------
 
 
@@ -548,3 +569,51 @@ def test_admin_refuses_a_trigger_name_already_used_on_the_name_field(organizatio
     assert response.status_code == 200
     assert "name" in response.context["adminform"].form.errors
     assert Trigger.objects.filter(organization=organization, name="Refunds").count() == 1
+
+
+def test_staff_add_a_custom_field_a_trigger_and_a_macro_in_the_admin_through_the_services(
+    organization, inbox, client
+):
+    from accounts.models import AuditEvent
+    from automation.models import Macro
+    from tickets.models import CustomField
+
+    staff = User.objects.create_superuser(email="admin@acme.test", password="pw", name="Ada Admin")
+    client.force_login(staff)
+    add = admin_url(CustomField, "add")
+    data = browser_form(
+        client,
+        add,
+        organization=str(organization.pk),
+        key="plan",
+        label="Plan",
+        type="dropdown",
+        options=json.dumps(["basic", "pro"]),
+        position="0",
+    )
+    assert client.post(add, data).status_code == 302
+    add = admin_url(Trigger, "add")
+    data = browser_form(
+        client,
+        add,
+        organization=str(organization.pk),
+        name="Pro plans",
+        event="ticket.created",
+        position="0",
+        conditions=json.dumps({"all": [{"field": "subject", "op": "contains", "value": "pro"}], "any": []}),
+        actions=json.dumps([{"type": "set_custom_field", "field": "plan", "value": "pro"}]),
+    )
+    assert client.post(add, data).status_code == 302
+    add = admin_url(Macro, "add")
+    data = browser_form(
+        client, add, organization=str(organization.pk), name="Thanks", reply="Thanks {{ customer_name }}!"
+    )
+    assert client.post(add, data).status_code == 302
+
+    assert factories.make_ticket(inbox, subject="Upgrade to pro").custom_fields == {"plan": "pro"}
+    assert Macro.objects.get(organization=organization, owner=None).name == "Thanks"
+    assert set(AuditEvent.objects.filter(organization=organization).values_list("action", flat=True)) >= {
+        "custom_field_created",
+        "trigger_created",
+        "macro_created",
+    }

@@ -1,6 +1,8 @@
 """Tickets: the add and change forms, the thread inline, and the bulk actions, all of
 which call the services as the signed-in staff member."""
 
+import json
+
 from django import forms
 from django.contrib import admin, messages
 from django.urls import reverse
@@ -14,8 +16,9 @@ from helpdesk.admin_common import BOTH_LOCATIONS, ServiceErrorsMixin, clean_with
 
 from .. import limits, services
 from ..actors import Actor
-from ..exceptions import HelpdeskError
+from ..exceptions import HelpdeskError, InvalidInput
 from ..models import Message, Ticket, TicketEvent
+from ..services.custom_fields import validate_values
 from .relations import TicketLinkInline, TicketRelationsActions
 
 UPDATABLE_FIELDS = ("subject", "priority", "category", "type", "metadata", "reply_address")
@@ -95,7 +98,10 @@ class TicketAddForm(TicketFormBase):
 class TicketChangeForm(TicketFormBase):
     class Meta:
         model = Ticket
-        fields = UPDATABLE_FIELDS + ("status", "assignee")
+        fields = UPDATABLE_FIELDS + ("status", "assignee", "custom_fields")
+        help_texts = {
+            "custom_fields": 'By key, e.g. {"order_id": "A-1042"}; a key left out is cleared.',
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -113,11 +119,38 @@ class TicketChangeForm(TicketFormBase):
             # The page carries the tags it showed, so a save changes only what was edited
             # here: a tag someone else added meanwhile stays.
             self.fields["tag_names"].show_hidden_initial = True
+        if "custom_fields" in self.fields:
+            self.fields["custom_fields"].show_hidden_initial = True
 
     def clean(self):
         cleaned = super().clean()
         self.check_assignee(self.instance.organization_id)
         return cleaned
+
+    def _shown_custom_fields(self) -> dict:
+        try:
+            shown = json.loads(self.data.get(self.add_initial_prefix("custom_fields"), ""))
+        except ValueError:
+            shown = None
+        return shown if isinstance(shown, dict) else (self.instance.custom_fields or {})
+
+    def clean_custom_fields(self):
+        """The edit against the ticket's values, checked as the API checks them."""
+        wanted = self.cleaned_data.get("custom_fields") or {}
+        if not isinstance(wanted, dict):
+            raise forms.ValidationError("A JSON object of values by key.")
+        # Against what the page showed, as for the tags: a value someone else set
+        # meanwhile stays.
+        shown = self._shown_custom_fields()
+        changes = {key: value for key, value in wanted.items() if shown.get(key) != value}
+        changes.update({key: None for key in shown if key not in wanted})
+        try:
+            self.custom_field_changes = validate_values(
+                changes, organization_id=self.instance.organization_id, inbox_id=self.instance.inbox_id
+            )
+        except InvalidInput as error:
+            raise forms.ValidationError(f"{error.field}: {error.message}") from None
+        return wanted
 
     @property
     def tag_changes(self) -> dict:
@@ -312,7 +345,7 @@ class TicketAdmin(TicketRelationsActions, ServiceErrorsMixin, admin.ModelAdmin):
             )
         return (
             (None, {"fields": ("reference", "subject", "status", "priority", "assignee", "tag_names")}),
-            ("Details", {"fields": ("category", "type", "metadata", "reply_address")}),
+            ("Details", {"fields": ("category", "type", "metadata", "reply_address", "custom_fields")}),
             (
                 "Where it comes from",
                 {"fields": ("public_id", "organization", "inbox", "customer", "channel", "private_link")},
@@ -388,6 +421,8 @@ class TicketAdmin(TicketRelationsActions, ServiceErrorsMixin, admin.ModelAdmin):
                 if name in form.changed_data
             }
             changes.update(form.tag_changes)
+            if getattr(form, "custom_field_changes", None):
+                changes["custom_fields"] = form.custom_field_changes
         new_messages = []
         for formset in formsets:
             formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []

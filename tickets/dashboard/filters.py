@@ -13,6 +13,7 @@ from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 from tickets.filters import TicketFilter, filter_custom_fields
+from tickets.models import CustomField
 from tickets.querysets import OPEN_STATUSES
 
 # name -> (label, what it narrows to, its default sort)
@@ -101,9 +102,24 @@ class QueueFilter(TicketFilter):
         try:
             return filter_custom_fields(queryset, self.data, self.asking_organization_ids())
         except ValidationError as error:
-            for field, message in error.detail.items():
-                self.form.add_error(None, f"{field}: {message}")
+            for parameter, message in error.detail.items():
+                self.form.add_error(None, f"{self._box_label(parameter)}: {message}")
             return queryset.none()
+
+    # The queue's boxes for a range: "from" and "to"; the API's gt and lt are typed only.
+    RANGE_WORDS = {"gte": "from", "lte": "to", "gt": "above", "lt": "below"}
+
+    def _box_label(self, parameter: str) -> str:
+        """The box an agent typed in ("Amount to"), not the parameter ("cf.amount__lte")."""
+        key, _, lookup = parameter.removeprefix("cf.").partition("__")
+        label = (
+            CustomField.objects.filter(organization_id__in=self.asking_organization_ids(), key=key)
+            .values_list("label", flat=True)
+            .first()
+        )
+        if label is None:
+            return parameter
+        return f"{label} {self.RANGE_WORDS[lookup]}" if lookup in self.RANGE_WORDS else label
 
     def asking_organization_ids(self):
         return [self.request.organization.pk]

@@ -578,6 +578,41 @@ def test_json_metadata_is_shown_and_kept_on_save(staff_client, inbox):
     assert not TicketEvent.objects.filter(ticket=ticket, action="updated").exists()
 
 
+def test_custom_fields_are_shown_and_changed_in_admin_through_update_ticket(staff_client, staff, inbox):
+    for key, kind in (("order_id", "text"), ("amount", "number")):
+        services.create_custom_field(
+            organization=inbox.organization, actor=Actor.system("Tests"), key=key, label=key, type=kind
+        )
+    ticket = factories.make_ticket(inbox, custom_fields={"order_id": "A-1", "amount": 5})
+    url = admin_url(Ticket, "change", ticket.pk)
+    data = browser_form(staff_client, url, _save="Save")
+    assert json.loads(data["custom_fields"]) == {"order_id": "A-1", "amount": 5}
+
+    response = staff_client.post(url, {**data, "custom_fields": json.dumps({"amount": "many"})})
+    assert response.status_code == 200
+    assert "custom_fields.amount: Must be a whole number." in str(
+        response.context["adminform"].form.errors["custom_fields"]
+    )
+
+    assert staff_client.post(url, {**data, "custom_fields": json.dumps({"amount": 7})}).status_code == 302
+    ticket.refresh_from_db()
+    assert ticket.custom_fields == {"amount": 7}  # order_id, left out, is cleared.
+
+    # A value set by someone else while the page was open stays.
+    data = browser_form(staff_client, url, _save="Save")
+    services.update_ticket(ticket=ticket, actor=Actor.system("Tests"), custom_fields={"order_id": "A-2"})
+    assert staff_client.post(url, {**data, "custom_fields": json.dumps({"amount": 8})}).status_code == 302
+    ticket.refresh_from_db()
+    assert ticket.custom_fields == {"amount": 8, "order_id": "A-2"}
+    assert set(
+        TicketEvent.objects.filter(ticket=ticket, actor_user=staff).values_list("field", "before", "after")
+    ) == {
+        ("custom_fields.order_id", "A-1", None),
+        ("custom_fields.amount", 5, 7),
+        ("custom_fields.amount", 7, 8),
+    }
+
+
 # Inboxes and saved replies: through their services, each with its audit event -----------------
 
 
