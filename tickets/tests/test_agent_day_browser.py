@@ -147,3 +147,42 @@ def test_back_after_opening_a_ticket_offers_an_empty_form_not_the_same_ticket_ag
     expect(page).to_have_url(form_url)
     expect(page.get_by_label("Subject")).to_have_value("")
     expect(page.get_by_label("What they asked")).to_have_value("")
+
+
+def test_the_profile_and_settings_pages_fit_a_phone_and_their_tables_scroll(
+    page,
+    live_server,
+    desk,  # noqa: F811
+    artifacts_dir,
+):
+    """Notification preferences (profile), "Available" (members) and keys are read on a
+    phone too: the page is no wider than it, and a wide table scrolls inside itself rather
+    than pushing the page sideways or being cut off by its card."""
+    from tickets.tests import factories
+
+    factories.make_agent_token(desk["agent"])
+    desk["agent"].memberships.update(role="owner")  # settings are for owners and admins
+    page.set_viewport_size(PHONE)
+    sign_in(page, live_server)
+
+    for name, path in {
+        "profile": "/desk/profile/",
+        "members": "/desk/settings/members/",
+        "api-keys": "/desk/settings/api-keys/",
+        "inboxes": "/desk/settings/inboxes/",
+    }.items():
+        page.goto(live_server.url + path)
+        expect(page.locator("table").first).to_be_visible()
+        root = "document.documentElement"
+        overflow = page.evaluate(f"{root}.scrollWidth - {root}.clientWidth")
+        assert overflow <= 0, f"{name} is {overflow}px wider than the phone"
+        # Every column can be reached: a table wider than the screen scrolls by itself.
+        unreachable = page.evaluate(
+            """() => [...document.querySelectorAll('main table')].filter((table) => {
+                const overflowX = getComputedStyle(table).overflowX;
+                return table.getBoundingClientRect().right > innerWidth + 1
+                  || (table.scrollWidth > table.clientWidth + 1 && !['auto', 'scroll'].includes(overflowX));
+              }).length"""
+        )
+        assert unreachable == 0, f"{name}: {unreachable} table(s) cut off"
+        page.screenshot(path=artifacts_dir / f"agent-day-{name}-390.png", full_page=True)
