@@ -186,3 +186,36 @@ def test_the_profile_and_settings_pages_fit_a_phone_and_their_tables_scroll(
         )
         assert unreachable == 0, f"{name}: {unreachable} table(s) cut off"
         page.screenshot(path=artifacts_dir / f"agent-day-{name}-390.png", full_page=True)
+
+
+def test_send_and_set_pending_shows_html_as_typed_and_a_customer_reply_reopens(
+    page,
+    live_server,
+    desk,  # noqa: F811
+    artifacts_dir,
+):
+    ticket = desk["tickets"]["Cannot download my invoice"]
+    typed = "Run <b>bold</b> then <script>alert(1)</script> and <img src=x>"
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    sign_in(page, live_server)
+    page.goto(f"{live_server.url}/desk/tickets/{ticket.public_id}/")
+
+    page.locator("#id_body").fill(typed)
+    page.get_by_test_id("send-pending").click()
+
+    expect(page.get_by_test_id("ticket-status")).to_have_text("Pending")
+    expect(page.get_by_test_id("timeline")).to_contain_text(typed)
+    expect(page.get_by_test_id("timeline").locator("b, img, script")).to_have_count(0)
+    page.screenshot(path=artifacts_dir / "agent-day-pending-desktop.png", full_page=True)
+
+    services.add_message(ticket=ticket, body="Still empty.", actor=Actor.for_customer(ticket.customer))
+    page.set_viewport_size(PHONE)
+    page.goto(f"{live_server.url}/desk/tickets/{ticket.public_id}/")
+    expect(page.get_by_test_id("ticket-status")).to_have_text("Open")
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0
+    page.screenshot(path=artifacts_dir / "agent-day-reopened-390.png", full_page=True)
+
+    page.goto(live_server.url + ticket.private_path)
+    expect(page.locator("main")).to_contain_text(typed)
+    page.screenshot(path=artifacts_dir / "agent-day-private-page-html-as-typed-390.png", full_page=True)
