@@ -219,3 +219,39 @@ def test_send_and_set_pending_shows_html_as_typed_and_a_customer_reply_reopens(
     page.goto(live_server.url + ticket.private_path)
     expect(page.locator("main")).to_contain_text(typed)
     page.screenshot(path=artifacts_dir / "agent-day-private-page-html-as-typed-390.png", full_page=True)
+
+
+def test_an_agent_chooses_per_kind_what_reaches_the_bell(
+    page,
+    live_server,
+    desk,  # noqa: F811
+    artifacts_dir,
+):
+    """Customer replies off in the bell (email kept), mentions on: a customer's reply on
+    Alice's ticket leaves the title alone, Bob's @mention counts in it."""
+    import re
+
+    ticket = desk["tickets"]["Refund for a double charge"]
+    services.assign(ticket=ticket, assignee=desk["agent"], actor=Actor.agent(desk["colleague"]))
+    Notification.objects.filter(user=desk["agent"]).delete()
+    page.set_viewport_size(PHONE)
+    sign_in(page, live_server)
+    page.goto(f"{live_server.url}/desk/profile/")
+    page.get_by_label(re.compile(r"^A customer replies.*: in the dashboard$")).uncheck()
+    expect(page.get_by_label(re.compile(r"^A customer replies.*: by email$"))).to_be_checked()
+    page.get_by_role("button", name="Save notifications").click()
+    expect(page.get_by_label(re.compile(r"^A customer replies.*: in the dashboard$"))).not_to_be_checked()
+    page.get_by_test_id("notification-preferences").screenshot(
+        path=artifacts_dir / "agent-day-preferences-390.png"
+    )
+
+    services.add_message(ticket=ticket, body="Any news?", actor=Actor.for_customer(ticket.customer))
+    page.goto(f"{live_server.url}/desk/")
+    expect(page).not_to_have_title(re.compile(r"^\(\d+\) "))
+
+    services.add_message(
+        ticket=ticket, body="@Alice can you check?", kind="note", actor=Actor.agent(desk["colleague"])
+    )
+    page.goto(f"{live_server.url}/desk/")
+    expect(page).to_have_title(re.compile(r"^\(1\) "))
+    assert list(Notification.objects.filter(user=desk["agent"]).values_list("kind", flat=True)) == ["mention"]
