@@ -255,3 +255,36 @@ def test_an_agent_chooses_per_kind_what_reaches_the_bell(
     page.goto(f"{live_server.url}/desk/")
     expect(page).to_have_title(re.compile(r"^\(1\) "))
     assert list(Notification.objects.filter(user=desk["agent"]).values_list("kind", flat=True)) == ["mention"]
+
+
+def test_a_draft_follows_the_agent_to_another_device_until_it_is_sent(
+    page,
+    browser,
+    live_server,
+    desk,  # noqa: F811
+    artifacts_dir,
+):
+    ticket = desk["tickets"]["How do I change my plan?"]
+    ticket_url = f"{live_server.url}/desk/tickets/{ticket.public_id}/"
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    sign_in(page, live_server)
+    page.goto(ticket_url)
+    page.locator("#id_body").fill("Plans change under Billing → Plan; started on the laptop")
+    page.locator("a", has_text="Queue").first.click()
+    expect(page.get_by_test_id("queue-table")).to_be_visible()
+
+    phone = browser.new_context(viewport=PHONE).new_page()
+    sign_in(phone, live_server)
+    phone.goto(ticket_url)
+    expect(phone.locator("#id_body")).to_have_value(
+        "Plans change under Billing → Plan; started on the laptop"
+    )
+    phone.screenshot(path=artifacts_dir / "agent-day-draft-on-the-phone-390.png", full_page=True)
+    phone.locator("#id_body").fill("Plans change under Billing → Plan.")
+    phone.get_by_test_id("send").click()
+    expect(phone.get_by_test_id("timeline")).to_contain_text("Plans change under Billing → Plan.")
+
+    page.goto(ticket_url)
+    expect(page.locator("#id_body")).to_have_value("")
+    assert not ticket.drafts.exists()
+    phone.context.close()
