@@ -288,3 +288,39 @@ def test_a_draft_follows_the_agent_to_another_device_until_it_is_sent(
     expect(page.locator("#id_body")).to_have_value("")
     assert not ticket.drafts.exists()
     phone.context.close()
+
+
+def test_a_long_log_shows_a_counter_and_beyond_64_ki_an_error_by_the_field(
+    page,
+    live_server,
+    desk,  # noqa: F811
+    artifacts_dir,
+):
+    ticket = desk["tickets"]["Cannot download my invoice"]
+    page.set_viewport_size(PHONE)
+    sign_in(page, live_server)
+    page.goto(f"{live_server.url}/desk/tickets/{ticket.public_id}/")
+    body = page.locator("#id_body")
+
+    # A pasted log of 63,000 characters: near the limit, still allowed. (Set as a paste does:
+    # Playwright's fill() types each line break and takes minutes over 7,000 of them.)
+    body.evaluate(
+        "(el, text) => { el.value = text; el.dispatchEvent(new Event('input', {bubbles: true})); }",
+        "log line\n" * 7000,
+    )
+    expect(page.locator("#body-counter")).to_have_text("63,000 / 65,536 characters")
+    expect(page.locator("[data-body-limit-error]")).to_be_hidden()
+    expect(page.get_by_test_id("send")).to_be_enabled()
+
+    body.fill("x" * 65_537)
+    expect(page.locator("[data-body-limit-error]")).to_be_visible()
+    expect(page.locator("[data-body-limit-error]")).to_contain_text("at most 65536 characters")
+    expect(body).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_test_id("send")).to_be_disabled()
+    page.screenshot(path=artifacts_dir / "agent-day-over-the-limit-390.png", full_page=True)
+
+    body.fill("x" * 65_536)
+    expect(page.get_by_test_id("send")).to_be_enabled()
+    page.get_by_test_id("send").click()
+    expect(page.get_by_test_id("timeline")).to_contain_text("x" * 200)
+    assert len(ticket.messages.order_by("-id").first().body) == 65_536
