@@ -25,3 +25,10 @@ METADATA_MAX_KEYS = 50
 METADATA_MAX_DEPTH = 3
 METADATA_MAX_BYTES = 8 * 1024
 METADATA_KEY_MAX_LENGTH = 100
+
+
+def normalize_line_breaks(text: str) -> str:
+    """One character per line break, as the composer's counter and a textarea's value count
+    it: browsers submit each line break as CR LF, which would make a message the page shows
+    under the limit count over it."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")

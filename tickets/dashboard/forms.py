@@ -3,6 +3,7 @@
 from django import forms
 
 from tickets import limits, services
+from tickets.form_fields import MessageBodyField
 from tickets.models import Message, Ticket
 
 
@@ -27,7 +28,7 @@ class WithAttachments:
 
 class MessageForm(WithAttachments, forms.Form):
     kind = forms.ChoiceField(choices=Message.Kind.choices, initial=Message.Kind.REPLY)
-    body = forms.CharField(max_length=limits.MESSAGE_MAX_LENGTH, strip=True)
+    body = MessageBodyField(strip=True)
     status_after = forms.ChoiceField(
         choices=[("", "Keep status"), *Ticket.Status.choices], required=False, label="and set status"
     )
@@ -71,10 +72,9 @@ class NewTicketForm(WithAttachments, forms.Form):
     email = forms.EmailField(label="Customer email")
     name = forms.CharField(label="Customer name", required=False, max_length=limits.NAME_MAX_LENGTH)
     subject = forms.CharField(min_length=limits.SUBJECT_MIN_LENGTH, max_length=limits.SUBJECT_MAX_LENGTH)
-    message = forms.CharField(
+    message = MessageBodyField(
         label="What they asked",
         widget=forms.Textarea(attrs={"rows": 6}),
-        max_length=limits.MESSAGE_MAX_LENGTH,
         help_text="Markdown. The customer gets the usual confirmation with the private link.",
     )
     priority = forms.ChoiceField(choices=Ticket.Priority.choices, initial=Ticket.Priority.NORMAL)
@@ -95,9 +95,8 @@ class NewConversationForm(WithAttachments, forms.Form):
     name = forms.CharField(label="Customer name", required=False, max_length=limits.NAME_MAX_LENGTH)
     inbox = forms.ChoiceField(help_text="The email is sent from this inbox, and the answer comes back to it.")
     subject = forms.CharField(min_length=limits.SUBJECT_MIN_LENGTH, max_length=limits.SUBJECT_MAX_LENGTH)
-    message = forms.CharField(
+    message = MessageBodyField(
         widget=forms.Textarea(attrs={"rows": 10}),
-        max_length=limits.MESSAGE_MAX_LENGTH,
         help_text="Markdown. The ticket then waits on the customer (pending) until they answer.",
     )
     # One token per rendered form: the create's idempotency key, so a second press sends

@@ -6,6 +6,7 @@ from django import forms
 from django.conf import settings
 
 from tickets import limits, services
+from tickets.form_fields import MessageBodyField
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -42,10 +43,9 @@ class AttachmentsField(forms.FileField):
 
 
 class ReplyForm(forms.Form):
-    body = forms.CharField(
+    body = MessageBodyField(
         label="Your reply",
         min_length=limits.MESSAGE_MIN_LENGTH,
-        max_length=limits.MESSAGE_MAX_LENGTH,
         strip=True,
         widget=forms.Textarea(attrs={"rows": 5, "placeholder": "Write your reply…"}),
         help_text="Markdown is supported.",
@@ -64,9 +64,8 @@ class SupportForm(forms.Form):
     subject = forms.CharField(
         min_length=limits.SUBJECT_MIN_LENGTH, max_length=limits.SUBJECT_MAX_LENGTH, strip=True
     )
-    message = forms.CharField(
+    message = MessageBodyField(
         min_length=limits.MESSAGE_MIN_LENGTH,
-        max_length=limits.MESSAGE_MAX_LENGTH,
         strip=True,
         widget=forms.Textarea(attrs={"rows": 8}),
         help_text="Markdown is supported.",

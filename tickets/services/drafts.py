@@ -17,6 +17,7 @@ def save_draft(*, ticket: Ticket, actor: Actor, body: str, kind: str = Message.K
     if actor.user is None or actor.is_customer:
         raise PermissionDenied("Only agents keep drafts.")
     kind = validate_choice(kind, Message.Kind, field_name="kind")
+    body = limits.normalize_line_breaks(body)
     if len(body) > limits.MESSAGE_MAX_LENGTH:
         raise InvalidInput("body", f"At most {limits.MESSAGE_MAX_LENGTH:,} characters.")
     with transaction.atomic():

@@ -77,6 +77,8 @@ def test_agent_and_customer_pages_have_no_serious_accessibility_violations(
         "new email": "/desk/tickets/new/email",
         "settings": "/desk/settings/inboxes/",
         "settings, members": "/desk/settings/members/",
+        "settings, service levels": "/desk/settings/service-levels/",
+        "settings, webhooks": "/desk/settings/webhooks/",
         "reports": "/desk/reports/",
         "not found, in the dashboard": "/desk/no-such-page/",
         "private page": ticket.private_path,
@@ -100,3 +102,49 @@ def test_agent_and_customer_pages_have_no_serious_accessibility_violations(
 
     report = "\n".join(f"{name}:\n  " + "\n  ".join(found) for name, found in problems.items() if found)
     assert not report, f"serious or critical accessibility violations:\n{report}"
+
+
+def test_the_same_pages_on_a_phone_have_no_serious_accessibility_violations(
+    page,
+    live_server,
+    desk,  # noqa: F811
+    artifacts_dir,
+):
+    """At 390 px the header hides its words and wide tables scroll: the brand link must keep
+    a name, and a table that scrolls must be reachable from the keyboard."""
+    ticket = desk["tickets"]["Refund for a double charge"]
+    services.add_message(ticket=ticket, body="Looking into it now.", actor=Actor.agent(desk["agent"]))
+    services.change_status(ticket=ticket, status="resolved", actor=Actor.agent(desk["agent"]))
+    desk["agent"].memberships.update(role="owner")
+    inbox = ticket.inbox
+    organization = desk["organization"]
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, live_server)
+    pages = {
+        "queue": "/desk/",
+        "ticket": f"/desk/tickets/{ticket.public_id}/",
+        "new ticket": "/desk/tickets/new",
+        "settings": "/desk/settings/inboxes/",
+        "settings, members": "/desk/settings/members/",
+        "settings, service levels": "/desk/settings/service-levels/",
+        "settings, webhooks": "/desk/settings/webhooks/",
+        "profile": "/desk/profile/",
+        "reports": "/desk/reports/",
+        "sla report": "/desk/reports/sla/",
+        "not found, in the dashboard": "/desk/no-such-page/",
+        "private page": ticket.private_path,
+        "support form": f"/t/new/{inbox.public_id}/",
+        "portal sign-in": f"/t/portal/{organization.slug}/",
+    }
+    problems = {}
+    for name, path in pages.items():
+        page.goto(live_server.url + path)
+        expect(page.locator("main")).to_be_visible()
+        problems[name] = blocking_violations(page)
+        page.screenshot(
+            path=artifacts_dir / f"a11y-390-{name.replace(' ', '-').replace(',', '')}.png", full_page=True
+        )
+
+    report = "\n".join(f"{name}:\n  " + "\n  ".join(found) for name, found in problems.items() if found)
+    assert not report, f"serious or critical accessibility violations at 390 px:\n{report}"

@@ -129,6 +129,48 @@ def test_a_long_log_is_accepted_whole(agent_client, ticket):
     assert ticket.messages.last().body == log.strip()
 
 
+def test_a_log_the_counter_allows_is_accepted_with_the_line_breaks_browsers_send(agent_client, ticket):
+    """The composer counts a line break as one character (the textarea's value); the browser
+    submits it as CR LF. A log the counter shows under the limit must not be refused for it,
+    neither as a message nor as a draft."""
+    log = "2026-03-02 09:00:00 ERROR something failed\n" * 1500  # 64,500 characters in the box
+    assert len(log) <= limits.MESSAGE_MAX_LENGTH < len(log.replace("\n", "\r\n"))
+    submitted = log.replace("\n", "\r\n")
+
+    draft = agent_client.post(reverse("dashboard:save_draft", args=[ticket.public_id]), {"body": submitted})
+    assert draft.status_code == 200, draft.content
+    assert Draft.objects.get(ticket=ticket).body == log
+
+    response = send(agent_client, ticket, body=submitted, submission="s1")
+
+    assert response.status_code == 302
+    assert ticket.messages.last().body == log.strip()
+
+
+@pytest.mark.parametrize("face", ["new ticket", "new email", "private page"])
+def test_every_message_form_counts_a_line_break_once(agent_client, client, ticket, inbox, face):
+    log = "line\n" * 13_000  # 65,000 characters in the box, 78,000 as submitted
+    submitted = log.replace("\n", "\r\n")
+    before = Message.objects.count()
+    if face == "private page":
+        response = client.post(f"{ticket.private_path}reply/", {"body": submitted})
+    else:
+        url = reverse("dashboard:new_ticket" if face == "new ticket" else "dashboard:new_conversation")
+        response = agent_client.post(
+            url,
+            {
+                "inbox": inbox.public_id,
+                "email": "caller@example.test",
+                "subject": "Long log",
+                "message": submitted,
+                "priority": "normal",
+            },
+        )
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    assert Message.objects.count() == before + 1
+    assert Message.objects.order_by("-id").first().body == log.strip()
+
+
 def test_beyond_the_limit_the_error_is_by_the_field_and_the_text_stays(agent_client, ticket):
     too_long = "x" * (limits.MESSAGE_MAX_LENGTH + 1)
 

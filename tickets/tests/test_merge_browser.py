@@ -56,3 +56,44 @@ def test_an_agent_merges_a_duplicate_into_the_original(
     duplicate = Ticket.objects.get(pk=duplicate.pk)
     assert duplicate.merged_into_id == original.pk
     assert duplicate.status == Ticket.Status.CLOSED
+
+
+def test_an_agent_splits_a_message_off_and_links_two_tickets(
+    page,
+    live_server,
+    desk,  # noqa: F811
+    artifacts_dir,
+    csp_violations,  # noqa: F811
+):
+    ticket = desk["tickets"]["Refund for a double charge"]
+    other = desk["tickets"]["Cannot download my invoice"]
+    services.add_message(
+        ticket=ticket, body="Also: my invoice PDF is empty.", actor=Actor.for_customer(ticket.customer)
+    )
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    sign_in(page, live_server)
+    page.on("dialog", lambda dialog: dialog.accept())
+
+    page.goto(f"{live_server.url}/desk/tickets/{ticket.public_id}/")
+    page.locator("#link-ticket").fill(other.reference)
+    page.get_by_role("button", name="Link", exact=True).click()
+    expect(page.get_by_test_id("links-panel")).to_contain_text(f"Related to {other.reference}")
+    page.goto(f"{live_server.url}/desk/tickets/{other.public_id}/")
+    expect(page.get_by_test_id("links-panel")).to_contain_text(ticket.reference)
+
+    page.goto(f"{live_server.url}/desk/tickets/{ticket.public_id}/")
+    page.get_by_test_id("split-message").click()
+    split = Ticket.objects.exclude(pk__in=[t.pk for t in desk["tickets"].values()]).get()
+    expect(page).to_have_url(re.compile(rf"/desk/tickets/{split.public_id}/"))
+    expect(page.get_by_test_id("timeline")).to_contain_text("Also: my invoice PDF is empty.")
+    expect(page.get_by_test_id("links-panel")).to_contain_text(ticket.reference)
+    page.screenshot(path=artifacts_dir / "split-new-ticket-desktop.png", full_page=True)
+
+    page.set_viewport_size(PHONE)
+    page.goto(f"{live_server.url}/desk/tickets/{ticket.public_id}/")
+    expect(page.get_by_test_id("timeline")).not_to_contain_text("Also: my invoice PDF is empty.")
+    expect(page.get_by_test_id("links-panel")).to_contain_text(split.reference)
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0
+    page.screenshot(path=artifacts_dir / "split-original-390.png", full_page=True)
+    assert not csp_violations
