@@ -106,7 +106,7 @@ def test_a_quick_bench_measures_every_row_and_prints_the_targets(bench_database,
     assert checks["create with 5 endpoints: <= 1 more statement, no HTTP"]
     assert checks["backlog delivered once the receiver is back"]
     assert checks["SLA due soonest, filters and escalation scan: no whole-table scan"]
-    assert checks["choosing the SLA policy adds <= 2 queries to a create (10 policies)"]
+    assert checks["choosing the SLA policy adds <= 1 queries to a create (10 policies)"]
     assert checks["50 triggers add <= 2 queries to a create"]
     assert checks["custom-field filter uses the GIN index"]
 
