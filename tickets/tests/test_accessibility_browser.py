@@ -85,14 +85,7 @@ def test_agent_and_customer_pages_have_no_serious_accessibility_violations(
         "support form": f"/t/new/{inbox.public_id}/",
         "portal sign-in": f"/t/portal/{organization.slug}/",
     }
-    problems = {}
-    for name, path in pages.items():
-        page.goto(live_server.url + path)
-        expect(page.locator("main")).to_be_visible()
-        problems[name] = blocking_violations(page)
-        page.screenshot(
-            path=artifacts_dir / f"a11y-{name.replace(' ', '-').replace(',', '')}.png", full_page=True
-        )
+    problems = _violations_of(page, live_server, artifacts_dir, pages, prefix="a11y")
 
     page.goto(f"{live_server.url}/t/portal/{organization.slug}/signin/{signin_token}/")
     page.get_by_role("button", name="Continue").click()
@@ -137,14 +130,20 @@ def test_the_same_pages_on_a_phone_have_no_serious_accessibility_violations(
         "support form": f"/t/new/{inbox.public_id}/",
         "portal sign-in": f"/t/portal/{organization.slug}/",
     }
+    problems = _violations_of(page, live_server, artifacts_dir, pages, prefix="a11y-390")
+
+    report = "\n".join(f"{name}:\n  " + "\n  ".join(found) for name, found in problems.items() if found)
+    assert not report, f"serious or critical accessibility violations at 390 px:\n{report}"
+
+
+def _violations_of(page, live_server, artifacts_dir, pages: dict, *, prefix: str) -> dict:
+    """Each page's serious or critical axe violations, with a screenshot of it."""
     problems = {}
     for name, path in pages.items():
         page.goto(live_server.url + path)
         expect(page.locator("main")).to_be_visible()
         problems[name] = blocking_violations(page)
         page.screenshot(
-            path=artifacts_dir / f"a11y-390-{name.replace(' ', '-').replace(',', '')}.png", full_page=True
+            path=artifacts_dir / f"{prefix}-{name.replace(' ', '-').replace(',', '')}.png", full_page=True
         )
-
-    report = "\n".join(f"{name}:\n  " + "\n  ".join(found) for name, found in problems.items() if found)
-    assert not report, f"serious or critical accessibility violations at 390 px:\n{report}"
+    return problems
