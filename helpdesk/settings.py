@@ -506,8 +506,9 @@ SPECTACULAR_SETTINGS = {
         "CustomFieldTypeEnum": "tickets.models.CustomField.Type",
         "TicketLinkKindEnum": "tickets.models.TicketLink.Kind",
         "MessageKindEnum": "tickets.models.Message.Kind",
-        # appbox and in-app: the seed documents' statuses (docs/dialects.md).
-        "SeedStatusEnum": "tickets.dialects.base.SEED_STATUSES",
+        # Each dialect's statuses, in its own document's words (docs/dialects.md).
+        "InappStatusEnum": "tickets.dialects.inapp.STATUSES",
+        "AppboxStatusEnum": "tickets.dialects.appbox.STATUSES",
     },
 }
 

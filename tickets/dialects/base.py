@@ -22,33 +22,7 @@ from rest_framework.views import APIView
 from accounts.principals import Principal
 from helpdesk.parsers import StrictJSONParser
 from helpdesk.problems import DOMAIN_STATUS, Problem, log_server_side, problem_for
-from tickets.models import Ticket
 from tickets.pagination import CappedCountPaginator, positive_number
-
-# The four statuses the seed documents know (in-app's lifecycle; appbox and SupportDesk
-# show some of them). Ours has two more that none of them has: pending (waiting on the
-# customer) and on hold (waiting on a third party) are, in their words, still being worked
-# on. Each dialect answers only in its own vocabulary, through this map (docs/dialects.md).
-SEED_STATUS_NAMES: dict[str, str] = {
-    Ticket.Status.OPEN: "open",
-    Ticket.Status.IN_PROGRESS: "in_progress",
-    Ticket.Status.PENDING: "in_progress",
-    Ticket.Status.ON_HOLD: "in_progress",
-    Ticket.Status.RESOLVED: "resolved",
-    Ticket.Status.CLOSED: "closed",
-}
-SEED_STATUSES: list[str] = list(dict.fromkeys(SEED_STATUS_NAMES.values()))
-
-
-def seed_status(status: str) -> str:
-    """A ticket's status in the seed documents' words (lower case)."""
-    return SEED_STATUS_NAMES[status]
-
-
-def statuses_named(name: str) -> list[str]:
-    """Our statuses that a seed document's status name stands for (for its filters)."""
-    return [ours for ours, theirs in SEED_STATUS_NAMES.items() if theirs == name]
-
 
 # Business codes by HTTP status, for the failures a dialect's document does not name itself
 # (inapp and SupportDesk write a code in their error envelope).

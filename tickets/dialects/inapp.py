@@ -34,7 +34,6 @@ from tickets.models import Message, Ticket
 from tickets.selectors import find_agent, resolve_inbox, tickets_for_principal
 
 from .base import (
-    SEED_STATUSES,
     DialectNotFoundView,
     DialectView,
     envelope_error_body,
@@ -42,15 +41,35 @@ from .base import (
     isoformat,
     looks_like_public_id,
     paginate,
-    seed_status,
-    statuses_named,
 )
 
 TAG = "inapp"
 USER_TAG = "inapp"
 CATEGORIES = ["billing", "technical", "account", "other"]
 USER_PRIORITIES = ["low", "normal", "high", "urgent"]
-STATUSES = SEED_STATUSES
+# The in-app document's lifecycle: open, in_progress, resolved, closed. Ours has two more
+# that it lacks: pending (waiting on the customer) and on hold (waiting on a third party)
+# are, in its words, still being worked on (docs/dialects.md).
+STATUS_NAMES: dict[str, str] = {
+    Ticket.Status.OPEN: "open",
+    Ticket.Status.IN_PROGRESS: "in_progress",
+    Ticket.Status.PENDING: "in_progress",
+    Ticket.Status.ON_HOLD: "in_progress",
+    Ticket.Status.RESOLVED: "resolved",
+    Ticket.Status.CLOSED: "closed",
+}
+STATUSES: list[str] = list(dict.fromkeys(STATUS_NAMES.values()))
+
+
+def seed_status(status: str) -> str:
+    """A ticket's status in the in-app document's words."""
+    return STATUS_NAMES[status]
+
+
+def statuses_named(name: str) -> list[str]:
+    """Our statuses that one of the document's status names stands for (for its filter)."""
+    return [ours for ours, theirs in STATUS_NAMES.items() if theirs == name]
+
 
 # The codes the document gives domain refusals; other failures take their status's code.
 DOMAIN_CODES = {

@@ -74,14 +74,16 @@ def test_seed_example_with_an_available_n1_agent_is_assigned_and_in_progress(
     assert Notification.objects.filter(user=agent, ticket=ticket).exists()
 
 
-def test_without_an_available_agent_the_ticket_stays_open_and_unassigned(
+def test_without_an_available_agent_the_ticket_stays_unassigned_in_the_documents_one_status(
     supportdesk, inbox, customer, organization
 ):
     factories.make_agent(organization, email="busy@acme.test", is_available=False)
     factories.make_agent(organization, email="n2@acme.test", tier="n2")
     body = supportdesk.post(URL, SEED_BODY, format="json").json()
-    assert body["data"]["status"] == "OPEN"
+    # The document knows IN_PROGRESS only: the ticket waits for an agent, open in our words.
+    assert body["data"]["status"] == "IN_PROGRESS"
     assert body["data"]["assignedAgent"] is None
+    assert Ticket.objects.get().status == "open"
 
 
 def test_auto_assignment_picks_the_n1_agent_with_fewest_open_tickets(
