@@ -118,6 +118,11 @@ class Organization(models.Model):
     # (0: no trigger ever made). Random, not counted up: a rolled-back change's version
     # never comes back to name other rules.
     automation_version = models.PositiveBigIntegerField(default=0, editable=False)
+    # Set anew (a random number) by the inbox services whenever an inbox of the
+    # organization changes: a create that holds this row (an API key's organization) takes
+    # its inbox from the process's copy of that version instead of reading it
+    # (``tickets.selectors.resolve_inbox``). 0: unknown, always read.
+    inboxes_version = models.PositiveBigIntegerField(default=0, db_default=0, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

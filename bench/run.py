@@ -165,16 +165,23 @@ def setup_fixture():
     """The organization, inboxes, agents, tags and API key the data and the load use."""
     from accounts.models import Membership, Organization, User
     from bench.dataset import INBOXES
-    from tickets import events
+    from tickets import events, services
     from tickets.actors import Actor
-    from tickets.models import Inbox, Tag
+    from tickets.models import Tag
 
     organization = Organization.objects.create(name="Bench Corp", slug="bench")
     # With what every organization starts with (its acknowledgement triggers), as made.
     events.publish(events.OrganizationCreated(actor=Actor.system("Bench"), organization_id=organization.pk))
     organization.refresh_from_db()
+    # Through the service, as an installation makes them (it versions the inboxes).
     inboxes = [
-        Inbox.objects.create(organization=organization, name=name, prefix=prefix, is_default=index == 0)
+        services.create_inbox(
+            organization=organization,
+            actor=Actor.system("Bench"),
+            name=name,
+            prefix=prefix,
+            is_default=index == 0,
+        )
         for index, (name, prefix, _) in enumerate(INBOXES)
     ]
     agents = []

@@ -9,6 +9,13 @@ from .exceptions import InvalidInput, NotFound, PermissionDenied
 from .models import Inbox, Message, Notification, Ticket, TicketLink
 from .querysets import OPEN_STATUSES
 
+# Inboxes a create resolved, by (organization, its inboxes_version, the key's inbox,
+# the inbox named): each one's column values, read once per version by each process.
+# A new version (any change to an inbox of the organization) names new entries; the old
+# ones are never asked for again and go when the map is full.
+_resolved: dict[tuple, tuple[str, tuple]] = {}
+_RESOLVED_MAX = 1024
+
 
 def resolve_inbox(
     *, organization_ids, restricted_inbox_id=None, public_id: str = "", field_name="inbox", organization=None
@@ -19,9 +26,24 @@ def resolve_inbox(
     inbox; else its only inbox. Another organization's inbox is "not found", never
     "forbidden", so a key learns nothing about what it cannot see. A caller that holds its
     one organization already (an API key's) passes it as ``organization``: the inbox is then
-    read without joining it again.
+    read without joining it again, and once per version of the organization's inboxes
+    (``Organization.inboxes_version``, on the row the caller read with its credential).
     """
-    if organization is not None:
+    if organization is None:
+        return _resolve_inbox(
+            Inbox.objects.filter(organization_id__in=organization_ids).select_related("organization"),
+            organization_ids=organization_ids,
+            restricted_inbox_id=restricted_inbox_id,
+            public_id=public_id,
+            field_name=field_name,
+        )
+    version = organization.inboxes_version
+    key = (organization.pk, version, restricted_inbox_id, public_id)
+    known = _resolved.get(key) if version else None
+    if known is not None:
+        database, values = known
+        inbox = Inbox.from_db(database, _INBOX_COLUMNS, values)
+    else:
         inbox = _resolve_inbox(
             Inbox.objects.filter(organization_id=organization.pk),
             organization_ids={organization.pk},
@@ -29,15 +51,15 @@ def resolve_inbox(
             public_id=public_id,
             field_name=field_name,
         )
-        inbox.organization = organization
-        return inbox
-    return _resolve_inbox(
-        Inbox.objects.filter(organization_id__in=organization_ids).select_related("organization"),
-        organization_ids=organization_ids,
-        restricted_inbox_id=restricted_inbox_id,
-        public_id=public_id,
-        field_name=field_name,
-    )
+        if version:
+            if len(_resolved) >= _RESOLVED_MAX:
+                _resolved.clear()
+            _resolved[key] = (inbox._state.db, tuple(getattr(inbox, name) for name in _INBOX_COLUMNS))
+    inbox.organization = organization
+    return inbox
+
+
+_INBOX_COLUMNS = [field.attname for field in Inbox._meta.concrete_fields]
 
 
 def _resolve_inbox(

@@ -8,6 +8,7 @@ import pytest
 import time_machine
 from django.apps import apps
 
+from accounts.models import Organization
 from sla import services
 from sla.models import SlaPolicy
 from tickets import services as ticket_services
@@ -279,6 +280,27 @@ def test_business_time_targets_count_in_the_inbox_calendar(
     ticket = create(inbox)
     assert ticket.first_reply_due_at == datetime(2026, 3, 9, 10, 0, tzinfo=BERLIN)
     assert ticket.resolution_due_at == datetime(2026, 3, 10, 16, 0, tzinfo=BERLIN)
+
+
+def test_an_inbox_given_business_hours_after_a_create_counts_them_for_the_next_one(
+    organization, inbox, api, make_policy, make_hours, manager, time_machine
+):
+    # The create through an API key keeps the inbox it resolved in the process; giving it
+    # business hours names a new version of the organization's inboxes, so the next
+    # create reads it again and counts working time.
+    make_policy(targets={"first_reply_minutes": 120})
+    time_machine.move_to(datetime(2026, 3, 6, 16, 0, tzinfo=BERLIN), tick=False)  # a Friday
+    body = {"customer": {"email": "jo@example.test"}, "subject": "Refund", "message": "Where is it?"}
+    assert api.post("/api/v1/tickets", body, format="json").json()["sla"]["first_reply_due_at"] == (
+        "2026-03-06T17:00:00Z"
+    )
+
+    before = Organization.objects.values_list("inboxes_version", flat=True).get(pk=organization.pk)
+    services.set_inbox_business_hours(inbox=inbox, business_hours=make_hours(), actor=manager)
+    assert Organization.objects.values_list("inboxes_version", flat=True).get(pk=organization.pk) != before
+
+    answer = api.post("/api/v1/tickets", body, format="json").json()
+    assert answer["sla"]["first_reply_due_at"] == "2026-03-09T09:00:00Z"
 
 
 def test_calendar_time_ignores_business_hours(

@@ -9,6 +9,7 @@ one inbox cannot be verified by another.
 """
 
 import re
+import secrets
 from datetime import timedelta
 from email.utils import parseaddr
 
@@ -115,6 +116,14 @@ def _clean_inbox_fields(organization: Organization, fields: dict, *, inbox: Inbo
     return cleaned
 
 
+def inboxes_changed(organization_id: int) -> None:
+    """A new version of the organization's inboxes, in the change's transaction: from its
+    commit every process reads the inbox of a create anew (``selectors.resolve_inbox``).
+    Random, not counted up: a rolled-back change's version never comes back to name other
+    settings. Every write of an inbox calls this."""
+    Organization.objects.filter(pk=organization_id).update(inboxes_version=secrets.randbits(62) + 1)
+
+
 def _take_default(organization: Organization, inbox: Inbox) -> None:
     # One default per organization (a partial unique constraint): clear the old one first.
     Inbox.objects.filter(organization=organization, is_default=True).exclude(pk=inbox.pk).update(
@@ -175,6 +184,7 @@ def _save_guarding_the_address(inbox: Inbox, **kwargs) -> None:
     try:
         with transaction.atomic():
             inbox.save(**kwargs)
+            inboxes_changed(inbox.organization_id)
     except IntegrityError as error:
         if not _verified_elsewhere(inbox.support_email, inbox).exists():
             raise
@@ -245,6 +255,7 @@ def set_inbox_survey(*, inbox: Inbox, ask: bool, delay_minutes: int, actor: Acto
         }
         if changes:
             Inbox.objects.filter(pk=inbox.pk).update(**{name: wanted[name] for name in changes})
+            inboxes_changed(inbox.organization_id)
             record_audit_event(
                 organization=inbox.organization,
                 actor=actor,
@@ -398,3 +409,4 @@ def delete_inbox(*, inbox: Inbox, actor: Actor) -> None:
             changes={"name": inbox.name, "prefix": inbox.prefix, "was_default": inbox.is_default},
         )
         inbox.delete()
+        inboxes_changed(organization.pk)

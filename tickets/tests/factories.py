@@ -34,7 +34,11 @@ def make_inbox(
     prefix = prefix or f"S{next(_sequence)}"
     if fields.get("support_email") and address_verified:
         fields.setdefault("support_email_verified_at", timezone.now())
-    return Inbox.objects.create(organization=organization, name=name, prefix=prefix, **fields)
+    inbox = Inbox.objects.create(organization=organization, name=name, prefix=prefix, **fields)
+    # Every write of an inbox names a new version of the organization's inboxes: a test
+    # that changes one later through the services, not by saving it, sees its change.
+    services.inboxes_changed(organization.pk)
+    return inbox
 
 
 def make_api_key(organization, name: str = "Backend", inbox=None) -> tuple[ApiKey, str]:
