@@ -7,6 +7,8 @@ stored (NUL, lone surrogates) never reaches a field: ``StrictJSONParser`` refuse
 
 from rest_framework import serializers
 
+from tickets import limits
+
 
 class StrictCharField(serializers.CharField):
     """A string and only a string."""
@@ -17,6 +19,23 @@ class StrictCharField(serializers.CharField):
         if not isinstance(data, str):
             self.fail("not_string")
         return super().to_internal_value(data)
+
+
+class StrictMessageField(StrictCharField):
+    """A message body: a string whose line breaks are one LF each, counted that way.
+
+    The length bounds count what the services count and store (``validate_body``): a body
+    sent with CR LF line breaks is measured as the same text sent with LF, so a face's own
+    ``max_length`` never refuses what the service would accept.
+    """
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("min_length", limits.MESSAGE_MIN_LENGTH)
+        kwargs.setdefault("max_length", limits.MESSAGE_MAX_LENGTH)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        return limits.normalize_line_breaks(super().to_internal_value(data))
 
 
 class StrictEmailField(serializers.EmailField):

@@ -22,7 +22,7 @@ from accounts import services as account_services
 from accounts.authentication import CustomerJWTAuthentication, CustomerTokenAuthentication
 from accounts.models import CustomerToken
 from accounts.permissions import IsCustomer, IsIntegrator
-from helpdesk.fields import StrictCharField
+from helpdesk.fields import StrictCharField, StrictMessageField
 from helpdesk.headers import idempotency_key, replay_headers
 from helpdesk.schema import IDEMPOTENCY_KEY_PARAMETER, bearer, security_scheme
 from tickets import limits, services
@@ -239,13 +239,13 @@ class MyTicketCreateSerializer(serializers.Serializer):
         required=False, max_length=26, help_text="Inbox public id; the organization's default when left out."
     )
     subject = StrictCharField(min_length=limits.SUBJECT_MIN_LENGTH, max_length=limits.SUBJECT_MAX_LENGTH)
-    message = StrictCharField(min_length=limits.MESSAGE_MIN_LENGTH, max_length=limits.MESSAGE_MAX_LENGTH)
+    message = StrictMessageField()
     priority = serializers.ChoiceField(choices=Ticket.Priority.choices, default=Ticket.Priority.NORMAL)
     category = StrictCharField(required=False, allow_blank=True, max_length=limits.CATEGORY_MAX_LENGTH)
 
 
 class MyReplySerializer(serializers.Serializer):
-    body = StrictCharField(min_length=limits.MESSAGE_MIN_LENGTH, max_length=limits.MESSAGE_MAX_LENGTH)
+    body = StrictMessageField()
 
 
 class MyTicketFilter(django_filters.FilterSet):

@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import User
-from helpdesk.fields import StrictCharField, StrictEmailField
+from helpdesk.fields import StrictCharField, StrictEmailField, StrictMessageField
 from helpdesk.serializers import InputSerializer, OutputSerializer
 from tickets import limits
 from tickets.exceptions import InvalidInput
@@ -348,11 +348,7 @@ class TicketCreateSerializer(InputSerializer):
     )
     customer = CustomerInputSerializer()
     subject = StrictCharField(min_length=limits.SUBJECT_MIN_LENGTH, max_length=limits.SUBJECT_MAX_LENGTH)
-    message = StrictCharField(
-        min_length=limits.MESSAGE_MIN_LENGTH,
-        max_length=limits.MESSAGE_MAX_LENGTH,
-        help_text="The first message, in Markdown.",
-    )
+    message = StrictMessageField(help_text="The first message, in Markdown.")
     priority = EnumField(Ticket.Priority, default=Ticket.Priority.NORMAL)
     category = StrictCharField(required=False, allow_blank=True, max_length=limits.CATEGORY_MAX_LENGTH)
     type = StrictCharField(required=False, allow_blank=True, max_length=limits.TYPE_MAX_LENGTH)
@@ -390,9 +386,7 @@ class TicketUpdateSerializer(InputSerializer):
 
 
 class MessageCreateSerializer(InputSerializer):
-    body = StrictCharField(
-        min_length=limits.MESSAGE_MIN_LENGTH, max_length=limits.MESSAGE_MAX_LENGTH, help_text="Markdown."
-    )
+    body = StrictMessageField(help_text="Markdown.")
     kind = EnumField(Message.Kind, default=Message.Kind.REPLY)
     author_type = serializers.ChoiceField(
         choices=[("agent", "Agent side"), ("customer", "The ticket's customer")],

@@ -11,7 +11,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from accounts.permissions import IsIntegrator
-from helpdesk.fields import StrictCharField, StrictEmailField
+from helpdesk.fields import StrictCharField, StrictEmailField, StrictMessageField
 from helpdesk.headers import idempotency_key, replay_headers
 from helpdesk.problems import DOMAIN_STATUS, Problem
 from helpdesk.schema import IDEMPOTENCY_KEY_PARAMETER
@@ -41,7 +41,7 @@ STATUSES = [CREATED_STATUS]
 class AppboxCreateTicketInput(serializers.Serializer):
     email = StrictEmailField(help_text="User's email address; the user is created on first ticket.")
     subject = StrictCharField(min_length=limits.SUBJECT_MIN_LENGTH, max_length=limits.SUBJECT_MAX_LENGTH)
-    message = StrictCharField(min_length=limits.MESSAGE_MIN_LENGTH, max_length=limits.SEED_MESSAGE_MAX_LENGTH)
+    message = StrictMessageField(max_length=limits.SEED_MESSAGE_MAX_LENGTH)
     userMeta = JSONObjectField(  # noqa: N815 - the seed's field name
         required=False, help_text="Custom metadata linked to the user (merged into what we know)."
     )

@@ -11,7 +11,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from accounts.permissions import IsIntegrator
-from helpdesk.fields import StrictCharField, StrictEmailField
+from helpdesk.fields import StrictCharField, StrictEmailField, StrictMessageField
 from helpdesk.headers import idempotency_key, replay_headers
 from helpdesk.problems import Problem
 from helpdesk.schema import IDEMPOTENCY_KEY_PARAMETER
@@ -51,7 +51,7 @@ class CrawlChatCustomTagsField(JSONObjectField):
 class CrawlChatCreateTicketInput(serializers.Serializer):
     userEmail = StrictEmailField(help_text="The user on whose behalf the ticket is created.")  # noqa: N815
     title = StrictCharField(min_length=limits.SUBJECT_MIN_LENGTH, max_length=limits.SUBJECT_MAX_LENGTH)
-    message = StrictCharField(min_length=limits.MESSAGE_MIN_LENGTH, max_length=limits.SEED_MESSAGE_MAX_LENGTH)
+    message = StrictMessageField(max_length=limits.SEED_MESSAGE_MAX_LENGTH)
     customTags = CrawlChatCustomTagsField(  # noqa: N815
         required=False, help_text="Record<string, string | boolean | number>, kept on the ticket."
     )

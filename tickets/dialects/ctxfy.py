@@ -16,7 +16,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from accounts.authentication import CustomerJWTAuthentication, CustomerTokenAuthentication
-from helpdesk.fields import StrictCharField
+from helpdesk.fields import StrictCharField, StrictMessageField
 from helpdesk.headers import idempotency_key, replay_headers
 from helpdesk.problems import Problem
 from helpdesk.schema import IDEMPOTENCY_KEY_PARAMETER
@@ -55,7 +55,7 @@ class CtxfyCreateTicketInput(serializers.Serializer):
         help_text="Email or address for the support reply. With an organization key it also "
         "names the user: an email finds the customer by email, anything else by external id.",
     )
-    message = StrictCharField(min_length=limits.MESSAGE_MIN_LENGTH, max_length=limits.SEED_MESSAGE_MAX_LENGTH)
+    message = StrictMessageField(max_length=limits.SEED_MESSAGE_MAX_LENGTH)
 
 
 class CtxfyCreateTicketOutput(serializers.Serializer):

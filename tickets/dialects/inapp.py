@@ -24,7 +24,7 @@ from accounts.authentication import (
     CustomerTokenAuthentication,
 )
 from accounts.permissions import IsAgent, IsCustomer
-from helpdesk.fields import StrictCharField
+from helpdesk.fields import StrictCharField, StrictMessageField
 from helpdesk.headers import idempotency_key, replay_headers
 from helpdesk.problems import Problem
 from helpdesk.schema import IDEMPOTENCY_KEY_PARAMETER
@@ -245,13 +245,13 @@ PAGE_PARAMETERS = [
 
 class InappCreateTicketInput(serializers.Serializer):
     subject = StrictCharField(min_length=limits.SUBJECT_MIN_LENGTH, max_length=limits.SUBJECT_MAX_LENGTH)
-    body = StrictCharField(min_length=limits.MESSAGE_MIN_LENGTH, max_length=limits.SEED_MESSAGE_MAX_LENGTH)
+    body = StrictMessageField(max_length=limits.SEED_MESSAGE_MAX_LENGTH)
     category = serializers.ChoiceField(choices=CATEGORIES, required=False, allow_null=True)
     priority = serializers.ChoiceField(choices=USER_PRIORITIES, default="normal")
 
 
 class InappReplyInput(serializers.Serializer):
-    body = StrictCharField(min_length=limits.MESSAGE_MIN_LENGTH, max_length=limits.SEED_MESSAGE_MAX_LENGTH)
+    body = StrictMessageField(max_length=limits.SEED_MESSAGE_MAX_LENGTH)
 
 
 class InappAdminReplyInput(InappReplyInput):

@@ -15,7 +15,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from accounts.permissions import IsIntegrator
-from helpdesk.fields import StrictCharField
+from helpdesk.fields import StrictCharField, StrictMessageField
 from helpdesk.headers import idempotency_key, replay_headers
 from helpdesk.problems import DOMAIN_STATUS, Problem
 from helpdesk.schema import IDEMPOTENCY_KEY_PARAMETER
@@ -72,10 +72,8 @@ class SupportDeskCreateTicketInput(serializers.Serializer):
         max_length=limits.EXTERNAL_ID_MAX_LENGTH, help_text="An existing customer's externalId."
     )
     subject = StrictCharField(min_length=limits.SUBJECT_MIN_LENGTH, max_length=limits.SUBJECT_MAX_LENGTH)
-    description = StrictCharField(
-        min_length=limits.MESSAGE_MIN_LENGTH,
-        max_length=limits.SEED_MESSAGE_MAX_LENGTH,
-        help_text="Markdown; rendered sanitized.",
+    description = StrictMessageField(
+        max_length=limits.SEED_MESSAGE_MAX_LENGTH, help_text="Markdown; rendered sanitized."
     )
     priority = serializers.ChoiceField(choices=PRIORITY_CHOICES, default="MEDIUM")
     category = StrictCharField(required=False, allow_blank=True, max_length=limits.CATEGORY_MAX_LENGTH)

@@ -20,7 +20,10 @@ def validate_subject(subject: str, *, field_name: str = "subject") -> str:
 
 
 def validate_body(body: str, *, field_name: str = "message") -> str:
-    body = (body or "").strip()
+    """The body as stored: trimmed, every line break one LF, counted that way. CR LF (what
+    browsers, mail and Windows clients send) and a lone CR would otherwise make the same
+    text count longer, and be kept differently, depending on the face it came through."""
+    body = limits.normalize_line_breaks(body or "").strip()
     if not limits.MESSAGE_MIN_LENGTH <= len(body) <= limits.MESSAGE_MAX_LENGTH:
         raise InvalidInput(
             field_name,

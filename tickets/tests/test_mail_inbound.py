@@ -7,6 +7,7 @@ import base64
 import hashlib
 import hmac
 import json
+from email import policy
 from email.message import EmailMessage
 from email.utils import formatdate
 
@@ -14,7 +15,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from tickets import services
+from tickets import limits, services
 from tickets.actors import Actor
 from tickets.mail import addresses
 from tickets.models import Delivery, Message, Ticket
@@ -73,6 +74,7 @@ def make_email(
     headers=None,
     attachment=None,
     message_id="<reply-1@mail.example.com>",
+    cte=None,
 ):
     email = EmailMessage()
     email["From"] = sender
@@ -82,7 +84,7 @@ def make_email(
     email["Message-ID"] = message_id
     for name, value in (headers or {}).items():
         email[name] = value
-    email.set_content(text)
+    email.set_content(text, cte=cte)
     if attachment:
         filename, content_type, content = attachment
         maintype, subtype = content_type.split("/")
@@ -706,6 +708,47 @@ def test_nul_bytes_in_an_email_do_not_stop_it_being_stored(
     message = only_new_message(ticket)
     assert message.body == "Odd client."
     assert "\x00" not in message.raw_email
+
+
+def test_mail_sent_with_crlf_line_breaks_is_stored_with_lf_and_counted_once(
+    client, ticket, django_capture_on_commit_callbacks
+):
+    """Mail travels with CR LF line breaks (quoted-printable here, as most clients send it,
+    and inside Postmark's JSON): a line break is stored as LF and counts once against the
+    64 Ki characters, so a body at the limit is kept whole; one past it is shortened (mail
+    is never refused for its length; the whole email stays in ``raw_email``)."""
+    at_limit = ("y" * 49 + "\n") * 1300 + "z" * (limits.MESSAGE_MAX_LENGTH - 50 * 1300)
+    assert len(at_limit) == limits.MESSAGE_MAX_LENGTH < len(at_limit.replace("\n", "\r\n"))
+
+    def sendgrid_with_crlf(text, message_id):
+        email = make_email(
+            to=addresses.reply_address(ticket), text=text, message_id=message_id, cte="quoted-printable"
+        )
+        raw = email.as_string(policy=policy.SMTP)
+        assert "\r\n" in raw
+        return post_sendgrid(client, email, extra={"email": raw})
+
+    with django_capture_on_commit_callbacks(execute=True):
+        whole = sendgrid_with_crlf(at_limit, "<at-limit@example.com>")
+        over = sendgrid_with_crlf(at_limit + "z", "<over-limit@example.com>")
+        postmark = post_postmark(
+            client,
+            sender_email="jane@example.com",
+            sender_name="Jane",
+            to="support@acme.test",
+            subject="Re: [INV-1] Refund please",
+            text="First line.\r\nSecond line.\r\n\r\nJane",
+            headers={"Message-ID": "<crlf-json@example.com>"},
+        )
+
+    assert (whole.status_code, over.status_code, postmark.status_code) == (200, 200, 200)
+    bodies = list(ticket.messages.order_by("id").values_list("body", flat=True))[1:]
+    assert len(bodies) == 3
+    assert bodies[0] == at_limit
+    assert len(bodies[1]) <= limits.MESSAGE_MAX_LENGTH
+    assert bodies[1].endswith("[Shortened: the whole email is kept with this message.]")
+    assert bodies[2] == "First line.\nSecond line.\n\nJane"
+    assert not any("\r" in body for body in bodies)
 
 
 def test_reply_addresses_survive_a_secret_key_rotation(ticket, settings):
