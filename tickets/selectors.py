@@ -1,5 +1,7 @@
 """Reads that more than one face needs, scoped to who is asking."""
 
+import time
+
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.db.models import Case, Count, Prefetch, Q, Value, When, prefetch_related_objects
 
@@ -12,9 +14,12 @@ from .querysets import OPEN_STATUSES
 # Inboxes a create resolved, by (organization, its inboxes_version, the key's inbox,
 # the inbox named): each one's column values, read once per version by each process.
 # A new version (any change to an inbox of the organization) names new entries; the old
-# ones are never asked for again and go when the map is full.
-_resolved: dict[tuple, tuple[str, tuple]] = {}
+# ones are never asked for again and go when the map is full. A copy is also read again
+# after a minute: a change that named no version (an older process during a rolling
+# deploy, an operator's SQL) is seen within that minute, not at the next restart.
+_resolved: dict[tuple, tuple[float, str, tuple]] = {}
 _RESOLVED_MAX = 1024
+RESOLVED_SECONDS = 60
 
 
 def resolve_inbox(
@@ -40,8 +45,8 @@ def resolve_inbox(
     version = organization.inboxes_version
     key = (organization.pk, version, restricted_inbox_id, public_id)
     known = _resolved.get(key) if version else None
-    if known is not None:
-        database, values = known
+    if known is not None and time.monotonic() - known[0] < RESOLVED_SECONDS:
+        _, database, values = known
         inbox = Inbox.from_db(database, _INBOX_COLUMNS, values)
     else:
         inbox = _resolve_inbox(
@@ -54,7 +59,11 @@ def resolve_inbox(
         if version:
             if len(_resolved) >= _RESOLVED_MAX:
                 _resolved.clear()
-            _resolved[key] = (inbox._state.db, tuple(getattr(inbox, name) for name in _INBOX_COLUMNS))
+            _resolved[key] = (
+                time.monotonic(),
+                inbox._state.db,
+                tuple(getattr(inbox, name) for name in _INBOX_COLUMNS),
+            )
     inbox.organization = organization
     return inbox
 

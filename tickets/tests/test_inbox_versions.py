@@ -2,15 +2,17 @@
 version of the organization's inboxes; every change to an inbox names a new version, so
 the next create sees it."""
 
+import time
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Organization
-from tickets import services
+from tickets import selectors, services
 from tickets.actors import Actor
 from tickets.exceptions import InvalidInput
-from tickets.models import Ticket
+from tickets.models import Inbox, Ticket
 from tickets.tests import factories
 
 CREATE = "/api/v1/tickets"
@@ -144,3 +146,14 @@ def test_an_organization_whose_inboxes_have_no_version_reads_its_inbox_each_time
         assert api.post(CREATE, body(email="sam@example.test"), format="json").status_code == 201
 
     assert len(inbox_reads(captured)) == 1
+
+
+def test_a_change_that_named_no_version_is_seen_once_the_copy_is_a_minute_old(api, inbox, monkeypatch):
+    assert api.post(CREATE, body(), format="json").status_code == 201
+    # As an older process during a rolling deploy, or an operator's SQL, would change it.
+    Inbox.objects.filter(pk=inbox.pk).update(daily_limit_per_customer=1)
+
+    real = time.monotonic
+    monkeypatch.setattr(time, "monotonic", lambda: real() + selectors.RESOLVED_SECONDS)
+
+    assert api.post(CREATE, body(), format="json").status_code == 429
