@@ -22,26 +22,28 @@ _RESOLVED_MAX = 1024
 RESOLVED_SECONDS = 60
 
 
-def resolve_inbox(
-    *, organization_ids, restricted_inbox_id=None, public_id: str = "", field_name="inbox", organization=None
-) -> Inbox:
-    """The inbox a new ticket goes to, with its organization.
+def resolve_inbox(principal, *, public_id: str = "", field_name: str = "inbox") -> Inbox:
+    """The inbox a caller's new ticket goes to, with its organization.
 
     Named explicitly; else the one a key is restricted to; else the organization's default
     inbox; else its only inbox. Another organization's inbox is "not found", never
-    "forbidden", so a key learns nothing about what it cannot see. A caller that holds its
-    one organization already (an API key's) passes it as ``organization``: the inbox is then
-    read without joining it again, and once per version of the organization's inboxes
-    (``Organization.inboxes_version``, on the row the caller read with its credential).
+    "forbidden", so a key learns nothing about what it cannot see. An API key's
+    organization came with the key: its inbox is then read without joining it again, and
+    once per version of the organization's inboxes (``Organization.inboxes_version``, on
+    that row), whichever face the key calls.
     """
-    if organization is None:
+    restricted_inbox_id = principal.restricted_inbox_id
+    if not principal.is_integrator:
         return _resolve_inbox(
-            Inbox.objects.filter(organization_id__in=organization_ids).select_related("organization"),
-            organization_ids=organization_ids,
+            Inbox.objects.filter(organization_id__in=principal.organization_ids).select_related(
+                "organization"
+            ),
+            organization_ids=principal.organization_ids,
             restricted_inbox_id=restricted_inbox_id,
             public_id=public_id,
             field_name=field_name,
         )
+    organization = principal.api_key.organization
     version = organization.inboxes_version
     key = (organization.pk, version, restricted_inbox_id, public_id)
     known = _resolved.get(key) if version else None

@@ -317,7 +317,7 @@ class MyTicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         payload = MyTicketCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
-        inbox = resolve_inbox(organization_ids=principal.organization_ids, public_id=data.get("inbox", ""))
+        inbox = resolve_inbox(principal, public_id=data.get("inbox", ""))
         ticket, created = services.create_ticket(
             inbox=inbox,
             customer=principal.customer,

@@ -139,12 +139,7 @@ class TicketViewSet(
         payload = api.TicketCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
-        inbox = resolve_inbox(
-            organization_ids=principal.organization_ids,
-            restricted_inbox_id=principal.restricted_inbox_id,
-            public_id=data.get("inbox", ""),
-            organization=principal.api_key.organization if principal.is_integrator else None,
-        )
+        inbox = resolve_inbox(principal, public_id=data.get("inbox", ""))
         customer = data["customer"]
         ticket, created = services.create_ticket(
             inbox=inbox,

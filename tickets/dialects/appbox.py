@@ -143,11 +143,7 @@ class CreateTicketView(AppboxView):
         if not looks_like_public_id(paywall_id):
             raise domain.PermissionDenied(PAYWALL_MISMATCH)
         try:
-            inbox = resolve_inbox(
-                organization_ids=principal.organization_ids,
-                restricted_inbox_id=principal.restricted_inbox_id,
-                public_id=paywall_id,
-            )
+            inbox = resolve_inbox(principal, public_id=paywall_id)
         except (domain.NotFound, domain.PermissionDenied):
             raise domain.PermissionDenied(PAYWALL_MISMATCH) from None
         data = self.validated(AppboxCreateTicketInput)

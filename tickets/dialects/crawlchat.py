@@ -145,11 +145,7 @@ class CreateTicketView(CrawlChatView):
         if not looks_like_public_id(collection_id):
             raise domain.NotFound("Collection not found.")
         try:
-            inbox = resolve_inbox(
-                organization_ids=principal.organization_ids,
-                restricted_inbox_id=principal.restricted_inbox_id,
-                public_id=collection_id,
-            )
+            inbox = resolve_inbox(principal, public_id=collection_id)
         except domain.NotFound:
             raise domain.NotFound("Collection not found.") from None
         except domain.PermissionDenied:

@@ -215,9 +215,7 @@ class CreateTicketView(CtxfyView):
         principal = request.auth
         data = self.validated(CtxfyCreateTicketInput)
         reply_address = data["reply_address"].strip()
-        inbox = resolve_inbox(
-            organization_ids=principal.organization_ids, restricted_inbox_id=principal.restricted_inbox_id
-        )
+        inbox = resolve_inbox(principal)
         # Naming the customer and opening the ticket are one change: a refused ticket
         # (daily limit, quota) leaves no new customer behind.
         with transaction.atomic():

@@ -347,7 +347,7 @@ class UserTicketsView(UserView):
     def post(self, request):
         principal = request.auth
         data = self.validated(InappCreateTicketInput)
-        inbox = resolve_inbox(organization_ids=principal.organization_ids)
+        inbox = resolve_inbox(principal)
         ticket, created = services.create_ticket(
             dialect="inapp",
             inbox=inbox,

@@ -232,9 +232,7 @@ class CreateTicketView(SupportDeskView):
         if customer is None:
             raise CustomerNotFound("customerExternalId matches no customer in your organization.")
         tags = self._tags(organization, data.get("tagIds", []))
-        inbox = resolve_inbox(
-            organization_ids=principal.organization_ids, restricted_inbox_id=principal.restricted_inbox_id
-        )
+        inbox = resolve_inbox(principal)
         ticket, created = services.create_ticket(
             dialect="supportdesk",
             inbox=inbox,

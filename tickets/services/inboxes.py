@@ -180,7 +180,8 @@ def create_inbox(
 
 
 def _save_guarding_the_address(inbox: Inbox, **kwargs) -> None:
-    """Save; two inboxes verifying one address at once meet the database's constraint."""
+    """Save, naming the organization's inboxes' new version; two inboxes verifying one
+    address at once meet the database's constraint."""
     try:
         with transaction.atomic():
             inbox.save(**kwargs)

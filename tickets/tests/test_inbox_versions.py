@@ -53,6 +53,39 @@ def test_a_second_create_reads_no_inbox(api, inbox):
     assert inbox_reads(captured) == []
 
 
+def test_an_appbox_create_reads_no_inbox_the_second_time_and_sees_a_new_limit(api, inbox, owner):
+    url = f"/compat/appbox/api/v1/paywall/{inbox.public_id}/create-ticket"
+    appbox_body = {"email": "jo@example.test", "subject": "No access", "message": "Bought it yesterday."}
+    assert api.post(url, appbox_body, format="json").status_code == 201
+
+    with CaptureQueriesContext(connection) as captured:
+        assert api.post(url, appbox_body, format="json").status_code == 201
+    assert inbox_reads(captured) == []
+
+    services.update_inbox(inbox=inbox, actor=Actor.agent(owner), daily_limit_per_customer=2)
+    assert api.post(url, appbox_body, format="json").status_code == 429
+
+
+def test_a_supportdesk_create_reads_no_inbox_the_second_time(api, inbox, organization):
+    services.upsert_customer(
+        organization=organization, data=services.CustomerData(email="jo@example.test", external_id="user_42")
+    )
+    url = "/compat/supportdesk/api/v1/tickets/api-create"
+    supportdesk_body = {
+        "customerExternalId": "user_42",
+        "subject": "Payment failed",
+        "description": "Declined.",
+    }
+    assert api.post(url, supportdesk_body, format="json").status_code == 201
+
+    with CaptureQueriesContext(connection) as captured:
+        response = api.post(url, supportdesk_body, format="json")
+
+    assert response.status_code == 201, response.content
+    assert response.json()["data"]["ticketNumber"] == "SUP-2"
+    assert inbox_reads(captured) == []
+
+
 def test_a_daily_limit_set_after_a_create_applies_to_the_next(api, inbox, owner):
     assert api.post(CREATE, body(), format="json").status_code == 201
 
