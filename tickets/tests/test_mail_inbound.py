@@ -143,6 +143,20 @@ def post_mailgun(client, *, sender, to, subject, text, headers, attachment=None,
     return client.post("/anymail/mailgun/inbound/", payload, **basic_auth())
 
 
+def post_postmark_reply(client, text, message_id, attachment=None):
+    """Jane's reply to INV-1 through Postmark's inbound webhook."""
+    return post_postmark(
+        client,
+        sender_email="jane@example.com",
+        sender_name="Jane",
+        to="support@acme.test",
+        subject="Re: [INV-1] Refund please",
+        text=text,
+        headers={"Message-ID": message_id},
+        attachment=attachment,
+    )
+
+
 def post_postmark(
     client, *, sender_email, sender_name, to, subject, text, headers, attachment=None, auth=True
 ):
@@ -662,15 +676,8 @@ def test_emails_larger_than_the_api_body_limit_arrive_with_their_attachments(
             client,
             make_email(to=addresses.reply_address(ticket), attachment=("scan.pdf", "application/pdf", big)),
         )
-        postmark = post_postmark(
-            client,
-            sender_email="jane@example.com",
-            sender_name="Jane",
-            to="support@acme.test",
-            subject="Re: [INV-1] Refund please",
-            text="Another scan.",
-            headers={"Message-ID": "<pm-big@example.com>"},
-            attachment=("scan2.pdf", "application/pdf", big),
+        postmark = post_postmark_reply(
+            client, "Another scan.", "<pm-big@example.com>", attachment=("scan2.pdf", "application/pdf", big)
         )
 
     assert (sendgrid.status_code, postmark.status_code) == (200, 200)
@@ -695,15 +702,7 @@ def test_nul_bytes_in_an_email_do_not_stop_it_being_stored(
     client, ticket, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        post_postmark(
-            client,
-            sender_email="jane@example.com",
-            sender_name="Jane",
-            to="support@acme.test",
-            subject="Re: [INV-1] Refund please",
-            text="Odd\x00 client.",
-            headers={"Message-ID": "<nul@example.com>"},
-        )
+        post_postmark_reply(client, "Odd\x00 client.", "<nul@example.com>")
 
     message = only_new_message(ticket)
     assert message.body == "Odd client."
@@ -731,14 +730,8 @@ def test_mail_sent_with_crlf_line_breaks_is_stored_with_lf_and_counted_once(
     with django_capture_on_commit_callbacks(execute=True):
         whole = sendgrid_with_crlf(at_limit, "<at-limit@example.com>")
         over = sendgrid_with_crlf(at_limit + "z", "<over-limit@example.com>")
-        postmark = post_postmark(
-            client,
-            sender_email="jane@example.com",
-            sender_name="Jane",
-            to="support@acme.test",
-            subject="Re: [INV-1] Refund please",
-            text="First line.\r\nSecond line.\r\n\r\nJane",
-            headers={"Message-ID": "<crlf-json@example.com>"},
+        postmark = post_postmark_reply(
+            client, "First line.\r\nSecond line.\r\n\r\nJane", "<crlf-json@example.com>"
         )
 
     assert (whole.status_code, over.status_code, postmark.status_code) == (200, 200, 200)
