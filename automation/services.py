@@ -49,6 +49,7 @@ from sla.models import BusinessHours
 from tickets import events, outbox, services
 from tickets.actors import Actor
 from tickets.exceptions import HelpdeskError, InvalidInput, PermissionDenied
+from tickets.limits import normalize_line_breaks
 from tickets.models import Inbox, Message, Notification, SavedReply, Ticket
 from tickets.notifications import enqueue_trigger_email
 from tickets.selectors import memberships_with_open_tickets
@@ -756,7 +757,12 @@ def preview(*, organization: Organization, conditions) -> list[Ticket]:
 
 def _clean_macro(organization: Organization, *, name, reply, actions, shortcut) -> tuple[str, str, list, str]:
     name = _clean_name(name)
-    if not isinstance(reply, str) or len(reply) > rules.TEMPLATE_MAX:
+    if not isinstance(reply, str):
+        raise InvalidInput("reply", f"At most {rules.TEMPLATE_MAX} characters.")
+    # A line break counts once and is kept as LF, as in the replies it becomes
+    # (``validate_body``): the dashboard's textarea sends CR LF, an API client LF.
+    reply = normalize_line_breaks(reply)
+    if len(reply) > rules.TEMPLATE_MAX:
         raise InvalidInput("reply", f"At most {rules.TEMPLATE_MAX} characters.")
     reply = reply.strip()
     if reply:

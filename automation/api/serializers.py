@@ -4,7 +4,7 @@ services check the rules' vocabulary (rules.py); these check the types."""
 
 from rest_framework import serializers
 
-from helpdesk.fields import StrictCharField
+from helpdesk.fields import StrictCharField, StrictMessageField
 from helpdesk.serializers import InputSerializer, OutputSerializer
 
 from .. import rules
@@ -111,7 +111,9 @@ class MacroSerializer(OutputSerializer):
 
 class MacroInputSerializer(InputSerializer):
     name = StrictCharField(max_length=100)
-    reply = StrictCharField(required=False, allow_blank=True, max_length=rules.TEMPLATE_MAX, default="")
+    reply = StrictMessageField(
+        required=False, allow_blank=True, min_length=None, max_length=rules.TEMPLATE_MAX, default=""
+    )
     actions = ActionsField(
         required=False, help_text="As a trigger's, limited to the ticket's own changes and notes."
     )
@@ -121,7 +123,9 @@ class MacroInputSerializer(InputSerializer):
 
 class MacroUpdateSerializer(InputSerializer):
     name = StrictCharField(required=False, max_length=100)
-    reply = StrictCharField(required=False, allow_blank=True, max_length=rules.TEMPLATE_MAX)
+    reply = StrictMessageField(
+        required=False, allow_blank=True, min_length=None, max_length=rules.TEMPLATE_MAX
+    )
     actions = ActionsField(required=False)
     shortcut = StrictCharField(required=False, allow_blank=True, max_length=1)
 

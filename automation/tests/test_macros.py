@@ -123,3 +123,17 @@ def test_a_saved_reply_that_is_no_template_still_applies_and_shows_as_written(ag
     assert response.status_code == 200
     reply = ticket.messages.filter(author_type=Message.AuthorType.AGENT).get()
     assert reply.body == "Hi Jane, use {% SAVE20 %} at checkout: 20% off Jane."
+
+
+@pytest.mark.parametrize("method", ["post", "patch"])
+def test_a_macro_sent_with_crlf_line_breaks_counts_each_once(owner, inbox, refund_macro, method):
+    lines = "\r\n".join(["y" * 49] * 100)  # 5,099 characters as sent, 4,999 as stored
+    url = "/api/v1/macros" if method == "post" else f"/api/v1/macros/{refund_macro.pk}"
+    body = {"name": "Long", "reply": lines}
+
+    response = getattr(bearer(owner), method)(url, body, format="json")
+
+    assert response.status_code in (200, 201), response.content
+    assert Macro.objects.get(name="Long").reply == lines.replace("\r\n", "\n")
+    too_long = {"name": "Longer", "reply": lines + "\r\nz"}
+    assert_error(getattr(bearer(owner), method)(url, too_long, format="json"), 400, "reply")

@@ -196,3 +196,14 @@ def test_the_composer_inserts_a_macros_reply_filled_in_for_the_ticket(
     assert "My greeting (mine)" in picker
     assert "Globex" not in picker and "Only actions" not in picker
     assert "Saved reply" not in html
+
+
+def test_a_macro_typed_in_the_textarea_counts_each_line_break_once(owner, organization):
+    # 4,900 characters on 100 lines: the browser sends CR LF, 5,099 characters in all.
+    lines = "\r\n".join(["y" * 49] * 100)
+    assert len(lines) > 5000 >= len(lines.replace("\r\n", "\n"))
+
+    response = signed_in(owner).post(NEW, {"name": "Long", "reply": lines, "actions": ""})
+
+    assert response.status_code == 302
+    assert Macro.objects.get(organization=organization, name="Long").reply == lines.replace("\r\n", "\n")
