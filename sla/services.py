@@ -43,7 +43,7 @@ from accounts.models import Organization
 from tickets.actors import Actor
 from tickets.exceptions import InvalidInput
 from tickets.models import Inbox, Message, Ticket, TicketEvent
-from tickets.services import inboxes_changed
+from tickets.services import set_inbox_business_hours_id
 
 from .calendar import (
     ALWAYS,
@@ -261,8 +261,7 @@ def set_inbox_business_hours(*, inbox: Inbox, business_hours: BusinessHours | No
         raise InvalidInput("business_hours", "Unknown business hours.")
     with transaction.atomic():
         before = inbox.business_hours.name if inbox.business_hours_id else None
-        Inbox.objects.filter(pk=inbox.pk).update(business_hours=business_hours)
-        inboxes_changed(inbox.organization_id)
+        set_inbox_business_hours_id(inbox, business_hours.pk if business_hours else None)
         inbox.business_hours = business_hours
         record_audit_event(
             organization=inbox.organization,

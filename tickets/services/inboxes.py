@@ -124,6 +124,14 @@ def inboxes_changed(organization_id: int) -> None:
     Organization.objects.filter(pk=organization_id).update(inboxes_version=secrets.randbits(62) + 1)
 
 
+def set_inbox_business_hours_id(inbox: Inbox, business_hours_id: int | None) -> None:
+    """Which business hours ``inbox`` counts working time in (None: 24/7). The sla app owns
+    the calendars: it checks the one given and records the change
+    (``sla.services.set_inbox_business_hours``)."""
+    Inbox.objects.filter(pk=inbox.pk).update(business_hours_id=business_hours_id)
+    inboxes_changed(inbox.organization_id)
+
+
 def _take_default(organization: Organization, inbox: Inbox) -> None:
     # One default per organization (a partial unique constraint): clear the old one first.
     Inbox.objects.filter(organization=organization, is_default=True).exclude(pk=inbox.pk).update(
