@@ -63,3 +63,42 @@ def test_simultaneous_hits_from_many_connections_are_each_counted_once():
         thread.join(timeout=60)
     assert sorted(counts) == list(range(1, 21))
     assert LIMIT.count("shared") == 20
+
+
+API = RateLimit("api-test", limit=600, window_seconds=60)
+
+
+@pytest.mark.django_db
+def test_admission_counts_a_share_at_a_time_and_every_admitted_request_is_counted(
+    django_assert_num_queries, django_assert_max_num_queries
+):
+    # A share of 32 (a sixteenth of 600, capped); the window starts, so old rows are swept.
+    with django_assert_max_num_queries(2):
+        assert API.admit("key-1").admitted
+    with django_assert_num_queries(0):
+        assert all(API.admit("key-1").admitted for _ in range(31))
+    with django_assert_num_queries(1):
+        assert API.admit("key-1").admitted
+    assert API.count("key-1") == 64
+
+
+@pytest.mark.django_db
+def test_admission_never_passes_the_limit_across_processes_sharing_it():
+    small = RateLimit("api-small", limit=40, window_seconds=60)
+    # Another process took most of the window: this one gets what is left, then nothing.
+    small.record("key-2", amount=37)
+    admitted = [small.admit("key-2").admitted for _ in range(6)]
+    assert admitted == [True, True, True, False, False, False]
+    refused = small.admit("key-2")
+    assert not refused.admitted
+    assert 59 <= refused.seconds_left <= 61
+
+
+@pytest.mark.django_db
+def test_a_share_ends_with_its_window(time_machine):
+    time_machine.move_to(timezone.now(), tick=False)
+    small = RateLimit("api-window", limit=3, window_seconds=60)
+    assert [small.admit("key-3").admitted for _ in range(4)] == [True, True, True, False]
+    time_machine.shift(timedelta(seconds=61))
+    assert small.admit("key-3").admitted
+    assert small.count("key-3") == 1
