@@ -777,6 +777,8 @@ def main() -> None:
     with connection.cursor() as cursor:
         cursor.execute(TABLE_SQL)
     facts = load_data(args)
+    if facts.get("reused"):
+        webhooks.remove_endpoints()
     creds = credentials()
     long_thread = facts["long_thread"]
     from django.urls import reverse
