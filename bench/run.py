@@ -857,6 +857,7 @@ def main() -> None:
         # Its customers' emails must not collide with those of the create runs.
         orm_floor_spec = {**create_spec, "body": create_body.replace("load-", "orm-floor-")}
         mail_on_spec = {**create_spec, "body": create_body.replace("load-", "mail-on-")}
+        ticket_floor_spec = {**create_spec, "body": create_body.replace("load-", "ticket-floor-")}
         step("warm-up")
         for warm_port, spec in ((port, create_spec), (mail_port, mail_on_spec)):
             drive(
@@ -880,9 +881,16 @@ def main() -> None:
             requests=20,
             **{**orm_floor_spec, "first_number": run_tag * 1000},
         )
+        drive(
+            port,
+            path="/bench/ticket-floor",
+            headers=api_headers,
+            requests=20,
+            **{**ticket_floor_spec, "first_number": run_tag * 1000},
+        )
 
         step(
-            f"create-ticket with mail on and off, floor and ORM floor, x{args.creates} each, "
+            f"create-ticket with mail on and off, floor, ORM floor and ticket floor, x{args.creates} each, "
             f"{args.concurrency} threads, taking turns in {args.rounds} rounds; the worker drains meanwhile"
         )
         backlog.start()
@@ -918,6 +926,13 @@ def main() -> None:
                     "requests": args.creates,
                     "first_number": run_tag * 1000 + 10_000_000,
                 },
+                "ticket_floor": {
+                    **ticket_floor_spec,
+                    "path": "/bench/ticket-floor",
+                    "headers": api_headers,
+                    "requests": args.creates,
+                    "first_number": run_tag * 1000 + 10_000_000,
+                },
             },
             args.rounds,
         )
@@ -929,12 +944,15 @@ def main() -> None:
         backlog.close()
 
         ours_mail, ours = driven["ours_mail_on"], driven["ours"]
-        floor, orm_floor = driven["floor"], driven["orm_floor"]
+        floor, orm_floor, ticket_floor = driven["floor"], driven["orm_floor"], driven["ticket_floor"]
         ratio = ours_mail["throughput"] / floor["throughput"] if floor["throughput"] else 0.0
         orm_ratio = orm_floor["throughput"] / floor["throughput"] if floor["throughput"] else 0.0
         ours_to_orm = ours_mail["throughput"] / orm_floor["throughput"] if orm_floor["throughput"] else 0.0
         mail_off_to_orm = ours["throughput"] / orm_floor["throughput"] if orm_floor["throughput"] else 0.0
         mail_on_to_off = ours_mail["throughput"] / ours["throughput"] if ours["throughput"] else 0.0
+        ticket_floor_to_orm = (
+            ticket_floor["throughput"] / orm_floor["throughput"] if orm_floor["throughput"] else 0.0
+        )
         rows.append(
             {
                 "name": "create-ticket, mail on (production)",
@@ -957,6 +975,14 @@ def main() -> None:
                 **orm_floor,
                 "notes": f"key checked + 1 row, by the ORM; ORM floor/floor = {orm_ratio:.2f}; "
                 f"ours (mail on)/ORM floor = {ours_to_orm:.2f}",
+            }
+        )
+        rows.append(
+            {
+                "name": "ticket floor POST /bench/ticket-floor",
+                **ticket_floor,
+                "notes": f"a ticket's statements alone, by the ORM (bench/floor.py); "
+                f"ticket floor/ORM floor = {ticket_floor_to_orm:.2f}",
             }
         )
         rows.append(mail_row(mail, ours_mail["ok"]))
@@ -1033,7 +1059,8 @@ def main() -> None:
             "create-ticket (mail on) >= 0.3 x ORM floor",
             ours_to_orm >= 0.3,
             f"{ours_to_orm:.2f}; mail off {mail_off_to_orm:.2f} (against the floor: {ratio:.2f}; "
-            f"the ORM floor against it: {orm_ratio:.2f})",
+            f"the ORM floor against it: {orm_ratio:.2f}; a ticket's statements alone, "
+            f"nothing else: {ticket_floor_to_orm:.2f})",
         ),
         (
             "create-ticket mail on >= 0.8 x mail off",
