@@ -48,8 +48,7 @@ _HIT_SQL = f"""
 
 
 @dataclass(frozen=True)
-class Window:
-    count: int
+class _Ending:
     ends_at: datetime
 
     @property
@@ -58,13 +57,13 @@ class Window:
 
 
 @dataclass(frozen=True)
-class Admission:
-    admitted: bool
-    ends_at: datetime
+class Window(_Ending):
+    count: int
 
-    @property
-    def seconds_left(self) -> int:
-        return max(1, int((self.ends_at - timezone.now()).total_seconds()) + 1)
+
+@dataclass(frozen=True)
+class Admission(_Ending):
+    admitted: bool
 
 
 @dataclass
