@@ -81,7 +81,9 @@ class TicketAddForm(TicketFormBase):
             "assignee",
             "metadata",
             "reply_address",
+            "custom_fields",
         )
+        help_texts = {"custom_fields": 'By key, e.g. {"order_id": "A-1042"}: the inbox\'s fields.'}
 
     def clean_message(self):
         return clean_with(services.validate_body, self.cleaned_data.get("message", ""))
@@ -92,6 +94,14 @@ class TicketAddForm(TicketFormBase):
         if inbox is not None and customer is not None and customer.organization_id != inbox.organization_id:
             self.add_error("customer", "This customer belongs to another organization than the inbox.")
         self.check_assignee(inbox.organization_id if inbox else None)
+        if inbox is not None and cleaned.get("custom_fields"):
+            # Checked here as the API checks them, so a bad value is an error on the form.
+            try:
+                validate_values(
+                    cleaned["custom_fields"], organization_id=inbox.organization_id, inbox_id=inbox.pk
+                )
+            except InvalidInput as error:
+                self.add_error("custom_fields", f"{error.field}: {error.message}")
         return cleaned
 
 
@@ -339,6 +349,7 @@ class TicketAdmin(TicketRelationsActions, ServiceErrorsMixin, admin.ModelAdmin):
                             "tag_names",
                             "metadata",
                             "reply_address",
+                            "custom_fields",
                         )
                     },
                 ),
@@ -394,6 +405,7 @@ class TicketAdmin(TicketRelationsActions, ServiceErrorsMixin, admin.ModelAdmin):
                 type=data.get("type", ""),
                 channel=data["channel"],
                 metadata=data.get("metadata") or {},
+                custom_fields=data.get("custom_fields") or {},
                 tags=data.get("tag_names", []),
                 reply_address=data.get("reply_address", ""),
                 # An assignee chosen here replaces the inbox's auto-assignment.

@@ -295,6 +295,38 @@ def test_adding_a_ticket_in_admin_creates_it_through_the_service(staff_client, s
     assert ("assigned", "Ada Admin") in event_actions(ticket)
 
 
+def test_a_ticket_added_in_admin_takes_its_inboxs_custom_fields_checked_as_the_api_checks_them(
+    staff_client, inbox
+):
+    services.create_custom_field(
+        organization=inbox.organization,
+        actor=Actor.system("Tests"),
+        key="amount",
+        label="Amount",
+        type="number",
+    )
+    customer, _ = services.upsert_customer(
+        organization=inbox.organization, data=services.CustomerData(email="max@example.test")
+    )
+    url = admin_url(Ticket, "add")
+    form = browser_form(
+        staff_client, url, inbox=str(inbox.pk), customer=str(customer.pk), subject="Refund", message="Hi"
+    )
+
+    refused = staff_client.post(
+        url, {**form, "custom_fields": json.dumps({"amount": "many"}), "_save": "Save"}
+    )
+    assert refused.status_code == 200
+    assert "custom_fields.amount: Must be a whole number." in str(
+        refused.context["adminform"].form.errors["custom_fields"]
+    )
+    assert not Ticket.objects.exists()
+
+    added = staff_client.post(url, {**form, "custom_fields": json.dumps({"amount": 42}), "_save": "Save"})
+    assert added.status_code == 302
+    assert Ticket.objects.get().custom_fields == {"amount": 42}
+
+
 def test_adding_a_ticket_for_a_customer_of_another_organization_is_refused(
     staff_client, inbox, other_organization
 ):
