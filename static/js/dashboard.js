@@ -200,8 +200,14 @@
     let draftTimer = null;
     let draftRequest = null;
 
+    // Characters as the server counts them: an emoji is one, not its two UTF-16 units.
+    const characters = (text) => {
+      let count = 0;
+      for (const _ of text) count += 1;
+      return count;
+    };
     const updateCounter = () => {
-      const length = body.value.length;
+      const length = characters(body.value);
       const over = length > limit;
       // Shown near the limit only: most replies never see it.
       counter.textContent = length > limit * 0.8 ? length.toLocaleString() + " / " + limit.toLocaleString() + " characters" : "";
@@ -300,7 +306,7 @@
       // One send per press: a second Ctrl+Enter or click while the first is on its way does
       // nothing (the server also sends once per form token).
       if (composer.dataset.sending) { event.preventDefault(); return; }
-      if (body.value.length > limit) { event.preventDefault(); updateCounter(); body.focus(); return; }
+      if (characters(body.value) > limit) { event.preventDefault(); updateCounter(); body.focus(); return; }
       if (seenInput && prompt) {
         const unseen = unseenMessages();
         if (unseen.length) { event.preventDefault(); showUnseen(unseen); return; }

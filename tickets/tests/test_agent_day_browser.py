@@ -319,6 +319,14 @@ def test_a_long_log_shows_a_counter_and_beyond_64_ki_an_error_by_the_field(
     expect(page.get_by_test_id("send")).to_be_disabled()
     page.screenshot(path=artifacts_dir / "agent-day-over-the-limit-390.png", full_page=True)
 
+    # An emoji is one character to the server, and so to the counter (two UTF-16 units in JS).
+    body.evaluate(
+        "(el, text) => { el.value = text; el.dispatchEvent(new Event('input', {bubbles: true})); }",
+        "\N{SLIGHTLY SMILING FACE}" * 60_000,
+    )
+    expect(page.locator("#body-counter")).to_have_text("60,000 / 65,536 characters")
+    expect(page.get_by_test_id("send")).to_be_enabled()
+
     # Exactly the limit, in 7,281 lines: the browser sends each line break as CR LF, and the
     # server counts it once, as the counter does.
     log = "log line\n" * 7281 + "the end"
