@@ -43,7 +43,7 @@ from accounts.models import Organization
 from tickets.actors import Actor
 from tickets.exceptions import InvalidInput
 from tickets.models import Inbox, Message, Ticket, TicketEvent
-from tickets.services import set_inbox_business_hours_id
+from tickets.services import inboxes_changed, set_inbox_business_hours_id
 
 from .calendar import (
     ALWAYS,
@@ -251,6 +251,8 @@ def delete_business_hours(*, business_hours: BusinessHours, actor: Actor) -> Non
             target=business_hours.name,
         )
         business_hours.delete()
+        # The inboxes that used it count 24/7 now (the foreign key set them to none).
+        inboxes_changed(business_hours.organization_id)
         _bump_version(business_hours.organization)
 
 

@@ -302,6 +302,13 @@ def test_an_inbox_given_business_hours_after_a_create_counts_them_for_the_next_o
     answer = api.post("/api/v1/tickets", body, format="json").json()
     assert answer["sla"]["first_reply_due_at"] == "2026-03-09T09:00:00Z"
 
+    # Deleting the calendar sets the inbox's to none: a write of the inbox too.
+    before = Organization.objects.values_list("inboxes_version", flat=True).get(pk=organization.pk)
+    services.delete_business_hours(business_hours=inbox.business_hours, actor=manager)
+    assert Organization.objects.values_list("inboxes_version", flat=True).get(pk=organization.pk) != before
+    answer = api.post("/api/v1/tickets", body, format="json").json()
+    assert answer["sla"]["first_reply_due_at"] == "2026-03-06T17:00:00Z"
+
 
 def test_calendar_time_ignores_business_hours(
     organization, inbox, make_policy, make_hours, manager, time_machine
