@@ -48,7 +48,8 @@ _HIT_SQL = f"""
 
 
 @dataclass(frozen=True)
-class _Ending:
+class Window:
+    count: int
     ends_at: datetime
 
     @property
@@ -57,13 +58,13 @@ class _Ending:
 
 
 @dataclass(frozen=True)
-class Window(_Ending):
-    count: int
-
-
-@dataclass(frozen=True)
-class Admission(_Ending):
+class Admission:
     admitted: bool
+    ends_at: datetime
+
+    @property
+    def seconds_left(self) -> int:
+        return max(1, int((self.ends_at - timezone.now()).total_seconds()) + 1)
 
 
 @dataclass
