@@ -96,15 +96,6 @@ def no_tasks_left_from_an_earlier_test():
 
 
 @pytest.fixture(autouse=True)
-def no_rate_shares_from_an_earlier_test():
-    """The API throttle's shares live in the process; an earlier test's counters were rolled
-    back with its database, so its shares must go too."""
-    from accounts import ratelimit
-
-    ratelimit.forget_shares()
-
-
-@pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     """MD5 instead of the production hasher, as Django's testing docs advise: many tests
     sign people up or in, and no test is about the hasher itself."""

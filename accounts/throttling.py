@@ -10,10 +10,10 @@ from .ratelimit import RateLimit
 class CredentialRateThrottle(SimpleRateThrottle):
     """Requests per credential (API key, agent, customer), else per client address.
 
-    Counted in the database (``accounts.ratelimit``), in shares of several requests per
-    statement: never more than the rate across every worker and machine (DRF's own
-    throttle reads and rewrites a list in the cache, so concurrent requests on several
-    workers overwrite each other's hits), and unaffected by a cache outage.
+    Counted in the database (``accounts.ratelimit``), one statement per request: exact
+    across every worker and machine (DRF's own throttle reads and rewrites a list in the
+    cache, so concurrent requests on several workers overwrite each other's hits), and
+    unaffected by a cache outage.
 
     The rate is read from ``settings.API_THROTTLE_RATE`` on each request rather than from
     DRF's class-level copy of ``DEFAULT_THROTTLE_RATES``, so a changed setting (a deploy,
@@ -34,8 +34,8 @@ class CredentialRateThrottle(SimpleRateThrottle):
         if self.rate is None:
             return True
         limit = RateLimit("api", limit=self.num_requests, window_seconds=self.duration)
-        self.admission = limit.admit(self.get_cache_key(request, view))
-        return self.admission.admitted
+        self.window = limit.record(self.get_cache_key(request, view))
+        return self.window.count <= self.num_requests
 
     def wait(self):
-        return self.admission.seconds_left
+        return self.window.seconds_left
