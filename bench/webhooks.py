@@ -212,7 +212,7 @@ def measure(
     receiver = Receiver()
     try:
         add_endpoints(receiver.port)
-        # The key's first request in this process takes its throttle share: not the create's.
+        # The key's first request in this process writes its last use: not the create's.
         create_statements(
             creds["api_key"], creds["inbox"], f"hooks-warm-{run_tag}@bench.example", webhooks=False
         )

@@ -1,7 +1,8 @@
 """Limits hold across processes: one gunicorn with several workers, as shipped.
 
 With the cache in each process's memory, a one-use portal sign-in link worked once per
-worker and each worker counted password guesses on its own. The server here is gunicorn
+worker and each worker counted password guesses on its own. The API throttle admits
+exactly its rate, whichever workers take the requests. The server here is gunicorn
 with the shipped ``gunicorn.conf.py`` (four sync workers, DEBUG off) on the test database;
 requests are sent at the same moment from separate connections, so they land on different
 workers.
@@ -29,6 +30,7 @@ from tickets.tests.test_scale_out import ROOT, _environment, _free_port, _stop, 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 WORKERS = 4
+API_RATE = 40
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +46,7 @@ def server(django_db_setup, django_db_blocker):
             "WEB_THREADS": "1",
             "SUPPORT_EMAIL_SENDER": "none",
             "TASKS_BACKEND": "immediate",
+            "API_THROTTLE_RATE": f"{API_RATE}/min",
         }
     )
     process = subprocess.Popen(  # noqa: S603 - our own gunicorn, fixed arguments
@@ -112,6 +115,18 @@ def test_a_one_use_sign_in_link_signs_in_once_across_all_workers(server):
     )
 
     assert Counter(status for status, _, _ in results) == {302: 1, 400: 2 * WORKERS - 1}
+
+
+def test_the_api_throttle_admits_exactly_its_rate_across_all_workers(server):
+    organization = factories.make_organization()
+    _, key = factories.make_api_key(organization)
+
+    results = _all_at_once(
+        3 * API_RATE // 2, lambda _: _send(server, "GET", "/api/v1/inboxes", headers={"X-API-Key": key})
+    )
+
+    assert Counter(status for status, _, _ in results) == {200: API_RATE, 429: API_RATE // 2}
+    assert all(int(dict(headers)["Retry-After"]) > 0 for status, headers, _ in results if status == 429)
 
 
 def test_the_lockout_counts_every_guess_made_on_any_worker(server):
