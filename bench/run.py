@@ -576,15 +576,21 @@ class Backlog:
     def __init__(self, database_url: str):
         import psycopg
 
+        from bench.floor import PARKED
+
+        self.parked = PARKED
         self.connection = psycopg.connect(database_url, autocommit=True)
         self.samples: list[tuple[float, int]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def waiting(self) -> int:
-        """Tasks queued and not yet finished: notifications to render, mails to send."""
+        """Tasks queued and not yet finished: notifications to render, mails to send (not
+        the ticket floor's empty tasks, parked in 2100)."""
         return self.connection.execute(
-            "SELECT count(*) FROM django_tasks_database_dbtaskresult WHERE status IN ('READY', 'RUNNING')"
+            "SELECT count(*) FROM django_tasks_database_dbtaskresult"
+            " WHERE status IN ('READY', 'RUNNING') AND run_after < %s",
+            [self.parked],
         ).fetchone()[0]
 
     def _sample(self) -> None:

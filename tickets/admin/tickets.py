@@ -94,7 +94,7 @@ class TicketAddForm(TicketFormBase):
         if inbox is not None and customer is not None and customer.organization_id != inbox.organization_id:
             self.add_error("customer", "This customer belongs to another organization than the inbox.")
         self.check_assignee(inbox.organization_id if inbox else None)
-        if inbox is not None and cleaned.get("custom_fields"):
+        if inbox is not None and cleaned.get("custom_fields") is not None:
             # Checked here as the API checks them, so a bad value is an error on the form.
             try:
                 validate_values(

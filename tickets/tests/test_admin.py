@@ -320,6 +320,8 @@ def test_a_ticket_added_in_admin_takes_its_inboxs_custom_fields_checked_as_the_a
     assert "custom_fields.amount: Must be a whole number." in str(
         refused.context["adminform"].form.errors["custom_fields"]
     )
+    not_an_object = staff_client.post(url, {**form, "custom_fields": "[]", "_save": "Save"})
+    assert "Must be a JSON object." in str(not_an_object.context["adminform"].form.errors["custom_fields"])
     assert not Ticket.objects.exists()
 
     added = staff_client.post(url, {**form, "custom_fields": json.dumps({"amount": 42}), "_save": "Save"})
