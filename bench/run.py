@@ -589,7 +589,7 @@ class Backlog:
         the ticket floor's empty tasks, parked in 2100)."""
         return self.connection.execute(
             "SELECT count(*) FROM django_tasks_database_dbtaskresult"
-            " WHERE status IN ('READY', 'RUNNING') AND run_after < %s",
+            " WHERE status IN ('READY', 'RUNNING') AND run_after <> %s",
             [self.parked],
         ).fetchone()[0]
 
